@@ -1,0 +1,30 @@
+package shquote
+
+import (
+	"os/exec"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestQuoteRoundTrip feeds each quoted word to a real sh and checks that it
+// comes back byte for byte and executes nothing.
+func TestQuoteRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	words := []string{
+		"", "plain", "a b", "a\tb", "a\nb", "a'b", `a"b`, "$(touch " + dir + "/pwned)", "`touch " + dir + "/pwned`",
+		"-rf", "--", "*", "?", "~", "a;b", "a&b", "a|b", "$HOME", "\\", "!", "#x", "=x", "x=y", "'", "''", "\x01",
+	}
+	for _, w := range words {
+		out, err := exec.Command("sh", "-c", "printf %s "+Quote(w)).Output()
+		require.NoError(t, err, "word %q quoted as %s", w, Quote(w))
+		require.Equal(t, w, string(out), "quoted as %s", Quote(w))
+	}
+	require.NoFileExists(t, dir+"/pwned")
+}
+
+func TestQuotePlainWordsUnchanged(t *testing.T) {
+	require.Equal(t, "/src/dir-1/a.txt", Quote("/src/dir-1/a.txt"))
+	require.Equal(t, "'a b'", Quote("a b"))
+	require.Equal(t, `'a'\''b'`, Quote("a'b"))
+}
