@@ -1,12 +1,174 @@
 package main
 
-// PartitionCmd is `drove partition`: see partition/ (placeholder, being built).
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/drove-dev/drove/partition"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// PartitionCmd is `drove partition`: crawl SRC into partition lists and print
+// one copy job per partition on stdout (see package partition).
 type PartitionCmd struct {
-	Src string `arg:"" help:"Tree to crawl."`
-	Dst string `arg:"" optional:"" help:"Destination for the generated copy jobs."`
+	Src string `arg:"" placeholder:"SRC" help:"Directory to crawl. Used as given in the job lines: it must be valid on the nodes that run them (use an absolute path)."`
+	Dst string `arg:"" optional:"" placeholder:"DST" help:"Destination in the job lines (rsync or rclone syntax), used as given."`
+
+	Files     int      `short:"f" placeholder:"N" help:"Close a partition at N entries."`
+	Size      string   `short:"s" placeholder:"SIZE" help:"Close a partition before it exceeds SIZE bytes; a bigger single file gets a partition of its own. SIZE is bytes or has a unit: K M G T P and KiB..PiB are powers of 1024 (10G = 10*1024^3), KB MB GB TB PB powers of 1000."`
+	Parts     int      `short:"n" placeholder:"N" help:"Make exactly N partitions balanced by size (crawls everything first; not with -f/-s)."`
+	EmptyDirs bool     `short:"z" name:"empty-dirs" help:"List empty directories so they are recreated (rsync, list, template modes)."`
+	Exclude   []string `short:"x" sep:"none" placeholder:"GLOB" help:"Skip files and whole directories matching GLOB (a name, or a path relative to SRC if it contains /). Repeatable."`
+	Out       string   `short:"o" required:"" placeholder:"DIR" help:"Write partition lists to DIR/part.000001, ... (created if missing; must be on storage every node sees)."`
+	Mode      string   `short:"m" enum:"rsync,rclone,list,template" default:"rsync" help:"Job line: rsync (rsync -a --from0 --files-from=LIST SRC/ DST/), rclone (rclone copy --files-from-raw LIST SRC DST), list (the list path), template (--template)."`
+	Template  string   `placeholder:"CMD" help:"Job line template with {list} {src} {dst} (shell-quoted for you; do not quote them) and {seq} {files} {bytes}. Implies --mode=template."`
+	ToolArgs  []string `name:"tool-args" sep:"none" placeholder:"ARG" help:"One extra argument for rsync/rclone, placed before SRC (repeatable; write --tool-args=-v)."`
+	Newline   bool     `help:"Newline-separated lists for list/template modes (names with a newline are then reported and skipped). rclone mode always uses them; rsync mode never."`
+	Sort      bool     `help:"Crawl everything first and pack in path order: deterministic output, memory grows with the tree."`
+	Walkers   int      `placeholder:"N" help:"Parallel crawlers (default: fastwalk's, GOMAXPROCS clamped to 4..32). More helps on NFS/Lustre."`
 }
 
-// Run crawls and prints job lines.
-func (c *PartitionCmd) Run(e *env) error {
-	return usageErrorf("partition: not implemented yet")
+// Run crawls and prints job lines as partitions close. Exit status 1 means
+// the listing is incomplete (entries skipped), 130 interrupted.
+func (c *PartitionCmd) Run(ctx context.Context, e *env) error {
+	opts, job, err := c.options()
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-e.drain:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	st := newPartitionStatus(e.stderr)
+	defer st.finish()
+	opts.OnSkip = func(s partition.Skip) {
+		st.println(fmt.Sprintf("drove: partition: skipped %q: %v", filepath.Join(c.Src, s.Path), s.Err))
+	}
+	emit := func(p partition.Partition) error {
+		line, err := job.Format(p)
+		if err != nil {
+			return err
+		}
+		if _, err := io.WriteString(e.stdout, line+"\n"); err != nil {
+			return fmt.Errorf("partition: writing job line: %w", err)
+		}
+		return nil
+	}
+
+	sum, err := partition.Run(ctx, opts, emit, st.update)
+	st.finish()
+	fmt.Fprintf(e.stderr, "drove: partition: %d files, %s, %d partitions, %d skipped (%d dirs crawled, %d excluded, %d special files ignored) in %s\n",
+		sum.Files, partition.FormatSize(sum.Bytes), sum.Parts, sum.Skipped, sum.Dirs, sum.Excluded, sum.Special, sum.Elapsed.Round(time.Millisecond))
+	switch {
+	case err != nil && (errors.Is(err, context.Canceled) || ctx.Err() != nil):
+		return &exitError{code: exitInterrupted, err: errors.New("partition: interrupted; the job lines printed are whole, the listing is not")}
+	case err != nil:
+		return &exitError{code: exitFailed, err: err}
+	case !sum.Complete():
+		return &exitError{code: exitFailed, err: fmt.Errorf("partition: listing incomplete: %d entries skipped (see above)", sum.Skipped)}
+	}
+	return nil
+}
+
+// options turns the flags into partition.Options and a partition.Job.
+func (c *PartitionCmd) options() (partition.Options, partition.Job, error) {
+	var opts partition.Options
+	mode, err := partition.ParseMode(c.Mode)
+	if err != nil {
+		return opts, partition.Job{}, err
+	}
+	if c.Template != "" {
+		if mode != partition.ModeRsync && mode != partition.ModeTemplate {
+			return opts, partition.Job{}, fmt.Errorf("partition: --template cannot be combined with --mode=%s", mode)
+		}
+		mode = partition.ModeTemplate
+	}
+	job := partition.Job{Mode: mode, Template: c.Template, Src: c.Src, Dst: c.Dst, ToolArgs: c.ToolArgs}
+	if err := job.Check(); err != nil {
+		return opts, job, err
+	}
+	var maxBytes int64
+	if c.Size != "" {
+		if maxBytes, err = partition.ParseSize(c.Size); err != nil {
+			return opts, job, err
+		}
+	}
+	switch {
+	case c.EmptyDirs && mode == partition.ModeRclone:
+		return opts, job, errors.New("partition: --empty-dirs does not work with rclone (rclone --files-from-raw copies files only)")
+	case c.Newline && (mode == partition.ModeRsync || mode == partition.ModeRclone):
+		return opts, job, fmt.Errorf("partition: --newline is for list and template modes (%s mode picks its own list format)", mode)
+	}
+	out, err := filepath.Abs(c.Out)
+	if err != nil {
+		return opts, job, fmt.Errorf("partition: --out: %w", err)
+	}
+	opts = partition.Options{
+		Src: c.Src, OutDir: out,
+		MaxFiles: c.Files, MaxBytes: maxBytes, Parts: c.Parts, Sort: c.Sort,
+		EmptyDirs: c.EmptyDirs, Excludes: c.Exclude,
+		Newline: c.Newline || job.NewlineLists(),
+		Walkers: c.Walkers,
+	}
+	if err := opts.Validate(); err != nil {
+		return opts, job, err
+	}
+	return opts, job, nil
+}
+
+// partitionStatus renders crawl progress on stderr: a spinner when stderr is
+// a terminal, nothing otherwise (the summary line is always printed).
+type partitionStatus struct {
+	w   io.Writer
+	bar *progressbar.ProgressBar
+}
+
+func newPartitionStatus(stderr io.Writer) *partitionStatus {
+	st := &partitionStatus{w: stderr}
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		st.bar = progressbar.NewOptions64(-1,
+			progressbar.OptionSetWriter(f),
+			progressbar.OptionSpinnerType(14),
+			progressbar.OptionSetDescription("crawling"),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	return st
+}
+
+func (st *partitionStatus) update(p partition.Progress) {
+	if st.bar != nil {
+		st.bar.Describe(fmt.Sprintf("%d files, %s, %d dirs, %d partitions, %d skipped",
+			p.Files, partition.FormatSize(p.Bytes), p.Dirs, p.Parts, p.Skipped))
+	}
+}
+
+// println prints a whole line without tearing the spinner.
+func (st *partitionStatus) println(line string) {
+	if st.bar != nil {
+		progressbar.Bprintln(st.bar, line)
+		return
+	}
+	fmt.Fprintln(st.w, line)
+}
+
+func (st *partitionStatus) finish() {
+	if st.bar != nil {
+		st.bar.Finish()
+		st.bar = nil
+	}
 }

@@ -1,0 +1,141 @@
+package partition
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"github.com/charlievieth/fastwalk"
+)
+
+// FastWalk returns a WalkFunc that crawls with charlievieth/fastwalk using
+// workers goroutines (0: fastwalk's default, GOMAXPROCS clamped to 4..32).
+// Symbolic links are never followed.
+func FastWalk(workers int) WalkFunc {
+	conf := fastwalk.Config{NumWorkers: workers}
+	return func(root string, fn fs.WalkDirFunc) error {
+		return fastwalk.Walk(&conf, root, fn)
+	}
+}
+
+// entry is one crawled path on its way to the packer: a listable entry,
+// or (err != nil) a skipped one.
+type entry struct {
+	rel  string
+	size int64
+	err  error
+}
+
+// crawler turns walk callbacks, which may run on many goroutines, into
+// entries on one channel. Counters are atomic; everything else is read-only.
+type crawler struct {
+	root     string // cleaned walk root
+	prefix   string // root with a trailing separator, cut from each path
+	opts     *Options
+	out      chan<- entry
+	done     <-chan struct{}
+	stopErr  func() error // why done was closed
+	dirs     atomic.Int64
+	excluded atomic.Int64
+	special  atomic.Int64
+}
+
+func newCrawler(root string, opts *Options, out chan<- entry, done <-chan struct{}, stopErr func() error) *crawler {
+	prefix := root
+	if !strings.HasSuffix(prefix, string(filepath.Separator)) {
+		prefix += string(filepath.Separator)
+	}
+	return &crawler{root: root, prefix: prefix, opts: opts, out: out, done: done, stopErr: stopErr}
+}
+
+// send hands e to the packer, or gives up when the run is stopping.
+func (c *crawler) send(e entry) error {
+	select {
+	case c.out <- e:
+		return nil
+	case <-c.done:
+		return c.stopErr()
+	}
+}
+
+// visit is the fs.WalkDirFunc. It must be safe for concurrent use.
+func (c *crawler) visit(p string, d fs.DirEntry, err error) error {
+	select {
+	case <-c.done:
+		return c.stopErr()
+	default:
+	}
+	if p == c.root {
+		if err != nil {
+			return err // the root itself is unreadable: nothing to list
+		}
+		if d != nil && d.IsDir() {
+			c.dirs.Add(1)
+		}
+		return nil
+	}
+	rel := strings.TrimPrefix(p, c.prefix)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // vanished during the crawl: nothing left to copy
+		}
+		// A directory that could not be read (second callback), or an
+		// entry that could not be stat'ed: its contents are not listed.
+		return c.send(entry{rel: rel, err: err})
+	}
+	name := d.Name()
+	isDir := d.IsDir()
+	if len(c.opts.Excludes) > 0 && excluded(c.opts.Excludes, name, rel) {
+		c.excluded.Add(1)
+		if isDir {
+			return filepath.SkipDir
+		}
+		return nil
+	}
+	if c.opts.Newline && strings.ContainsAny(name, "\n\r") {
+		if e := c.send(entry{rel: rel, err: ErrUnrepresentable}); e != nil {
+			return e
+		}
+		if isDir {
+			return filepath.SkipDir
+		}
+		return nil
+	}
+	typ := d.Type()
+	switch {
+	case isDir:
+		c.dirs.Add(1)
+		if c.opts.EmptyDirs && isEmptyDir(p) {
+			return c.send(entry{rel: rel})
+		}
+		return nil
+	case typ.IsRegular() || typ&fs.ModeSymlink != 0:
+		info, err := d.Info() // lstat, on this walker's goroutine
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return c.send(entry{rel: rel, err: err})
+		}
+		return c.send(entry{rel: rel, size: info.Size()})
+	default:
+		c.special.Add(1)
+		return nil
+	}
+}
+
+// isEmptyDir reports whether directory p could be read and has no entries.
+// An unreadable directory is not empty: the walker reports it.
+func isEmptyDir(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, err = f.Readdirnames(1)
+	return errors.Is(err, io.EOF)
+}
