@@ -1,0 +1,294 @@
+package nodes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+)
+
+// Dialer resolves nodes through ssh_config and opens authenticated,
+// host-key-verified SSH connections to them. It is safe for concurrent use.
+// It holds one lazily opened ssh-agent connection, a cache of parsed identity
+// files and known_hosts databases, and the host keys accepted in this run.
+type Dialer struct {
+	opts           Options
+	home           string
+	localUser      string
+	localHost      string
+	strict         string // normalised Options.StrictHostKeyChecking, "" = from ssh_config
+	connectTimeout time.Duration
+	attempts       int
+	cfg            *sshConfig
+
+	logMu sync.Mutex
+
+	agentMu    sync.Mutex
+	agentTried bool
+	agentConn  net.Conn
+	agent      agent.ExtendedAgent
+
+	keysMu sync.Mutex
+	keys   map[string]*identity
+	noted  map[string]bool
+
+	khMu     sync.Mutex
+	khCache  map[string]*hostDB
+	accepted map[string]bool // known_hosts lines recorded in this run
+}
+
+// NewDialer validates opts and loads ssh_config once. A config file that fails
+// to parse is noted through Options.Logf (file:line:col and reason) and
+// ignored; a ConfigFile that is named explicitly but cannot be read is an
+// error, as with ssh -F.
+func NewDialer(opts Options) (*Dialer, error) {
+	d := &Dialer{
+		opts:      opts,
+		home:      opts.Home,
+		localUser: currentUser(),
+		keys:      map[string]*identity{},
+		noted:     map[string]bool{},
+		khCache:   map[string]*hostDB{},
+		accepted:  map[string]bool{},
+	}
+	if d.home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return nil, fmt.Errorf("nodes: %w", err)
+		}
+		d.home = h
+	}
+	if h, err := os.Hostname(); err == nil {
+		d.localHost = h
+	}
+	if opts.StrictHostKeyChecking != "" {
+		s, ok := normStrict(opts.StrictHostKeyChecking)
+		if !ok {
+			return nil, fmt.Errorf("nodes: bad StrictHostKeyChecking %q (want yes, accept-new or no)", opts.StrictHostKeyChecking)
+		}
+		d.strict = s
+	}
+	d.connectTimeout = opts.ConnectTimeout
+	if d.connectTimeout <= 0 {
+		d.connectTimeout = DefaultConnectTimeout
+	}
+	d.attempts = opts.DialAttempts
+	if d.attempts <= 0 {
+		d.attempts = DefaultDialAttempts
+	}
+	cfg, err := loadSSHConfig(opts.ConfigFile, d.home, d.logf)
+	if err != nil {
+		return nil, err
+	}
+	d.cfg = cfg
+	return d, nil
+}
+
+// Close closes the ssh-agent connection if one was opened. Clients returned by
+// Dial stay open.
+func (d *Dialer) Close() error {
+	d.agentMu.Lock()
+	defer d.agentMu.Unlock()
+	if d.agentConn == nil {
+		return nil
+	}
+	err := d.agentConn.Close()
+	d.agentConn, d.agent = nil, nil
+	return err
+}
+
+// logf sends one note to Options.Logf, one call at a time.
+func (d *Dialer) logf(format string, args ...any) {
+	if d.opts.Logf == nil {
+		return
+	}
+	d.logMu.Lock()
+	defer d.logMu.Unlock()
+	d.opts.Logf(format, args...)
+}
+
+// display shows a path for messages, with the home directory as "~".
+func (d *Dialer) display(p string) string { return abbrevHome(p, d.home) }
+
+// Dial connects to t, through its ProxyJump chain if any, and returns an
+// authenticated client. Each connection (hop) is bounded by its
+// ConnectTimeout, covering TCP connect, key exchange and authentication, and is
+// abandoned as soon as ctx is done. Retryable failures (see Retryable) are
+// retried up to Options.DialAttempts times per hop with jittered backoff.
+// Closing the returned client also closes the jump clients, last hop first.
+//
+// Errors are *DialError (connect, timeout, dropped, cancelled: errors.Is(err,
+// context.Canceled) holds), *HostKeyError or *AuthError, naming the node or,
+// for a hop, "HOP (jump host for NODE)".
+func (d *Dialer) Dial(ctx context.Context, t *Target) (*ssh.Client, error) {
+	if t == nil || t.Spec.Local() {
+		return nil, errors.New("nodes: the local node is not reached over SSH")
+	}
+	hops := append(append([]*Target(nil), t.Jump...), t)
+	chain := make([]*ssh.Client, 0, len(hops))
+	closeChain := func() {
+		for i := len(chain) - 1; i >= 0; i-- {
+			chain[i].Close()
+		}
+	}
+	var via *ssh.Client
+	for i, h := range hops {
+		name := h.String()
+		if i < len(hops)-1 {
+			name = fmt.Sprintf("%s (jump host for %s)", h, t)
+		}
+		c, err := d.dialRetry(ctx, via, h, name)
+		if err != nil {
+			closeChain()
+			return nil, err
+		}
+		chain = append(chain, c)
+		via = c
+	}
+	final := chain[len(chain)-1]
+	if len(chain) > 1 {
+		jumps := chain[:len(chain)-1]
+		go func() {
+			_ = final.Wait()
+			for i := len(jumps) - 1; i >= 0; i-- {
+				jumps[i].Close()
+			}
+		}()
+	}
+	return final, nil
+}
+
+// dialRetry dials one hop, retrying Retryable failures with backoff.
+func (d *Dialer) dialRetry(ctx context.Context, via *ssh.Client, t *Target, name string) (*ssh.Client, error) {
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		c, err := d.dialOnce(ctx, via, t, name)
+		if err == nil || attempt >= d.attempts || !Retryable(err) {
+			return c, err
+		}
+		wait := backoff/2 + rand.N(backoff) // jitter: 0.5x .. 1.5x
+		backoff *= 2
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, &DialError{Node: name, Addr: t.Addr(), Err: ctx.Err()}
+		case <-timer.C:
+		}
+	}
+}
+
+// dialOnce makes one connection attempt to t, directly or through via.
+func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name string) (*ssh.Client, error) {
+	timeout := t.ConnectTimeout
+	if timeout <= 0 {
+		timeout = d.connectTimeout
+	}
+	addr := t.Addr()
+	dialErr := func(err error, timedOut bool) error {
+		if ctx.Err() != nil {
+			return &DialError{Node: name, Addr: addr, Err: ctx.Err()}
+		}
+		var ne net.Error
+		if timedOut || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
+			(errors.As(err, &ne) && ne.Timeout()) {
+			return &DialError{Node: name, Addr: addr, Err: err, Timeout: true, After: timeout}
+		}
+		return &DialError{Node: name, Addr: addr, Err: err}
+	}
+
+	db, err := d.knownHosts(t)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(timeout)
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+
+	var conn net.Conn
+	if via == nil {
+		var nd net.Dialer
+		conn, err = nd.DialContext(dctx, "tcp", addr)
+	} else {
+		conn, err = via.DialContext(dctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, dialErr(err, false)
+	}
+	// The deadline bounds the handshake on a TCP conn; AfterFunc covers
+	// conns without deadlines (jump channels) and ctx cancellation.
+	_ = conn.SetDeadline(deadline)
+	stop := context.AfterFunc(dctx, func() { conn.Close() })
+
+	var st dialState
+	cfg := &ssh.ClientConfig{
+		User: t.User,
+		Auth: []ssh.AuthMethod{ssh.PublicKeysCallback(func() ([]ssh.Signer, error) {
+			var as authState
+			s := d.signers(t, &as)
+			st.setAuth(as)
+			return s, nil
+		})},
+		HostKeyCallback:   d.hostKeyCallback(t, db, name, &st),
+		HostKeyAlgorithms: db.hostKeyAlgorithms(t),
+		Timeout:           timeout,
+	}
+	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	fired := !stop()
+	if err == nil && fired {
+		c.Close()
+		err = dctx.Err()
+	}
+	if err != nil {
+		conn.Close()
+		if hk := st.hostKeyErr(); hk != nil {
+			return nil, hk
+		}
+		if strings.Contains(err.Error(), "ssh: unable to authenticate") {
+			as := st.auth()
+			return nil, &AuthError{Node: name, Offered: as.offered, Skipped: as.skipped, Err: err}
+		}
+		return nil, dialErr(err, fired && ctx.Err() == nil)
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return ssh.NewClient(c, chans, reqs), nil
+}
+
+// dialState collects what callbacks learnt during one handshake.
+type dialState struct {
+	mu      sync.Mutex
+	refused error
+	as      authState
+}
+
+func (s *dialState) setHostKeyErr(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refused = err
+}
+
+func (s *dialState) hostKeyErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
+}
+
+func (s *dialState) setAuth(as authState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.as = as
+}
+
+func (s *dialState) auth() authState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.as
+}

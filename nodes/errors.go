@@ -1,0 +1,139 @@
+package nodes
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// HostKeyError reports a host key that drove refused. Exactly one of Unknown,
+// Changed and Revoked is set. A changed or revoked key is refused whatever
+// StrictHostKeyChecking says.
+type HostKeyError struct {
+	Node    string        // the node (or "jump host for ..." hop) as named in messages
+	Unknown bool          // no key on file for the host and StrictHostKeyChecking is "yes"
+	Changed bool          // a different key is on file for the host
+	Revoked bool          // the key is marked @revoked
+	Key     ssh.PublicKey // the key the server offered
+	// Files lists the known_hosts files consulted (as displayed, ~ abbreviated).
+	Files []string
+	// OldFile and OldLine locate the key on file for a Changed or Revoked key.
+	OldFile string
+	OldLine int
+	Err     error // underlying knownhosts error, or the error recording an accepted key
+}
+
+// Error describes the refusal and what to do about it.
+func (e *HostKeyError) Error() string {
+	fp := ""
+	if e.Key != nil {
+		fp = e.Key.Type() + " " + ssh.FingerprintSHA256(e.Key)
+	}
+	switch {
+	case e.Changed:
+		return fmt.Sprintf("nodes: %s: host key changed: the server offered %s but %s:%d holds a different key for this host "+
+			"(possible man-in-the-middle attack); if the change is expected, remove that line", e.Node, fp, e.OldFile, e.OldLine)
+	case e.Revoked:
+		return fmt.Sprintf("nodes: %s: host key %s is revoked (%s:%d)", e.Node, fp, e.OldFile, e.OldLine)
+	case e.Unknown && e.Err != nil:
+		return fmt.Sprintf("nodes: %s: host key unknown and could not be recorded: %v", e.Node, e.Err)
+	default:
+		return fmt.Sprintf("nodes: %s: host key unknown (not in %s); to accept it set \"StrictHostKeyChecking accept-new\" "+
+			"for this host in ssh_config or run with --accept-new-host-keys", e.Node, strings.Join(e.Files, ", "))
+	}
+}
+
+// Unwrap returns the underlying error (a *knownhosts.KeyError, a
+// *knownhosts.RevokedError or an I/O error), if any.
+func (e *HostKeyError) Unwrap() error { return e.Err }
+
+// AuthError reports that the server accepted none of the keys offered.
+type AuthError struct {
+	Node    string   // the node (or hop) as named in messages
+	Offered []string // key sources offered: "agent" and identity file names (~ abbreviated)
+	Skipped []string // encrypted identity files skipped because no agent holds them
+	Err     error    // the error from x/crypto/ssh
+}
+
+// Error names the keys that were tried, e.g.
+// "nodes: web1: no accepted key (tried agent, ~/.ssh/id_ed25519)".
+func (e *AuthError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "nodes: %s: ", e.Node)
+	if len(e.Offered) == 0 {
+		b.WriteString("no key to offer (no agent keys, no usable identity file)")
+	} else {
+		fmt.Fprintf(&b, "no accepted key (tried %s)", strings.Join(e.Offered, ", "))
+	}
+	if len(e.Skipped) > 0 {
+		fmt.Fprintf(&b, "; skipped encrypted %s (add it to ssh-agent)", strings.Join(e.Skipped, ", "))
+	}
+	return b.String()
+}
+
+// Unwrap returns the error from x/crypto/ssh.
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// DialError reports a failure to reach a node: TCP connect, the SSH handshake
+// or the connection through a jump host.
+type DialError struct {
+	Node    string        // the node (or hop) as named in messages
+	Addr    string        // host:port dialled
+	Err     error         // the cause (a net error, io.EOF, context.Canceled, ...)
+	Timeout bool          // the connect timeout (TCP + handshake + auth) expired
+	After   time.Duration // the connect timeout in force, for the message
+}
+
+// Error describes the failure, e.g. "nodes: web1: connect timeout after 10s
+// (10.0.0.5:22)" or "nodes: web1: connection refused (10.0.0.5:22)".
+func (e *DialError) Error() string {
+	switch {
+	case e.Timeout:
+		return fmt.Sprintf("nodes: %s: connect timeout after %s (%s)", e.Node, e.After, e.Addr)
+	case errors.Is(e.Err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("nodes: %s: connection refused (%s)", e.Node, e.Addr)
+	default:
+		return fmt.Sprintf("nodes: %s: %s: %v", e.Node, e.Addr, e.Err)
+	}
+}
+
+// Unwrap returns the cause.
+func (e *DialError) Unwrap() error { return e.Err }
+
+// Retryable reports whether err is a dial failure worth retrying at once: the
+// server dropped the connection (reset or EOF) before the handshake finished,
+// which is how OpenSSH's MaxStartups sheds excess concurrent logins. Refused
+// connections, timeouts, cancellation, host key and authentication failures
+// are not retryable.
+func Retryable(err error) bool {
+	var de *DialError
+	if !errors.As(err, &de) || de.Timeout {
+		return false
+	}
+	var hk *HostKeyError
+	var ae *AuthError
+	if errors.As(err, &hk) || errors.As(err, &ae) {
+		return false
+	}
+	if errors.Is(de.Err, syscall.ECONNREFUSED) {
+		return false
+	}
+	if errors.Is(de.Err, io.EOF) || errors.Is(de.Err, io.ErrUnexpectedEOF) ||
+		errors.Is(de.Err, syscall.ECONNRESET) || errors.Is(de.Err, syscall.EPIPE) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(de.Err, &ne) && ne.Timeout() {
+		return false
+	}
+	// x/crypto sometimes flattens the cause into the message.
+	msg := de.Err.Error()
+	return strings.HasSuffix(msg, ": EOF") || msg == "EOF" ||
+		strings.Contains(msg, "connection reset by peer") || strings.Contains(msg, "Connection closed by remote host")
+}

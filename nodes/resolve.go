@@ -1,0 +1,339 @@
+package nodes
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults used when neither ssh_config nor Options say otherwise.
+const (
+	DefaultConnectTimeout      = 10 * time.Second
+	DefaultServerAliveInterval = 5 * time.Second
+	DefaultServerAliveCountMax = 3
+	DefaultDialAttempts        = 4
+)
+
+// defaultIdentityFiles is OpenSSH's list (ssh_config(5) IdentityFile), tried in
+// order when ssh_config names none.
+var defaultIdentityFiles = [...]string{"id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk"}
+
+// maxJumpDepth bounds ProxyJump chains (including hops' own ProxyJump).
+const maxJumpDepth = 8
+
+// Options configure resolution and dialing. The zero value means the user's
+// real ~/.ssh/config, known_hosts and agent.
+type Options struct {
+	// ConfigFile is ssh -F: "" = ~/.ssh/config then /etc/ssh/ssh_config (missing
+	// files are fine); "none" = no config file at all; else that file only (it
+	// must exist).
+	ConfigFile string
+	// Home is the home directory for ~ expansion and the default file
+	// locations; "" = os.UserHomeDir().
+	Home string
+	// AgentSocket is the ssh-agent socket: nil = $SSH_AUTH_SOCK; a pointer to
+	// "" = no agent.
+	AgentSocket *string
+	// StrictHostKeyChecking overrides ssh_config for every node: "" (use
+	// ssh_config, whose default "ask" is treated as "yes"), "yes",
+	// "accept-new" or "no". A changed host key is refused in every mode.
+	StrictHostKeyChecking string
+	// ConnectTimeout is used when ssh_config sets no ConnectTimeout; 0 = 10s.
+	// It bounds the TCP connect and the whole SSH handshake including auth.
+	ConnectTimeout time.Duration
+	// Jump is a ProxyJump value ("[user@]host[:port]" hops separated by
+	// commas) for every node whose ssh_config sets no ProxyJump; "" = none.
+	// An explicit "ProxyJump none" in ssh_config exempts a host.
+	Jump string
+	// DialAttempts is the number of tries per connection for retryable
+	// failures (see Retryable); 0 = 4. Tries are spaced by a jittered
+	// exponential backoff starting near 100ms.
+	DialAttempts int
+	// Logf receives one-line notes (encrypted key skipped, ssh_config parse
+	// problem). It may be called from several goroutines, one call at a time.
+	// nil = discard.
+	Logf func(format string, args ...any)
+}
+
+// Target is a node resolved through ssh_config: everything needed to dial it.
+type Target struct {
+	Spec                Spec
+	Alias               string        // the host as written (what ssh_config Host patterns match)
+	HostName            string        // after ssh_config HostName (with %h expanded)
+	Port                int           // spec port, else ssh_config Port, else 22
+	User                string        // spec user, else ssh_config User, else the current user
+	IdentityFiles       []string      // expanded (~ %d %h %u %r %p %n %l %%); OpenSSH's default list when none set
+	IdentitiesOnly      bool          // offer only keys from IdentityFiles (agent keys must match one)
+	ConnectTimeout      time.Duration // TCP connect + SSH handshake + auth
+	ServerAliveInterval time.Duration // ssh_config ServerAliveInterval, else 5s; 0 = no keepalives
+	ServerAliveCountMax int           // ssh_config ServerAliveCountMax, else 3
+	// StrictHostKeyChecking is "yes", "accept-new" or "no" ("ask" -> "yes",
+	// "off" -> "no").
+	StrictHostKeyChecking string
+	// KnownHostsFiles is UserKnownHostsFile split on spaces and expanded;
+	// missing files are fine. accept-new appends to the first one.
+	KnownHostsFiles []string
+	// GlobalKnownHostsFiles is GlobalKnownHostsFile (default
+	// /etc/ssh/ssh_known_hosts and ssh_known_hosts2), consulted but never
+	// written.
+	GlobalKnownHostsFiles []string
+	// Jump is the ProxyJump chain, first hop first, each hop resolved through
+	// ssh_config itself (a hop's own ProxyJump is flattened into the chain);
+	// nil when there is none.
+	Jump []*Target
+}
+
+// Addr returns net.JoinHostPort(HostName, Port).
+func (t *Target) Addr() string { return net.JoinHostPort(t.HostName, strconv.Itoa(t.Port)) }
+
+// String returns the short human name used in messages: Spec.Key(), e.g.
+// "alice@web1:2222" or "web1".
+func (t *Target) String() string { return t.Spec.Key() }
+
+// normStrict maps an ssh_config StrictHostKeyChecking value to "yes",
+// "accept-new" or "no".
+func normStrict(v string) (string, bool) {
+	switch strings.ToLower(v) {
+	case "yes", "ask", "":
+		return "yes", true
+	case "accept-new":
+		return "accept-new", true
+	case "no", "off":
+		return "no", true
+	}
+	return "yes", false
+}
+
+// Resolve applies ssh_config (and Options) to spec. Values in the spec (user@,
+// :port) beat ssh_config. A local spec (":") resolves to a Target with only
+// Spec, Alias and HostName set; it cannot be dialled. Errors name the node and
+// come from bad ssh_config values that cannot be ignored safely (a bad
+// ProxyJump or a ProxyJump loop).
+func (d *Dialer) Resolve(spec Spec) (*Target, error) {
+	if spec.Slots < 1 {
+		spec.Slots = 1
+	}
+	if spec.Local() {
+		return &Target{Spec: spec, Alias: LocalHost, HostName: LocalHost}, nil
+	}
+	return d.resolve(spec, nil)
+}
+
+// resolve resolves spec; path holds the keys of the nodes whose ProxyJump led
+// here (nil for a node itself), for loop detection.
+func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
+	alias := spec.Host
+	cfg := d.cfg
+	node := spec.Key()
+	note := func(key, val string, err error) {
+		d.logf("nodes: %s: ignoring ssh_config %s %q: %v", node, key, val, err)
+	}
+	t := &Target{Spec: spec, Alias: alias, HostName: alias, Port: 22, User: d.localUser}
+
+	if v := cfg.get(alias, "HostName"); v != "" {
+		h, err := expandTokens(v, map[byte]string{'h': alias, 'n': alias})
+		if err != nil {
+			note("HostName", v, err)
+		} else {
+			t.HostName = h
+		}
+	}
+	if spec.Port != 0 {
+		t.Port = spec.Port
+	} else if v := cfg.get(alias, "Port"); v != "" {
+		if p, err := parsePort(v); err != nil {
+			note("Port", v, err)
+		} else {
+			t.Port = p
+		}
+	}
+	if spec.User != "" {
+		t.User = spec.User
+	} else if v := cfg.get(alias, "User"); v != "" {
+		t.User = v
+	}
+
+	tok := map[byte]string{
+		'h': t.HostName, 'p': strconv.Itoa(t.Port), 'r': t.User, 'n': alias,
+		'u': d.localUser, 'd': d.home, 'l': d.localHost,
+	}
+	expandPath := func(key, v string) (string, bool) {
+		e, err := expandTokens(v, tok)
+		if err != nil {
+			note(key, v, err)
+			return "", false
+		}
+		return expandTilde(e, d.home), true
+	}
+
+	for _, v := range cfg.getAll(alias, "IdentityFile") {
+		if p, ok := expandPath("IdentityFile", v); ok && !containsStr(t.IdentityFiles, p) {
+			t.IdentityFiles = append(t.IdentityFiles, p)
+		}
+	}
+	if len(t.IdentityFiles) == 0 {
+		for _, f := range defaultIdentityFiles {
+			t.IdentityFiles = append(t.IdentityFiles, filepath.Join(d.home, ".ssh", f))
+		}
+	}
+	if v := cfg.get(alias, "IdentitiesOnly"); v != "" {
+		b, ok := parseYesNo(v)
+		if !ok {
+			note("IdentitiesOnly", v, fmt.Errorf("want yes or no"))
+		}
+		t.IdentitiesOnly = b
+	}
+
+	t.ConnectTimeout = d.connectTimeout
+	if v := cfg.get(alias, "ConnectTimeout"); v != "" {
+		if s, err := parseSeconds(v); err != nil || s == 0 {
+			note("ConnectTimeout", v, fmt.Errorf("want a positive number of seconds"))
+		} else {
+			t.ConnectTimeout = s
+		}
+	}
+	t.ServerAliveInterval = DefaultServerAliveInterval
+	if v := cfg.get(alias, "ServerAliveInterval"); v != "" {
+		if s, err := parseSeconds(v); err != nil {
+			note("ServerAliveInterval", v, err)
+		} else {
+			t.ServerAliveInterval = s
+		}
+	}
+	t.ServerAliveCountMax = DefaultServerAliveCountMax
+	if v := cfg.get(alias, "ServerAliveCountMax"); v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 {
+			note("ServerAliveCountMax", v, fmt.Errorf("want a positive number"))
+		} else {
+			t.ServerAliveCountMax = n
+		}
+	}
+
+	t.StrictHostKeyChecking = d.strict
+	if d.strict == "" {
+		v := cfg.get(alias, "StrictHostKeyChecking")
+		s, ok := normStrict(v)
+		if !ok {
+			note("StrictHostKeyChecking", v, fmt.Errorf("treating it as \"yes\""))
+		}
+		t.StrictHostKeyChecking = s
+	}
+
+	ukh := cfg.get(alias, "UserKnownHostsFile")
+	if ukh == "" {
+		ukh = "~/.ssh/known_hosts ~/.ssh/known_hosts2"
+	}
+	t.KnownHostsFiles = d.fileList("UserKnownHostsFile", ukh, expandPath)
+	gkh := cfg.get(alias, "GlobalKnownHostsFile")
+	if gkh == "" {
+		gkh = "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2"
+	}
+	t.GlobalKnownHostsFiles = d.fileList("GlobalKnownHostsFile", gkh, expandPath)
+
+	jump := cfg.get(alias, "ProxyJump")
+	if jump == "" && path == nil {
+		jump = d.opts.Jump
+	}
+	if jump != "" && !strings.EqualFold(jump, "none") {
+		chain, err := d.resolveJump(node, jump, append(path, node))
+		if err != nil {
+			return nil, err
+		}
+		t.Jump = chain
+	}
+	return t, nil
+}
+
+// fileList splits a space-separated list of files, expanding each; "none"
+// means no files.
+func (d *Dialer) fileList(key, v string, expand func(string, string) (string, bool)) []string {
+	var out []string
+	for _, f := range strings.Fields(v) {
+		if strings.EqualFold(f, "none") {
+			continue
+		}
+		if p, ok := expand(key, f); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// resolveJump parses a ProxyJump value and resolves each hop, flattening the
+// hops' own ProxyJump chains in front of them.
+func (d *Dialer) resolveJump(node, value string, path []string) ([]*Target, error) {
+	if len(path) > maxJumpDepth {
+		return nil, fmt.Errorf("nodes: %s: ProxyJump chain deeper than %d hops", node, maxJumpDepth)
+	}
+	var chain []*Target
+	for _, hop := range strings.Split(value, ",") {
+		hop = strings.TrimSpace(hop)
+		hop = strings.TrimPrefix(hop, "ssh://")
+		spec, err := ParseSpec(hop)
+		if err == nil && (spec.Local() || spec.Slots != 1 || strings.Contains(hop, "/")) {
+			err = fmt.Errorf("not [user@]host[:port]")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("nodes: %s: bad ProxyJump hop %q: %w", node, hop, err)
+		}
+		if containsStr(path, spec.Key()) {
+			return nil, fmt.Errorf("nodes: %s: ProxyJump loop: %s -> %s", node, strings.Join(path, " -> "), spec.Key())
+		}
+		ht, err := d.resolve(spec, path)
+		if err != nil {
+			return nil, err
+		}
+		chain = append(chain, ht.Jump...)
+		ht.Jump = nil
+		chain = append(chain, ht)
+	}
+	return chain, nil
+}
+
+func parseYesNo(v string) (bool, bool) {
+	switch strings.ToLower(v) {
+	case "yes", "true":
+		return true, true
+	case "no", "false":
+		return false, true
+	}
+	return false, false
+}
+
+// parseSeconds parses an ssh_config time value: a number of seconds, or an
+// OpenSSH time format such as 1m30s.
+func parseSeconds(v string) (time.Duration, error) {
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 {
+			return 0, fmt.Errorf("negative time")
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	dur, err := time.ParseDuration(strings.ToLower(v))
+	if err != nil || dur < 0 {
+		return 0, fmt.Errorf("bad time %q", v)
+	}
+	return dur, nil
+}
+
+func containsStr(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// currentUser returns the local user name for the default remote user and %u.
+func currentUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}
