@@ -1,0 +1,300 @@
+package sshdtest
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// startTimeout bounds how long a node may take to answer with an SSH banner.
+const startTimeout = 10 * time.Second
+
+// signalTimeout bounds how long Kill waits for the node's processes to die.
+const signalTimeout = 10 * time.Second
+
+// Node is one sshd process of a Cluster.
+type Node struct {
+	Name string // "node1", also its Host alias in the Cluster's SSHConfig
+	Addr string // "127.0.0.11:PORT"
+	Host string // "127.0.0.11"
+	Port int
+	// HostKeyPub is the node's ed25519 host key in authorized-key form
+	// ("ssh-ed25519 AAAA..."), without a trailing newline.
+	HostKeyPub string
+	HostKey    ssh.PublicKey
+	Config     string // the node's sshd_config
+	LogFile    string // the node's sshd log (sshd -E)
+
+	sshd  string // path of the sshd binary
+	uid   int    // the login user's uid
+	run   *sshdRun
+	alive bool // the last run has not been killed or seen exiting
+}
+
+// sshdRun is one run of a node's sshd. The waiting goroutine sets err and
+// then closes done; err may be read only after done is closed.
+type sshdRun struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// errAddrInUse reports that sshd could not bind its address.
+var errAddrInUse = errors.New("sshdtest: address already in use")
+
+// launch starts sshd in the foreground (-D) so that exec.Cmd owns it.
+func (n *Node) launch() error {
+	logf, err := os.OpenFile(n.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("sshdtest: %s log: %w", n.Name, err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(n.sshd, "-D", "-f", n.Config, "-E", n.LogFile)
+	// Early failures (bad options) go to stderr before -E takes effect.
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	// If the test binary dies without cleaning up, the listener goes too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("sshdtest: start %s sshd: %w", n.Name, err)
+	}
+	r := &sshdRun{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		r.err = cmd.Wait()
+		close(r.done)
+	}()
+	n.run = r
+	n.alive = true
+	return nil
+}
+
+// waitUp waits until the node's port answers with an SSH banner. It returns
+// errAddrInUse if sshd exited because its address was taken.
+func (n *Node) waitUp() error {
+	deadline := time.Now().Add(startTimeout)
+	var last error
+	for {
+		select {
+		case <-n.run.done:
+			n.alive = false
+			log := n.Log()
+			if strings.Contains(log, "Address already in use") {
+				return errAddrInUse
+			}
+			return fmt.Errorf("sshdtest: %s sshd exited during start (%v); log:\n%s", n.Name, n.run.err, log)
+		default:
+		}
+		if last = probeBanner(n.Addr); last == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sshdtest: %s did not answer on %s within %v: %w; log:\n%s",
+				n.Name, n.Addr, startTimeout, last, n.Log())
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// probeBanner connects to addr and reads the server's identification line.
+func probeBanner(addr string) error {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(time.Second)); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("read banner: %w", err)
+	}
+	if !strings.HasPrefix(line, "SSH-2.0-") {
+		return fmt.Errorf("unexpected banner %q", line)
+	}
+	return nil
+}
+
+// Log returns the node's sshd log so far.
+func (n *Node) Log() string {
+	data, err := os.ReadFile(n.LogFile)
+	if err != nil {
+		return fmt.Sprintf("(cannot read %s: %v)", n.LogFile, err)
+	}
+	return string(data)
+}
+
+// Running reports whether the node's sshd has been started and not killed.
+func (n *Node) Running() bool { return n.alive }
+
+// listenerPID returns the pid of the running sshd listener, or 0.
+func (n *Node) listenerPID() int {
+	if n.run == nil {
+		return 0
+	}
+	select {
+	case <-n.run.done:
+		return 0
+	default:
+		return n.run.cmd.Process.Pid
+	}
+}
+
+// processes returns the pids of the node's processes: the listener, its
+// descendants, and the login user's processes whose SSH_CONNECTION names
+// this node (session processes that left the tree).
+func (n *Node) processes() (map[int]bool, error) {
+	all, err := scanProcs()
+	if err != nil {
+		return nil, err
+	}
+	set := map[int]bool{}
+	children := map[int][]int{}
+	for _, p := range all {
+		if p.state == 'Z' {
+			continue
+		}
+		children[p.PPID] = append(children[p.PPID], p.PID)
+		if p.UID == n.uid && sshConnectionTo(p.PID, n.Host, n.Port) {
+			set[p.PID] = true
+		}
+	}
+	if root := n.listenerPID(); root != 0 {
+		stack := []int{root}
+		for len(stack) > 0 {
+			pid := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			set[pid] = true
+			stack = append(stack, children[pid]...)
+		}
+	}
+	return set, nil
+}
+
+// stopAll sends SIGSTOP to the node's processes until a scan finds none that
+// is not already stopped, so that nothing can fork behind its back. It
+// returns the stopped pids.
+func (n *Node) stopAll() (map[int]bool, error) {
+	stopped := map[int]bool{}
+	for {
+		set, err := n.processes()
+		if err != nil {
+			return stopped, err
+		}
+		fresh := 0
+		for pid := range set {
+			if !stopped[pid] {
+				stopped[pid] = true
+				fresh++
+				_ = syscall.Kill(pid, syscall.SIGSTOP) // it may be gone already
+			}
+		}
+		if fresh == 0 {
+			return stopped, nil
+		}
+	}
+}
+
+// Kill sends SIGKILL to the node's sshd listener and all its session
+// processes, as if the machine had died, and waits until they are gone. New
+// connections to the node are then refused. Killing a node that is not
+// running kills any session processes it left behind.
+func (n *Node) Kill(t TB) {
+	t.Helper()
+	if err := n.kill(); err != nil {
+		t.Fatalf("%v", err)
+	}
+}
+
+func (n *Node) kill() error {
+	stopped, err := n.stopAll()
+	for pid := range stopped {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(signalTimeout)
+	if n.run != nil {
+		select {
+		case <-n.run.done:
+		case <-time.After(signalTimeout):
+			return fmt.Errorf("sshdtest: %s sshd did not exit within %v of SIGKILL", n.Name, signalTimeout)
+		}
+	}
+	n.alive = false
+	for pid := range stopped {
+		for {
+			p, ok := readProc(pid)
+			if !ok || p.state == 'Z' {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("sshdtest: %s: %v still alive %v after SIGKILL", n.Name, p.Proc, signalTimeout)
+			}
+			time.Sleep(pollInterval)
+		}
+	}
+	return nil
+}
+
+// Freeze sends SIGSTOP to the node's listener and all its session processes,
+// as if the machine hung: the kernel still accepts TCP connections, but
+// nothing answers. Thaw undoes it.
+func (n *Node) Freeze(t TB) {
+	t.Helper()
+	if !n.alive {
+		t.Fatalf("sshdtest: Freeze %s: not running", n.Name)
+	}
+	if _, err := n.stopAll(); err != nil {
+		t.Fatalf("%v", err)
+	}
+}
+
+// Thaw sends SIGCONT to the node's listener and all its session processes.
+func (n *Node) Thaw(t TB) {
+	t.Helper()
+	if err := n.thaw(); err != nil {
+		t.Fatalf("%v", err)
+	}
+}
+
+func (n *Node) thaw() error {
+	set, err := n.processes()
+	for pid := range set {
+		_ = syscall.Kill(pid, syscall.SIGCONT)
+	}
+	return err
+}
+
+// Restart starts the node's sshd again, on the same address, port and host
+// key, after Kill. It fails the test if the node is running.
+func (n *Node) Restart(t TB) {
+	t.Helper()
+	if n.alive {
+		t.Fatalf("sshdtest: Restart %s: still running (Kill it first)", n.Name)
+	}
+	if err := n.launch(); err != nil {
+		t.Fatalf("%v", err)
+	}
+	if err := n.waitUp(); err != nil {
+		if errors.Is(err, errAddrInUse) {
+			t.Fatalf("sshdtest: Restart %s: %s was taken by another process", n.Name, n.Addr)
+		}
+		_ = n.kill()
+		t.Fatalf("%v", err)
+	}
+}
+
+// stop is the cleanup: it thaws and kills the node's processes.
+func (n *Node) stop() error {
+	return errors.Join(n.thaw(), n.kill())
+}
