@@ -110,10 +110,8 @@ func Start(t TB, opts Options) *Cluster {
 		t.Fatalf("%v", err)
 	}
 	t.Cleanup(func() {
-		for _, n := range c.Nodes {
-			if err := n.stop(); err != nil {
-				t.Logf("sshdtest: cleanup: %v", err)
-			}
+		if err := stopNodes(c.Nodes); err != nil {
+			t.Logf("sshdtest: cleanup: %v", err)
 		}
 	})
 	for i := range opts.Nodes {

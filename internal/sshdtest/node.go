@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -148,13 +149,20 @@ func (n *Node) listenerPID() int {
 	}
 }
 
-// processes returns the pids of the node's processes: the listener, its
-// descendants, and the login user's processes whose SSH_CONNECTION names
-// this node (session processes that left the tree).
-func (n *Node) processes() (map[int]bool, error) {
-	all, err := scanProcs()
+// processes returns the pids of the nodes' processes: each listener, its
+// descendants, and the login user's processes whose SSH_CONNECTION names one
+// of the nodes (session processes that left the tree). One /proc scan serves
+// every node.
+func processes(nodes []*Node) (map[int]bool, error) {
+	all, err := scanProcs(false)
 	if err != nil {
 		return nil, err
+	}
+	servers := map[string]bool{}
+	uids := map[int]bool{}
+	for _, n := range nodes {
+		servers[n.Host+" "+strconv.Itoa(n.Port)] = true
+		uids[n.uid] = true
 	}
 	set := map[int]bool{}
 	children := map[int][]int{}
@@ -163,29 +171,34 @@ func (n *Node) processes() (map[int]bool, error) {
 			continue
 		}
 		children[p.PPID] = append(children[p.PPID], p.PID)
-		if p.UID == n.uid && sshConnectionTo(p.PID, n.Host, n.Port) {
-			set[p.PID] = true
+		if uids[p.UID] {
+			if server, ok := sshConnectionServer(p.PID); ok && servers[server] {
+				set[p.PID] = true
+			}
 		}
 	}
-	if root := n.listenerPID(); root != 0 {
-		stack := []int{root}
-		for len(stack) > 0 {
-			pid := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			set[pid] = true
-			stack = append(stack, children[pid]...)
+	var stack []int
+	for _, n := range nodes {
+		if root := n.listenerPID(); root != 0 {
+			stack = append(stack, root)
 		}
+	}
+	for len(stack) > 0 {
+		pid := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		set[pid] = true
+		stack = append(stack, children[pid]...)
 	}
 	return set, nil
 }
 
-// stopAll sends SIGSTOP to the node's processes until a scan finds none that
+// stopAll sends SIGSTOP to the nodes' processes until a scan finds none that
 // is not already stopped, so that nothing can fork behind its back. It
 // returns the stopped pids.
-func (n *Node) stopAll() (map[int]bool, error) {
+func stopAll(nodes []*Node) (map[int]bool, error) {
 	stopped := map[int]bool{}
 	for {
-		set, err := n.processes()
+		set, err := processes(nodes)
 		if err != nil {
 			return stopped, err
 		}
@@ -209,13 +222,15 @@ func (n *Node) stopAll() (map[int]bool, error) {
 // running kills any session processes it left behind.
 func (n *Node) Kill(t TB) {
 	t.Helper()
-	if err := n.kill(); err != nil {
+	if err := killAll([]*Node{n}); err != nil {
 		t.Fatalf("%v", err)
 	}
 }
 
-func (n *Node) kill() error {
-	stopped, err := n.stopAll()
+// killAll stops the nodes' processes, kills them and waits until they are
+// gone (exited or zombies).
+func killAll(nodes []*Node) error {
+	stopped, err := stopAll(nodes)
 	for pid := range stopped {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
@@ -223,22 +238,25 @@ func (n *Node) kill() error {
 		return err
 	}
 	deadline := time.Now().Add(signalTimeout)
-	if n.run != nil {
+	for _, n := range nodes {
+		if n.run == nil {
+			continue
+		}
 		select {
 		case <-n.run.done:
-		case <-time.After(signalTimeout):
+			n.alive = false
+		case <-time.After(time.Until(deadline)):
 			return fmt.Errorf("sshdtest: %s sshd did not exit within %v of SIGKILL", n.Name, signalTimeout)
 		}
 	}
-	n.alive = false
 	for pid := range stopped {
 		for {
-			p, ok := readProc(pid)
+			p, ok := readProc(pid, true)
 			if !ok || p.state == 'Z' {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("sshdtest: %s: %v still alive %v after SIGKILL", n.Name, p.Proc, signalTimeout)
+				return fmt.Errorf("sshdtest: %v still alive %v after SIGKILL", p.Proc, signalTimeout)
 			}
 			time.Sleep(pollInterval)
 		}
@@ -254,7 +272,7 @@ func (n *Node) Freeze(t TB) {
 	if !n.alive {
 		t.Fatalf("sshdtest: Freeze %s: not running", n.Name)
 	}
-	if _, err := n.stopAll(); err != nil {
+	if _, err := stopAll([]*Node{n}); err != nil {
 		t.Fatalf("%v", err)
 	}
 }
@@ -262,13 +280,14 @@ func (n *Node) Freeze(t TB) {
 // Thaw sends SIGCONT to the node's listener and all its session processes.
 func (n *Node) Thaw(t TB) {
 	t.Helper()
-	if err := n.thaw(); err != nil {
+	if err := thawAll([]*Node{n}); err != nil {
 		t.Fatalf("%v", err)
 	}
 }
 
-func (n *Node) thaw() error {
-	set, err := n.processes()
+// thawAll sends SIGCONT to the nodes' processes.
+func thawAll(nodes []*Node) error {
+	set, err := processes(nodes)
 	for pid := range set {
 		_ = syscall.Kill(pid, syscall.SIGCONT)
 	}
@@ -289,12 +308,12 @@ func (n *Node) Restart(t TB) {
 		if errors.Is(err, errAddrInUse) {
 			t.Fatalf("sshdtest: Restart %s: %s was taken by another process", n.Name, n.Addr)
 		}
-		_ = n.kill()
+		_ = killAll([]*Node{n})
 		t.Fatalf("%v", err)
 	}
 }
 
-// stop is the cleanup: it thaws and kills the node's processes.
-func (n *Node) stop() error {
-	return errors.Join(n.thaw(), n.kill())
+// stopNodes is the cleanup: it thaws the nodes' processes and kills them.
+func stopNodes(nodes []*Node) error {
+	return errors.Join(thawAll(nodes), killAll(nodes))
 }

@@ -32,9 +32,10 @@ type procEntry struct {
 	state byte
 }
 
-// scanProcs lists every process in /proc, zombies included. Processes that
-// vanish during the scan are left out.
-func scanProcs() ([]procEntry, error) {
+// scanProcs lists every process in /proc, zombies included, with their
+// command lines if withArgs. Processes that vanish during the scan are left
+// out.
+func scanProcs(withArgs bool) ([]procEntry, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, fmt.Errorf("sshdtest: %w", err)
@@ -45,7 +46,7 @@ func scanProcs() ([]procEntry, error) {
 		if err != nil {
 			continue
 		}
-		p, ok := readProc(pid)
+		p, ok := readProc(pid, withArgs)
 		if ok {
 			out = append(out, p)
 		}
@@ -53,9 +54,9 @@ func scanProcs() ([]procEntry, error) {
 	return out, nil
 }
 
-// readProc reads one process's stat, status and cmdline; ok is false when
-// the process is gone or unreadable.
-func readProc(pid int) (procEntry, bool) {
+// readProc reads one process's stat, status and, if withArgs, cmdline; ok
+// is false when the process is gone or unreadable.
+func readProc(pid int, withArgs bool) (procEntry, bool) {
 	dir := "/proc/" + strconv.Itoa(pid)
 	stat, err := os.ReadFile(dir + "/stat")
 	if err != nil {
@@ -79,13 +80,15 @@ func readProc(pid int) (procEntry, bool) {
 	if !ok {
 		return procEntry{}, false
 	}
-	cmd, err := os.ReadFile(dir + "/cmdline")
-	if err != nil {
-		return procEntry{}, false
-	}
 	var args []string
-	if len(cmd) > 0 {
-		args = strings.Split(strings.TrimSuffix(string(cmd), "\x00"), "\x00")
+	if withArgs {
+		cmd, err := os.ReadFile(dir + "/cmdline")
+		if err != nil {
+			return procEntry{}, false
+		}
+		if len(cmd) > 0 {
+			args = strings.Split(strings.TrimSuffix(string(cmd), "\x00"), "\x00")
+		}
 	}
 	return procEntry{Proc: Proc{PID: pid, PPID: ppid, UID: uid, Args: args}, state: fields[0][0]}, true
 }
@@ -109,25 +112,24 @@ func readUID(path string) (int, bool) {
 	return 0, false
 }
 
-// sshConnectionTo reports whether process pid's environment holds an
-// SSH_CONNECTION whose server address is host and port, that is, whether it
-// descends from a session on that sshd even if it has left the process tree.
-func sshConnectionTo(pid int, host string, port int) bool {
+// sshConnectionServer returns the server address ("host port") of the
+// SSH_CONNECTION in process pid's environment: the sshd whose session the
+// process descends from, even if it has left that sshd's process tree.
+func sshConnectionServer(pid int) (string, bool) {
 	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
 	if err != nil {
-		return false
+		return "", false
 	}
 	for _, kv := range bytes.Split(env, []byte{0}) {
 		v, ok := bytes.CutPrefix(kv, []byte("SSH_CONNECTION="))
 		if !ok {
 			continue
 		}
-		f := strings.Fields(string(v))
-		if len(f) == 4 && f[2] == host && f[3] == strconv.Itoa(port) {
-			return true
+		if f := strings.Fields(string(v)); len(f) == 4 {
+			return f[2] + " " + f[3], true
 		}
 	}
-	return false
+	return "", false
 }
 
 // Procs returns every live, non-zombie process owned by the login user whose
@@ -145,7 +147,7 @@ func (c *Cluster) Procs(t TB, marker string) []Proc {
 }
 
 func (c *Cluster) procs(marker string) ([]Proc, error) {
-	all, err := scanProcs()
+	all, err := scanProcs(true)
 	if err != nil {
 		return nil, err
 	}
