@@ -1,0 +1,56 @@
+package runner
+
+import (
+	"time"
+
+	"github.com/drove-dev/drove/jobs"
+)
+
+// EventKind says what happened.
+type EventKind int
+
+// The events a run reports, in the order they can happen to a node or job.
+const (
+	NodeUp       EventKind = iota // a node connected and its slots joined the pool
+	NodeRefused                   // a node could not be reached or authenticated (Err)
+	NodeEvicted                   // a node left the pool (Err says why; Job is the job that failed there, if any)
+	NodeRetired                   // a node ran --max-node-uses jobs and takes no more
+	JobStarted                    // a job attempt started on Node
+	JobSucceeded                  // a job attempt exited 0
+	JobFailed                     // a job attempt failed (Err); Requeued says whether it will run again
+	Draining                      // the run was asked to stop starting jobs
+	StreamEnd                     // the job stream was read to its end (Stats.TotalKnown is now true)
+)
+
+// Event is one thing that happened in a run. Events are delivered one at a
+// time, in order, from the goroutine that owns the run's state, so a handler
+// must be quick and must not call back into the run.
+type Event struct {
+	Kind     EventKind
+	Time     time.Time
+	Node     string        // the node's name, for node and job events
+	Slot     int           // which of the node's slots, for job events (0-based)
+	Job      jobs.Job      // for job events
+	Attempt  int           // 1 for a job's first run, 2 for its first retry...
+	Err      error         // *ExitError, *NodeError, *TimeoutError or a dial error
+	Requeued bool          // JobFailed: the job goes back to the queue
+	Duration time.Duration // for JobSucceeded and JobFailed
+	Stdout   int64         // bytes the attempt wrote to stdout
+	Stats    Stats         // the run's counts after this event
+}
+
+// Stats are a run's counts, as clstr's status line shows them.
+type Stats struct {
+	Succeeded  int  // jobs that finished with status 0
+	Failed     int  // jobs that failed for good
+	Total      int  // jobs read so far
+	TotalKnown bool // the job stream has ended, so Total is final
+	Running    int  // slots running a job
+	Slots      int  // slots of nodes in the pool (connected, not evicted or retired)
+	Nodes      int  // nodes in the pool
+	Pending    int  // nodes still connecting
+	Draining   bool // no new jobs are being started
+}
+
+// Done is the number of jobs that will not run again.
+func (s Stats) Done() int { return s.Succeeded + s.Failed }

@@ -1,0 +1,652 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/drove-dev/drove/jobs"
+)
+
+// OnFailure is what a job's non-zero exit (or timeout) does to its node.
+type OnFailure int
+
+const (
+	// Evict presumes the node broken (clstr): it leaves the pool and the
+	// job is requeued for another node.
+	Evict OnFailure = iota
+	// Retry keeps the node and requeues the job for a node it has not
+	// failed on.
+	Retry
+	// Keep keeps the node and fails the job (pssh, GNU parallel).
+	Keep
+)
+
+// Node is one machine in the pool.
+type Node struct {
+	Name  string // shown in messages, --tag prefixes and --active-nodes
+	Slots int    // jobs it runs at once
+	// Connect reaches the node. It is called once, at the start, from its
+	// own goroutine, and must bound its own waiting.
+	Connect func(ctx context.Context) (Host, error)
+}
+
+// Config is one run.
+type Config struct {
+	Nodes []Node
+	// Jobs is read one job at a time as slots come free, so a stream is run
+	// while it is still being written and memory does not grow with it.
+	Jobs jobs.Source
+	// EachNode, when set, replaces Jobs: run this command once on every
+	// node, whatever its slots. Nothing is requeued or evicted.
+	EachNode string
+
+	OnFailure   OnFailure
+	MaxAttempts int           // distinct nodes a job may fail on before it is failed; 0 = unlimited
+	MaxSlots    int           // slots busy at once (--max-nodes); 0 = unlimited
+	MaxNodeUses int           // jobs a node runs before it retires; 0 = unlimited
+	Timeout     time.Duration // per job attempt; 0 = none
+
+	Stdout, Stderr *Output // nil = discard
+	Tag            bool    // prefix every output line with "node: "
+
+	DialConcurrency int // nodes connecting at once; 0 = 32
+
+	// Drain, when closed, stops the run from starting jobs; running ones
+	// finish. Cancelling Run's context kills running jobs on their nodes.
+	Drain <-chan struct{}
+	// Events receives every event, in order, from one goroutine.
+	Events func(Event)
+}
+
+// Attempt is one run of a job on one node.
+type Attempt struct {
+	Node     string
+	Err      error // nil for success
+	Start    time.Time
+	Duration time.Duration
+}
+
+// Failure is a job that failed for good, with every attempt.
+type Failure struct {
+	Job      jobs.Job
+	Attempts []Attempt
+	Reason   string // why it was not retried again
+}
+
+// NodeFailure is a node that was refused or evicted, and why.
+type NodeFailure struct {
+	Node string
+	Err  error
+}
+
+// Report accounts for every job of a run: each one succeeded, failed or was
+// never run.
+type Report struct {
+	Succeeded   int
+	Failed      []Failure
+	Unrun       []jobs.Job // read but never started
+	Unread      bool       // the job stream was not read to its end
+	StreamErr   error      // the job stream failed (a *jobs.LineError)
+	Interrupted bool
+	Refused     []NodeFailure
+	Evicted     []NodeFailure
+	Stats       Stats
+}
+
+// OK reports whether every job succeeded and nothing was left.
+func (r *Report) OK() bool {
+	return len(r.Failed) == 0 && len(r.Unrun) == 0 && !r.Unread && r.StreamErr == nil && !r.Interrupted
+}
+
+type nodeState int
+
+const (
+	nodeDialing nodeState = iota
+	nodeUp
+	nodeGone
+)
+
+type node struct {
+	Node
+	host    Host
+	state   nodeState
+	running int
+	uses    int
+	free    []int // free slot numbers
+	closed  bool  // host closed
+	seq     int   // 1-based position in Config.Nodes
+}
+
+type jobState struct {
+	job      jobs.Job
+	attempts []Attempt
+	tried    map[*node]bool
+	pin      *node // EachNode: the only node it may run on
+}
+
+type result struct {
+	js     *jobState
+	n      *node
+	slot   int
+	err    error
+	start  time.Time
+	dur    time.Duration
+	stdout int64
+}
+
+type dialResult struct {
+	n    *node
+	host Host
+	err  error
+}
+
+type item struct {
+	job jobs.Job
+	err error
+}
+
+// pool is the scheduler's state. Only the goroutine in Run touches it.
+type pool struct {
+	cfg     Config
+	ctx     context.Context
+	nodes   []*node
+	tokens  []*node // a free slot of an up node, in round-robin order
+	retry   []*jobState
+	results chan result
+	dials   chan dialResult
+	feed    chan item
+	quit    chan struct{}
+
+	running     int
+	streamEnded bool
+	draining    bool
+	rep         Report
+}
+
+// Run runs the jobs of cfg and returns when every job has succeeded, failed
+// for good or cannot run (no node left, or the run was drained or
+// cancelled). The Report accounts for all of them.
+func Run(ctx context.Context, cfg Config) *Report {
+	if cfg.DialConcurrency <= 0 {
+		cfg.DialConcurrency = 32
+	}
+	p := &pool{
+		cfg:     cfg,
+		ctx:     ctx,
+		results: make(chan result),
+		dials:   make(chan dialResult),
+		quit:    make(chan struct{}),
+	}
+	defer close(p.quit)
+	for _, n := range cfg.Nodes {
+		if n.Slots < 1 {
+			n.Slots = 1
+		}
+		p.nodes = append(p.nodes, &node{Node: n, seq: len(p.nodes) + 1})
+	}
+	if cfg.EachNode != "" {
+		p.rep.Stats.Total = len(p.nodes)
+	}
+	if cfg.EachNode != "" || cfg.Jobs == nil {
+		p.streamEnded = true
+		p.rep.Stats.TotalKnown = true
+	} else {
+		p.feed = make(chan item)
+		go p.read(cfg.Jobs)
+	}
+	p.startDials()
+	p.loop()
+	atEnd := p.stats()
+	p.finish()
+	p.rep.Stats = p.stats()
+	// The pool as it stood when the last job ended, before it was closed.
+	p.rep.Stats.Nodes, p.rep.Stats.Slots = atEnd.Nodes, atEnd.Slots
+	p.rep.Succeeded = p.rep.Stats.Succeeded
+	return &p.rep
+}
+
+// read feeds the job stream to the scheduler one job at a time; the
+// unbuffered channel is what keeps memory bounded.
+func (p *pool) read(src jobs.Source) {
+	for {
+		j, err := src.Next()
+		select {
+		case p.feed <- item{job: j, err: err}:
+		case <-p.quit:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *pool) startDials() {
+	sem := make(chan struct{}, p.cfg.DialConcurrency)
+	for _, n := range p.nodes {
+		go func() {
+			select {
+			case sem <- struct{}{}:
+			case <-p.quit:
+				return
+			}
+			h, err := n.Connect(p.ctx)
+			<-sem
+			select {
+			case p.dials <- dialResult{n: n, host: h, err: err}:
+			case <-p.quit:
+				if h != nil {
+					_ = h.Close()
+				}
+			}
+		}()
+	}
+}
+
+func (p *pool) loop() {
+	drain := p.cfg.Drain
+	ctxDone := p.ctx.Done()
+	for {
+		p.dispatchRetries()
+		if p.finished() {
+			return
+		}
+		var feed chan item
+		if p.wantNew() {
+			feed = p.feed
+		}
+		select {
+		case it := <-feed:
+			if it.err != nil {
+				p.endStream(it.err)
+				continue
+			}
+			p.rep.Stats.Total++
+			p.start(&jobState{job: it.job}, p.takeToken(nil))
+		case r := <-p.results:
+			p.done(r)
+		case d := <-p.dials:
+			p.dialed(d)
+		case <-drain:
+			drain = nil
+			p.drain()
+		case <-ctxDone:
+			ctxDone = nil
+			p.rep.Interrupted = true
+			p.drain()
+		}
+	}
+}
+
+func (p *pool) drain() {
+	if p.draining {
+		return
+	}
+	p.draining = true
+	p.rep.Interrupted = true
+	p.emit(Event{Kind: Draining})
+}
+
+func (p *pool) endStream(err error) {
+	p.streamEnded = true
+	p.feed = nil
+	if !errors.Is(err, io.EOF) {
+		p.rep.StreamErr = err
+	}
+	p.rep.Stats.TotalKnown = true
+	p.emit(Event{Kind: StreamEnd})
+}
+
+// finished: nothing runs, and nothing more can start.
+func (p *pool) finished() bool {
+	if p.running > 0 {
+		return false
+	}
+	if p.cfg.EachNode != "" {
+		return !p.anyDialing()
+	}
+	if p.draining {
+		return true
+	}
+	if p.streamEnded && len(p.retry) == 0 {
+		return true
+	}
+	return !p.anyLive()
+}
+
+func (p *pool) anyDialing() bool {
+	for _, n := range p.nodes {
+		if n.state == nodeDialing {
+			return true
+		}
+	}
+	return false
+}
+
+// anyLive reports whether some node can still take a job now or later.
+func (p *pool) anyLive() bool {
+	for _, n := range p.nodes {
+		if n.state == nodeDialing || (n.state == nodeUp && p.usable(n)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *pool) usable(n *node) bool {
+	return n.state == nodeUp && (p.cfg.MaxNodeUses == 0 || n.uses < p.cfg.MaxNodeUses)
+}
+
+func (p *pool) capacity() bool {
+	return !p.draining && (p.cfg.MaxSlots == 0 || p.running < p.cfg.MaxSlots)
+}
+
+// wantNew: a new job from the stream could start now.
+func (p *pool) wantNew() bool {
+	if p.streamEnded || !p.capacity() {
+		return false
+	}
+	p.dropStaleTokens()
+	return len(p.tokens) > 0
+}
+
+func (p *pool) dropStaleTokens() {
+	kept := p.tokens[:0]
+	for _, n := range p.tokens {
+		if p.usable(n) {
+			kept = append(kept, n)
+		}
+	}
+	clear(p.tokens[len(kept):])
+	p.tokens = kept
+}
+
+// takeToken removes and returns the first free slot whose node is allowed
+// (ok == nil allows any), or nil.
+func (p *pool) takeToken(ok func(*node) bool) *node {
+	for i, n := range p.tokens {
+		if !p.usable(n) {
+			continue
+		}
+		if ok != nil && !ok(n) {
+			continue
+		}
+		copy(p.tokens[i:], p.tokens[i+1:])
+		p.tokens[len(p.tokens)-1] = nil
+		p.tokens = p.tokens[:len(p.tokens)-1]
+		return n
+	}
+	return nil
+}
+
+// dispatchRetries starts requeued jobs on nodes they have not failed on,
+// and fails those no remaining node could take.
+func (p *pool) dispatchRetries() {
+	if len(p.retry) == 0 {
+		return
+	}
+	kept := p.retry[:0]
+	for _, js := range p.retry {
+		if p.draining {
+			kept = append(kept, js)
+			continue
+		}
+		if !p.couldRun(js) {
+			p.fail(js, "no node it has not failed on is left")
+			continue
+		}
+		if p.capacity() {
+			if n := p.takeToken(func(n *node) bool { return !js.tried[n] }); n != nil {
+				p.start(js, n)
+				continue
+			}
+		}
+		kept = append(kept, js)
+	}
+	clear(p.retry[len(kept):])
+	p.retry = kept
+}
+
+func (p *pool) couldRun(js *jobState) bool {
+	for _, n := range p.nodes {
+		if (n.state == nodeDialing || p.usable(n)) && !js.tried[n] {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *pool) dialed(d dialResult) {
+	n := d.n
+	if d.err != nil {
+		n.state = nodeGone
+		p.rep.Refused = append(p.rep.Refused, NodeFailure{Node: n.Name, Err: d.err})
+		p.emit(Event{Kind: NodeRefused, Node: n.Name, Err: d.err})
+		return
+	}
+	n.host = d.host
+	if p.draining {
+		p.closeNode(n)
+		return
+	}
+	n.state = nodeUp
+	for s := n.Slots - 1; s >= 0; s-- {
+		n.free = append(n.free, s)
+	}
+	if p.cfg.EachNode != "" {
+		p.emit(Event{Kind: NodeUp, Node: n.Name})
+		js := &jobState{job: jobs.Job{Seq: n.seq, Cmd: p.cfg.EachNode, Origin: "--on-each-node"}, pin: n}
+		p.start(js, n)
+		return
+	}
+	for range n.Slots {
+		p.tokens = append(p.tokens, n)
+	}
+	p.emit(Event{Kind: NodeUp, Node: n.Name})
+}
+
+func (p *pool) start(js *jobState, n *node) {
+	slot := n.free[len(n.free)-1]
+	n.free = n.free[:len(n.free)-1]
+	n.running++
+	n.uses++
+	p.running++
+	attempt := len(js.attempts) + 1
+	ctx, cancel := p.ctx, context.CancelFunc(func() {})
+	if p.cfg.Timeout > 0 {
+		ctx, cancel = context.WithTimeout(p.ctx, p.cfg.Timeout)
+	}
+	prefix := ""
+	if p.cfg.Tag {
+		prefix = n.Name + ": "
+	}
+	stdout := outputOf(p.cfg.Stdout).Writer(prefix)
+	stderr := outputOf(p.cfg.Stderr).Writer(prefix)
+	started := time.Now()
+	p.emit(Event{Kind: JobStarted, Node: n.Name, Slot: slot, Job: js.job, Attempt: attempt})
+	go func() {
+		defer cancel()
+		err := n.host.Run(ctx, js.job.Cmd, stdout, stderr)
+		_ = stdout.Close()
+		_ = stderr.Close()
+		switch {
+		case err == nil:
+		case p.ctx.Err() != nil:
+			err = errKilled
+		case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+			err = &TimeoutError{After: p.cfg.Timeout}
+		}
+		p.results <- result{js: js, n: n, slot: slot, err: err, start: started, dur: time.Since(started), stdout: stdout.Bytes()}
+	}()
+}
+
+func outputOf(o *Output) *Output {
+	if o == nil {
+		return NewOutput(nil)
+	}
+	return o
+}
+
+func (p *pool) done(r result) {
+	n, js := r.n, r.js
+	n.running--
+	p.running--
+	n.free = append(n.free, r.slot)
+	js.attempts = append(js.attempts, Attempt{Node: n.Name, Err: r.err, Start: r.start, Duration: r.dur})
+	if js.tried == nil {
+		js.tried = map[*node]bool{}
+	}
+	js.tried[n] = true
+	ev := Event{Node: n.Name, Slot: r.slot, Job: js.job, Attempt: len(js.attempts), Err: r.err, Duration: r.dur, Stdout: r.stdout}
+
+	if r.err == nil {
+		p.rep.Stats.Succeeded++
+		ev.Kind = JobSucceeded
+		p.emit(ev)
+		p.slotFree(n)
+		return
+	}
+	ev.Kind = JobFailed
+	if js.pin != nil {
+		p.failWith(js, ev, "")
+		p.slotFree(n)
+		return
+	}
+	var nodeErr *NodeError
+	isNodeErr := errors.As(r.err, &nodeErr)
+	switch {
+	case errors.Is(r.err, errKilled):
+		p.failWith(js, ev, "the run was interrupted")
+	case isNodeErr:
+		p.requeueOrFail(js, ev)
+		p.evict(n, r.err, js.job)
+	case p.cfg.OnFailure == Evict:
+		p.requeueOrFail(js, ev)
+		p.evict(n, r.err, js.job)
+	case p.cfg.OnFailure == Retry:
+		p.requeueOrFail(js, ev)
+	default: // Keep
+		p.failWith(js, ev, "--on-failure keep")
+	}
+	p.slotFree(n)
+}
+
+func (p *pool) requeueOrFail(js *jobState, ev Event) {
+	if p.cfg.MaxAttempts > 0 && len(js.attempts) >= p.cfg.MaxAttempts {
+		p.failWith(js, ev, fmt.Sprintf("failed on %d nodes (--max-attempts %d)", len(js.attempts), p.cfg.MaxAttempts))
+		return
+	}
+	ev.Requeued = true
+	p.emit(ev)
+	p.retry = append(p.retry, js)
+}
+
+func (p *pool) failWith(js *jobState, ev Event, reason string) {
+	p.rep.Stats.Failed++
+	p.rep.Failed = append(p.rep.Failed, Failure{Job: js.job, Attempts: js.attempts, Reason: reason})
+	p.emit(ev)
+}
+
+// fail fails a queued job that cannot run anywhere any more.
+func (p *pool) fail(js *jobState, reason string) {
+	p.rep.Stats.Failed++
+	p.rep.Failed = append(p.rep.Failed, Failure{Job: js.job, Attempts: js.attempts, Reason: reason})
+}
+
+// slotFree returns a finished attempt's slot to the pool, retires a node
+// that has run its --max-node-uses, and closes the host of a node that has
+// left the pool once nothing runs there.
+func (p *pool) slotFree(n *node) {
+	inPool := n.state == nodeUp && p.cfg.EachNode == "" && !p.draining
+	if inPool && p.usable(n) {
+		p.tokens = append(p.tokens, n)
+		return
+	}
+	if n.running > 0 {
+		return
+	}
+	if inPool {
+		p.emit(Event{Kind: NodeRetired, Node: n.Name})
+	}
+	p.closeNode(n)
+}
+
+func (p *pool) closeNode(n *node) {
+	n.state = nodeGone
+	if n.host != nil && !n.closed {
+		n.closed = true
+		_ = n.host.Close()
+	}
+}
+
+func (p *pool) evict(n *node, err error, job jobs.Job) {
+	if n.state != nodeUp {
+		return
+	}
+	n.state = nodeGone
+	p.rep.Evicted = append(p.rep.Evicted, NodeFailure{Node: n.Name, Err: err})
+	p.emit(Event{Kind: NodeEvicted, Node: n.Name, Err: err, Job: job})
+}
+
+// finish accounts for what never ran.
+func (p *pool) finish() {
+	for _, js := range p.retry {
+		p.fail(js, "the run stopped before it could be retried")
+	}
+	p.retry = nil
+	for _, n := range p.nodes {
+		p.closeNode(n)
+	}
+	if p.streamEnded {
+		return
+	}
+	if p.rep.Interrupted {
+		// A generator may never end: say the rest was not read.
+		p.rep.Unread = true
+		return
+	}
+	// No node is left: read the rest of the stream to list what never ran.
+	for !p.streamEnded {
+		select {
+		case it := <-p.feed:
+			if it.err != nil {
+				p.endStream(it.err)
+				break
+			}
+			p.rep.Stats.Total++
+			p.rep.Unrun = append(p.rep.Unrun, it.job)
+		case <-p.ctx.Done():
+			p.rep.Unread = true
+			return
+		}
+	}
+}
+
+func (p *pool) stats() Stats {
+	s := p.rep.Stats
+	s.Running = p.running
+	s.Slots, s.Nodes, s.Pending = 0, 0, 0
+	for _, n := range p.nodes {
+		switch {
+		case n.state == nodeDialing:
+			s.Pending++
+		case p.usable(n) || (n.state == nodeUp && n.running > 0):
+			s.Nodes++
+			s.Slots += n.Slots
+		}
+	}
+	s.Draining = p.draining
+	return s
+}
+
+func (p *pool) emit(e Event) {
+	if p.cfg.Events == nil {
+		return
+	}
+	e.Time = time.Now()
+	e.Stats = p.stats()
+	p.cfg.Events(e)
+}

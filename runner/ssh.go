@@ -1,0 +1,310 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// SSH runs commands on one node over SSH. It shares connections between the
+// node's slots, one session per job, and opens another connection when the
+// server refuses a session (OpenSSH's MaxSessions, default 10, and fewer in
+// practice while closed sessions are still being torn down): the limit of
+// each connection is learned from the refusal, never assumed.
+//
+// Every connection is watched by keepalives (keepalive@openssh.com, as
+// OpenSSH's ServerAliveInterval/ServerAliveCountMax do): a node that stops
+// answering for Interval*CountMax has its connection closed, and the jobs
+// on it fail with a *NodeError.
+type SSH struct {
+	name string
+	dial func(ctx context.Context) (*ssh.Client, error)
+	opts SSHOptions
+
+	mu      sync.Mutex
+	conns   []*sshConn
+	dialing chan struct{} // closed when the dial in progress ends
+	closed  bool
+}
+
+// SSHOptions tune an SSH host.
+type SSHOptions struct {
+	KeepaliveInterval time.Duration // 0 = no keepalives
+	KeepaliveCountMax int           // unanswered keepalives before the node is dead; 0 = 3
+	Grace             time.Duration // between asking a killed job to stop and forcing it; 0 = 5s
+}
+
+var _ Host = (*SSH)(nil)
+
+type sshConn struct {
+	client *ssh.Client
+	open   int // sessions open or opening (guarded by SSH.mu)
+	limit  int // sessions the server allowed at once; 0 = not yet refused
+	dead   chan struct{}
+	once   sync.Once
+	err    error // why it died, set before dead is closed
+}
+
+func (c *sshConn) kill(err error) {
+	c.once.Do(func() {
+		c.err = err
+		close(c.dead)
+		_ = c.client.Close()
+	})
+}
+
+func (c *sshConn) isDead() bool {
+	select {
+	case <-c.dead:
+		return true
+	default:
+		return false
+	}
+}
+
+// NewSSH dials the node's first connection and returns a Host for it. dial
+// must bound its own handshake; name is used in errors.
+func NewSSH(ctx context.Context, name string, dial func(ctx context.Context) (*ssh.Client, error), opts SSHOptions) (*SSH, error) {
+	if opts.KeepaliveCountMax <= 0 {
+		opts.KeepaliveCountMax = 3
+	}
+	if opts.Grace <= 0 {
+		opts.Grace = 5 * time.Second
+	}
+	h := &SSH{name: name, dial: dial, opts: opts}
+	c, err := dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h.conns = append(h.conns, h.watch(c))
+	return h, nil
+}
+
+// watch starts the goroutines that notice a connection's end.
+func (h *SSH) watch(client *ssh.Client) *sshConn {
+	c := &sshConn{client: client, dead: make(chan struct{})}
+	go func() {
+		err := client.Wait()
+		if err == nil {
+			err = io.EOF
+		}
+		c.kill(fmt.Errorf("connection lost: %w", err))
+	}()
+	if h.opts.KeepaliveInterval > 0 {
+		go keepalive(c, h.opts.KeepaliveInterval, h.opts.KeepaliveCountMax)
+	}
+	return c
+}
+
+// Run runs cmd in a new session, wrapped so that it dies with the session
+// (see remoteCommand).
+func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) error {
+	c, sess, err := h.session(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.release(c)
+	defer sess.Close()
+
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		return &NodeError{Node: h.name, Err: err}
+	}
+	sess.Stdout, sess.Stderr = stdout, stderr
+	graceSec := int((h.opts.Grace + time.Second - 1) / time.Second)
+	if err := sess.Start(remoteCommand(cmd, graceSec)); err != nil {
+		return h.classify(c, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+
+	select {
+	case err := <-done:
+		return h.classify(c, err)
+	case <-ctx.Done():
+		// Ask nicely (honoured by OpenSSH >= 7.9 for non-root logins), and
+		// close stdin, which the wrapper turns into TERM then KILL of the
+		// job's process group on any sshd.
+		_ = sess.Signal(ssh.SIGTERM)
+		_ = stdin.Close()
+		t := time.NewTimer(h.opts.Grace + 2*time.Second)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+		case <-c.dead:
+		}
+		return ctx.Err()
+	}
+}
+
+// classify turns a session's result into nil, *ExitError or *NodeError.
+func (h *SSH) classify(c *sshConn, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *ssh.ExitError
+	if errors.As(err, &ee) {
+		if sig := ee.Signal(); sig != "" {
+			return &ExitError{Status: ee.ExitStatus(), Signal: sig}
+		}
+		return &ExitError{Status: ee.ExitStatus()}
+	}
+	// No exit status: the connection died, or the session was torn down
+	// under us. Ask the connection before blaming anyone.
+	if c.isDead() || !ping(c, 5*time.Second) {
+		c.kill(fmt.Errorf("no answer after a session ended without status: %w", err))
+		return &NodeError{Node: h.name, Err: c.err}
+	}
+	return &ExitError{Status: -1, Signal: ""}
+}
+
+// session opens a session on a connection with room, dialling another
+// connection when every one is full or dead.
+func (h *SSH) session(ctx context.Context) (*sshConn, *ssh.Session, error) {
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		c, wait, err := h.pick(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if c == nil {
+			// Another slot is dialling; wait for it and look again.
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				return nil, nil, ctx.Err()
+			}
+			continue
+		}
+		sess, err := c.client.NewSession()
+		if err == nil {
+			return c, sess, nil
+		}
+		h.mu.Lock()
+		c.open--
+		var oce *ssh.OpenChannelError
+		refused := errors.As(err, &oce)
+		if refused {
+			// The server said no with c.open sessions already open there.
+			c.limit = max(c.open, 1)
+		}
+		h.mu.Unlock()
+		if !refused {
+			c.kill(fmt.Errorf("new session: %w", err))
+			if attempt > 8 {
+				return nil, nil, &NodeError{Node: h.name, Err: c.err}
+			}
+			continue
+		}
+		if attempt > 64 {
+			return nil, nil, &NodeError{Node: h.name, Err: fmt.Errorf("sessions refused: %w", err)}
+		}
+		if c.open == 0 {
+			// Refused with nothing open: closing sessions still count on
+			// the server. Give them a moment before asking again.
+			select {
+			case <-time.After(time.Duration(attempt+1) * 20 * time.Millisecond):
+			case <-ctx.Done():
+			}
+			h.mu.Lock()
+			c.limit = 0
+			h.mu.Unlock()
+		}
+	}
+}
+
+// pick reserves a session on a live connection with room. When there is
+// none it starts a dial (returning its result) or, if one is already under
+// way, returns a channel that is closed when it ends.
+func (h *SSH) pick(ctx context.Context) (*sshConn, <-chan struct{}, error) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, nil, &NodeError{Node: h.name, Err: errors.New("host closed")}
+	}
+	live := h.conns[:0]
+	for _, c := range h.conns {
+		if !c.isDead() || c.open > 0 {
+			live = append(live, c)
+		}
+	}
+	h.conns = live
+	for _, c := range h.conns {
+		if !c.isDead() && (c.limit == 0 || c.open < c.limit) {
+			c.open++
+			h.mu.Unlock()
+			return c, nil, nil
+		}
+	}
+	if h.dialing != nil {
+		wait := h.dialing
+		h.mu.Unlock()
+		return nil, wait, nil
+	}
+	done := make(chan struct{})
+	h.dialing = done
+	h.mu.Unlock()
+
+	client, err := h.dial(ctx)
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.dialing = nil
+	close(done)
+	if err != nil {
+		var ne *NodeError
+		if !errors.As(err, &ne) {
+			err = &NodeError{Node: h.name, Err: err}
+		}
+		return nil, nil, err
+	}
+	c := h.watch(client)
+	if h.closed {
+		c.kill(errors.New("host closed"))
+		return nil, nil, &NodeError{Node: h.name, Err: errors.New("host closed")}
+	}
+	h.conns = append(h.conns, c)
+	c.open++
+	return c, nil, nil
+}
+
+func (h *SSH) release(c *sshConn) {
+	h.mu.Lock()
+	c.open--
+	h.mu.Unlock()
+}
+
+// Conns reports how many live connections the host holds (for tests and
+// status).
+func (h *SSH) Conns() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, c := range h.conns {
+		if !c.isDead() {
+			n++
+		}
+	}
+	return n
+}
+
+// Close closes every connection; jobs still running on them are killed by
+// their wrapper when sshd notices.
+func (h *SSH) Close() error {
+	h.mu.Lock()
+	h.closed = true
+	conns := h.conns
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.kill(errors.New("host closed"))
+	}
+	return nil
+}

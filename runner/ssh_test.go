@@ -1,0 +1,160 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func runOn(t *testing.T, h Host, cmd string) (string, string, error) {
+	t.Helper()
+	var so, se bytes.Buffer
+	err := h.Run(context.Background(), cmd, &so, &se)
+	return so.String(), se.String(), err
+}
+
+func TestSSHRunReportsOutputAndExactStatus(t *testing.T) {
+	h := newTestServer(t, serverOpts{}).host(t, SSHOptions{})
+	out, errOut, err := runOn(t, h, `echo out; echo err >&2`)
+	require.NoError(t, err)
+	require.Equal(t, "out\n", out)
+	require.Equal(t, "err\n", errOut)
+
+	_, _, err = runOn(t, h, `exit 3`)
+	require.Equal(t, &ExitError{Status: 3}, err)
+
+	// 255 is the job's own status: ssh-based tools cannot tell it from a
+	// transport failure, drove can.
+	_, _, err = runOn(t, h, `exit 255`)
+	require.Equal(t, &ExitError{Status: 255}, err)
+
+	_, _, err = runOn(t, h, `kill -USR1 $$`)
+	var ee *ExitError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, "USR1", ee.Signal)
+}
+
+// TestSSHOpensMoreConnectionsWhenSessionsAreRefused: a server that allows
+// two sessions per connection still runs six jobs at once.
+func TestSSHOpensMoreConnectionsWhenSessionsAreRefused(t *testing.T) {
+	ts := newTestServer(t, serverOpts{MaxSessions: 2})
+	h := ts.host(t, SSHOptions{})
+	dir := t.TempDir()
+	const n = 6
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	// Each job waits until all n have started, so they must run at once.
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := fmt.Sprintf(`touch %s/%d; i=0; while [ $(ls %s | wc -l) -lt %d ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; [ $i -lt 200 ]`, dir, i, dir, n)
+			_, _, err := runOn(t, h, cmd)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Positive(t, ts.Refused(), "the server never refused a session: the test proves nothing")
+	require.GreaterOrEqual(t, h.Conns(), 3)
+}
+
+func TestSSHKilledNodeIsANodeError(t *testing.T) {
+	ts := newTestServer(t, serverOpts{})
+	h := ts.host(t, SSHOptions{})
+	started := filepath.Join(t.TempDir(), "started")
+	errc := make(chan error, 1)
+	go func() {
+		_, _, err := runOn(t, h, "touch "+started+"; sleep 30")
+		errc <- err
+	}()
+	require.Eventually(t, func() bool { _, err := os.Stat(started); return err == nil }, 10*time.Second, 10*time.Millisecond)
+	ts.Kill()
+	select {
+	case err := <-errc:
+		var ne *NodeError
+		require.ErrorAs(t, err, &ne, "got %v", err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("job on a killed node did not end")
+	}
+}
+
+func TestSSHKeepaliveDetectsFrozenNode(t *testing.T) {
+	ts := newTestServer(t, serverOpts{})
+	h := ts.host(t, SSHOptions{KeepaliveInterval: 100 * time.Millisecond, KeepaliveCountMax: 3})
+	started := filepath.Join(t.TempDir(), "started")
+	errc := make(chan error, 1)
+	go func() {
+		_, _, err := runOn(t, h, "touch "+started+"; sleep 30")
+		errc <- err
+	}()
+	require.Eventually(t, func() bool { _, err := os.Stat(started); return err == nil }, 10*time.Second, 10*time.Millisecond)
+	ts.Freeze()
+	select {
+	case err := <-errc:
+		var ne *NodeError
+		require.ErrorAs(t, err, &ne, "got %v", err)
+		require.Contains(t, err.Error(), "keepalive")
+	case <-time.After(15 * time.Second):
+		t.Fatal("frozen node not detected")
+	}
+}
+
+// TestSSHCancelKillsRemoteTree: cancelling a job kills it and what it
+// started on the node, even though the server ignores nothing but has no
+// pty: the wrapper does it.
+func TestSSHCancelKillsRemoteTree(t *testing.T) {
+	ts := newTestServer(t, serverOpts{})
+	h := ts.host(t, SSHOptions{Grace: time.Second})
+	dir := t.TempDir()
+	started, survived := filepath.Join(dir, "started"), filepath.Join(dir, "survived")
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		errc <- h.Run(ctx, "trap '' TERM; (sleep 4; touch "+survived+") & touch "+started+"; sleep 4; touch "+survived, &bytes.Buffer{}, &bytes.Buffer{})
+	}()
+	require.Eventually(t, func() bool { _, err := os.Stat(started); return err == nil }, 10*time.Second, 10*time.Millisecond)
+	cancel()
+	require.ErrorIs(t, <-errc, context.Canceled)
+	// Wait past the job's own end: nothing may touch the marker.
+	deadline := time.Now().Add(6 * time.Second)
+	for time.Now().Before(deadline) {
+		_, err := os.Stat(survived)
+		require.True(t, os.IsNotExist(err), "a process of the cancelled job kept running")
+		if !psHas(t, survived) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.False(t, psHas(t, survived), "processes of the cancelled job are still running")
+}
+
+// psHas reports whether a live process has s in its command line.
+func psHas(t *testing.T, s string) bool {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !bytes.Contains(b, []byte(s)) {
+			continue
+		}
+		st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err == nil && strings.Contains(string(st), ") Z ") {
+			continue
+		}
+		return true
+	}
+	return false
+}
