@@ -49,7 +49,9 @@ func (e *NodeError) Unwrap() error { return e.Err }
 // TimeoutError is a job that ran longer than --timeout and was killed.
 type TimeoutError struct{ After time.Duration }
 
-func (e *TimeoutError) Error() string { return fmt.Sprintf("timed out after %s and was killed", e.After) }
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("timed out after %s and was killed", e.After)
+}
 
 // errKilled marks a job killed because the run was interrupted.
 var errKilled = errors.New("killed: run interrupted")
