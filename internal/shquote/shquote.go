@@ -5,7 +5,10 @@ import "strings"
 
 // Quote returns s as one POSIX shell word that expands to exactly s: it is
 // wrapped in single quotes, and each single quote inside is closed, escaped
-// and reopened: a'b becomes the word `'a'\''b'`.
+// and reopened, so a'b becomes
+//
+//	'a'\''b'
+//
 // Words made only of characters no shell treats specially are returned as
 // they are, so generated command lines stay readable.
 func Quote(s string) string {
