@@ -34,10 +34,9 @@ type Node struct {
 	Config     string // the node's sshd_config
 	LogFile    string // the node's sshd log (sshd -E)
 
-	sshd  string // path of the sshd binary
-	uid   int    // the login user's uid
-	run   *sshdRun
-	alive bool // the last run has not been killed or seen exiting
+	sshd string   // path of the sshd binary
+	uid  int      // the login user's uid
+	run  *sshdRun // the latest run, nil before the first
 }
 
 // sshdRun is one run of a node's sshd. The waiting goroutine sets err and
@@ -73,7 +72,6 @@ func (n *Node) launch() error {
 		close(r.done)
 	}()
 	n.run = r
-	n.alive = true
 	return nil
 }
 
@@ -85,7 +83,6 @@ func (n *Node) waitUp() error {
 	for {
 		select {
 		case <-n.run.done:
-			n.alive = false
 			log := n.Log()
 			if strings.Contains(log, "Address already in use") {
 				return errAddrInUse
@@ -133,8 +130,9 @@ func (n *Node) Log() string {
 	return string(data)
 }
 
-// Running reports whether the node's sshd has been started and not killed.
-func (n *Node) Running() bool { return n.alive }
+// Running reports whether the node's sshd listener is running (it may be
+// frozen).
+func (n *Node) Running() bool { return n.listenerPID() != 0 }
 
 // listenerPID returns the pid of the running sshd listener, or 0.
 func (n *Node) listenerPID() int {
@@ -244,7 +242,6 @@ func killAll(nodes []*Node) error {
 		}
 		select {
 		case <-n.run.done:
-			n.alive = false
 		case <-time.After(time.Until(deadline)):
 			return fmt.Errorf("sshdtest: %s sshd did not exit within %v of SIGKILL", n.Name, signalTimeout)
 		}
@@ -269,7 +266,7 @@ func killAll(nodes []*Node) error {
 // nothing answers. Thaw undoes it.
 func (n *Node) Freeze(t TB) {
 	t.Helper()
-	if !n.alive {
+	if !n.Running() {
 		t.Fatalf("sshdtest: Freeze %s: not running", n.Name)
 	}
 	if _, err := stopAll([]*Node{n}); err != nil {
@@ -298,7 +295,7 @@ func thawAll(nodes []*Node) error {
 // key, after Kill. It fails the test if the node is running.
 func (n *Node) Restart(t TB) {
 	t.Helper()
-	if n.alive {
+	if n.Running() {
 		t.Fatalf("sshdtest: Restart %s: still running (Kill it first)", n.Name)
 	}
 	if err := n.launch(); err != nil {

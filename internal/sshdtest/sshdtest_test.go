@@ -243,6 +243,25 @@ func TestSignalReachesNonRootSession(t *testing.T) {
 	c.WaitNoProcs(t, marker, 2*time.Second)
 }
 
+func TestCleanupKillsFrozenNodeAndRemovesDir(t *testing.T) {
+	marker := uniqueMarker(t)
+	var c *sshdtest.Cluster
+	t.Run("frozen", func(t *testing.T) {
+		c = sshdtest.Start(t, sshdtest.Options{Nodes: 2})
+		s, err := c.DialNode(t, 1).NewSession()
+		require.NoError(t, err)
+		require.NoError(t, s.Start("sleep 30; : "+marker))
+		waitProcs(t, c, marker, 1)
+		c.Nodes[1].Freeze(t)
+	})
+	require.NotNil(t, c)
+	assert.Empty(t, c.Procs(t, marker), "cleanup waits until the frozen node's processes are gone")
+	for _, n := range c.Nodes {
+		assert.False(t, n.Running(), n.Name)
+	}
+	assert.NoDirExists(t, c.Dir)
+}
+
 // fakeTB records Fatalf calls; run executes fn on its own goroutine, as
 // Fatalf ends the goroutine like testing.T does.
 type fakeTB struct {
