@@ -27,6 +27,8 @@ type HostKeyError struct {
 	OldFile string
 	OldLine int
 	Err     error // underlying knownhosts error, or the error recording an accepted key
+
+	recordFailed bool // accept-new could not write the key
 }
 
 // Error describes the refusal and what to do about it.
@@ -41,7 +43,7 @@ func (e *HostKeyError) Error() string {
 			"(possible man-in-the-middle attack); if the change is expected, remove that line", e.Node, fp, e.OldFile, e.OldLine)
 	case e.Revoked:
 		return fmt.Sprintf("nodes: %s: host key %s is revoked (%s:%d)", e.Node, fp, e.OldFile, e.OldLine)
-	case e.Unknown && e.Err != nil:
+	case e.Unknown && e.recordFailed:
 		return fmt.Sprintf("nodes: %s: host key unknown and could not be recorded: %v", e.Node, e.Err)
 	default:
 		return fmt.Sprintf("nodes: %s: host key unknown (not in %s); to accept it set \"StrictHostKeyChecking accept-new\" "+

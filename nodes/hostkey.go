@@ -148,7 +148,7 @@ func (d *Dialer) checkHostKey(t *Target, db *hostDB, node string, remote net.Add
 		return nil
 	case "accept-new":
 		if err := d.recordHostKey(t, line); err != nil {
-			return &HostKeyError{Node: node, Unknown: true, Key: key, Files: d.displayFiles(t, db), Err: err}
+			return &HostKeyError{Node: node, Unknown: true, Key: key, Files: d.displayFiles(t, db), Err: err, recordFailed: true}
 		}
 		d.logf("nodes: %s: added %s host key %s to %s", node, key.Type(), ssh.FingerprintSHA256(key), d.display(t.KnownHostsFiles[0]))
 		return nil

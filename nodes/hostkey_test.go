@@ -1,0 +1,236 @@
+package nodes
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// hostKeySetup is a server accepting one client key written as the default
+// identity file.
+func hostKeySetup(t *testing.T, o serverOptions) (*testServer, *clientEnv) {
+	t.Helper()
+	key := newClientKey(t)
+	o.authorized = []ssh.PublicKey{key.pub}
+	srv := startServer(t, o)
+	env := newClientEnv(t)
+	key.write(t, filepath.Join(env.home, ".ssh", "id_ed25519"), false)
+	return srv, env
+}
+
+func TestHostKeyUnknownRefused(t *testing.T) {
+	srv, env := hostKeySetup(t, serverOptions{})
+	env.host("web1", srv)
+	d, _ := env.dialer(Options{})
+
+	_, err := dial(t, d, "web1")
+	hk := asError[*HostKeyError](t, err)
+	assert.True(t, hk.Unknown)
+	assert.False(t, hk.Changed || hk.Revoked)
+	assert.Equal(t, `nodes: web1: host key unknown (not in ~/.ssh/known_hosts); to accept it set "StrictHostKeyChecking accept-new" `+
+		`for this host in ssh_config or run with --accept-new-host-keys`, err.Error())
+	assert.NoFileExists(t, env.kh, "yes never writes")
+	assert.False(t, Retryable(err))
+	waitFor(t, 2*time.Second, "the refused connection to close", func() bool { return srv.openConns() == 0 })
+}
+
+func TestHostKeyAcceptNew(t *testing.T) {
+	srv, env := hostKeySetup(t, serverOptions{})
+	env.host("web1", srv, "StrictHostKeyChecking accept-new")
+	env.host("web2", srv)
+	d, rec := env.dialer(Options{})
+
+	// Concurrent first dials record the key once.
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			c, err := d.Dial(context.Background(), resolve(t, d, "web1"))
+			if err == nil {
+				c.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	data, err := os.ReadFile(env.kh)
+	require.NoError(t, err)
+	want := knownhosts.Line([]string{srv.Addr}, srv.HostKeys[0].PublicKey()) + "\n"
+	assert.Equal(t, want, string(data))
+	st, err := os.Stat(filepath.Dir(env.kh))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), st.Mode().Perm())
+	assert.Equal(t, []string{fmt.Sprintf("nodes: web1: added ssh-ed25519 host key %s to ~/.ssh/known_hosts",
+		ssh.FingerprintSHA256(srv.HostKeys[0].PublicKey()))}, rec.Lines())
+
+	// The recorded key now satisfies "yes", in this Dialer and a fresh one.
+	c, err := dial(t, d, "web2")
+	require.NoError(t, err)
+	c.Close()
+	d2, _ := env.dialer(Options{StrictHostKeyChecking: "yes"})
+	c, err = dial(t, d2, "web2")
+	require.NoError(t, err)
+	c.Close()
+}
+
+func TestHostKeyAcceptNewAppendsAfterNoNewline(t *testing.T) {
+	srv, env := hostKeySetup(t, serverOptions{})
+	env.host("web1", srv)
+	require.NoError(t, os.MkdirAll(filepath.Dir(env.kh), 0o700))
+	require.NoError(t, os.WriteFile(env.kh, []byte("# no trailing newline"), 0o600))
+	d, _ := env.dialer(Options{StrictHostKeyChecking: "accept-new"})
+	c, err := dial(t, d, "web1")
+	require.NoError(t, err)
+	c.Close()
+	data, err := os.ReadFile(env.kh)
+	require.NoError(t, err)
+	assert.Equal(t, "# no trailing newline\n"+knownhosts.Line([]string{srv.Addr}, srv.HostKeys[0].PublicKey())+"\n", string(data))
+}
+
+func TestHostKeyNoAcceptsWithoutWriting(t *testing.T) {
+	srv, env := hostKeySetup(t, serverOptions{})
+	env.host("web1", srv, "StrictHostKeyChecking no")
+	d, _ := env.dialer(Options{})
+	c, err := dial(t, d, "web1")
+	require.NoError(t, err)
+	c.Close()
+	assert.NoFileExists(t, env.kh)
+}
+
+func TestHostKeyChangedAlwaysRefused(t *testing.T) {
+	srv, env := hostKeySetup(t, serverOptions{})
+	env.host("web1", srv)
+	require.NoError(t, os.MkdirAll(filepath.Dir(env.kh), 0o700))
+	require.NoError(t, os.WriteFile(env.kh, []byte("# header\nother.example.com "+
+		strings.TrimSpace(string(ssh.MarshalAuthorizedKey(newEd25519Signer(t).PublicKey())))+"\n"), 0o600))
+	old := newEd25519Signer(t).PublicKey()
+	env.trust(srv, old) // line 3
+	before, err := os.ReadFile(env.kh)
+	require.NoError(t, err)
+
+	for _, mode := range []string{"yes", "accept-new", "no"} {
+		d, _ := env.dialer(Options{StrictHostKeyChecking: mode})
+		_, err := dial(t, d, "web1")
+		hk := asError[*HostKeyError](t, err)
+		assert.True(t, hk.Changed, mode)
+		assert.Equal(t, 3, hk.OldLine)
+		assert.Equal(t, fmt.Sprintf("nodes: web1: host key changed: the server offered ssh-ed25519 %s but ~/.ssh/known_hosts:3 "+
+			"holds a different key for this host (possible man-in-the-middle attack); if the change is expected, remove that line",
+			ssh.FingerprintSHA256(srv.HostKeys[0].PublicKey())), err.Error(), mode)
+		var ke *knownhosts.KeyError
+		assert.ErrorAs(t, err, &ke)
+	}
+	after, err := os.ReadFile(env.kh)
+	require.NoError(t, err)
+	assert.Equal(t, string(before), string(after), "a changed key is never recorded")
+}
+
+func TestHostKeyChangedUnderAlias(t *testing.T) {
+	// The key on file under the alias name counts too.
+	srv, env := hostKeySetup(t, serverOptions{})
+	env.host("web1", srv)
+	require.NoError(t, os.MkdirAll(filepath.Dir(env.kh), 0o700))
+	line := knownhosts.Line([]string{fmt.Sprintf("web1:%d", srv.Port)}, newEd25519Signer(t).PublicKey())
+	require.NoError(t, os.WriteFile(env.kh, []byte(line+"\n"), 0o600))
+	d, _ := env.dialer(Options{StrictHostKeyChecking: "accept-new"})
+	_, err := dial(t, d, "web1")
+	assert.True(t, asError[*HostKeyError](t, err).Changed)
+
+	// And a matching key under the alias is accepted.
+	require.NoError(t, os.WriteFile(env.kh, []byte(knownhosts.Line([]string{fmt.Sprintf("web1:%d", srv.Port)}, srv.HostKeys[0].PublicKey())+"\n"), 0o600))
+	d, _ = env.dialer(Options{})
+	c, err := dial(t, d, "web1")
+	require.NoError(t, err)
+	c.Close()
+}
+
+func TestHostKeyRevoked(t *testing.T) {
+	srv, env := hostKeySetup(t, serverOptions{})
+	env.host("web1", srv)
+	require.NoError(t, os.MkdirAll(filepath.Dir(env.kh), 0o700))
+	require.NoError(t, os.WriteFile(env.kh, []byte("@revoked * "+string(ssh.MarshalAuthorizedKey(srv.HostKeys[0].PublicKey()))), 0o600))
+	d, _ := env.dialer(Options{StrictHostKeyChecking: "no"})
+	_, err := dial(t, d, "web1")
+	hk := asError[*HostKeyError](t, err)
+	assert.True(t, hk.Revoked)
+	assert.Equal(t, fmt.Sprintf("nodes: web1: host key ssh-ed25519 %s is revoked (~/.ssh/known_hosts:1)",
+		ssh.FingerprintSHA256(srv.HostKeys[0].PublicKey())), err.Error())
+}
+
+func TestHostKeyAlgorithmsFromKnownHosts(t *testing.T) {
+	// x/crypto prefers ECDSA over Ed25519; without HostKeyAlgorithms an
+	// Ed25519-only known_hosts entry would be reported as a changed key.
+	ed, ec := newEd25519Signer(t), newECDSASigner(t)
+	for _, tt := range []struct {
+		name   string
+		onFile ssh.PublicKey
+		algos  []string
+	}{
+		{"ecdsa on file", ec.PublicKey(), []string{ssh.KeyAlgoECDSA256}},
+		{"ed25519 on file", ed.PublicKey(), []string{ssh.KeyAlgoED25519}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, env := hostKeySetup(t, serverOptions{hostKeys: []ssh.Signer{ed, ec}})
+			env.host("web1", srv)
+			env.trust(srv, tt.onFile)
+			d, _ := env.dialer(Options{})
+			tg := resolve(t, d, "web1")
+			db, err := d.knownHosts(tg)
+			require.NoError(t, err)
+			assert.Equal(t, tt.algos, db.hostKeyAlgorithms(tg))
+			c, err := dial(t, d, "web1")
+			require.NoError(t, err)
+			c.Close()
+		})
+	}
+}
+
+func TestHostKeyAlgorithmsRSA(t *testing.T) {
+	// ssh-rsa on file allows the SHA-2 signature algorithms first.
+	env := newClientEnv(t)
+	require.NoError(t, os.MkdirAll(filepath.Dir(env.kh), 0o700))
+	rsaPub := "AAAAB3NzaC1yc2EAAAADAQABAAAAgQDGUvEyoSHBb2AHqrUYMr1Fq8KpQTEVuQFWIwMw0WMmz9UqOYYyQn0xgGRAd0uDEnRdOsNvM1vz2QMwrLqcDdXBWMEjRB5DPmXN2SEwTX8XZBSNg0HkJHQNV4oXqfoSq2l8wjHN5kYQIY/x3AjG7gT0EpuVRNVaW2AL8VbG1QmvMQ=="
+	require.NoError(t, os.WriteFile(env.kh, []byte("[127.0.0.1]:2022 ssh-rsa "+rsaPub+"\n"), 0o600))
+	d, _ := env.dialer(Options{})
+	tg := resolve(t, d, "127.0.0.1:2022")
+	db, err := d.knownHosts(tg)
+	require.NoError(t, err)
+	assert.Equal(t, []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}, db.hostKeyAlgorithms(tg))
+	assert.Nil(t, db.hostKeyAlgorithms(resolve(t, d, "127.0.0.1:2023")), "unknown host: x/crypto defaults")
+}
+
+func TestHostKeyRecordFails(t *testing.T) {
+	srv, env := hostKeySetup(t, serverOptions{})
+	blocker := filepath.Join(env.home, "file")
+	require.NoError(t, writeFile(blocker, "x"))
+	env.host("web1", srv, "UserKnownHostsFile "+filepath.Join(blocker, "known_hosts"))
+	d, _ := env.dialer(Options{StrictHostKeyChecking: "accept-new"})
+	_, err := dial(t, d, "web1")
+	hk := asError[*HostKeyError](t, err)
+	assert.True(t, hk.Unknown)
+	assert.Contains(t, err.Error(), "nodes: web1: host key unknown and could not be recorded: mkdir "+blocker+": not a directory")
+}
+
+func TestKnownHostsCorrupt(t *testing.T) {
+	srv, env := hostKeySetup(t, serverOptions{})
+	env.host("web1", srv)
+	require.NoError(t, os.MkdirAll(filepath.Dir(env.kh), 0o700))
+	require.NoError(t, os.WriteFile(env.kh, []byte("web1 ssh-ed25519 !!!notbase64\n"), 0o600))
+	d, _ := env.dialer(Options{})
+	_, err := dial(t, d, "web1")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "nodes: web1: knownhosts: "+env.kh+":1:")
+}
