@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/drove-dev/drove/internal/shquote"
 )
 
 // Mode is what each job line runs.
@@ -181,24 +183,10 @@ func dirArg(s string) string {
 	return s + "/"
 }
 
-// Quote returns s as one POSIX shell word: unchanged if it is non-empty
-// and made only of letters, digits and _@%+:,./-, otherwise in single
-// quotes with each ' written as '\”. The result expands to exactly s in
-// sh, bash, dash and zsh, and nothing in it is ever executed or expanded.
-func Quote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	safe := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_@%+:,./-", c) >= 0) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+// Quote returns s as one POSIX shell word that expands to exactly s in sh,
+// bash, dash and zsh: unchanged when made only of characters no shell treats
+// specially, otherwise in single quotes, each inner quote closed, escaped
+// with a backslash and reopened.
+// Nothing in the result is ever executed or expanded. It is
+// internal/shquote.Quote, exported for the packages outside internal/.
+func Quote(s string) string { return shquote.Quote(s) }

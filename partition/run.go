@@ -67,7 +67,7 @@ func Run(ctx context.Context, opts Options, emit func(Partition) error, progress
 	stopped := func() error { <-done; return stopErr }
 
 	entries := make(chan entry, 1024)
-	c := newCrawler(root, &opts, entries, done, stopped)
+	c := newCrawler(ctx, root, &opts, entries, done, stopped)
 	walkErr := make(chan error, 1)
 	go func() {
 		err := walk(root, c.visit)

@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -37,19 +38,20 @@ type crawler struct {
 	prefix   string // root with a trailing separator, cut from each path
 	opts     *Options
 	out      chan<- entry
-	done     <-chan struct{}
-	stopErr  func() error // why done was closed
+	ctx      context.Context // the run's context, checked directly so a cancel is seen at once
+	done     <-chan struct{} // closed when the run stops for any reason
+	stopErr  func() error    // why done was closed
 	dirs     atomic.Int64
 	excluded atomic.Int64
 	special  atomic.Int64
 }
 
-func newCrawler(root string, opts *Options, out chan<- entry, done <-chan struct{}, stopErr func() error) *crawler {
+func newCrawler(ctx context.Context, root string, opts *Options, out chan<- entry, done <-chan struct{}, stopErr func() error) *crawler {
 	prefix := root
 	if !strings.HasSuffix(prefix, string(filepath.Separator)) {
 		prefix += string(filepath.Separator)
 	}
-	return &crawler{root: root, prefix: prefix, opts: opts, out: out, done: done, stopErr: stopErr}
+	return &crawler{root: root, prefix: prefix, opts: opts, out: out, ctx: ctx, done: done, stopErr: stopErr}
 }
 
 // send hands e to the packer, or gives up when the run is stopping.
@@ -57,6 +59,8 @@ func (c *crawler) send(e entry) error {
 	select {
 	case c.out <- e:
 		return nil
+	case <-c.ctx.Done():
+		return c.ctx.Err()
 	case <-c.done:
 		return c.stopErr()
 	}
@@ -65,6 +69,8 @@ func (c *crawler) send(e entry) error {
 // visit is the fs.WalkDirFunc. It must be safe for concurrent use.
 func (c *crawler) visit(p string, d fs.DirEntry, err error) error {
 	select {
+	case <-c.ctx.Done():
+		return c.ctx.Err()
 	case <-c.done:
 		return c.stopErr()
 	default:
