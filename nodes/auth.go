@@ -1,7 +1,6 @@
 package nodes
 
 import (
-	"bytes"
 	"errors"
 	"net"
 	"os"
@@ -187,6 +186,3 @@ func (c *deadlineConn) Write(p []byte) (int, error) {
 	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
 	return c.Conn.Write(p)
 }
-
-// samePub reports whether two public keys are equal.
-func samePub(a, b ssh.PublicKey) bool { return bytes.Equal(a.Marshal(), b.Marshal()) }

@@ -64,9 +64,12 @@ func (placeholderKey) Type() string                                 { return "pl
 func (placeholderKey) Marshal() []byte                              { return []byte("placeholder@drove") }
 func (placeholderKey) Verify(data []byte, sig *ssh.Signature) error { return errors.New("placeholder") }
 
-// hostKeyAlgorithms returns the host key algorithms of the keys on file for t,
-// for ClientConfig.HostKeyAlgorithms, so that a server with several host keys
-// offers one we can verify (golang/go#49631). nil when the host is unknown.
+// hostKeyAlgorithms returns ClientConfig.HostKeyAlgorithms for t: the
+// algorithms of the keys on file for the host first (ssh-rsa as rsa-sha2-512,
+// rsa-sha2-256, ssh-rsa), then every other supported algorithm. A server with
+// several host keys then offers the one we can verify (golang/go#49631), and a
+// server that lost that key type still gets as far as a "changed key" error.
+// nil (x/crypto defaults) when the host is unknown.
 func (db *hostDB) hostKeyAlgorithms(t *Target) []string {
 	var algos []string
 	addAlgo := func(a ...string) {
@@ -91,6 +94,10 @@ func (db *hostDB) hostKeyAlgorithms(t *Target) []string {
 			}
 		}
 	}
+	if algos == nil {
+		return nil
+	}
+	addAlgo(ssh.SupportedAlgorithms().HostKeys...)
 	return algos
 }
 

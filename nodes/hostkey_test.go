@@ -190,12 +190,27 @@ func TestHostKeyAlgorithmsFromKnownHosts(t *testing.T) {
 			tg := resolve(t, d, "web1")
 			db, err := d.knownHosts(tg)
 			require.NoError(t, err)
-			assert.Equal(t, tt.algos, db.hostKeyAlgorithms(tg))
+			algos := db.hostKeyAlgorithms(tg)
+			require.NotEmpty(t, algos)
+			assert.Equal(t, tt.algos, algos[:len(tt.algos)], "the types on file come first")
+			assert.Contains(t, algos, ssh.KeyAlgoED25519)
+			assert.Contains(t, algos, ssh.KeyAlgoECDSA256)
 			c, err := dial(t, d, "web1")
 			require.NoError(t, err)
 			c.Close()
 		})
 	}
+}
+
+func TestHostKeyTypeGoneIsChanged(t *testing.T) {
+	// known_hosts has only an ECDSA key but the server now has only Ed25519:
+	// that is a changed key, not an algorithm negotiation failure.
+	srv, env := hostKeySetup(t, serverOptions{})
+	env.host("web1", srv)
+	env.trust(srv, newECDSASigner(t).PublicKey())
+	d, _ := env.dialer(Options{StrictHostKeyChecking: "accept-new"})
+	_, err := dial(t, d, "web1")
+	assert.True(t, asError[*HostKeyError](t, err).Changed)
 }
 
 func TestHostKeyAlgorithmsRSA(t *testing.T) {
@@ -208,7 +223,7 @@ func TestHostKeyAlgorithmsRSA(t *testing.T) {
 	tg := resolve(t, d, "127.0.0.1:2022")
 	db, err := d.knownHosts(tg)
 	require.NoError(t, err)
-	assert.Equal(t, []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}, db.hostKeyAlgorithms(tg))
+	assert.Equal(t, []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}, db.hostKeyAlgorithms(tg)[:3])
 	assert.Nil(t, db.hostKeyAlgorithms(resolve(t, d, "127.0.0.1:2023")), "unknown host: x/crypto defaults")
 }
 
