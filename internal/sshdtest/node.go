@@ -1,10 +1,10 @@
 package sshdtest
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"net"
+	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -42,9 +42,10 @@ type Node struct {
 // sshdRun is one run of a node's sshd. The waiting goroutine sets err and
 // then closes done; err may be read only after done is closed.
 type sshdRun struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	cmd    *exec.Cmd
+	logOff int64 // the log's size when this run started
+	done   chan struct{}
+	err    error
 }
 
 // errAddrInUse reports that sshd could not bind its address.
@@ -57,6 +58,10 @@ func (n *Node) launch() error {
 		return fmt.Errorf("sshdtest: %s log: %w", n.Name, err)
 	}
 	defer logf.Close()
+	off, err := logf.Seek(0, io.SeekEnd)
+	if err != nil {
+		return fmt.Errorf("sshdtest: %s log: %w", n.Name, err)
+	}
 	cmd := exec.Command(n.sshd, "-D", "-f", n.Config, "-E", n.LogFile)
 	// Early failures (bad options) go to stderr before -E takes effect.
 	cmd.Stdout = logf
@@ -66,7 +71,7 @@ func (n *Node) launch() error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("sshdtest: start %s sshd: %w", n.Name, err)
 	}
-	r := &sshdRun{cmd: cmd, done: make(chan struct{})}
+	r := &sshdRun{cmd: cmd, logOff: off, done: make(chan struct{})}
 	go func() {
 		r.err = cmd.Wait()
 		close(r.done)
@@ -75,50 +80,37 @@ func (n *Node) launch() error {
 	return nil
 }
 
-// waitUp waits until the node's port answers with an SSH banner. It returns
+// waitUp waits until the node's sshd listens on its address. It returns
 // errAddrInUse if sshd exited because its address was taken.
 func (n *Node) waitUp() error {
+	addr, err := netip.ParseAddrPort(n.Addr)
+	if err != nil {
+		return fmt.Errorf("sshdtest: %s: %w", n.Name, err)
+	}
 	deadline := time.Now().Add(startTimeout)
-	var last error
 	for {
 		select {
 		case <-n.run.done:
 			log := n.Log()
-			if strings.Contains(log, "Address already in use") {
+			if int64(len(log)) >= n.run.logOff && strings.Contains(log[n.run.logOff:], "Address already in use") {
 				return errAddrInUse
 			}
 			return fmt.Errorf("sshdtest: %s sshd exited during start (%v); log:\n%s", n.Name, n.run.err, log)
 		default:
 		}
-		if last = probeBanner(n.Addr); last == nil {
+		ok, err := listening(n.run.cmd.Process.Pid, addr)
+		if err != nil {
+			return err
+		}
+		if ok {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("sshdtest: %s did not answer on %s within %v: %w; log:\n%s",
-				n.Name, n.Addr, startTimeout, last, n.Log())
+			return fmt.Errorf("sshdtest: %s did not listen on %s within %v; log:\n%s",
+				n.Name, n.Addr, startTimeout, n.Log())
 		}
 		time.Sleep(pollInterval)
 	}
-}
-
-// probeBanner connects to addr and reads the server's identification line.
-func probeBanner(addr string) error {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(time.Second)); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("read banner: %w", err)
-	}
-	if !strings.HasPrefix(line, "SSH-2.0-") {
-		return fmt.Errorf("unexpected banner %q", line)
-	}
-	return nil
 }
 
 // Log returns the node's sshd log so far.

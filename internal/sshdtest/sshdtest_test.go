@@ -114,6 +114,38 @@ func TestMaxSessionsRefusesExtraSession(t *testing.T) {
 	assert.Contains(t, c.Log(0), "no more sessions")
 }
 
+func TestMaxStartupsDropsPendingLogins(t *testing.T) {
+	c := sshdtest.Start(t, sshdtest.Options{MaxStartups: "1"})
+	// Start's readiness check made no connection, so the first login has
+	// the only startup slot.
+	first, err := c.Dial(context.Background(), 0)
+	require.NoError(t, err)
+	first.Close()
+
+	// Hold the slot with an unauthenticated connection.
+	pending, err := net.DialTimeout("tcp", c.Nodes[0].Addr, time.Second)
+	require.NoError(t, err)
+	require.NoError(t, pending.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err = pending.Read(make([]byte, 64))
+	require.NoError(t, err, "banner")
+	_, err = c.Dial(context.Background(), 0)
+	require.Error(t, err, "a second pending login is dropped")
+	assert.Contains(t, c.Log(0), "past MaxStartups")
+
+	// The slot comes back a moment after the pending connection closes.
+	require.NoError(t, pending.Close())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		client, err := c.Dial(context.Background(), 0)
+		if err == nil {
+			client.Close()
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "no login after the slot was freed: %v", err)
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func TestKillEndsSessionsAndRefusesDials(t *testing.T) {
 	c := sshdtest.Start(t, sshdtest.Options{})
 	marker := uniqueMarker(t)
