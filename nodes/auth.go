@@ -25,6 +25,7 @@ type identity struct {
 // authState records, for one connection attempt, what was offered so that a
 // refusal can name it.
 type authState struct {
+	asked   bool // the server asked for keys
 	offered []string
 	skipped []string
 }

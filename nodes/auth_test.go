@@ -158,3 +158,16 @@ func TestAgentUnreachable(t *testing.T) {
 	require.Len(t, rec.Lines(), 1)
 	assert.Contains(t, rec.Lines()[0], "nodes: not using ssh-agent at "+sock)
 }
+
+func TestDialServerWithoutPublicKeyAuth(t *testing.T) {
+	srv := startServer(t, serverOptions{password: true})
+	env := newClientEnv(t)
+	env.host("web1", srv)
+	env.trust(srv)
+	newClientKey(t).write(t, filepath.Join(env.home, ".ssh", "id_ed25519"), false)
+	d, _ := env.dialer(Options{})
+	_, err := dial(t, d, "web1")
+	ae := asError[*AuthError](t, err)
+	assert.Empty(t, ae.Offered)
+	assert.Contains(t, err.Error(), "nodes: web1: the server does not accept public-key authentication (")
+}

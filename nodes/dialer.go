@@ -232,7 +232,7 @@ func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name 
 	cfg := &ssh.ClientConfig{
 		User: t.User,
 		Auth: []ssh.AuthMethod{ssh.PublicKeysCallback(func() ([]ssh.Signer, error) {
-			var as authState
+			as := authState{asked: true}
 			s := d.signers(t, &as)
 			st.setAuth(as)
 			return s, nil
@@ -254,7 +254,7 @@ func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name 
 		}
 		if strings.Contains(err.Error(), "ssh: unable to authenticate") {
 			as := st.auth()
-			return nil, &AuthError{Node: name, Offered: as.offered, Skipped: as.skipped, Err: err}
+			return nil, &AuthError{Node: name, Offered: as.offered, Skipped: as.skipped, Err: err, notAsked: !as.asked}
 		}
 		return nil, dialErr(err, fired && ctx.Err() == nil)
 	}

@@ -28,6 +28,7 @@
 //	UserKnownHostsFile   space-separated, ~ and % expanded; default
 //	                     ~/.ssh/known_hosts ~/.ssh/known_hosts2
 //	GlobalKnownHostsFile read only; default /etc/ssh/ssh_known_hosts(2)
+//	HashKnownHosts       accept-new writes the host name hashed
 //	ServerAliveInterval  default 5s (OpenSSH's is 0); drove's runner sends the keepalives
 //	ServerAliveCountMax  default 3
 //	ProxyJump            comma-separated [user@]host[:port] chain or none; each

@@ -61,6 +61,8 @@ type AuthError struct {
 	Offered []string // key sources offered: "agent" and identity file names (~ abbreviated)
 	Skipped []string // encrypted identity files skipped because no agent holds them
 	Err     error    // the error from x/crypto/ssh
+
+	notAsked bool // the server never asked for a public key
 }
 
 // Error names the keys that were tried, e.g.
@@ -68,9 +70,13 @@ type AuthError struct {
 func (e *AuthError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "nodes: %s: ", e.Node)
-	if len(e.Offered) == 0 {
+	switch {
+	case e.notAsked:
+		fmt.Fprintf(&b, "the server does not accept public-key authentication (%v)", e.Err)
+		return b.String()
+	case len(e.Offered) == 0:
 		b.WriteString("no key to offer (no agent keys, no usable identity file)")
-	} else {
+	default:
 		fmt.Fprintf(&b, "no accepted key (tried %s)", strings.Join(e.Offered, ", "))
 	}
 	if len(e.Skipped) > 0 {

@@ -154,7 +154,7 @@ func (d *Dialer) checkHostKey(t *Target, db *hostDB, node string, remote net.Add
 	case "no":
 		return nil
 	case "accept-new":
-		if err := d.recordHostKey(t, line); err != nil {
+		if err := d.recordHostKey(t, key, line); err != nil {
 			return &HostKeyError{Node: node, Unknown: true, Key: key, Files: d.displayFiles(t, db), Err: err, recordFailed: true}
 		}
 		d.logf("nodes: %s: added %s host key %s to %s", node, key.Type(), ssh.FingerprintSHA256(key), d.display(t.KnownHostsFiles[0]))
@@ -165,10 +165,11 @@ func (d *Dialer) checkHostKey(t *Target, db *hostDB, node string, remote net.Add
 	}
 }
 
-// recordHostKey appends line to t's first known_hosts file (creating it and
-// its directory), once per run, and drops the cached databases so later dials
-// see it.
-func (d *Dialer) recordHostKey(t *Target, line string) error {
+// recordHostKey appends key to t's first known_hosts file (creating it and
+// its directory), once per run (line, the unhashed entry, is the identity),
+// and drops the cached databases so later dials see it. With HashKnownHosts
+// the host name is written hashed, as ssh does.
+func (d *Dialer) recordHostKey(t *Target, key ssh.PublicKey, line string) error {
 	if len(t.KnownHostsFiles) == 0 {
 		return errors.New("no UserKnownHostsFile to record it in")
 	}
@@ -192,7 +193,12 @@ func (d *Dialer) recordHostKey(t *Target, line string) error {
 			prefix = "\n"
 		}
 	}
-	_, err = f.WriteString(prefix + line + "\n")
+	entry := line
+	if t.HashKnownHosts {
+		entry = knownhosts.HashHostname(knownhosts.Normalize(hostAddrs(t)[0])) + " " +
+			strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
+	}
+	_, err = f.WriteString(prefix + entry + "\n")
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -86,6 +86,25 @@ func TestHostKeyAcceptNew(t *testing.T) {
 	c.Close()
 }
 
+func TestHostKeyAcceptNewHashed(t *testing.T) {
+	srv, env := hostKeySetup(t, serverOptions{})
+	env.host("web1", srv, "HashKnownHosts yes")
+	d, _ := env.dialer(Options{StrictHostKeyChecking: "accept-new"})
+	c, err := dial(t, d, "web1")
+	require.NoError(t, err)
+	c.Close()
+	data, err := os.ReadFile(env.kh)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(data), "|1|"), "hashed host name: %q", data)
+	assert.NotContains(t, string(data), "127.0.0.1")
+	assert.Equal(t, 1, strings.Count(string(data), "\n"))
+
+	d, _ = env.dialer(Options{StrictHostKeyChecking: "yes"})
+	c, err = dial(t, d, "web1")
+	require.NoError(t, err, "the hashed entry matches")
+	c.Close()
+}
+
 func TestHostKeyAcceptNewAppendsAfterNoNewline(t *testing.T) {
 	srv, env := hostKeySetup(t, serverOptions{})
 	env.host("web1", srv)

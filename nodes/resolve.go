@@ -78,6 +78,9 @@ type Target struct {
 	// KnownHostsFiles is UserKnownHostsFile split on spaces and expanded;
 	// missing files are fine. accept-new appends to the first one.
 	KnownHostsFiles []string
+	// HashKnownHosts is ssh_config HashKnownHosts: accept-new writes the host
+	// name hashed.
+	HashKnownHosts bool
 	// GlobalKnownHostsFiles is GlobalKnownHostsFile (default
 	// /etc/ssh/ssh_known_hosts and ssh_known_hosts2), consulted but never
 	// written.
@@ -229,6 +232,13 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 		ukh = "~/.ssh/known_hosts ~/.ssh/known_hosts2"
 	}
 	t.KnownHostsFiles = d.fileList("UserKnownHostsFile", ukh, expandPath)
+	if v := cfg.get(alias, "HashKnownHosts"); v != "" {
+		b, ok := parseYesNo(v)
+		if !ok {
+			note("HashKnownHosts", v, fmt.Errorf("want yes or no"))
+		}
+		t.HashKnownHosts = b
+	}
 	gkh := cfg.get(alias, "GlobalKnownHostsFile")
 	if gkh == "" {
 		gkh = "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2"

@@ -40,6 +40,7 @@ type serverOptions struct {
 	hostKeys   []ssh.Signer    // default: one fresh ed25519 key
 	authorized []ssh.PublicKey // client keys accepted
 	jump       bool            // allow direct-tcpip forwarding
+	password   bool            // offer only password auth (which always fails)
 }
 
 // startServer starts a gliderlabs server and stops it when the test ends.
@@ -74,6 +75,10 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 	}
 	for _, k := range o.hostKeys {
 		srv.AddHostKey(k)
+	}
+	if o.password {
+		srv.PublicKeyHandler = nil
+		srv.PasswordHandler = func(gl.Context, string) bool { return false }
 	}
 	if o.jump {
 		srv.LocalPortForwardingCallback = func(_ gl.Context, host string, port uint32) bool {
