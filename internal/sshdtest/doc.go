@@ -11,9 +11,10 @@
 // log in with strict host key checking.
 //
 // Guarantees:
-//   - When Start returns, every node's port accepts connections and answers
-//     with an SSH banner; a node that does not come up fails the test with its
-//     sshd log.
+//   - When Start returns, every node's sshd process holds a socket listening
+//     on its address (checked in /proc, without a probe connection, which
+//     would take a MaxStartups slot); a node that does not come up fails the
+//     test with its sshd log.
 //   - Sessions run as an ordinary user (LoginUser) whose login shell is
 //     /bin/sh. A non-root login matters: OpenSSH before 9.8 ignores session
 //     signals for root logins, and CI runs as root.

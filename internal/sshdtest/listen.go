@@ -11,9 +11,9 @@ import (
 
 // listening reports whether process pid holds a TCP socket listening on
 // addr. It reads /proc instead of connecting, because a probe connection
-// holds one of sshd's MaxStartups slots for a moment after it closes
-// (measured: with MaxStartups 1 the next real login was dropped "past
-// MaxStartups").
+// holds one of sshd's MaxStartups slots until its sshd child has exited
+// (seen under load with MaxStartups 1: a connection made just after the
+// probe was dropped "past MaxStartups"), and would add noise to the log.
 func listening(pid int, addr netip.AddrPort) (bool, error) {
 	inodes, err := listenInodes(addr)
 	if err != nil || len(inodes) == 0 {
