@@ -132,7 +132,7 @@ func runWith(ctx context.Context, e *env, args []string) (code int) {
 			panic(r)
 		}
 	}()
-	kctx, err := parser.Parse(args)
+	kctx, err := parser.Parse(helpForRun(bareOutputFlags(args)))
 	if err != nil {
 		fmt.Fprintf(e.stderr, "drove: %v\n", err)
 		return exitUsage
@@ -144,6 +144,27 @@ func runWith(ctx context.Context, e *env, args []string) (code int) {
 }
 
 type kongExit struct{}
+
+// helpForRun makes "drove --help" show the default command's flags (clstr's
+// command line), which is what a user of the default command looks for.
+func helpForRun(args []string) []string {
+	if len(args) == 0 {
+		return args
+	}
+	switch args[0] {
+	case "run", "partition", "sync", "help":
+		return args
+	}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-h" || a == "--help" {
+			return append([]string{"run"}, args...)
+		}
+	}
+	return args
+}
 
 // report prints err as one line (unless it is a bare status) and maps it to
 // an exit status.

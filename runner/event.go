@@ -34,6 +34,7 @@ type Event struct {
 	Attempt  int           // 1 for a job's first run, 2 for its first retry...
 	Err      error         // *ExitError, *NodeError, *TimeoutError or a dial error
 	Requeued bool          // JobFailed: the job goes back to the queue
+	Evicted  bool          // JobFailed: this failure evicted the node (a NodeEvicted event follows)
 	Duration time.Duration // for JobSucceeded and JobFailed
 	Stdout   int64         // bytes the attempt wrote to stdout
 	Stats    Stats         // the run's counts after this event

@@ -520,10 +520,8 @@ func (p *pool) done(r result) {
 	switch {
 	case errors.Is(r.err, errKilled):
 		p.failWith(js, ev, "the run was interrupted")
-	case isNodeErr:
-		p.requeueOrFail(js, ev)
-		p.evict(n, r.err, js.job)
-	case p.cfg.OnFailure == Evict:
+	case isNodeErr, p.cfg.OnFailure == Evict:
+		ev.Evicted = n.state == nodeUp
 		p.requeueOrFail(js, ev)
 		p.evict(n, r.err, js.job)
 	case p.cfg.OnFailure == Retry:

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/drove-dev/drove/runner"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// statusUI renders a run's events on stderr: one line per node dropped or
+// evicted and per job failure, clstr's status line with --status, and the
+// accounting at the end. It is called from the runner's event goroutine
+// only.
+type statusUI struct {
+	w       io.Writer
+	show    bool
+	verbose int
+	bar     *progressbar.ProgressBar // on a terminal
+	barMax  int
+	last    time.Time // last plain status line
+	lastMsg string
+	stats   runner.Stats
+}
+
+func newStatusUI(w io.Writer, show bool, verbose int) *statusUI {
+	u := &statusUI{w: w, show: show, verbose: verbose}
+	if f, ok := w.(*os.File); ok && show && term.IsTerminal(int(f.Fd())) {
+		u.bar = progressbar.NewOptions(1,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetWidth(20),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetElapsedTime(false),
+			progressbar.OptionSetPredictTime(false),
+		)
+	}
+	return u
+}
+
+// statusLine is clstr's status line.
+func statusLine(s runner.Stats) string {
+	total := fmt.Sprint(s.Total)
+	if !s.TotalKnown {
+		total += "+"
+	}
+	line := fmt.Sprintf("%d of %s jobs complete, %d of %d nodes running jobs.", s.Done(), total, s.Running, s.Slots)
+	if s.Pending > 0 {
+		line += fmt.Sprintf(" %d connecting.", s.Pending)
+	}
+	if s.Draining {
+		line += fmt.Sprintf(" Stopping: no new jobs; waiting for %d running (Ctrl-C again kills them).", s.Running)
+	}
+	return line
+}
+
+func (u *statusUI) event(ev runner.Event) {
+	u.stats = ev.Stats
+	switch ev.Kind {
+	case runner.NodeRefused:
+		u.message("drove: node %s dropped: %s", ev.Node, reason(ev.Node, ev.Err))
+	case runner.JobFailed:
+		u.jobFailed(ev)
+	case runner.NodeRetired:
+		if u.verbose > 0 {
+			u.message("drove: node %s retired after its --max-node-uses jobs", ev.Node)
+		}
+	case runner.Draining:
+		u.message("drove: interrupted: starting no new jobs; waiting for %d running (Ctrl-C again kills them)", ev.Stats.Running)
+	}
+	if u.show {
+		u.draw(false)
+	}
+}
+
+func (u *statusUI) jobFailed(ev runner.Event) {
+	what := "failed for good"
+	if ev.Requeued {
+		what = "requeued"
+	}
+	if ev.Evicted {
+		u.message("drove: evicted node %s: job %q %s; %s", ev.Node, ev.Job.Cmd, reason(ev.Node, ev.Err), what)
+		return
+	}
+	u.message("drove: job %q %s on node %s; %s", ev.Job.Cmd, reason(ev.Node, ev.Err), ev.Node, what)
+}
+
+// reason is an error as a short phrase, without the node's name repeated.
+func reason(node string, err error) string {
+	var te *runner.TimeoutError
+	var ee *runner.ExitError
+	switch {
+	case err == nil:
+		return "succeeded"
+	case errors.As(err, &te):
+		return te.Error()
+	case errors.As(err, &ee):
+		if ee.Signal != "" {
+			return "was killed by signal " + ee.Signal
+		}
+		if ee.Status < 0 {
+			return "ended without an exit status"
+		}
+		return fmt.Sprintf("exited with status %d", ee.Status)
+	}
+	s := err.Error()
+	for _, p := range []string{"nodes: " + node + ": ", "node " + node + ": "} {
+		s = strings.TrimPrefix(s, p)
+	}
+	return s
+}
+
+// message prints one line, keeping a terminal status line intact.
+func (u *statusUI) message(format string, args ...any) {
+	if u.bar != nil {
+		_ = u.bar.Clear()
+	}
+	fmt.Fprintf(u.w, format+"\n", args...)
+	if u.bar != nil {
+		u.draw(true)
+	}
+}
+
+// draw shows the status line: redrawn in place on a terminal, otherwise a
+// plain line at most once a second.
+func (u *statusUI) draw(force bool) {
+	line := statusLine(u.stats)
+	if u.bar != nil {
+		if u.stats.Total != u.barMax {
+			u.barMax = u.stats.Total
+			u.bar.ChangeMax(max(u.barMax, 1))
+		}
+		u.bar.Describe(line)
+		_ = u.bar.Set(u.stats.Done())
+		return
+	}
+	if !force && time.Since(u.last) < time.Second {
+		return
+	}
+	if line == u.lastMsg && !force {
+		return
+	}
+	u.last, u.lastMsg = time.Now(), line
+	fmt.Fprintln(u.w, line)
+}
+
+// finish prints the final status line and accounts for every job that did
+// not succeed.
+func (u *statusUI) finish(rep *runner.Report) {
+	u.stats = rep.Stats
+	if u.show {
+		if u.bar != nil {
+			u.bar.Describe(statusLine(rep.Stats))
+			_ = u.bar.Finish()
+			fmt.Fprintln(u.w)
+			u.bar = nil
+		} else {
+			fmt.Fprintln(u.w, statusLine(rep.Stats))
+		}
+	}
+	for _, f := range rep.Failed {
+		var tries []string
+		for _, a := range f.Attempts {
+			tries = append(tries, fmt.Sprintf("%s on %s", reason(a.Node, a.Err), a.Node))
+		}
+		if len(tries) == 0 {
+			tries = append(tries, "never started")
+		}
+		line := fmt.Sprintf("drove: failed: %s (%s): %s", f.Job.Cmd, f.Job.Origin, strings.Join(tries, "; "))
+		if f.Reason != "" {
+			line += " [" + f.Reason + "]"
+		}
+		fmt.Fprintln(u.w, line)
+	}
+	const listCap = 20
+	for i, j := range rep.Unrun {
+		if i == listCap && u.verbose < 2 {
+			fmt.Fprintf(u.w, "drove: ... and %d more jobs never ran (-vv lists them all)\n", len(rep.Unrun)-listCap)
+			break
+		}
+		fmt.Fprintf(u.w, "drove: never ran: %s (%s)\n", j.Cmd, j.Origin)
+	}
+	if rep.Unread {
+		fmt.Fprintln(u.w, "drove: the rest of the job stream was not read, so those jobs never ran")
+	}
+	if !rep.OK() || u.verbose > 0 || len(rep.Refused) > 0 {
+		fmt.Fprintln(u.w, summary(rep))
+	}
+}
+
+func summary(rep *runner.Report) string {
+	s := rep.Stats
+	total := fmt.Sprint(s.Total)
+	if !s.TotalKnown {
+		total += "+"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "drove: %d of %s jobs succeeded", rep.Succeeded, total)
+	if n := len(rep.Failed); n > 0 {
+		fmt.Fprintf(&b, ", %d failed", n)
+	}
+	if n := len(rep.Unrun); n > 0 {
+		fmt.Fprintf(&b, ", %d never ran", n)
+	}
+	if rep.Unread {
+		b.WriteString(", the rest never ran")
+	}
+	if n := len(rep.Refused); n > 0 {
+		fmt.Fprintf(&b, "; %d node(s) unreachable", n)
+	}
+	if n := len(rep.Evicted); n > 0 {
+		fmt.Fprintf(&b, "; %d node(s) evicted", n)
+	}
+	if rep.Interrupted {
+		b.WriteString("; interrupted")
+	}
+	return b.String()
+}
