@@ -187,9 +187,8 @@ func TestResolveProxyJump(t *testing.T) {
 	assert.Equal(t, "j2", p.Jump[1].String())
 	assert.Equal(t, "j2:22", p.Jump[1].Addr())
 
-	d3, _ := newTestDialer(t, Options{ConfigFile: "none", Jump: "bad host"})
-	_, err = d3.Resolve(Spec{Slots: 1, Host: "plain"})
-	assert.EqualError(t, err, `nodes: plain: bad ProxyJump hop "bad host": bad node spec "bad host": bad character ' ' in host`)
+	_, err = NewDialer(Options{ConfigFile: "none", Home: t.TempDir(), Jump: "ok, bad host"})
+	assert.EqualError(t, err, `nodes: bad jump host: bad node spec "bad host": bad character ' ' in host`)
 }
 
 func TestResolveNoConfig(t *testing.T) {
@@ -249,6 +248,12 @@ func TestConfigUserFileAndInclude(t *testing.T) {
 	_, err := NewDialer(Options{Home: home, ConfigFile: filepath.Join(home, "missing")})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "nodes: ssh_config: open "+filepath.Join(home, "missing"))
+}
+
+func TestSplitArgs(t *testing.T) {
+	assert.Equal(t, []string{"/a b", "/c", ""}, splitArgs(`"/a b"  /c ""`))
+	assert.Equal(t, []string{"~/x"}, splitArgs("\t~/x "))
+	assert.Empty(t, splitArgs("  "))
 }
 
 func TestExpandTokens(t *testing.T) {

@@ -80,6 +80,13 @@ func NewDialer(opts Options) (*Dialer, error) {
 	if d.connectTimeout <= 0 {
 		d.connectTimeout = DefaultConnectTimeout
 	}
+	for _, hop := range strings.Split(opts.Jump, ",") {
+		if hop = strings.TrimSpace(hop); opts.Jump != "" {
+			if _, err := ParseSpec(strings.TrimPrefix(hop, "ssh://")); err != nil {
+				return nil, fmt.Errorf("nodes: bad jump host: %w", err)
+			}
+		}
+	}
 	d.attempts = opts.DialAttempts
 	if d.attempts <= 0 {
 		d.attempts = DefaultDialAttempts
@@ -207,7 +214,7 @@ func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name 
 
 	db, err := d.knownHosts(t)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("nodes: %s: %w", name, err)
 	}
 	deadline := time.Now().Add(timeout)
 	dctx, cancel := context.WithDeadline(ctx, deadline)

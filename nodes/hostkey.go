@@ -38,7 +38,7 @@ func (d *Dialer) knownHosts(t *Target) (*hostDB, error) {
 	}
 	cb, err := knownhosts.New(db.files...)
 	if err != nil {
-		return nil, fmt.Errorf("nodes: %s: %w", t, err)
+		return nil, err
 	}
 	db.check = cb
 	d.khCache[cacheKey] = db

@@ -259,11 +259,11 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 	return t, nil
 }
 
-// fileList splits a space-separated list of files, expanding each; "none"
-// means no files.
+// fileList splits a space-separated list of files (double quotes group),
+// expanding each; "none" means no files.
 func (d *Dialer) fileList(key, v string, expand func(string, string) (string, bool)) []string {
 	var out []string
-	for _, f := range strings.Fields(v) {
+	for _, f := range splitArgs(v) {
 		if strings.EqualFold(f, "none") {
 			continue
 		}
@@ -303,6 +303,34 @@ func (d *Dialer) resolveJump(node, value string, path []string) ([]*Target, erro
 		chain = append(chain, ht)
 	}
 	return chain, nil
+}
+
+// splitArgs splits an ssh_config value on blanks, keeping "double quoted"
+// words together.
+func splitArgs(v string) []string {
+	var out []string
+	var cur strings.Builder
+	inWord, quoted := false, false
+	for _, r := range v {
+		switch {
+		case r == '"':
+			quoted = !quoted
+			inWord = true
+		case !quoted && (r == ' ' || r == '\t'):
+			if inWord {
+				out = append(out, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		out = append(out, cur.String())
+	}
+	return out
 }
 
 func parseYesNo(v string) (bool, bool) {
