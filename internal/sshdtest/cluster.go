@@ -41,7 +41,8 @@ type Cluster struct {
 	Dir        string // temporary directory holding every file; removed at cleanup
 	User       string // the non-root login user (LoginUser)
 	UID        int    // its uid
-	Home       string // its home directory (shared by every node and cluster)
+	Home       string // its home directory, shared by every node and cluster
+	GID        int    // the login user's primary group
 	ClientKey  string // unencrypted ed25519 private key, authorized on every node
 	KnownHosts string // known_hosts with every node's host key, as [host]:port
 	// SSHConfig is an ssh_config with one Host alias per node ("node1" ..
@@ -58,7 +59,7 @@ type Cluster struct {
 const firstNodeAddr = 0x7f00000b // 127.0.0.11
 
 // Start starts opts.Nodes sshd processes on loopback, waits until each one
-// answers with an SSH banner and registers a cleanup that kills every node's
+// listens and registers a cleanup that kills every node's
 // processes and removes the Cluster's directory. It skips the test when sshd
 // is missing or the process is not root, unless CI is set (see the package
 // documentation).
@@ -88,7 +89,7 @@ func Start(t TB, opts Options) *Cluster {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	// sshd reads AuthorizedKeysFile as the login user, so it must be able
-	// to traverse the directory (t.TempDir's parents are 0700).
+	// to traverse the directory (MkdirTemp makes it 0700).
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatalf("sshdtest: %v", err)
 	}
@@ -100,6 +101,7 @@ func Start(t TB, opts Options) *Cluster {
 		Dir:        dir,
 		User:       acct.Name,
 		UID:        acct.UID,
+		GID:        acct.GID,
 		Home:       acct.Home,
 		ClientKey:  filepath.Join(dir, "id_ed25519"),
 		KnownHosts: filepath.Join(dir, "known_hosts"),
@@ -172,8 +174,16 @@ func (c *Cluster) newNode(i int, sshd string, opts Options) (*Node, error) {
 	if err := os.Mkdir(nodeDir, 0o755); err != nil {
 		return nil, fmt.Errorf("sshdtest: %w", err)
 	}
+	scratch := filepath.Join(nodeDir, "scratch")
+	if err := os.Mkdir(scratch, 0o755); err != nil {
+		return nil, fmt.Errorf("sshdtest: %w", err)
+	}
+	if err := os.Chown(scratch, c.UID, c.GID); err != nil {
+		return nil, fmt.Errorf("sshdtest: %w", err)
+	}
 	n := &Node{
 		Name:    name,
+		Scratch: scratch,
 		Host:    host,
 		Port:    port,
 		Addr:    net.JoinHostPort(host, strconv.Itoa(port)),
@@ -204,8 +214,14 @@ func freePort(host string) (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// quote double-quotes a path for sshd_config and ssh_config.
-func quote(s string) string { return `"` + s + `"` }
+// quote double-quotes a path for sshd_config and ssh_config if it holds
+// blanks or '#'; plain paths stay plain, the form most configs use.
+func quote(s string) string {
+	if strings.ContainsAny(s, " \t#") {
+		return `"` + s + `"`
+	}
+	return s
+}
 
 // sshdConfig renders node n's sshd_config.
 func (c *Cluster) sshdConfig(n *Node, opts Options) string {

@@ -65,6 +65,7 @@ func findSSHD() (string, error) {
 type account struct {
 	Name string
 	UID  int
+	GID  int
 	Home string
 }
 
@@ -105,6 +106,10 @@ func prepareMachine() (account, error) {
 	if err != nil || uid == 0 {
 		return account{}, fmt.Errorf("sshdtest: user %s has uid %q, want an ordinary user", LoginUser, u.Uid)
 	}
+	gid, err := strconv.Atoi(u.Gid)
+	if err != nil {
+		return account{}, fmt.Errorf("sshdtest: user %s has gid %q", LoginUser, u.Gid)
+	}
 	shell, err := passwdShell(LoginUser)
 	if err != nil {
 		return account{}, err
@@ -116,7 +121,7 @@ func prepareMachine() (account, error) {
 	if err := unlockAccount(LoginUser); err != nil {
 		return account{}, err
 	}
-	return account{Name: LoginUser, UID: uid, Home: u.HomeDir}, nil
+	return account{Name: LoginUser, UID: uid, GID: gid, Home: u.HomeDir}, nil
 }
 
 // passwdShell reads the login shell of name from /etc/passwd.

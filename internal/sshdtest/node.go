@@ -15,7 +15,7 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// startTimeout bounds how long a node may take to answer with an SSH banner.
+// startTimeout bounds how long a node's sshd may take to listen.
 const startTimeout = 10 * time.Second
 
 // signalTimeout bounds how long Kill waits for the node's processes to die.
@@ -33,6 +33,10 @@ type Node struct {
 	HostKey    ssh.PublicKey
 	Config     string // the node's sshd_config
 	LogFile    string // the node's sshd log (sshd -E)
+	// Scratch is an empty directory owned by the login user, for this
+	// node's jobs to write into. All nodes share one filesystem, so
+	// per-node directories let a test tell which node did what.
+	Scratch string
 
 	sshd string   // path of the sshd binary
 	uid  int      // the login user's uid

@@ -75,6 +75,11 @@ func TestStartRunsCommandsAsLoginUser(t *testing.T) {
 
 		s, err = client.NewSession()
 		require.NoError(t, err)
+		require.NoError(t, s.Run("echo "+n.Name+" > "+n.Scratch+"/who"), "the scratch directory is writable")
+		assert.FileExists(t, n.Scratch+"/who")
+
+		s, err = client.NewSession()
+		require.NoError(t, err)
 		err = s.Run("exit 3")
 		var exitErr *ssh.ExitError
 		require.ErrorAs(t, err, &exitErr)
