@@ -173,7 +173,11 @@ func (d *Dialer) Dial(ctx context.Context, t *Target) (*ssh.Client, error) {
 	return final, nil
 }
 
-// dialRetry dials one hop, retrying Retryable failures with backoff.
+// maxBackoff caps the pause between dial attempts.
+const maxBackoff = 2 * time.Second
+
+// dialRetry dials one hop, retrying Retryable failures with backoff
+// (100ms, 200ms, 400ms, ... up to 2s, each jittered by ±50%).
 func (d *Dialer) dialRetry(ctx context.Context, via *ssh.Client, t *Target, name string) (*ssh.Client, error) {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
@@ -182,7 +186,7 @@ func (d *Dialer) dialRetry(ctx context.Context, via *ssh.Client, t *Target, name
 			return c, err
 		}
 		wait := backoff/2 + rand.N(backoff) // jitter: 0.5x .. 1.5x
-		backoff *= 2
+		backoff = min(2*backoff, maxBackoff)
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
