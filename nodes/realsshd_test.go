@@ -61,8 +61,8 @@ func realSSHD(t *testing.T, hostKeys []crypto.Signer, authorized ssh.PublicKey, 
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(authorized), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(cfg), 0o600))
-	if err := os.MkdirAll("/run/sshd", 0o755); err != nil && os.Geteuid() == 0 {
-		t.Skipf("no privilege separation directory: %v", err)
+	if _, err := os.Stat("/run/sshd"); err != nil && os.Geteuid() == 0 {
+		t.Skipf("sshd's privilege separation directory is missing: %v", err)
 	}
 
 	cmd := exec.Command(sshd, "-D", "-e", "-f", filepath.Join(dir, "sshd_config"))
