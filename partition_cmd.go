@@ -29,7 +29,7 @@ type PartitionCmd struct {
 	Mode      string   `short:"m" enum:"rsync,rclone,list,template" default:"rsync" help:"Job line: rsync (rsync -a --from0 --files-from=LIST SRC/ DST/), rclone (rclone copy --files-from-raw LIST SRC DST), list (the list path), template (--template)."`
 	Template  string   `placeholder:"CMD" help:"Job line template with {list} {src} {dst} (shell-quoted for you; do not quote them) and {seq} {files} {bytes}. Implies --mode=template."`
 	ToolArgs  []string `name:"tool-args" sep:"none" placeholder:"ARG" help:"One extra argument for rsync/rclone, placed before SRC (repeatable; write --tool-args=-v)."`
-	Newline   bool     `help:"Newline-separated lists for list/template modes (names with a newline are then reported and skipped). rclone mode always uses them; rsync mode never."`
+	Newline   bool     `help:"Newline-separated lists for list/template modes (names with a newline are then reported and skipped). rsync and rclone modes pick their own format."`
 	Sort      bool     `help:"Crawl everything first and pack in path order: deterministic output, memory grows with the tree."`
 	Walkers   int      `placeholder:"N" help:"Parallel crawlers (default: fastwalk's, GOMAXPROCS clamped to 4..32). More helps on NFS/Lustre."`
 }
@@ -112,6 +112,10 @@ func (c *PartitionCmd) options() (partition.Options, partition.Job, error) {
 	case c.Newline && (mode == partition.ModeRsync || mode == partition.ModeRclone):
 		return opts, job, fmt.Errorf("partition: --newline is for list and template modes (%s mode picks its own list format)", mode)
 	}
+	format := job.ListFormat()
+	if c.Newline {
+		format = partition.ListLines
+	}
 	out, err := filepath.Abs(c.Out)
 	if err != nil {
 		return opts, job, fmt.Errorf("partition: --out: %w", err)
@@ -120,7 +124,7 @@ func (c *PartitionCmd) options() (partition.Options, partition.Job, error) {
 		Src: c.Src, OutDir: out,
 		MaxFiles: c.Files, MaxBytes: maxBytes, Parts: c.Parts, Sort: c.Sort,
 		EmptyDirs: c.EmptyDirs, Excludes: c.Exclude,
-		Newline: c.Newline || job.NewlineLists(),
+		Format:  format,
 		Walkers: c.Walkers,
 	}
 	if err := opts.Validate(); err != nil {

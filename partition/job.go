@@ -18,7 +18,7 @@ const (
 	// ModeRsync: rsync -a --from0 --files-from=LIST [ARGS] SRC/ DST/
 	ModeRsync Mode = iota
 	// ModeRclone: rclone copy --files-from-raw LIST [ARGS] SRC DST
-	// (newline-separated lists).
+	// (newline-separated lists in rclone's encoding, see ListRclone).
 	ModeRclone
 	// ModeList: the list path alone.
 	ModeList
@@ -115,9 +115,17 @@ func (j Job) Check() error {
 	return nil
 }
 
-// NewlineLists reports whether j's tool reads newline-separated lists
-// (rclone's --files-from-raw) rather than NUL-separated ones.
-func (j Job) NewlineLists() bool { return j.Mode == ModeRclone }
+// ListFormat returns the list format j's tool reads: ListRsync for rsync,
+// ListRclone for rclone, ListNUL otherwise.
+func (j Job) ListFormat() ListFormat {
+	switch j.Mode {
+	case ModeRsync:
+		return ListRsync
+	case ModeRclone:
+		return ListRclone
+	}
+	return ListNUL
+}
 
 // Format returns the job line for p, without a trailing newline. Every word
 // that comes from a path or an argument is quoted with Quote.

@@ -15,22 +15,21 @@ type listFile struct {
 	part Partition
 	f    *os.File
 	w    *bufio.Writer
-	sep  byte
+	fmt  ListFormat
 }
 
 // createList creates the list file for partition seq; it never overwrites.
-func createList(outDir string, seq int, sep byte) (*listFile, error) {
+func createList(outDir string, seq int, format ListFormat) (*listFile, error) {
 	p := filepath.Join(outDir, ListName(seq))
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("partition: list: %w", err)
 	}
-	return &listFile{part: Partition{Seq: seq, ListPath: p}, f: f, w: bufio.NewWriterSize(f, 64<<10), sep: sep}, nil
+	return &listFile{part: Partition{Seq: seq, ListPath: p}, f: f, w: bufio.NewWriterSize(f, 64<<10), fmt: format}, nil
 }
 
 func (l *listFile) add(e entry) error {
-	l.w.WriteString(e.rel)
-	if err := l.w.WriteByte(l.sep); err != nil {
+	if err := writeEntry(l.w, l.fmt, e.rel); err != nil {
 		return fmt.Errorf("partition: list %s: %w", l.part.ListPath, err)
 	}
 	l.part.Files++
@@ -60,7 +59,6 @@ func (l *listFile) abort() {
 // next entry would break a limit. Only the open list file is held.
 type packer struct {
 	opts *Options
-	sep  byte
 	emit func(Partition) error
 	cur  *listFile
 	seq  int
@@ -73,7 +71,7 @@ func (p *packer) add(e entry) error {
 		}
 	}
 	if p.cur == nil {
-		l, err := createList(p.opts.OutDir, p.seq+1, p.sep)
+		l, err := createList(p.opts.OutDir, p.seq+1, p.opts.Format)
 		if err != nil {
 			return err
 		}

@@ -20,11 +20,7 @@ func checkInvariants(t *testing.T, opts Options, parts []Partition, want map[str
 	for i, p := range parts {
 		require.Equal(t, i+1, p.Seq, "partitions are emitted in order")
 		require.Equal(t, filepath.Join(opts.OutDir, fmt.Sprintf("part.%06d", i+1)), p.ListPath)
-		sep := byte(0)
-		if opts.Newline {
-			sep = '\n'
-		}
-		list := readList(t, p.ListPath, sep)
+		list := readList(t, p.ListPath, opts.Format.sep())
 		var bytes int64
 		for _, e := range list {
 			seen[e]++
@@ -65,7 +61,9 @@ func TestRunInvariants(t *testing.T) {
 		{"many walkers", Options{MaxFiles: 100, Walkers: 16}},
 		{"stdlib walk", Options{MaxFiles: 100, Walk: filepath.WalkDir}},
 		{"sort", Options{MaxFiles: 77, MaxBytes: 1 << 30, Sort: true, EmptyDirs: true}},
-		{"newline lists", Options{MaxFiles: 200, Newline: true}},
+		{"newline lists", Options{MaxFiles: 200, Format: ListLines}},
+		{"rsync lists", Options{MaxFiles: 200, Format: ListRsync}},
+		{"rclone lists", Options{MaxFiles: 200, Format: ListRclone}},
 		{"parts", Options{Parts: 7}},
 		{"parts empty dirs", Options{Parts: 3, EmptyDirs: true}},
 	}

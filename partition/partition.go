@@ -59,11 +59,12 @@ type Options struct {
 	// relative to Src (a leading "/" anchors nothing extra). A matching
 	// directory is skipped whole.
 	Excludes []string
-	// Newline writes newline-separated lists instead of NUL-separated ones.
-	// Names containing "\n" or "\r" cannot be written that way: they are
-	// reported through OnSkip with ErrUnrepresentable and counted as
-	// skipped (a directory so named is skipped whole).
-	Newline bool
+	// Format is how entries are written (ListNUL by default; Job.ListFormat
+	// gives the one a job mode needs). Names the format or its tool cannot
+	// handle (ListLines: "\n" or "\r"; ListRclone: U+201B) are reported
+	// through OnSkip with ErrUnrepresentable and counted as skipped (a
+	// directory so named is skipped whole).
+	Format ListFormat
 
 	// Walkers is the number of parallel crawlers (0: fastwalk's default).
 	Walkers int
@@ -125,9 +126,14 @@ type Skip struct {
 
 func (s Skip) String() string { return fmt.Sprintf("%s: %v", s.Path, s.Err) }
 
-// ErrUnrepresentable is the Skip error for a name that a newline-separated
-// list cannot hold.
-var ErrUnrepresentable = errors.New("name contains a newline or carriage return; a newline-separated list cannot hold it")
+// ErrUnrepresentable is the Skip error (wrapped with the reason) for a
+// name that the list format, or the tool reading it, cannot handle.
+var ErrUnrepresentable = errors.New("name cannot be listed")
+
+var (
+	errNewlineName = fmt.Errorf("%w: it contains a newline or carriage return and the list is newline-separated", ErrUnrepresentable)
+	errRcloneQuote = fmt.Errorf("%w: rclone cannot open local names containing U+201B, its own quote character", ErrUnrepresentable)
+)
 
 // ListName returns the file name of partition seq inside OutDir.
 func ListName(seq int) string { return fmt.Sprintf("part.%06d", seq) }
@@ -140,6 +146,8 @@ func (o *Options) Validate() error {
 		return errors.New("partition: no source directory")
 	case o.OutDir == "":
 		return errors.New("partition: no output directory for the lists")
+	case o.Format < ListNUL || o.Format > ListRclone:
+		return fmt.Errorf("partition: unknown list format %d", int(o.Format))
 	case o.MaxFiles < 0 || o.MaxBytes < 0 || o.Parts < 0 || o.Walkers < 0:
 		return errors.New("partition: limits must not be negative")
 	case o.Parts > 0 && (o.MaxFiles > 0 || o.MaxBytes > 0):

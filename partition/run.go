@@ -46,10 +46,6 @@ func Run(ctx context.Context, opts Options, emit func(Partition) error, progress
 	if every <= 0 {
 		every = 200 * time.Millisecond
 	}
-	sep := byte(0)
-	if opts.Newline {
-		sep = '\n'
-	}
 
 	// stop ends the crawl: closing done makes every walker callback return.
 	ctx, cancel := context.WithCancel(ctx)
@@ -85,7 +81,7 @@ func Run(ctx context.Context, opts Options, emit func(Partition) error, progress
 		return nil
 	}
 	live := opts.Parts == 0 && !opts.Sort
-	pk := &packer{opts: &opts, sep: sep, emit: emitted}
+	pk := &packer{opts: &opts, emit: emitted}
 	var all []entry
 
 	// The packer loop: the only goroutine that touches sum, pk and all.
@@ -149,7 +145,7 @@ func Run(ctx context.Context, opts Options, emit func(Partition) error, progress
 	if live {
 		err = pk.flush()
 	} else {
-		err = packAll(&opts, all, sep, emitted)
+		err = packAll(&opts, all, emitted)
 	}
 	sum.Elapsed = time.Since(start)
 	progress(sum.Progress)
@@ -158,10 +154,10 @@ func Run(ctx context.Context, opts Options, emit func(Partition) error, progress
 
 // packAll packs a whole, collected crawl: balanced into opts.Parts
 // partitions, or in path order under the limits.
-func packAll(opts *Options, all []entry, sep byte, emit func(Partition) error) error {
+func packAll(opts *Options, all []entry, emit func(Partition) error) error {
 	if opts.Parts == 0 {
 		sortEntries(all)
-		pk := &packer{opts: opts, sep: sep, emit: emit}
+		pk := &packer{opts: opts, emit: emit}
 		for _, e := range all {
 			if err := pk.add(e); err != nil {
 				pk.abort()
@@ -171,7 +167,7 @@ func packAll(opts *Options, all []entry, sep byte, emit func(Partition) error) e
 		return pk.flush()
 	}
 	for i, part := range balance(all, opts.Parts) {
-		l, err := createList(opts.OutDir, i+1, sep)
+		l, err := createList(opts.OutDir, i+1, opts.Format)
 		if err != nil {
 			return err
 		}

@@ -65,7 +65,7 @@ func TestRunNewlineNames(t *testing.T) {
 	root := t.TempDir()
 	mkFiles(t, root, "ok", "new\nline", "cr\r", "dir\nx/a", "dir\nx/b", "fine/c")
 	var skips []Skip
-	opts := Options{Src: root, OutDir: t.TempDir(), MaxFiles: 10, Newline: true, Sort: true,
+	opts := Options{Src: root, OutDir: t.TempDir(), MaxFiles: 10, Format: ListLines, Sort: true,
 		OnSkip: func(s Skip) { skips = append(skips, s) }}
 	parts, sum, err := runAll(t, opts)
 	require.NoError(t, err)
@@ -81,7 +81,7 @@ func TestRunNewlineNames(t *testing.T) {
 	assert.False(t, sum.Complete())
 
 	// NUL-separated lists hold them all.
-	opts.Newline, opts.OutDir, opts.OnSkip = false, t.TempDir(), nil
+	opts.Format, opts.OutDir, opts.OnSkip = ListNUL, t.TempDir(), nil
 	parts, sum, err = runAll(t, opts)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"cr\r", "dir\nx/a", "dir\nx/b", "fine/c", "new\nline", "ok"}, listed(t, parts, 0))

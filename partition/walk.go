@@ -102,8 +102,11 @@ func (c *crawler) visit(p string, d fs.DirEntry, err error) error {
 		}
 		return nil
 	}
-	if c.opts.Newline && strings.ContainsAny(name, "\n\r") {
-		if e := c.send(entry{rel: rel, err: ErrUnrepresentable}); e != nil {
+	if bad := c.unlistable(name); bad != nil {
+		if isDir && !c.opts.EmptyDirs && isEmptyDir(p) {
+			return nil // nothing in it would be listed anyway
+		}
+		if e := c.send(entry{rel: rel, err: bad}); e != nil {
 			return e
 		}
 		if isDir {
@@ -132,6 +135,18 @@ func (c *crawler) visit(p string, d fs.DirEntry, err error) error {
 		c.special.Add(1)
 		return nil
 	}
+}
+
+// unlistable returns why a name cannot be written in the list format, or
+// nil.
+func (c *crawler) unlistable(name string) error {
+	switch {
+	case c.opts.Format == ListLines && strings.ContainsAny(name, "\n\r"):
+		return errNewlineName
+	case c.opts.Format == ListRclone && strings.ContainsRune(name, rcloneQuote):
+		return errRcloneQuote
+	}
+	return nil
 }
 
 // isEmptyDir reports whether directory p could be read and has no entries.
