@@ -3,6 +3,7 @@ package nodes
 import (
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -42,12 +43,27 @@ func TestDialAgent(t *testing.T) {
 	sock := startAgent(t, newClientKey(t), key) // the first agent key is not authorized
 	d, rec := env.dialer(Options{AgentSocket: &sock})
 
-	for i := 0; i < 2; i++ { // the agent connection is shared across dials
-		c, err := dial(t, d, "web1")
-		require.NoError(t, err)
-		assert.Equal(t, currentUser()+":id", run(t, c, "id"))
-		require.NoError(t, c.Close())
+	// Concurrent dials share the one agent connection.
+	tg := resolve(t, d, "web1")
+	errs := make([]error, 8)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			c, err := d.Dial(t.Context(), tg)
+			if err == nil {
+				c.Close()
+			}
+			errs[i] = err
+		})
 	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	c, err := dial(t, d, "web1")
+	require.NoError(t, err)
+	assert.Equal(t, currentUser()+":id", run(t, c, "id"))
+	require.NoError(t, c.Close())
 	assert.Empty(t, rec.Lines())
 	require.NoError(t, d.Close())
 	require.NoError(t, d.Close(), "Close twice is fine")
