@@ -17,7 +17,7 @@ import (
 // StrictHostKeyChecking says.
 type HostKeyError struct {
 	Node    string        // the node (or "jump host for ..." hop) as named in messages
-	Unknown bool          // no key on file for the host and StrictHostKeyChecking is "yes"
+	Unknown bool          // no key on file for the host (and "yes", or accept-new could not record it)
 	Changed bool          // a different key is on file for the host
 	Revoked bool          // the key is marked @revoked
 	Key     ssh.PublicKey // the key the server offered
