@@ -112,6 +112,11 @@ func (c *PartitionCmd) options() (partition.Options, partition.Job, error) {
 	case c.Newline && (mode == partition.ModeRsync || mode == partition.ModeRclone):
 		return opts, job, fmt.Errorf("partition: --newline is for list and template modes (%s mode picks its own list format)", mode)
 	}
+	if fi, err := os.Stat(c.Src); err != nil {
+		return opts, job, fmt.Errorf("partition: source: %w", err)
+	} else if !fi.IsDir() {
+		return opts, job, fmt.Errorf("partition: source %s is not a directory", c.Src)
+	}
 	format := job.ListFormat()
 	if c.Newline {
 		format = partition.ListLines
