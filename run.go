@@ -153,6 +153,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	}
 	if c.OnEachNode == "" {
 		cfg.Jobs = src
+		cfg.FiniteJobs = c.jobsAreFinite()
 	}
 	switch c.OnFailure {
 	case "retry":
@@ -242,22 +243,22 @@ func (c *RunCmd) openJobs(e *env) (jobs.Source, func(), error) {
 		closers = append(closers, closeFn)
 		srcs = append(srcs, jobs.NewReader(r, name))
 	}
-	return &countingSource{src: jobs.Concat(srcs...)}, closeAll, nil
+	return jobs.Concat(srcs...), closeAll, nil
 }
 
-// countingSource remembers whether any job was read, so that an empty job
-// list is reported as bad input.
-type countingSource struct {
-	src  jobs.Source
-	read int
-}
-
-func (s *countingSource) Next() (jobs.Job, error) {
-	j, err := s.src.Next()
-	if err == nil {
-		s.read++
+// jobsAreFinite reports whether every job file is a regular file, which
+// can be read to its end after an interrupt to list what never ran.
+func (c *RunCmd) jobsAreFinite() bool {
+	for _, f := range c.JobFile {
+		if f == "-" {
+			return false
+		}
+		st, err := os.Stat(f)
+		if err != nil || !st.Mode().IsRegular() {
+			return false
+		}
 	}
-	return j, err
+	return true
 }
 
 func openInput(path string, e *env) (io.Reader, string, func(), error) {
@@ -337,9 +338,13 @@ func (c *RunCmd) poolNodes(specs []nodes.Spec, d *nodes.Dialer) []runner.Node {
 			if c.Keepalive > 0 {
 				opts.KeepaliveInterval = c.Keepalive
 			}
-			return runner.NewSSH(ctx, name, func(ctx context.Context) (*ssh.Client, error) {
+			h, err := runner.NewSSH(ctx, name, func(ctx context.Context) (*ssh.Client, error) {
 				return d.Dial(ctx, t)
 			}, opts)
+			if err != nil {
+				return nil, err // not a typed nil in the interface
+			}
+			return h, nil
 		}})
 	}
 	return out

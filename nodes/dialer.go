@@ -43,6 +43,37 @@ type Dialer struct {
 	khMu     sync.Mutex
 	khCache  map[string]*hostDB
 	accepted map[string]bool // known_hosts lines recorded in this run
+
+	hsMu       sync.Mutex
+	handshakes map[string]chan struct{} // per address: handshakes under way
+}
+
+// HandshakesPerAddr is how many SSH handshakes a Dialer has under way to one
+// address at once. OpenSSH's MaxStartups (default 10:30:100) starts dropping
+// unauthenticated connections beyond 10, so drove stays under it: a fleet
+// behind one jump host, or many slots of one node, log in a few at a time
+// instead of losing logins.
+const HandshakesPerAddr = 8
+
+// handshakeSlot waits for a free handshake slot for addr; the returned func
+// gives it back.
+func (d *Dialer) handshakeSlot(ctx context.Context, addr string) (func(), error) {
+	d.hsMu.Lock()
+	if d.handshakes == nil {
+		d.handshakes = map[string]chan struct{}{}
+	}
+	sem, ok := d.handshakes[addr]
+	if !ok {
+		sem = make(chan struct{}, HandshakesPerAddr)
+		d.handshakes[addr] = sem
+	}
+	d.hsMu.Unlock()
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // NewDialer validates opts and loads ssh_config once. A config file that fails
@@ -177,11 +208,17 @@ func (d *Dialer) Dial(ctx context.Context, t *Target) (*ssh.Client, error) {
 const maxBackoff = 2 * time.Second
 
 // dialRetry dials one hop, retrying Retryable failures with backoff
-// (100ms, 200ms, 400ms, ... up to 2s, each jittered by ±50%).
+// (100ms, 200ms, 400ms, ... up to 2s, each jittered by ±50%). At most
+// HandshakesPerAddr attempts to one address are under way at once.
 func (d *Dialer) dialRetry(ctx context.Context, via *ssh.Client, t *Target, name string) (*ssh.Client, error) {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
+		release, err := d.handshakeSlot(ctx, t.Addr())
+		if err != nil {
+			return nil, &DialError{Node: name, Addr: t.Addr(), Err: err}
+		}
 		c, err := d.dialOnce(ctx, via, t, name)
+		release()
 		if err == nil || attempt >= d.attempts || !Retryable(err) {
 			return c, err
 		}

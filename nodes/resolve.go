@@ -16,7 +16,7 @@ const (
 	DefaultConnectTimeout      = 10 * time.Second
 	DefaultServerAliveInterval = 5 * time.Second
 	DefaultServerAliveCountMax = 3
-	DefaultDialAttempts        = 4
+	DefaultDialAttempts        = 6
 )
 
 // defaultIdentityFiles is OpenSSH's list (ssh_config(5) IdentityFile), tried in
@@ -51,7 +51,7 @@ type Options struct {
 	// An explicit "ProxyJump none" in ssh_config exempts a host.
 	Jump string
 	// DialAttempts is the number of tries per connection for retryable
-	// failures (see Retryable); 0 = 4. Tries are spaced by a jittered
+	// failures (see Retryable); 0 = DefaultDialAttempts. Tries are spaced by a jittered
 	// exponential backoff starting near 100ms.
 	DialAttempts int
 	// Logf receives one-line notes (encrypted key skipped, ssh_config parse

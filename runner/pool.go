@@ -57,6 +57,10 @@ type Config struct {
 	// Drain, when closed, stops the run from starting jobs; running ones
 	// finish. Cancelling Run's context kills running jobs on their nodes.
 	Drain <-chan struct{}
+	// FiniteJobs says Jobs ends by itself (command-line jobs, regular
+	// files): after an interrupt the rest is read and listed as never run.
+	// A pipe may never end, so without it the rest is left unread.
+	FiniteJobs bool
 	// Events receives every event, in order, from one goroutine.
 	Events func(Event)
 }
@@ -238,7 +242,7 @@ func (p *pool) startDials() {
 			select {
 			case p.dials <- dialResult{n: n, host: h, err: err}:
 			case <-p.quit:
-				if h != nil {
+				if err == nil && h != nil {
 					_ = h.Close()
 				}
 			}
@@ -601,7 +605,7 @@ func (p *pool) finish() {
 	if p.streamEnded {
 		return
 	}
-	if p.rep.Interrupted {
+	if p.rep.Interrupted && !p.cfg.FiniteJobs {
 		// A generator may never end: say the rest was not read.
 		p.rep.Unread = true
 		return

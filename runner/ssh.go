@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -120,27 +121,28 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 	if err := sess.Start(remoteCommand(cmd, graceSec)); err != nil {
 		return h.classify(c, err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- sess.Wait() }()
-
-	select {
-	case err := <-done:
-		return h.classify(c, err)
-	case <-ctx.Done():
-		// Ask nicely (honoured by OpenSSH >= 7.9 for non-root logins), and
-		// close stdin, which the wrapper turns into TERM then KILL of the
-		// job's process group on any sshd.
+	// On cancellation: ask nicely (honoured by OpenSSH >= 7.9 for non-root
+	// logins), and close stdin, which the wrapper turns into TERM then KILL
+	// of the job's process group on any sshd. If the node does not end the
+	// session within the grace period, drop the session.
+	var killed atomic.Bool
+	var grace atomic.Pointer[time.Timer]
+	stop := context.AfterFunc(ctx, func() {
+		killed.Store(true)
 		_ = sess.Signal(ssh.SIGTERM)
 		_ = stdin.Close()
-		t := time.NewTimer(h.opts.Grace + 2*time.Second)
-		defer t.Stop()
-		select {
-		case <-done:
-		case <-t.C:
-		case <-c.dead:
+		grace.Store(time.AfterFunc(h.opts.Grace+2*time.Second, func() { _ = sess.Close() }))
+	})
+	err = sess.Wait()
+	if !stop() {
+		if t := grace.Load(); t != nil {
+			t.Stop()
 		}
+	}
+	if killed.Load() {
 		return ctx.Err()
 	}
+	return h.classify(c, err)
 }
 
 // classify turns a session's result into nil, *ExitError or *NodeError.

@@ -24,7 +24,7 @@ import (
 // real "sh -c" commands on this machine (each in its own process group, as
 // sshd does), with hooks to limit sessions, kill or freeze the node.
 type testServer struct {
-	t       *testing.T
+	t       testing.TB
 	Addr    string
 	srv     *gliderssh.Server
 	signer  ssh.Signer
@@ -38,19 +38,24 @@ type testServer struct {
 }
 
 type serverOpts struct {
-	MaxSessions int // refuse sessions beyond this per connection; 0 = no limit
+	MaxSessions int  // refuse sessions beyond this per connection; 0 = no limit
+	Instant     bool // exit 0 at once without running anything (benchmarks)
 }
 
-func newTestServer(t *testing.T, opts serverOpts) *testServer {
+func newTestServer(t testing.TB, opts serverOpts) *testServer {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	signer, err := ssh.NewSignerFromKey(priv)
 	require.NoError(t, err)
 	ts := &testServer{t: t, signer: signer, maxSess: opts.MaxSessions}
+	handler := ts.handle
+	if opts.Instant {
+		handler = func(s gliderssh.Session) { _ = s.Exit(0) }
+	}
 	perConn := map[*gossh_ServerConn]int{}
 	ts.srv = &gliderssh.Server{
-		Handler:          ts.handle,
+		Handler:          handler,
 		PublicKeyHandler: func(gliderssh.Context, gliderssh.PublicKey) bool { return true },
 		ConnCallback: func(_ gliderssh.Context, c net.Conn) net.Conn {
 			fc := &freezableConn{Conn: c}
@@ -189,7 +194,7 @@ func (ts *testServer) dial() func(ctx context.Context) (*ssh.Client, error) {
 }
 
 // host connects an SSH host to ts, closed at the end of the test.
-func (ts *testServer) host(t *testing.T, opts SSHOptions) *SSH {
+func (ts *testServer) host(t testing.TB, opts SSHOptions) *SSH {
 	t.Helper()
 	h, err := NewSSH(context.Background(), ts.Addr, ts.dial(), opts)
 	require.NoError(t, err)
