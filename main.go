@@ -34,6 +34,7 @@ was run; 130 interrupted.`
 type CLI struct {
 	Run       RunCmd       `cmd:"" default:"withargs" help:"Run jobs across nodes (the default command)."`
 	Partition PartitionCmd `cmd:"" help:"Crawl SRC into partitions and print one copy job per partition."`
+	Sync      SyncCmd      `cmd:"" help:"Copy SRC to DST across the nodes: crawl, partition, copy in parallel, final pass; resumable."`
 
 	Version kong.VersionFlag `short:"V" help:"Print the version and exit."`
 }

@@ -7,40 +7,24 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/drove-dev/drove/jobs"
-	"github.com/drove-dev/drove/nodes"
 	"github.com/drove-dev/drove/runner"
-	"golang.org/x/crypto/ssh"
 )
 
 // RunCmd is the default command: clstr's command line, made safe.
 type RunCmd struct {
-	Node       []string `short:"n" sep:"none" placeholder:"SPEC" help:"A node: [K/][user@]host[:port]. K/ gives it K slots; a host listed twice gets two. ':' is this machine (sh -c, no SSH). Repeatable."`
-	NodeFile   []string `short:"N" sep:"none" placeholder:"FILE" help:"File of nodes, one SPEC per line; blank lines and # comments skipped; '-' is stdin. Repeatable."`
 	Job        []string `short:"j" sep:"none" placeholder:"CMD" help:"A job: a shell command run on some node. Repeatable."`
 	JobFile    []string `short:"J" sep:"none" placeholder:"FILE" help:"File of jobs, one command per line, read as a stream (pipes and <(generator) run while being written); blank lines skipped; '-' is stdin. Repeatable."`
 	OnEachNode string   `short:"E" placeholder:"CMD" help:"Instead of jobs, run CMD once on every distinct node."`
 
-	Status      bool   `short:"s" help:"Show a live status line on stderr: 'X of Y jobs complete, A of B nodes running jobs.'"`
 	ActiveNodes string `short:"A" placeholder:"FILE" help:"Keep FILE listing one 'node: command' line per running job (replaced atomically; empty at the end)."`
 	Stdout      string `short:"o" placeholder:"FILE" help:"Write all jobs' stdout to FILE; -o alone discards it."`
 	Stderr      string `short:"e" placeholder:"FILE" help:"Write all jobs' stderr to FILE; -e alone discards it."`
 	Tag         bool   `help:"Prefix every output line with 'node: '."`
-	Verbose     int    `short:"v" type:"counter" help:"More detail at the end; -vv lists every job that never ran."`
+	MaxNodeUses int    `short:"u" placeholder:"N" help:"A node runs at most N jobs, then retires (0 = no limit)."`
 
-	MaxNodes    int           `short:"m" placeholder:"N" help:"Run at most N jobs at once, whatever the slots (0 = no limit)."`
-	MaxNodeUses int           `short:"u" placeholder:"N" help:"A node runs at most N jobs, then retires (0 = no limit)."`
-	MaxAttempts int           `default:"3" placeholder:"N" help:"Fail a job once it has failed on N distinct nodes (0 = never: clstr's behaviour, which lets one bad job drain the fleet)."`
-	OnFailure   string        `enum:"evict,retry,keep" default:"evict" help:"What a job's non-zero exit does: evict (the node is presumed broken and leaves; the job runs elsewhere), retry (node stays; job runs elsewhere), keep (node stays; job failed). A lost connection always evicts."`
-	Timeout     time.Duration `placeholder:"DURATION" help:"Kill a job on its node after DURATION (e.g. 90s, 2h) and count it failed."`
-	SSHConfig   string        `short:"F" name:"ssh-config" placeholder:"FILE" help:"ssh_config to use instead of ~/.ssh/config and /etc/ssh/ssh_config ('none' for none)."`
-	AcceptNew   bool          `name:"accept-new-host-keys" help:"Accept and record host keys of hosts not yet in known_hosts (StrictHostKeyChecking accept-new). A changed key is always refused."`
-	Jump        string        `placeholder:"HOST" help:"Reach every node through this SSH host (ProxyJump), unless ssh_config names another."`
-	ConnTimeout time.Duration `name:"connect-timeout" placeholder:"DURATION" help:"Give up connecting to a node (TCP, SSH handshake and login) after DURATION (default: ssh_config ConnectTimeout, else 10s)."`
-	Keepalive   time.Duration `placeholder:"DURATION" help:"Interval of SSH keepalives (default: ssh_config ServerAliveInterval, else 5s); a node that misses 3 (ServerAliveCountMax) is evicted as hung."`
-	Grace       time.Duration `default:"5s" placeholder:"DURATION" help:"How long a killed job (timeout, second Ctrl-C) gets between TERM and KILL."`
+	fleetFlags `embed:""`
 }
 
 // Help is shown under the usage line of "drove --help".
@@ -155,20 +139,15 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		cfg.Jobs = src
 		cfg.FiniteJobs = c.jobsAreFinite()
 	}
-	switch c.OnFailure {
-	case "retry":
-		cfg.OnFailure = runner.Retry
-	case "keep":
-		cfg.OnFailure = runner.Keep
-	}
+	cfg.OnFailure = c.onFailure()
 	rep := runner.Run(ctx, cfg)
 	ui.finish(rep)
 	return outcome(rep)
 }
 
 func (c *RunCmd) validate() error {
-	if len(c.Node) == 0 && len(c.NodeFile) == 0 {
-		return usageErrorf("no nodes: give --node SPEC or --node-file FILE")
+	if err := c.fleetFlags.validate(); err != nil {
+		return err
 	}
 	hasJobs := len(c.Job) > 0 || len(c.JobFile) > 0
 	if c.OnEachNode != "" && hasJobs {
@@ -186,42 +165,10 @@ func (c *RunCmd) validate() error {
 	if stdin > 1 {
 		return usageErrorf("'-' (stdin) can be given only once among --node-file and --job-file")
 	}
-	if c.MaxNodes < 0 || c.MaxNodeUses < 0 || c.MaxAttempts < 0 {
-		return usageErrorf("--max-nodes, --max-node-uses and --max-attempts must not be negative")
-	}
-	if c.Timeout < 0 || c.Grace < 0 || c.ConnTimeout < 0 || c.Keepalive < 0 {
-		return usageErrorf("durations must not be negative")
+	if c.MaxNodeUses < 0 {
+		return usageErrorf("--max-node-uses must not be negative")
 	}
 	return nil
-}
-
-// readNodes parses -n and -N into merged specs: a host listed twice gets
-// two slots.
-func (c *RunCmd) readNodes(e *env) ([]nodes.Spec, error) {
-	var specs []nodes.Spec
-	for _, s := range c.Node {
-		sp, err := nodes.ParseSpec(s)
-		if err != nil {
-			return nil, usageErrorf("--node: %v", err)
-		}
-		specs = append(specs, sp)
-	}
-	for _, f := range c.NodeFile {
-		r, name, closeFn, err := openInput(f, e)
-		if err != nil {
-			return nil, usageErrorf("--node-file: %v", err)
-		}
-		ss, err := nodes.ParseFile(r, name)
-		closeFn()
-		if err != nil {
-			return nil, usageErrorf("%v", err)
-		}
-		specs = append(specs, ss...)
-	}
-	if len(specs) == 0 {
-		return nil, usageErrorf("no nodes: the node files list none")
-	}
-	return nodes.Merge(specs), nil
 }
 
 // openJobs opens every job source up front, so a missing file is an error
@@ -290,64 +237,6 @@ func (c *RunCmd) output(path string, inherit io.Writer) (io.Writer, func(), erro
 		return nil, nil, usageErrorf("%v", err)
 	}
 	return f, func() { f.Close() }, nil
-}
-
-func (c *RunCmd) dialer(e *env) (*nodes.Dialer, error) {
-	opts := nodes.Options{
-		ConfigFile:     c.SSHConfig,
-		ConnectTimeout: c.ConnTimeout,
-		Jump:           c.Jump,
-		Logf: func(format string, args ...any) {
-			fmt.Fprintf(e.stderr, "drove: "+strings.TrimSuffix(format, "\n")+"\n", args...)
-		},
-	}
-	if c.AcceptNew {
-		opts.StrictHostKeyChecking = "accept-new"
-	}
-	d, err := nodes.NewDialer(opts)
-	if err != nil {
-		return nil, usageErrorf("%v", err)
-	}
-	return d, nil
-}
-
-// poolNodes turns specs into runner nodes: ':' runs locally, anything else
-// is resolved through ssh_config and dialled when the run starts.
-func (c *RunCmd) poolNodes(specs []nodes.Spec, d *nodes.Dialer) []runner.Node {
-	var out []runner.Node
-	for _, sp := range specs {
-		name := sp.Key()
-		if sp.Local() {
-			name = "local"
-			grace := c.Grace
-			out = append(out, runner.Node{Name: name, Slots: sp.Slots, Connect: func(context.Context) (runner.Host, error) {
-				return &runner.Local{Grace: grace}, nil
-			}})
-			continue
-		}
-		out = append(out, runner.Node{Name: name, Slots: sp.Slots, Connect: func(ctx context.Context) (runner.Host, error) {
-			t, err := d.Resolve(sp)
-			if err != nil {
-				return nil, err
-			}
-			opts := runner.SSHOptions{
-				KeepaliveInterval: t.ServerAliveInterval,
-				KeepaliveCountMax: t.ServerAliveCountMax,
-				Grace:             c.Grace,
-			}
-			if c.Keepalive > 0 {
-				opts.KeepaliveInterval = c.Keepalive
-			}
-			h, err := runner.NewSSH(ctx, name, func(ctx context.Context) (*ssh.Client, error) {
-				return d.Dial(ctx, t)
-			}, opts)
-			if err != nil {
-				return nil, err // not a typed nil in the interface
-			}
-			return h, nil
-		}})
-	}
-	return out
 }
 
 // outcome maps a run's report to drove's exit status.

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/drove-dev/drove/nodes"
+	"github.com/drove-dev/drove/runner"
+	"golang.org/x/crypto/ssh"
+)
+
+// fleetFlags choose the nodes, how they are reached and how failures are
+// handled. They are shared by every command that runs work on nodes (run,
+// sync) and mean the same in each.
+type fleetFlags struct {
+	Node     []string `short:"n" sep:"none" placeholder:"SPEC" help:"A node: [K/][user@]host[:port]. K/ gives it K slots; a host listed twice gets two. ':' is this machine (sh -c, no SSH). Repeatable."`
+	NodeFile []string `short:"N" sep:"none" placeholder:"FILE" help:"File of nodes, one SPEC per line; blank lines and # comments skipped; '-' is stdin. Repeatable."`
+
+	Status  bool `short:"s" help:"Show a live status line on stderr: 'X of Y jobs complete, A of B nodes running jobs.'"`
+	Verbose int  `short:"v" type:"counter" help:"More detail at the end; -vv lists every job that never ran."`
+
+	MaxNodes    int           `short:"m" placeholder:"N" help:"Run at most N jobs at once, whatever the slots (0 = no limit)."`
+	MaxAttempts int           `default:"3" placeholder:"N" help:"Fail a job once it has failed on N distinct nodes (0 = never: clstr's behaviour, which lets one bad job drain the fleet)."`
+	OnFailure   string        `enum:"evict,retry,keep" default:"evict" help:"What a job's non-zero exit does: evict (the node is presumed broken and leaves; the job runs elsewhere), retry (node stays; job runs elsewhere), keep (node stays; job failed). A lost connection always evicts."`
+	Timeout     time.Duration `placeholder:"DURATION" help:"Kill a job on its node after DURATION (e.g. 90s, 2h) and count it failed."`
+
+	SSHConfig   string        `short:"F" name:"ssh-config" placeholder:"FILE" help:"ssh_config to use instead of ~/.ssh/config and /etc/ssh/ssh_config ('none' for none)."`
+	AcceptNew   bool          `name:"accept-new-host-keys" help:"Accept and record host keys of hosts not yet in known_hosts (StrictHostKeyChecking accept-new). A changed key is always refused."`
+	Jump        string        `placeholder:"HOST" help:"Reach every node through this SSH host (ProxyJump), unless ssh_config names another."`
+	ConnTimeout time.Duration `name:"connect-timeout" placeholder:"DURATION" help:"Give up connecting to a node (TCP, SSH handshake and login) after DURATION when ssh_config sets no ConnectTimeout (default 10s)."`
+	Keepalive   time.Duration `placeholder:"DURATION" help:"Interval of SSH keepalives, overriding ssh_config ServerAliveInterval (default 5s); a node that misses ServerAliveCountMax (default 3) in a row is evicted as hung."`
+	Grace       time.Duration `default:"5s" placeholder:"DURATION" help:"How long a killed job (timeout, second Ctrl-C) gets between TERM and KILL."`
+}
+
+func (c *fleetFlags) validate() error {
+	if len(c.Node) == 0 && len(c.NodeFile) == 0 {
+		return usageErrorf("no nodes: give --node SPEC or --node-file FILE")
+	}
+	if c.MaxNodes < 0 || c.MaxAttempts < 0 {
+		return usageErrorf("--max-nodes and --max-attempts must not be negative")
+	}
+	if c.Timeout < 0 || c.Grace < 0 || c.ConnTimeout < 0 || c.Keepalive < 0 {
+		return usageErrorf("durations must not be negative")
+	}
+	return nil
+}
+
+func (c *fleetFlags) onFailure() runner.OnFailure {
+	switch c.OnFailure {
+	case "retry":
+		return runner.Retry
+	case "keep":
+		return runner.Keep
+	}
+	return runner.Evict
+}
+
+// readNodes parses -n and -N into merged specs: a host listed twice gets
+// two slots.
+func (c *fleetFlags) readNodes(e *env) ([]nodes.Spec, error) {
+	var specs []nodes.Spec
+	for _, s := range c.Node {
+		sp, err := nodes.ParseSpec(s)
+		if err != nil {
+			return nil, usageErrorf("--node: %v", err)
+		}
+		specs = append(specs, sp)
+	}
+	for _, f := range c.NodeFile {
+		r, name, closeFn, err := openInput(f, e)
+		if err != nil {
+			return nil, usageErrorf("--node-file: %v", err)
+		}
+		ss, err := nodes.ParseFile(r, name)
+		closeFn()
+		if err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+		specs = append(specs, ss...)
+	}
+	if len(specs) == 0 {
+		return nil, usageErrorf("no nodes: the node files list none")
+	}
+	return nodes.Merge(specs), nil
+}
+
+func (c *fleetFlags) dialer(e *env) (*nodes.Dialer, error) {
+	opts := nodes.Options{
+		ConfigFile:     c.SSHConfig,
+		ConnectTimeout: c.ConnTimeout,
+		Jump:           c.Jump,
+		Logf: func(format string, args ...any) {
+			fmt.Fprintf(e.stderr, "drove: "+strings.TrimSuffix(format, "\n")+"\n", args...)
+		},
+	}
+	if c.AcceptNew {
+		opts.StrictHostKeyChecking = "accept-new"
+	}
+	d, err := nodes.NewDialer(opts)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	return d, nil
+}
+
+// poolNodes turns specs into runner nodes: ':' runs locally, anything else
+// is resolved through ssh_config and dialled when the run starts.
+func (c *fleetFlags) poolNodes(specs []nodes.Spec, d *nodes.Dialer) []runner.Node {
+	var out []runner.Node
+	for _, sp := range specs {
+		name := sp.Key()
+		if sp.Local() {
+			name = "local"
+			grace := c.Grace
+			out = append(out, runner.Node{Name: name, Slots: sp.Slots, Connect: func(context.Context) (runner.Host, error) {
+				return &runner.Local{Grace: grace}, nil
+			}})
+			continue
+		}
+		out = append(out, runner.Node{Name: name, Slots: sp.Slots, Connect: func(ctx context.Context) (runner.Host, error) {
+			t, err := d.Resolve(sp)
+			if err != nil {
+				return nil, err
+			}
+			opts := runner.SSHOptions{
+				KeepaliveInterval: t.ServerAliveInterval,
+				KeepaliveCountMax: t.ServerAliveCountMax,
+				Grace:             c.Grace,
+			}
+			if c.Keepalive > 0 {
+				opts.KeepaliveInterval = c.Keepalive
+			}
+			h, err := runner.NewSSH(ctx, name, func(ctx context.Context) (*ssh.Client, error) {
+				return d.Dial(ctx, t)
+			}, opts)
+			if err != nil {
+				return nil, err // not a typed nil in the interface
+			}
+			return h, nil
+		}})
+	}
+	return out
+}
