@@ -15,6 +15,11 @@ const (
 	NodeRefused                   // a node could not be reached or authenticated (Err)
 	NodeEvicted                   // a node left the pool (Err says why; Job is the job that failed there, if any)
 	NodeRetired                   // a node ran --max-node-uses jobs and takes no more
+	NodeJoined                    // a node added to the node list connected and joined the pool
+	NodeLeaving                   // a node was removed from the node list: it finishes its jobs and takes no more
+	NodeLeft                      // a node removed from the node list finished its jobs and left
+	NodeReadmitted                // an evicted node passed its probe and is back in the pool
+	NodeProbeFailed               // an evicted node failed its readmission probe (Err)
 	JobStarted                    // a job attempt started on Node
 	JobSucceeded                  // a job attempt exited 0
 	JobFailed                     // a job attempt failed (Err); Requeued says whether it will run again

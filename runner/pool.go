@@ -57,6 +57,21 @@ type Config struct {
 	// Drain, when closed, stops the run from starting jobs; running ones
 	// finish. Cancelling Run's context kills running jobs on their nodes.
 	Drain <-chan struct{}
+	// NodeUpdates, when not nil, receives the whole node list again each
+	// time it changes: new nodes join the pool; nodes no longer listed
+	// finish their running jobs and take no new ones; a changed slot count
+	// applies from the next free slot.
+	NodeUpdates <-chan []Node
+	// ReadmitAfter, when positive, probes an evicted node after this long
+	// (a fresh connection and "true") and puts it back in the pool if the
+	// probe passes; each further probe waits twice as long, MaxReadmits
+	// probes in all (0 = 3).
+	ReadmitAfter time.Duration
+	MaxReadmits  int
+	// JobOutput, when set, is asked for extra writers for each attempt
+	// (for --results); finish is called with the attempt's error when it
+	// ends.
+	JobOutput func(job jobs.Job, attempt int, node string) (stdout, stderr io.Writer, finish func(error))
 	// FiniteJobs says Jobs ends by itself (command-line jobs, regular
 	// files): after an interrupt the rest is read and listed as never run.
 	// A pipe may never end, so without it the rest is left unread.
@@ -110,6 +125,7 @@ type nodeState int
 const (
 	nodeDialing nodeState = iota
 	nodeUp
+	nodeProbing // evicted, waiting to be probed for readmission
 	nodeGone
 )
 
@@ -122,6 +138,9 @@ type node struct {
 	free    []int // free slot numbers
 	closed  bool  // host closed
 	seq     int   // 1-based position in Config.Nodes
+	leaving bool  // removed from the node list: finishes its jobs, takes no more
+	joining bool  // added by a node list update (its NodeUp is NodeJoined)
+	probes  int   // readmission probes made
 }
 
 type jobState struct {
@@ -142,9 +161,10 @@ type result struct {
 }
 
 type dialResult struct {
-	n    *node
-	host Host
-	err  error
+	n     *node
+	host  Host
+	err   error
+	probe bool // a readmission probe, not the first connection
 }
 
 type item struct {
@@ -163,6 +183,8 @@ type pool struct {
 	dials   chan dialResult
 	feed    chan item
 	quit    chan struct{}
+	dialSem chan struct{}
+	byName  map[string]*node // the listed node of each name
 
 	running     int
 	streamEnded bool
@@ -183,13 +205,17 @@ func Run(ctx context.Context, cfg Config) *Report {
 		results: make(chan result),
 		dials:   make(chan dialResult),
 		quit:    make(chan struct{}),
+		dialSem: make(chan struct{}, cfg.DialConcurrency),
+		byName:  map[string]*node{},
 	}
 	defer close(p.quit)
 	for _, n := range cfg.Nodes {
 		if n.Slots < 1 {
 			n.Slots = 1
 		}
-		p.nodes = append(p.nodes, &node{Node: n, seq: len(p.nodes) + 1})
+		nd := &node{Node: n, seq: len(p.nodes) + 1}
+		p.nodes = append(p.nodes, nd)
+		p.byName[n.Name] = nd
 	}
 	if cfg.EachNode != "" {
 		p.rep.Stats.Total = len(p.nodes)
@@ -229,30 +255,55 @@ func (p *pool) read(src jobs.Source) {
 }
 
 func (p *pool) startDials() {
-	sem := make(chan struct{}, p.cfg.DialConcurrency)
 	for _, n := range p.nodes {
-		go func() {
+		p.dialNode(n, 0, false)
+	}
+}
+
+// dialNode connects n in a goroutine of its own, after wait, at most
+// DialConcurrency at once; the result comes back on p.dials. A probe also
+// runs "true" on the node.
+func (p *pool) dialNode(n *node, wait time.Duration, probe bool) {
+	go func() {
+		if wait > 0 {
+			t := time.NewTimer(wait)
 			select {
-			case sem <- struct{}{}:
+			case <-t.C:
 			case <-p.quit:
+				t.Stop()
 				return
 			}
-			h, err := n.Connect(p.ctx)
-			<-sem
-			select {
-			case p.dials <- dialResult{n: n, host: h, err: err}:
-			case <-p.quit:
-				if err == nil && h != nil {
-					_ = h.Close()
-				}
+		}
+		select {
+		case p.dialSem <- struct{}{}:
+		case <-p.quit:
+			return
+		}
+		h, err := n.Connect(p.ctx)
+		if err == nil && probe {
+			if err = h.Run(p.ctx, "true", io.Discard, io.Discard); err != nil {
+				_ = h.Close()
+				h = nil
 			}
-		}()
-	}
+		}
+		<-p.dialSem
+		select {
+		case p.dials <- dialResult{n: n, host: h, err: err, probe: probe}:
+		case <-p.quit:
+			if err == nil && h != nil {
+				_ = h.Close()
+			}
+		}
+	}()
 }
 
 func (p *pool) loop() {
 	drain := p.cfg.Drain
 	ctxDone := p.ctx.Done()
+	updates := p.cfg.NodeUpdates
+	if p.cfg.EachNode != "" {
+		updates = nil
+	}
 	for {
 		p.dispatchRetries()
 		if p.finished() {
@@ -274,6 +325,8 @@ func (p *pool) loop() {
 			p.done(r)
 		case d := <-p.dials:
 			p.dialed(d)
+		case ns := <-updates:
+			p.updateNodes(ns)
 		case <-drain:
 			drain = nil
 			p.drain()
@@ -323,7 +376,7 @@ func (p *pool) finished() bool {
 
 func (p *pool) anyDialing() bool {
 	for _, n := range p.nodes {
-		if n.state == nodeDialing {
+		if n.state == nodeDialing || n.state == nodeProbing {
 			return true
 		}
 	}
@@ -333,7 +386,7 @@ func (p *pool) anyDialing() bool {
 // anyLive reports whether some node can still take a job now or later.
 func (p *pool) anyLive() bool {
 	for _, n := range p.nodes {
-		if n.state == nodeDialing || (n.state == nodeUp && p.usable(n)) {
+		if n.state == nodeDialing || n.state == nodeProbing || p.usable(n) {
 			return true
 		}
 	}
@@ -341,7 +394,7 @@ func (p *pool) anyLive() bool {
 }
 
 func (p *pool) usable(n *node) bool {
-	return n.state == nodeUp && (p.cfg.MaxNodeUses == 0 || n.uses < p.cfg.MaxNodeUses)
+	return n.state == nodeUp && !n.leaving && (p.cfg.MaxNodeUses == 0 || n.uses < p.cfg.MaxNodeUses)
 }
 
 func (p *pool) capacity() bool {
@@ -416,7 +469,7 @@ func (p *pool) dispatchRetries() {
 
 func (p *pool) couldRun(js *jobState) bool {
 	for _, n := range p.nodes {
-		if (n.state == nodeDialing || p.usable(n)) && !js.tried[n] {
+		if (n.state == nodeDialing || n.state == nodeProbing || p.usable(n)) && !js.tried[n] {
 			return true
 		}
 	}
@@ -425,23 +478,38 @@ func (p *pool) couldRun(js *jobState) bool {
 
 func (p *pool) dialed(d dialResult) {
 	n := d.n
+	if d.probe {
+		p.probed(d)
+		return
+	}
 	if d.err != nil {
 		n.state = nodeGone
 		p.rep.Refused = append(p.rep.Refused, NodeFailure{Node: n.Name, Err: d.err})
 		p.emit(Event{Kind: NodeRefused, Node: n.Name, Err: d.err})
 		return
 	}
-	n.host = d.host
-	if p.draining {
-		p.closeNode(n)
+	kind := NodeUp
+	if n.joining {
+		kind = NodeJoined
+	}
+	p.join(n, d.host, kind)
+}
+
+// join puts a connected node's slots into the pool.
+func (p *pool) join(n *node, h Host, kind EventKind) {
+	n.host, n.closed = h, false
+	if p.draining || n.leaving {
+		n.state = nodeGone
+		p.closeHost(n)
 		return
 	}
 	n.state = nodeUp
+	n.free = n.free[:0]
 	for s := n.Slots - 1; s >= 0; s-- {
 		n.free = append(n.free, s)
 	}
 	if p.cfg.EachNode != "" {
-		p.emit(Event{Kind: NodeUp, Node: n.Name})
+		p.emit(Event{Kind: kind, Node: n.Name})
 		js := &jobState{job: jobs.Job{Seq: n.seq, Cmd: p.cfg.EachNode, Origin: "--on-each-node"}, pin: n}
 		p.start(js, n)
 		return
@@ -449,7 +517,7 @@ func (p *pool) dialed(d dialResult) {
 	for range n.Slots {
 		p.tokens = append(p.tokens, n)
 	}
-	p.emit(Event{Kind: NodeUp, Node: n.Name})
+	p.emit(Event{Kind: kind, Node: n.Name})
 }
 
 func (p *pool) start(js *jobState, n *node) {
@@ -469,11 +537,24 @@ func (p *pool) start(js *jobState, n *node) {
 	}
 	stdout := outputOf(p.cfg.Stdout).Writer(prefix)
 	stderr := outputOf(p.cfg.Stderr).Writer(prefix)
+	var so, se io.Writer = stdout, stderr
+	var finish func(error)
+	if p.cfg.JobOutput != nil {
+		xo, xe, f := p.cfg.JobOutput(js.job, attempt, n.Name)
+		if xo != nil {
+			so = io.MultiWriter(stdout, xo)
+		}
+		if xe != nil {
+			se = io.MultiWriter(stderr, xe)
+		}
+		finish = f
+	}
 	started := time.Now()
 	p.emit(Event{Kind: JobStarted, Node: n.Name, Slot: slot, Job: js.job, Attempt: attempt})
+	host := n.host
 	go func() {
 		defer cancel()
-		err := n.host.Run(ctx, js.job.Cmd, stdout, stderr)
+		err := host.Run(ctx, js.job.Cmd, so, se)
 		_ = stdout.Close()
 		_ = stderr.Close()
 		switch {
@@ -482,6 +563,9 @@ func (p *pool) start(js *jobState, n *node) {
 			err = errKilled
 		case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
 			err = &TimeoutError{After: p.cfg.Timeout}
+		}
+		if finish != nil {
+			finish(err)
 		}
 		p.results <- result{js: js, n: n, slot: slot, err: err, start: started, dur: time.Since(started), stdout: stdout.Bytes()}
 	}()
@@ -498,12 +582,20 @@ func (p *pool) done(r result) {
 	n, js := r.n, r.js
 	n.running--
 	p.running--
-	n.free = append(n.free, r.slot)
-	js.attempts = append(js.attempts, Attempt{Node: n.Name, Err: r.err, Start: r.start, Duration: r.dur})
-	if js.tried == nil {
-		js.tried = map[*node]bool{}
+	if r.slot < n.Slots {
+		n.free = append(n.free, r.slot)
 	}
-	js.tried[n] = true
+	js.attempts = append(js.attempts, Attempt{Node: n.Name, Err: r.err, Start: r.start, Duration: r.dur})
+	var nodeErr *NodeError
+	isNodeErr := errors.As(r.err, &nodeErr)
+	if r.err != nil && !isNodeErr {
+		// A transport failure is the node's, not the job's: the job may
+		// run there again if the node comes back.
+		if js.tried == nil {
+			js.tried = map[*node]bool{}
+		}
+		js.tried[n] = true
+	}
 	ev := Event{Node: n.Name, Slot: r.slot, Job: js.job, Attempt: len(js.attempts), Err: r.err, Duration: r.dur, Stdout: r.stdout}
 
 	if r.err == nil {
@@ -519,8 +611,6 @@ func (p *pool) done(r result) {
 		p.slotFree(n)
 		return
 	}
-	var nodeErr *NodeError
-	isNodeErr := errors.As(r.err, &nodeErr)
 	switch {
 	case errors.Is(r.err, errKilled):
 		p.failWith(js, ev, "the run was interrupted")
@@ -559,25 +649,45 @@ func (p *pool) fail(js *jobState, reason string) {
 }
 
 // slotFree returns a finished attempt's slot to the pool, retires a node
-// that has run its --max-node-uses, and closes the host of a node that has
-// left the pool once nothing runs there.
+// that has run its --max-node-uses, lets a node that was removed from the
+// list leave, and closes the host of a node out of the pool once nothing
+// runs there.
 func (p *pool) slotFree(n *node) {
 	inPool := n.state == nodeUp && p.cfg.EachNode == "" && !p.draining
 	if inPool && p.usable(n) {
-		p.tokens = append(p.tokens, n)
+		if len(n.free) > 0 && p.heldTokens(n) < len(n.free) {
+			p.tokens = append(p.tokens, n)
+		}
 		return
 	}
 	if n.running > 0 {
 		return
 	}
-	if inPool {
+	switch {
+	case inPool && n.leaving:
+		n.state = nodeGone
+		p.emit(Event{Kind: NodeLeft, Node: n.Name})
+	case inPool:
+		n.state = nodeGone
 		p.emit(Event{Kind: NodeRetired, Node: n.Name})
+	case n.state == nodeUp:
+		n.state = nodeGone
 	}
-	p.closeNode(n)
+	p.closeHost(n)
 }
 
-func (p *pool) closeNode(n *node) {
-	n.state = nodeGone
+// heldTokens counts n's free slots waiting in the token queue.
+func (p *pool) heldTokens(n *node) int {
+	k := 0
+	for _, t := range p.tokens {
+		if t == n {
+			k++
+		}
+	}
+	return k
+}
+
+func (p *pool) closeHost(n *node) {
 	if n.host != nil && !n.closed {
 		n.closed = true
 		_ = n.host.Close()
@@ -591,6 +701,7 @@ func (p *pool) evict(n *node, err error, job jobs.Job) {
 	n.state = nodeGone
 	p.rep.Evicted = append(p.rep.Evicted, NodeFailure{Node: n.Name, Err: err})
 	p.emit(Event{Kind: NodeEvicted, Node: n.Name, Err: err, Job: job})
+	p.scheduleProbe(n)
 }
 
 // finish accounts for what never ran.
@@ -600,7 +711,10 @@ func (p *pool) finish() {
 	}
 	p.retry = nil
 	for _, n := range p.nodes {
-		p.closeNode(n)
+		if n.state != nodeGone {
+			n.state = nodeGone
+		}
+		p.closeHost(n)
 	}
 	if p.streamEnded {
 		return
@@ -633,7 +747,7 @@ func (p *pool) stats() Stats {
 	s.Slots, s.Nodes, s.Pending = 0, 0, 0
 	for _, n := range p.nodes {
 		switch {
-		case n.state == nodeDialing:
+		case n.state == nodeDialing || n.state == nodeProbing:
 			s.Pending++
 		case p.usable(n) || (n.state == nodeUp && n.running > 0):
 			s.Nodes++
