@@ -11,20 +11,20 @@ type EventKind int
 
 // The events a run reports, in the order they can happen to a node or job.
 const (
-	NodeUp       EventKind = iota // a node connected and its slots joined the pool
-	NodeRefused                   // a node could not be reached or authenticated (Err)
-	NodeEvicted                   // a node left the pool (Err says why; Job is the job that failed there, if any)
-	NodeRetired                   // a node ran --max-node-uses jobs and takes no more
-	NodeJoined                    // a node added to the node list connected and joined the pool
-	NodeLeaving                   // a node was removed from the node list: it finishes its jobs and takes no more
-	NodeLeft                      // a node removed from the node list finished its jobs and left
-	NodeReadmitted                // an evicted node passed its probe and is back in the pool
-	NodeProbeFailed               // an evicted node failed its readmission probe (Err)
-	JobStarted                    // a job attempt started on Node
-	JobSucceeded                  // a job attempt exited 0
-	JobFailed                     // a job attempt failed (Err); Requeued says whether it will run again
-	Draining                      // the run was asked to stop starting jobs
-	StreamEnd                     // the job stream was read to its end (Stats.TotalKnown is now true)
+	NodeUp          EventKind = iota // a node connected and its slots joined the pool
+	NodeRefused                      // a node could not be reached or authenticated (Err)
+	NodeEvicted                      // a node left the pool (Err says why; Job is the job that failed there, if any)
+	NodeRetired                      // a node ran --max-node-uses jobs and takes no more
+	NodeJoined                       // a node added to the node list connected and joined the pool
+	NodeLeaving                      // a node was removed from the node list: it finishes its jobs and takes no more
+	NodeLeft                         // a node removed from the node list finished its jobs and left
+	NodeReadmitted                   // an evicted node passed its probe and is back in the pool
+	NodeProbeFailed                  // an evicted node failed its readmission probe (Err)
+	JobStarted                       // a job attempt started on Node
+	JobSucceeded                     // a job attempt exited 0
+	JobFailed                        // a job attempt failed (Err); Requeued says whether it will run again
+	Draining                         // the run was asked to stop starting jobs
+	StreamEnd                        // the job stream was read to its end (Stats.TotalKnown is now true)
 )
 
 // Event is one thing that happened in a run. Events are delivered one at a
