@@ -31,6 +31,7 @@ type PartitionCmd struct {
 	ToolArgs  []string `name:"tool-args" sep:"none" placeholder:"ARG" help:"One extra argument for rsync/rclone, placed before SRC (repeatable; write --tool-args=-v)."`
 	Newline   bool     `help:"Newline-separated lists for list/template modes (names with a newline are then reported and skipped). rsync and rclone modes pick their own format."`
 	Sort      bool     `help:"Crawl everything first and pack in path order: deterministic output, memory grows with the tree."`
+	NoSizes   bool     `name:"no-sizes" help:"Do not stat files (only with -f): a much cheaper crawl on slow metadata servers; bytes are then not counted."`
 	Walkers   int      `placeholder:"N" help:"Parallel crawlers (default: fastwalk's, GOMAXPROCS clamped to 4..32). More helps on NFS/Lustre."`
 }
 
@@ -70,8 +71,12 @@ func (c *PartitionCmd) Run(ctx context.Context, e *env) error {
 
 	sum, err := partition.Run(ctx, opts, emit, st.update)
 	st.finish()
+	size := partition.FormatSize(sum.Bytes)
+	if opts.NoSizes {
+		size = "sizes not measured"
+	}
 	fmt.Fprintf(e.stderr, "drove: partition: %d files, %s, %d partitions, %d skipped (%d dirs crawled, %d excluded, %d special files ignored) in %s\n",
-		sum.Files, partition.FormatSize(sum.Bytes), sum.Parts, sum.Skipped, sum.Dirs, sum.Excluded, sum.Special, sum.Elapsed.Round(time.Millisecond))
+		sum.Files, size, sum.Parts, sum.Skipped, sum.Dirs, sum.Excluded, sum.Special, sum.Elapsed.Round(time.Millisecond))
 	switch {
 	case err != nil && (errors.Is(err, context.Canceled) || ctx.Err() != nil):
 		return &exitError{code: exitInterrupted, err: errors.New("partition: interrupted; the job lines printed are whole, the listing is not")}
@@ -130,7 +135,7 @@ func (c *PartitionCmd) options() (partition.Options, partition.Job, error) {
 		MaxFiles: c.Files, MaxBytes: maxBytes, Parts: c.Parts, Sort: c.Sort,
 		EmptyDirs: c.EmptyDirs, Excludes: c.Exclude,
 		Format:  format,
-		Walkers: c.Walkers,
+		NoSizes: c.NoSizes, Walkers: c.Walkers,
 	}
 	if err := opts.Validate(); err != nil {
 		return opts, job, err

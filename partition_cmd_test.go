@@ -126,6 +126,7 @@ func TestPartitionCmdBadInput(t *testing.T) {
 		{[]string{"-o", out, "-f", "3", filepath.Join(src, "a"), "/d"}, "not a directory"},
 		{[]string{"-o", out, "-f", "3", filepath.Join(tmp, "nope"), "/d"}, "no such file"},
 		{[]string{"-o", out, "-f", "3", src, "/d\nx"}, "newline"},
+		{[]string{"-o", out, "-s", "1G", "--no-sizes", src, "/d"}, "needs file sizes"},
 	} {
 		code, stdout, stderr := partitionRun(t, nil, tc.args...)
 		assert.Equal(t, exitUsage, code, "%q: %s", tc.args, stderr)

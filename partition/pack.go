@@ -2,12 +2,9 @@ package partition
 
 import (
 	"bufio"
-	"cmp"
-	"container/heap"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 )
 
 // listFile is an open partition list being written.
@@ -19,13 +16,19 @@ type listFile struct {
 }
 
 // createList creates the list file for partition seq; it never overwrites.
-func createList(outDir string, seq int, format ListFormat) (*listFile, error) {
+// w, if not nil, is a writer to reuse (its buffer is kept).
+func createList(outDir string, seq int, format ListFormat, w *bufio.Writer) (*listFile, error) {
 	p := filepath.Join(outDir, ListName(seq))
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("partition: list: %w", err)
 	}
-	return &listFile{part: Partition{Seq: seq, ListPath: p}, f: f, w: bufio.NewWriterSize(f, 64<<10), fmt: format}, nil
+	if w == nil {
+		w = bufio.NewWriterSize(f, 64<<10)
+	} else {
+		w.Reset(f)
+	}
+	return &listFile{part: Partition{Seq: seq, ListPath: p}, f: f, w: w, fmt: format}, nil
 }
 
 func (l *listFile) add(e entry) error {
@@ -62,6 +65,7 @@ type packer struct {
 	emit func(Partition) error
 	cur  *listFile
 	seq  int
+	w    *bufio.Writer // reused by every list file
 }
 
 func (p *packer) add(e entry) error {
@@ -71,12 +75,12 @@ func (p *packer) add(e entry) error {
 		}
 	}
 	if p.cur == nil {
-		l, err := createList(p.opts.OutDir, p.seq+1, p.opts.Format)
+		l, err := createList(p.opts.OutDir, p.seq+1, p.opts.Format, p.w)
 		if err != nil {
 			return err
 		}
 		p.seq++
-		p.cur = l
+		p.cur, p.w = l, l.w
 	}
 	if err := p.cur.add(e); err != nil {
 		return err
@@ -109,67 +113,4 @@ func (p *packer) abort() {
 		p.cur.abort()
 		p.cur = nil
 	}
-}
-
-// sortEntries orders entries by path, byte-wise.
-func sortEntries(es []entry) {
-	slices.SortFunc(es, func(a, b entry) int { return cmp.Compare(a.rel, b.rel) })
-}
-
-// bins is a min-heap of partitions by (bytes, files, index).
-type bins struct {
-	idx   []int
-	bytes []int64
-	files []int
-}
-
-func (b *bins) Len() int { return len(b.idx) }
-func (b *bins) Less(i, j int) bool {
-	x, y := b.idx[i], b.idx[j]
-	if b.bytes[x] != b.bytes[y] {
-		return b.bytes[x] < b.bytes[y]
-	}
-	if b.files[x] != b.files[y] {
-		return b.files[x] < b.files[y]
-	}
-	return x < y
-}
-func (b *bins) Swap(i, j int) { b.idx[i], b.idx[j] = b.idx[j], b.idx[i] }
-func (b *bins) Push(x any)    { b.idx = append(b.idx, x.(int)) }
-func (b *bins) Pop() any {
-	n := len(b.idx) - 1
-	x := b.idx[n]
-	b.idx = b.idx[:n]
-	return x
-}
-
-// balance assigns entries to n partitions, largest first into the
-// partition with the fewest bytes (then fewest entries, then lowest
-// number): the LPT rule fpart uses. The spread between the fullest and the
-// emptiest partition is at most the largest entry. Each returned partition
-// is in path order. es is reordered.
-func balance(es []entry, n int) [][]entry {
-	slices.SortStableFunc(es, func(a, b entry) int {
-		if c := cmp.Compare(b.size, a.size); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.rel, b.rel)
-	})
-	h := &bins{bytes: make([]int64, n), files: make([]int, n)}
-	for i := range n {
-		h.idx = append(h.idx, i)
-	}
-	heap.Init(h)
-	out := make([][]entry, n)
-	for _, e := range es {
-		i := h.idx[0]
-		out[i] = append(out[i], e)
-		h.bytes[i] += e.size
-		h.files[i]++
-		heap.Fix(h, 0)
-	}
-	for _, part := range out {
-		sortEntries(part)
-	}
-	return out
 }

@@ -58,6 +58,7 @@ func TestRunInvariants(t *testing.T) {
 		{"size tiny", Options{MaxBytes: 1}},
 		{"files empty dirs", Options{MaxFiles: 33, EmptyDirs: true}},
 		{"one walker", Options{MaxFiles: 100, Walkers: 1}},
+		{"no sizes", Options{MaxFiles: 100, NoSizes: true}},
 		{"many walkers", Options{MaxFiles: 100, Walkers: 16}},
 		{"stdlib walk", Options{MaxFiles: 100, Walk: filepath.WalkDir}},
 		{"sort", Options{MaxFiles: 77, MaxBytes: 1 << 30, Sort: true, EmptyDirs: true}},
@@ -74,6 +75,11 @@ func TestRunInvariants(t *testing.T) {
 			parts, sum, err := runAll(t, opts)
 			require.NoError(t, err)
 			want := treeEntries(t, root, opts.EmptyDirs)
+			if opts.NoSizes {
+				for e := range want {
+					want[e] = 0
+				}
+			}
 			checkInvariants(t, opts, parts, want)
 			assert.True(t, sum.Complete())
 			assert.Equal(t, int64(len(want)), sum.Files)
@@ -156,15 +162,15 @@ func TestRunBigFileAlone(t *testing.T) {
 }
 
 func TestBalanceUnit(t *testing.T) {
-	es := []entry{{rel: "a", size: 5}, {rel: "b", size: 4}, {rel: "c", size: 3}, {rel: "d", size: 3}, {rel: "e", size: 3}, {rel: "z", size: 0}, {rel: "y", size: 0}}
-	bins := balance(slices.Clone(es), 2)
-	var names [][]string
-	for _, b := range bins {
-		var n []string
-		for _, e := range b {
-			n = append(n, e.rel)
-		}
-		names = append(names, n)
+	var c collection
+	for _, e := range []entry{{rel: "a", size: 5}, {rel: "b", size: 4}, {rel: "c", size: 3}, {rel: "d", size: 3}, {rel: "e", size: 3}, {rel: "z", size: 0}, {rel: "y", size: 0}} {
+		c.add(e)
+	}
+	c.balance(2)
+	names := make([][]string, 2)
+	slices.SortFunc(c.items, c.byPath)
+	for _, it := range c.items {
+		names[it.bin] = append(names[it.bin], string(c.path(it)))
 	}
 	// Largest first into the lightest: a5→0, b4→1, c3→1 (4<5), d3→0 (5<7),
 	// e3→1 (7<8), then y0 and z0 both to partition 0 (8<10).

@@ -66,6 +66,12 @@ type Options struct {
 	// directory so named is skipped whole).
 	Format ListFormat
 
+	// NoSizes skips the lstat of every file: entries are typed from the
+	// directory read alone and counted as 0 bytes. It makes crawls much
+	// cheaper on slow metadata servers (fpart always stats) and cannot be
+	// combined with MaxBytes or Parts, which need sizes.
+	NoSizes bool
+
 	// Walkers is the number of parallel crawlers (0: fastwalk's default).
 	Walkers int
 	// Walk replaces the crawler (nil: FastWalk(Walkers)). It is a seam for
@@ -152,6 +158,8 @@ func (o *Options) Validate() error {
 		return errors.New("partition: limits must not be negative")
 	case o.Parts > 0 && (o.MaxFiles > 0 || o.MaxBytes > 0):
 		return errors.New("partition: an exact number of partitions cannot be combined with a file or size limit")
+	case o.NoSizes && (o.MaxBytes > 0 || o.Parts > 0):
+		return errors.New("partition: a size limit or a number of partitions needs file sizes")
 	case o.Parts == 0 && o.MaxFiles == 0 && o.MaxBytes == 0:
 		return errors.New("partition: give a file limit, a size limit or a number of partitions")
 	}

@@ -82,7 +82,7 @@ func Run(ctx context.Context, opts Options, emit func(Partition) error, progress
 	}
 	live := opts.Parts == 0 && !opts.Sort
 	pk := &packer{opts: &opts, emit: emitted}
-	var all []entry
+	var all collection
 
 	// The packer loop: the only goroutine that touches sum, pk and all.
 	var failed error
@@ -110,7 +110,7 @@ func Run(ctx context.Context, opts Options, emit func(Partition) error, progress
 			if live {
 				failed = pk.add(e)
 			} else {
-				all = append(all, e)
+				all.add(e)
 			}
 			if failed != nil {
 				stop(failed)
@@ -145,47 +145,11 @@ func Run(ctx context.Context, opts Options, emit func(Partition) error, progress
 	if live {
 		err = pk.flush()
 	} else {
-		err = packAll(&opts, all, emitted)
+		err = all.pack(&opts, emitted)
 	}
 	sum.Elapsed = time.Since(start)
 	progress(sum.Progress)
 	return sum, err
-}
-
-// packAll packs a whole, collected crawl: balanced into opts.Parts
-// partitions, or in path order under the limits.
-func packAll(opts *Options, all []entry, emit func(Partition) error) error {
-	if opts.Parts == 0 {
-		sortEntries(all)
-		pk := &packer{opts: opts, emit: emit}
-		for _, e := range all {
-			if err := pk.add(e); err != nil {
-				pk.abort()
-				return err
-			}
-		}
-		return pk.flush()
-	}
-	for i, part := range balance(all, opts.Parts) {
-		l, err := createList(opts.OutDir, i+1, opts.Format)
-		if err != nil {
-			return err
-		}
-		for _, e := range part {
-			if err := l.add(e); err != nil {
-				l.abort()
-				return err
-			}
-		}
-		p, err := l.close()
-		if err != nil {
-			return err
-		}
-		if err := emit(p); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // walkRoot checks that src is a directory and returns the path to walk: src

@@ -153,6 +153,8 @@ func TestRunErrors(t *testing.T) {
 		{Src: root, OutDir: "/x"},
 		{Src: root, OutDir: "/x", Parts: 2, MaxFiles: 1},
 		{Src: root, OutDir: "/x", MaxFiles: -1},
+		{Src: root, OutDir: "/x", MaxBytes: 10, NoSizes: true},
+		{Src: root, OutDir: "/x", Parts: 2, NoSizes: true},
 	} {
 		_, _, err := runAll(t, o)
 		require.Error(t, err, "%+v", o)

@@ -123,6 +123,9 @@ func (c *crawler) visit(p string, d fs.DirEntry, err error) error {
 		}
 		return nil
 	case typ.IsRegular() || typ&fs.ModeSymlink != 0:
+		if c.opts.NoSizes {
+			return c.send(entry{rel: rel})
+		}
 		info, err := d.Info() // lstat, on this walker's goroutine
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
