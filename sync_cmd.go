@@ -1,16 +1,240 @@
 package main
 
-import "context"
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
-// SyncCmd is "drove sync" (being built).
+	"github.com/alecthomas/kong"
+	"github.com/drove-dev/drove/partition"
+	"github.com/drove-dev/drove/partition/migrate"
+)
+
+// SyncCmd is "drove sync": copy SRC to DST across the nodes in one
+// command, fpsync-style, resumable through --work (see package migrate).
 type SyncCmd struct {
-	Src string `arg:"" help:"Tree to copy."`
-	Dst string `arg:"" help:"Where to copy it."`
+	Src string `arg:"" placeholder:"SRC" help:"Directory to copy. drove crawls it here, and every node must see it at the same path."`
+	Dst string `arg:"" placeholder:"DST" help:"Where to copy it: a directory whose parent exists on every node, or with --mode rclone an rclone remote (remote:path)."`
+
+	Work        string     `short:"d" placeholder:"DIR" help:"Work directory: partition lists, the journal, per-partition logs (fpsync -d). With remote nodes it is required and must be shared storage every node sees at the same path. Default with only ':' nodes: a directory under the system temp dir named after SRC, DST and --mode. Run the same command with the same DIR to resume."`
+	Mode        string     `enum:"rsync,rclone" default:"rsync" help:"Copy tool: rsync (rsync -a --from0 --files-from) or rclone (rclone copy --files-from-raw)."`
+	Files       int        `short:"f" default:"2000" placeholder:"N" help:"Close a partition at N entries (fpsync -f)."`
+	Size        string     `default:"4GiB" placeholder:"SIZE" help:"Close a partition before it exceeds SIZE bytes (fpsync -s; -s is --status here); a bigger single file gets a partition of its own. K M G T and KiB..TiB are powers of 1024, KB MB GB TB powers of 1000."`
+	Exclude     []string   `short:"x" sep:"none" placeholder:"GLOB" help:"Skip files and whole directories matching GLOB (a name, or a path relative to SRC if it contains /); the final pass and --verify skip them too. Repeatable."`
+	EmptyDirs   bool       `short:"z" name:"empty-dirs" help:"List empty directories so partitions recreate them (the final pass does anyway)."`
+	ToolArgs    []string   `name:"tool-args" sep:"none" placeholder:"ARG" help:"One extra argument for rsync/rclone in every partition and the final pass (repeatable; write --tool-args=-H)."`
+	Walkers     int        `placeholder:"N" help:"Parallel crawlers (default: fastwalk's). More helps on NFS/Lustre."`
+	NoFinalPass bool       `name:"no-final-pass" help:"Skip the final pass (one rsync -a, or rclone copy, of the whole tree after every partition is done, fixing directory metadata and catching files changed during the run)."`
+	Delete      bool       `help:"Make the final pass delete what is in DST but not in SRC (fpsync -E; rclone sync)."`
+	Verify      verifyFlag `help:"After the run, compare DST with SRC here: size and mtime of every file, symlink targets, missing and (with --delete) extra entries; --verify=checksum compares contents too. Differences give exit status 1."`
 
 	fleetFlags `embed:""`
 }
 
-// Run is not implemented yet.
+// verifyFlag is --verify (size and mtime) or --verify=checksum.
+type verifyFlag string
+
+// Decode takes an optional =VALUE, like a bool flag.
+func (v *verifyFlag) Decode(ctx *kong.DecodeContext) error {
+	*v = "size"
+	if ctx.Scan.Peek().Type != kong.FlagValueToken {
+		return nil
+	}
+	var s string
+	if err := ctx.Scan.PopValueInto("verify", &s); err != nil {
+		return err
+	}
+	switch s {
+	case "size", "true":
+	case "checksum":
+		*v = "checksum"
+	case "false":
+		*v = ""
+	default:
+		return fmt.Errorf("--verify=%s: want --verify or --verify=checksum", s)
+	}
+	return nil
+}
+
+// IsBool makes kong accept --verify without a value.
+func (v *verifyFlag) IsBool() bool { return true }
+
+// Help is shown under the usage line of "drove sync --help".
+func (c *SyncCmd) Help() string {
+	return `Crawls SRC, hands each partition to a free node slot as soon as it is full,
+copies it there with rsync (or rclone), then runs one final pass over the whole
+tree. Everything is journalled in --work: after an interrupt, a crash or
+failed partitions, run the same command again to finish without copying again.
+
+  drove sync -n 4/: /data/src /data/dst
+  drove sync -N nodes.txt -d /shared/work -f 2048 --delete --verify /mnt/src /mnt/dst
+
+Exit status: 0 everything copied (and verified); 1 failed partitions, an
+incomplete crawl, a failed final pass or verify differences; 2 bad input or a
+node that does not see SRC, DST's parent or --work (nothing was copied); 130
+interrupted (run the same command again to resume).`
+}
+
+// Run checks the command line, runs the sync and reports it.
 func (c *SyncCmd) Run(ctx context.Context, e *env) error {
-	return usageErrorf("sync: not implemented yet")
+	o, err := c.options()
+	if err != nil {
+		return err
+	}
+	dialer, err := c.dialer(e)
+	if err != nil {
+		return err
+	}
+	defer dialer.Close()
+	specs, err := c.readNodes(e)
+	if err != nil {
+		return err
+	}
+	hasLocal := false
+	for i, n := range c.poolNodes(specs, dialer) {
+		local := specs[i].Local()
+		hasLocal = hasLocal || local
+		o.Nodes = append(o.Nodes, migrate.Node{Node: n, Local: local})
+	}
+	if !hasLocal && c.Work == "" {
+		return usageErrorf("sync: --work DIR is required with remote nodes: a directory on storage every node sees at the same path")
+	}
+	if hasLocal && !isRcloneRemote(c.Mode, c.Dst) {
+		if _, err := os.Stat(filepath.Dir(o.Dst)); err != nil {
+			return usageErrorf("sync: DST's parent: %v", err)
+		}
+	}
+
+	ui := newSyncUI(e.stderr, c.Status, c.Verbose)
+	o.Events = ui.event
+	o.OnSkip = func(s partition.Skip) {
+		ui.message("drove: sync: could not list %q: %v", filepath.Join(o.Src, s.Path), s.Err)
+	}
+	o.Stderr = e.stderr
+	o.Drain = e.drain
+
+	res, err := migrate.Run(ctx, o)
+	if err != nil {
+		ui.finish()
+		var mm *migrate.MismatchError
+		var be *migrate.BusyError
+		var ve *migrate.VisibilityError
+		if errors.As(err, &mm) || errors.As(err, &be) || errors.As(err, &ve) {
+			return usageErrorf("sync: %v", strings.TrimPrefix(err.Error(), "migrate: "))
+		}
+		return &exitError{code: exitFailed, err: fmt.Errorf("sync: %w", err)}
+	}
+	ui.summary(res, o.Work)
+	switch {
+	case res.Interrupted:
+		return &exitError{code: exitInterrupted, err: fmt.Errorf("sync: interrupted; run the same command again to resume (work directory %s)", o.Work)}
+	case !res.OK():
+		return &exitError{code: exitFailed, err: fmt.Errorf("sync: incomplete; fix the cause and run the same command again to finish (work directory %s)", o.Work)}
+	}
+	if c.Verify == "" {
+		return nil
+	}
+	if isRcloneRemote(c.Mode, c.Dst) {
+		return usageErrorf("sync: --verify needs DST to be a directory on this machine, not an rclone remote")
+	}
+	start := time.Now()
+	rep, err := migrate.Verify(ctx, migrate.VerifyOptions{
+		Src: o.Src, Dst: o.Dst, Checksum: c.Verify == "checksum", Excludes: o.Excludes, Extras: c.Delete,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return &exitError{code: exitInterrupted, err: errors.New("sync: verify interrupted")}
+		}
+		return &exitError{code: exitFailed, err: fmt.Errorf("sync: %w", err)}
+	}
+	ui.verified(rep, string(c.Verify), time.Since(start))
+	if rep.Differences > 0 {
+		return &exitError{code: exitFailed, err: fmt.Errorf("sync: verify: DST differs from SRC in %d entries", rep.Differences)}
+	}
+	return nil
+}
+
+// options turns the command line into migrate.Options (without nodes).
+func (c *SyncCmd) options() (migrate.Options, error) {
+	var o migrate.Options
+	if err := c.fleetFlags.validate(); err != nil {
+		return o, err
+	}
+	mode, err := partition.ParseMode(c.Mode)
+	if err != nil {
+		return o, usageErrorf("sync: %v", err)
+	}
+	if c.Files < 0 || c.Walkers < 0 {
+		return o, usageErrorf("sync: -f and --walkers must not be negative")
+	}
+	var maxBytes int64
+	if c.Size != "" && c.Size != "0" {
+		if maxBytes, err = partition.ParseSize(c.Size); err != nil {
+			return o, usageErrorf("sync: --size: %v", err)
+		}
+	}
+	if c.EmptyDirs && mode == partition.ModeRclone {
+		return o, usageErrorf("sync: --empty-dirs does not work with rclone (rclone --files-from-raw copies files only; the final pass creates empty directories)")
+	}
+	src, err := filepath.Abs(c.Src)
+	if err != nil {
+		return o, usageErrorf("sync: SRC: %v", err)
+	}
+	if fi, err := os.Stat(src); err != nil {
+		return o, usageErrorf("sync: SRC: %v", err)
+	} else if !fi.IsDir() {
+		return o, usageErrorf("sync: SRC %s is not a directory", c.Src)
+	}
+	dst := c.Dst
+	if !isRcloneRemote(c.Mode, dst) {
+		if dst, err = filepath.Abs(dst); err != nil {
+			return o, usageErrorf("sync: DST: %v", err)
+		}
+		if dst == src || strings.HasPrefix(dst, src+string(filepath.Separator)) {
+			return o, usageErrorf("sync: DST %s is inside SRC %s", dst, src)
+		}
+	}
+	work := c.Work
+	if work == "" {
+		sum := sha256.Sum256([]byte(src + "\x00" + dst + "\x00" + c.Mode))
+		work = filepath.Join(os.TempDir(), "drove-sync-"+hex.EncodeToString(sum[:6]))
+	}
+	if work, err = filepath.Abs(work); err != nil {
+		return o, usageErrorf("sync: --work: %v", err)
+	}
+	if work == src || strings.HasPrefix(work, src+string(filepath.Separator)) {
+		return o, usageErrorf("sync: --work %s is inside SRC %s", work, src)
+	}
+	for _, w := range append([]string{src, dst, work}, c.ToolArgs...) {
+		if strings.ContainsAny(w, "\n\r") {
+			return o, usageErrorf("sync: SRC, DST, --work and --tool-args cannot contain a newline")
+		}
+	}
+	opts := partition.Options{Src: src, OutDir: work, MaxFiles: c.Files, MaxBytes: maxBytes, Excludes: c.Exclude}
+	if err := opts.Validate(); err != nil {
+		return o, usageErrorf("sync: %v", err)
+	}
+	return migrate.Options{
+		Src: src, Dst: dst, Work: work,
+		Tool: mode, ToolArgs: c.ToolArgs,
+		MaxFiles: c.Files, MaxBytes: maxBytes, Excludes: c.Exclude, EmptyDirs: c.EmptyDirs, Walkers: c.Walkers,
+		FinalPass: !c.NoFinalPass, Delete: c.Delete,
+		OnFailure: c.onFailure(), MaxAttempts: c.MaxAttempts, MaxSlots: c.MaxNodes, Timeout: c.Timeout,
+	}, nil
+}
+
+// isRcloneRemote reports whether dst names an rclone remote ("name:path")
+// rather than a local directory.
+func isRcloneRemote(mode, dst string) bool {
+	if mode != "rclone" || filepath.IsAbs(dst) {
+		return false
+	}
+	first, _, _ := strings.Cut(dst, "/")
+	return strings.Contains(first, ":")
 }

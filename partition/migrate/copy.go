@@ -1,0 +1,356 @@
+package migrate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/drove-dev/drove/jobs"
+	"github.com/drove-dev/drove/partition"
+	"github.com/drove-dev/drove/runner"
+)
+
+// copy runs the unfinished partitions and, when needCrawl, a crawl whose
+// partitions join the queue as they close; copying starts at once.
+func (m *migration) copy(ctx context.Context, st *state, pending []*Part, needCrawl bool) {
+	q := newQueue()
+	m.mu.Lock()
+	for _, p := range pending {
+		j, err := m.job(p)
+		if err != nil {
+			m.res.CrawlErr = err
+			continue
+		}
+		q.push(j)
+	}
+	m.mu.Unlock()
+
+	crawlCtx, cancelCrawl := context.WithCancel(ctx)
+	defer cancelCrawl()
+	crawlDone := make(chan struct{})
+	if needCrawl {
+		go func() {
+			defer close(crawlDone)
+			defer q.close()
+			m.crawl(crawlCtx, st, q)
+		}()
+		go func() {
+			select {
+			case <-m.o.Drain:
+				cancelCrawl()
+			case <-crawlDone:
+			}
+		}()
+	} else {
+		q.close()
+		close(crawlDone)
+	}
+
+	rep := runner.Run(ctx, runner.Config{
+		Nodes:       m.fleet.runnerNodes(nil),
+		Jobs:        q,
+		OnFailure:   m.o.OnFailure,
+		MaxAttempts: m.o.MaxAttempts,
+		MaxSlots:    m.o.MaxSlots,
+		Timeout:     m.o.Timeout,
+		Stderr:      runner.NewOutput(m.o.Stderr),
+		Tag:         true,
+		Drain:       m.o.Drain,
+		Events:      m.copyEvent,
+	})
+	// The runner is done: an interrupted crawl stops (its open partition
+	// is still written and journalled, for the next run).
+	q.halt()
+	cancelCrawl()
+	<-crawlDone
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.res.Interrupted = m.res.Interrupted || rep.Interrupted
+	m.res.Refused = append(m.res.Refused, rep.Refused...)
+	m.res.Evicted = append(m.res.Evicted, rep.Evicted...)
+	failed := map[int]bool{}
+	for _, f := range rep.Failed {
+		if f.Job.Seq < 1 || f.Job.Seq > len(m.parts) {
+			continue
+		}
+		p := m.parts[f.Job.Seq-1]
+		failed[f.Job.Seq] = true
+		fl := Failure{Part: *p, Reason: f.Reason}
+		if n := len(f.Attempts); n > 0 {
+			fl.Node, fl.Err = f.Attempts[n-1].Node, f.Attempts[n-1].Err
+		}
+		m.res.Failed = append(m.res.Failed, fl)
+	}
+	for i, p := range m.parts {
+		if !p.Done && !failed[i+1] {
+			m.res.Unrun = append(m.res.Unrun, *p)
+		}
+	}
+}
+
+// crawl lists the tree as a new crawl, leaving out paths already listed by
+// an earlier one, and queues each partition as it closes.
+func (m *migration) crawl(ctx context.Context, st *state, q *queue) {
+	crawl := st.crawls + 1
+	if err := m.j.append(record{T: "crawl", Crawl: crawl}); err != nil {
+		m.crawlEnded(err)
+		return
+	}
+	opts := partition.Options{
+		Src:       m.o.Src,
+		OutDir:    filepath.Join(m.o.Work, "lists", strconv.Itoa(crawl)),
+		MaxFiles:  m.o.MaxFiles,
+		MaxBytes:  m.o.MaxBytes,
+		EmptyDirs: m.o.EmptyDirs,
+		Excludes:  m.o.Excludes,
+		Format:    partition.Job{Mode: m.o.Tool}.ListFormat(),
+		Walkers:   m.o.Walkers,
+		OnSkip:    m.o.OnSkip,
+	}
+	if len(st.order) > 0 {
+		seen, err := m.listed(st)
+		if err != nil {
+			m.crawlEnded(err)
+			return
+		}
+		key := func(rel string) string { return rel }
+		if m.o.Tool == partition.ModeRclone {
+			key = partition.RclonePath
+		}
+		opts.Walk = skipListed(partition.FastWalk(m.o.Walkers), seen, key)
+	}
+
+	m.mu.Lock()
+	baseFiles, baseBytes := m.prog.Files, m.prog.Bytes
+	m.mu.Unlock()
+	var listedFiles, listedBytes int64 // by this crawl, in closed partitions
+	emit := func(pp partition.Partition) error {
+		p := &Part{Crawl: crawl, Seq: pp.Seq, Files: pp.Files, Bytes: pp.Bytes}
+		m.place(p)
+		if p.List != pp.ListPath {
+			return fmt.Errorf("migrate: partition wrote %s, expected %s", pp.ListPath, p.List)
+		}
+		if err := m.j.append(record{T: "part", Crawl: crawl, Seq: p.Seq, Files: p.Files, Bytes: p.Bytes}); err != nil {
+			return err
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		j, err := m.job(p)
+		if err != nil {
+			return err
+		}
+		listedFiles += int64(p.Files)
+		listedBytes += p.Bytes
+		m.prog.Parts++
+		m.prog.Files = max(m.prog.Files, baseFiles+listedFiles)
+		m.prog.Bytes = max(m.prog.Bytes, baseBytes+listedBytes)
+		c := *p
+		m.emit(Event{Kind: Listed, Part: &c})
+		q.push(j)
+		return nil
+	}
+	progress := func(pr partition.Progress) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.prog.Files = max(m.prog.Files, baseFiles+pr.Files)
+		m.prog.Bytes = max(m.prog.Bytes, baseBytes+pr.Bytes)
+		m.emit(Event{Kind: Crawling})
+	}
+	sum, err := partition.Run(ctx, opts, emit, progress)
+	m.mu.Lock()
+	m.res.Skipped = sum.Skipped
+	m.mu.Unlock()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		m.crawlEnded(ctx.Err())
+	case err != nil:
+		m.crawlEnded(err)
+	case !sum.Complete():
+		m.crawlEnded(fmt.Errorf("migrate: crawl incomplete: %d entries could not be listed", sum.Skipped))
+	default:
+		if err := m.j.append(record{T: "crawled", Crawl: crawl}); err != nil {
+			m.crawlEnded(err)
+			return
+		}
+		m.crawlEnded(nil)
+	}
+}
+
+// crawlEnded records how the crawl ended: err nil is a complete listing;
+// a cancelled crawl (interrupt) is incomplete but not an error of its own.
+func (m *migration) crawlEnded(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case err == nil:
+		m.res.CrawlComplete = true
+		m.prog.CrawlDone = true
+	case errors.Is(err, context.Canceled):
+	default:
+		m.res.CrawlErr = err
+	}
+	m.emit(Event{Kind: Crawled, Err: err})
+}
+
+// listed reads every list of the journal's partitions into a set of the
+// paths they hold, in the list's own form (rsync: the relative path, with
+// the "./" guard removed; rclone: rclone's encoding of it).
+func (m *migration) listed(st *state) (map[string]struct{}, error) {
+	seen := map[string]struct{}{}
+	sep := byte(0)
+	if m.o.Tool == partition.ModeRclone {
+		sep = '\n'
+	}
+	for _, k := range st.order {
+		p := st.parts[k]
+		data, err := os.ReadFile(p.List)
+		if err != nil {
+			return nil, fmt.Errorf("migrate: reading the list of partition %s: %w", p.Name(), err)
+		}
+		for _, e := range bytes.Split(data, []byte{sep}) {
+			if len(e) == 0 {
+				continue
+			}
+			s := string(e)
+			if sep == 0 {
+				s = strings.TrimPrefix(s, "./")
+			}
+			seen[s] = struct{}{}
+		}
+	}
+	return seen, nil
+}
+
+// skipListed wraps walk so that entries whose key is in seen are never
+// passed on (directories are still descended: what is below them is
+// checked entry by entry).
+func skipListed(walk partition.WalkFunc, seen map[string]struct{}, key func(rel string) string) partition.WalkFunc {
+	return func(root string, fn fs.WalkDirFunc) error {
+		prefix := root
+		if !strings.HasSuffix(prefix, string(filepath.Separator)) {
+			prefix += string(filepath.Separator)
+		}
+		return walk(root, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && p != root {
+				if _, ok := seen[key(strings.TrimPrefix(p, prefix))]; ok {
+					return nil
+				}
+			}
+			return fn(p, d, err)
+		})
+	}
+}
+
+// copyEvent accounts for one runner event of the copy and passes it on.
+func (m *migration) copyEvent(ev runner.Event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var p *Part
+	if ev.Job.Seq > 0 && ev.Job.Seq <= len(m.parts) {
+		p = m.parts[ev.Job.Seq-1]
+	}
+	switch ev.Kind {
+	case runner.JobStarted:
+		m.busy[ev.Node]++
+		p.Node = ev.Node
+	case runner.JobSucceeded:
+		m.idle(ev.Node)
+		p.Done, p.Node = true, ev.Node
+		m.prog.PartsDone++
+		m.prog.CopiedFiles += int64(p.Files)
+		m.prog.CopiedBytes += p.Bytes
+		m.prog.RunBytes += p.Bytes
+		if ev.Stdout > 0 {
+			m.res.Vanished++
+		}
+		err := m.j.append(record{T: "done", Crawl: p.Crawl, Seq: p.Seq, Node: ev.Node})
+		if err != nil && m.res.JournalErr == nil {
+			m.res.JournalErr = err
+		}
+	case runner.JobFailed:
+		m.idle(ev.Node)
+		if !ev.Requeued {
+			m.prog.PartsFailed++
+		}
+	case runner.NodeEvicted, runner.NodeRefused:
+		m.fleet.markBroken(ev.Node)
+	}
+	m.prog.Busy = len(m.busy)
+	m.prog.Nodes = ev.Stats.Nodes
+	m.prog.Running = ev.Stats.Running
+	var cp *Part
+	if p != nil {
+		c := *p
+		cp = &c
+	}
+	m.emit(Event{Kind: Copying, Run: ev, Part: cp})
+}
+
+func (m *migration) idle(node string) {
+	if m.busy[node]--; m.busy[node] <= 0 {
+		delete(m.busy, node)
+	}
+}
+
+// final runs the final pass once, on a local node if there is one, else
+// on any node still in the pool.
+func (m *migration) final(ctx context.Context) {
+	nodes := m.fleet.runnerNodes(func(n Node) bool { return n.Local })
+	if len(nodes) == 0 {
+		nodes = m.fleet.runnerNodes(nil)
+	}
+	if len(nodes) == 0 {
+		m.res.FinalErr = errors.New("migrate: final pass: no node is left to run it")
+		return
+	}
+	for i := range nodes {
+		nodes[i].Slots = 1
+	}
+	log := filepath.Join(m.o.Work, "log", "final.log")
+	rep := runner.Run(ctx, runner.Config{
+		Nodes:       nodes,
+		Jobs:        &jobs.Strings{Cmds: []string{m.o.finalCommand()}, Name: "final pass"},
+		OnFailure:   runner.Retry,
+		MaxAttempts: m.o.MaxAttempts,
+		Stderr:      runner.NewOutput(m.o.Stderr),
+		Tag:         true,
+		Drain:       m.o.Drain,
+		Events: func(ev runner.Event) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			switch ev.Kind {
+			case runner.NodeEvicted, runner.NodeRefused:
+				m.fleet.markBroken(ev.Node)
+			case runner.JobSucceeded:
+				if ev.Stdout > 0 {
+					m.res.Vanished++
+				}
+			}
+			m.emit(Event{Kind: Final, Run: ev})
+		},
+	})
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case rep.OK():
+		m.res.FinalRan = true
+		if err := m.j.append(record{T: "final", Time: time.Now().UTC()}); err != nil {
+			m.res.JournalErr = err
+		}
+	case rep.Interrupted:
+		m.res.Interrupted = true
+	case len(rep.Failed) > 0 && len(rep.Failed[0].Attempts) > 0:
+		a := rep.Failed[0].Attempts
+		m.res.FinalErr = fmt.Errorf("migrate: final pass failed on %s: %w (see %s)", a[len(a)-1].Node, a[len(a)-1].Err, log)
+	default:
+		m.res.FinalErr = fmt.Errorf("migrate: final pass could not run: no node could be reached (see %s)", log)
+	}
+}

@@ -1,0 +1,193 @@
+package migrate
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/drove-dev/drove/runner"
+)
+
+// Node is one machine of the sync.
+type Node struct {
+	runner.Node
+	// Local says the node is this machine (drove's ':'): it sees what drove
+	// sees, is not checked, and runs the final pass when there is one.
+	Local bool
+}
+
+// fleet keeps each node's connection across the runs of one sync (the
+// visibility check, the copy, the final pass), so each node is dialled
+// once. A node the runner evicted or refused is not used again.
+type fleet struct {
+	mu     sync.Mutex
+	nodes  []Node
+	hosts  []runner.Host
+	broken []bool
+}
+
+func newFleet(nodes []Node) *fleet {
+	return &fleet{nodes: nodes, hosts: make([]runner.Host, len(nodes)), broken: make([]bool, len(nodes))}
+}
+
+// runnerNodes returns the nodes that pick selects (all when nil) for a
+// runner.Run, skipping broken ones.
+func (f *fleet) runnerNodes(pick func(Node) bool) []runner.Node {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []runner.Node
+	for i, n := range f.nodes {
+		if f.broken[i] || (pick != nil && !pick(n)) {
+			continue
+		}
+		out = append(out, runner.Node{Name: n.Name, Slots: n.Slots, Connect: func(ctx context.Context) (runner.Host, error) {
+			return f.connect(ctx, i)
+		}})
+	}
+	return out
+}
+
+func (f *fleet) connect(ctx context.Context, i int) (runner.Host, error) {
+	f.mu.Lock()
+	h := f.hosts[i]
+	f.mu.Unlock()
+	if h == nil {
+		var err error
+		h, err = f.nodes[i].Connect(ctx)
+		if err != nil {
+			return nil, err
+		}
+		f.mu.Lock()
+		f.hosts[i] = h
+		f.mu.Unlock()
+	}
+	return &keptHost{Host: h, f: f, i: i}, nil
+}
+
+// markBroken records that the runner evicted or refused the node name.
+func (f *fleet) markBroken(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, n := range f.nodes {
+		if n.Name == name {
+			f.broken[i] = true
+		}
+	}
+}
+
+// close closes every connection.
+func (f *fleet) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, h := range f.hosts {
+		if h != nil {
+			_ = h.Close()
+			f.hosts[i] = nil
+		}
+	}
+}
+
+// keptHost is a host whose Close (called by runner.Run at its end) keeps
+// the connection for the next run, unless the node is broken.
+type keptHost struct {
+	runner.Host
+	f *fleet
+	i int
+}
+
+func (k *keptHost) Close() error {
+	k.f.mu.Lock()
+	defer k.f.mu.Unlock()
+	if !k.f.broken[k.i] || k.f.hosts[k.i] == nil {
+		return nil
+	}
+	h := k.f.hosts[k.i]
+	k.f.hosts[k.i] = nil
+	return h.Close()
+}
+
+// VisibilityError is a node that does not see a path the sync needs: the
+// source tree, the destination's parent or the work directory (which must
+// be the same storage drove writes to, proven with a probe file).
+type VisibilityError struct {
+	Node string
+	What string // "SRC", "DST's parent" or "--work"
+	Path string
+}
+
+func (e *VisibilityError) Error() string {
+	if e.What == "--work" {
+		return fmt.Sprintf("migrate: node %s does not see the work directory %s drove writes to (it must be shared storage mounted at the same path)", e.Node, e.Path)
+	}
+	return fmt.Sprintf("migrate: node %s does not see %s %s (it must be mounted at the same path on every node)", e.Node, e.What, e.Path)
+}
+
+// check runs checkCommand once on every remote node and returns a
+// *VisibilityError for the first node (in node order) that fails it. A
+// node that cannot be reached is left to the copy run, which reports it.
+func (m *migration) check(ctx context.Context) error {
+	nodes := m.fleet.runnerNodes(func(n Node) bool { return !n.Local })
+	if len(nodes) == 0 {
+		return nil
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	token := hex.EncodeToString(b[:])
+	probe := filepath.Join(m.o.Work, ".probe-"+token)
+	if err := os.WriteFile(probe, []byte(token+"\n"), 0o644); err != nil {
+		return fmt.Errorf("migrate: --work: %w", err)
+	}
+	defer os.Remove(probe)
+	dstParent := ""
+	if !m.o.remoteDst() {
+		dstParent = filepath.Dir(m.o.Dst)
+	}
+	failed := map[string]*VisibilityError{}
+	rep := runner.Run(ctx, runner.Config{
+		Nodes:    nodes,
+		EachNode: checkCommand(m.o.Src, dstParent, probe, token),
+		Drain:    m.o.Drain,
+		Events: func(ev runner.Event) {
+			var ee *runner.ExitError
+			switch {
+			case ev.Kind == runner.NodeRefused:
+				m.fleet.markBroken(ev.Node)
+			case ev.Kind != runner.JobFailed || !errors.As(ev.Err, &ee):
+			case ee.Status == exitNoSrc:
+				failed[ev.Node] = &VisibilityError{Node: ev.Node, What: "SRC", Path: m.o.Src}
+			case ee.Status == exitNoDst:
+				failed[ev.Node] = &VisibilityError{Node: ev.Node, What: "DST's parent", Path: dstParent}
+			case ee.Status == exitNoWork:
+				failed[ev.Node] = &VisibilityError{Node: ev.Node, What: "--work", Path: m.o.Work}
+			}
+			m.mu.Lock()
+			m.emit(Event{Kind: Checking, Run: ev})
+			m.mu.Unlock()
+		},
+	})
+	if rep.Interrupted {
+		return errInterrupted
+	}
+	for _, n := range nodes {
+		if e := failed[n.Name]; e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+var errInterrupted = errors.New("migrate: interrupted")
+
+// discardIfNil returns w, or io.Discard.
+func discardIfNil(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}

@@ -1,0 +1,344 @@
+// Package migrate copies a tree to another place across a fleet of nodes in
+// one process: it crawls SRC live (package partition), hands each partition
+// to a free node slot as soon as it is closed (package runner), copies it
+// there with rsync or rclone, and ends with a final pass over the whole tree
+// that makes DST match SRC. Everything is journalled in a work directory, so
+// a run that was interrupted, crashed or had failed partitions is finished
+// by running it again with the same work directory, without copying again
+// what was copied.
+//
+// Work directory layout:
+//
+//	WORK/journal              append-only, fsync'd JSON lines (see record)
+//	WORK/lists/C/part.NNNNNN  partition lists of crawl C (1 for the first run)
+//	WORK/log/C/part.NNNNNN.log the copy tool's output for that partition, one
+//	                           "== date host" header per attempt
+//	WORK/log/final.log        the final pass's output
+//
+// Resume. A run reads the journal first. Partitions created but not done
+// are run again from their existing lists. If the last crawl had listed the
+// whole tree, nothing is crawled again. If it had not (interrupt, crash,
+// unreadable entries), a new crawl lists the tree again, leaving out every
+// path already in a list of an earlier crawl: a path is never listed twice,
+// and a path the earlier crawl had not reached (or that appeared since) is
+// listed now, so nothing is skipped. That needs the earlier lists' paths in
+// memory (about 100 bytes a path) during the new crawl only. The final pass
+// runs when every partition is done and a crawl is complete.
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/drove-dev/drove/jobs"
+	"github.com/drove-dev/drove/partition"
+	"github.com/drove-dev/drove/runner"
+)
+
+// Options is one sync.
+type Options struct {
+	// Src is the tree to copy, an absolute path that drove and every node
+	// see. Dst is where it goes: an absolute path (its parent must exist
+	// on every node), or for rclone any rclone remote ("remote:bucket").
+	Src, Dst string
+	// Work is the work directory, absolute, on storage every node sees.
+	Work string
+	// Tool is partition.ModeRsync or partition.ModeRclone.
+	Tool     partition.Mode
+	ToolArgs []string
+
+	// Partitioning, as in partition.Options.
+	MaxFiles  int
+	MaxBytes  int64
+	Excludes  []string
+	EmptyDirs bool
+	Walkers   int
+
+	// FinalPass runs one copy of the whole tree after every partition is
+	// done; Delete makes it delete what is in DST but not in SRC.
+	FinalPass bool
+	Delete    bool
+
+	Nodes       []Node
+	OnFailure   runner.OnFailure
+	MaxAttempts int
+	MaxSlots    int
+	Timeout     time.Duration // per partition attempt; the final pass has none
+	// Drain, when closed, stops the crawl and starts no new copy; running
+	// ones finish (cancelling Run's context kills them).
+	Drain <-chan struct{}
+
+	// Stderr receives what a job's wrapper itself writes on stderr (the
+	// copy tool's output goes to the logs), prefixed with the node; nil
+	// discards it.
+	Stderr io.Writer
+	// Events, when set, receives every event, one at a time (never
+	// concurrently, from the crawl's or the runner's goroutine). It must
+	// be quick.
+	Events func(Event)
+	// OnSkip is told about every entry the crawl could not list.
+	OnSkip func(partition.Skip)
+}
+
+// Part is one partition of the sync.
+type Part struct {
+	Crawl, Seq int
+	List, Log  string // absolute paths
+	Files      int
+	Bytes      int64
+	Done       bool   // copied, in this run or an earlier one
+	Node       string // where it was copied, or last tried
+}
+
+// Name is the partition's name, its list path relative to WORK/lists.
+func (p *Part) Name() string { return fmt.Sprintf("%d/%s", p.Crawl, partition.ListName(p.Seq)) }
+
+// EventKind says what an Event reports.
+type EventKind int
+
+// The events of a sync.
+const (
+	Checking EventKind = iota // a runner event of the visibility check (Run)
+	Crawling                  // crawl progress
+	Listed                    // a partition was written and queued (Part)
+	Crawled                   // the crawl ended (Err says why it is incomplete)
+	Copying                   // a runner event of the copy (Run; Part for job events)
+	Final                     // a runner event of the final pass (Run)
+)
+
+// Event is one thing that happened in a sync, with the progress after it.
+type Event struct {
+	Kind     EventKind
+	Part     *Part // a copy
+	Run      runner.Event
+	Err      error
+	Progress Progress
+}
+
+// Progress counts a sync. Listed and copied counts include the partitions
+// of earlier runs with the same work directory.
+type Progress struct {
+	Files, Bytes             int64 // entries listed so far
+	CopiedFiles, CopiedBytes int64 // entries in done partitions
+	RunBytes                 int64 // bytes of partitions this run copied
+	Parts, PartsDone         int
+	PartsFailed              int // failed for good in this run
+	CrawlDone                bool
+	Busy                     int // nodes copying a partition now
+	Nodes                    int // nodes in the pool
+	Running                  int // partitions being copied
+	Start                    time.Time
+}
+
+// Failure is a partition that failed for good in this run.
+type Failure struct {
+	Part   Part
+	Node   string // the node of its last attempt
+	Err    error  // of its last attempt (*runner.ExitError etc.), nil if it never ran
+	Reason string
+}
+
+// Result is the account of a run.
+type Result struct {
+	Progress
+	Resumed       bool // the work directory held an earlier run
+	AlreadyDone   bool // ...which had finished: nothing was copied
+	CrawlComplete bool // some crawl (this run's or an earlier one) listed the whole tree
+	CrawlErr      error
+	Skipped       int       // entries this run's crawl could not list
+	Failed        []Failure // partitions that failed for good
+	Unrun         []Part    // partitions that never ran (no node left, interrupted)
+	Vanished      int       // partitions whose rsync exited 24 (counted as copied)
+	Interrupted   bool
+	FinalRan      bool  // the final pass ran and succeeded
+	FinalErr      error // the final pass failed (or could not run)
+	Refused       []runner.NodeFailure
+	Evicted       []runner.NodeFailure
+	JournalErr    error // a copied partition could not be recorded
+	Elapsed       time.Duration
+}
+
+// OK reports whether the tree was copied whole: every partition done, the
+// crawl complete, and the final pass (if asked for) run.
+func (r *Result) OK() bool {
+	return len(r.Failed) == 0 && len(r.Unrun) == 0 && r.CrawlComplete && r.CrawlErr == nil &&
+		!r.Interrupted && r.FinalErr == nil && r.JournalErr == nil && r.PartsDone == r.Parts
+}
+
+// migration is one run's state. mu guards progress, parts and events: they
+// are touched from the crawl goroutine and the runner's event goroutine.
+type migration struct {
+	o     Options
+	j     *journal
+	fleet *fleet
+
+	mu    sync.Mutex
+	prog  Progress
+	parts []*Part // indexed by job Seq-1
+	busy  map[string]int
+	res   Result
+}
+
+func (o *Options) remoteDst() bool {
+	return o.Tool == partition.ModeRclone && !filepath.IsAbs(o.Dst)
+}
+
+func (o *Options) validate() error {
+	if o.Tool != partition.ModeRsync && o.Tool != partition.ModeRclone {
+		return fmt.Errorf("migrate: tool must be rsync or rclone, not %s", o.Tool)
+	}
+	if !filepath.IsAbs(o.Src) || !filepath.IsAbs(o.Work) {
+		return errors.New("migrate: SRC and the work directory must be absolute paths")
+	}
+	if !filepath.IsAbs(o.Dst) && !o.remoteDst() {
+		return errors.New("migrate: DST must be an absolute path (or, with rclone, a remote)")
+	}
+	for _, w := range append([]string{o.Src, o.Dst, o.Work}, o.ToolArgs...) {
+		if strings.ContainsAny(w, "\n\r") {
+			return errors.New("migrate: paths and tool arguments cannot contain a newline")
+		}
+	}
+	if len(o.Nodes) == 0 {
+		return errors.New("migrate: no nodes")
+	}
+	return nil
+}
+
+// Run runs (or resumes) the sync o describes. It returns an error, and
+// copies nothing, for bad options, a work directory that holds another
+// sync (*MismatchError) or is in use (*BusyError), and a node that does not
+// see SRC, DST's parent or WORK (*VisibilityError). Everything else that
+// goes wrong is in the Result: failed partitions, nodes lost, an incomplete
+// crawl, an interrupt.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	start := time.Now()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	o.Src = filepath.Clean(o.Src)
+	if !o.remoteDst() {
+		o.Dst = filepath.Clean(o.Dst)
+	}
+	if err := os.MkdirAll(filepath.Join(o.Work, "log"), 0o755); err != nil {
+		return nil, fmt.Errorf("migrate: --work: %w", err)
+	}
+	j, st, err := openJournal(o.Work)
+	if err != nil {
+		return nil, err
+	}
+	defer j.close()
+	m := &migration{o: o, j: j, fleet: newFleet(o.Nodes), busy: map[string]int{}}
+	defer m.fleet.close()
+	m.prog.Start = start
+	m.res.Resumed = st.header != nil
+	if err := m.header(st); err != nil {
+		return nil, err
+	}
+	if err := m.check(ctx); err != nil {
+		if errors.Is(err, errInterrupted) {
+			m.res.Interrupted = true
+			return m.result(start), nil
+		}
+		return nil, err
+	}
+	if err := j.append(record{T: "run", Time: time.Now().UTC()}); err != nil {
+		return nil, err
+	}
+
+	var pending []*Part
+	for _, k := range st.order {
+		p := st.parts[k]
+		m.place(p)
+		m.prog.Parts++
+		m.prog.Files += int64(p.Files)
+		m.prog.Bytes += p.Bytes
+		if p.Done {
+			m.prog.PartsDone++
+			m.prog.CopiedFiles += int64(p.Files)
+			m.prog.CopiedBytes += p.Bytes
+			continue
+		}
+		pending = append(pending, p)
+	}
+	needCrawl := st.crawls == 0 || !st.crawled[st.crawls]
+	m.res.CrawlComplete = !needCrawl
+	m.prog.CrawlDone = !needCrawl
+
+	if needCrawl || len(pending) > 0 {
+		m.copy(ctx, st, pending, needCrawl)
+	} else if st.final || !o.FinalPass {
+		m.res.AlreadyDone = true
+		return m.result(start), nil
+	}
+	if m.res.OK() && o.FinalPass {
+		m.final(ctx)
+	}
+	return m.result(start), nil
+}
+
+// header writes the journal's first record, or checks that the journal
+// records this same sync.
+func (m *migration) header(st *state) error {
+	tool := m.o.Tool.String()
+	h := st.header
+	if h == nil {
+		return m.j.append(record{T: "sync", Src: m.o.Src, Dst: m.o.Dst, Tool: tool, Time: time.Now().UTC()})
+	}
+	switch {
+	case h.Src != m.o.Src:
+		return &MismatchError{Work: m.o.Work, What: "SRC", Journal: h.Src, Given: m.o.Src}
+	case h.Dst != m.o.Dst:
+		return &MismatchError{Work: m.o.Work, What: "DST", Journal: h.Dst, Given: m.o.Dst}
+	case h.Tool != tool:
+		return &MismatchError{Work: m.o.Work, What: "--mode", Journal: h.Tool, Given: tool}
+	}
+	return nil
+}
+
+// place fills in a partition's list and log paths.
+func (m *migration) place(p *Part) {
+	c := strconv.Itoa(p.Crawl)
+	p.List = filepath.Join(m.o.Work, "lists", c, partition.ListName(p.Seq))
+	p.Log = filepath.Join(m.o.Work, "log", c, partition.ListName(p.Seq)+".log")
+}
+
+func (m *migration) result(start time.Time) *Result {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.res
+	r.Progress = m.prog
+	r.Elapsed = time.Since(start)
+	return &r
+}
+
+// emit delivers ev with the current progress. The caller holds m.mu, which
+// is what keeps events from being delivered concurrently.
+func (m *migration) emit(ev Event) {
+	if m.o.Events == nil {
+		return
+	}
+	ev.Progress = m.prog
+	m.o.Events(ev)
+}
+
+// job makes p runnable: its runner job carries its index in m.parts.
+// The caller holds m.mu.
+func (m *migration) job(p *Part) (jobs.Job, error) {
+	cmd, err := m.o.partCommand(p)
+	if err != nil {
+		return jobs.Job{}, err
+	}
+	if err := os.MkdirAll(filepath.Dir(p.Log), 0o755); err != nil {
+		return jobs.Job{}, fmt.Errorf("migrate: %w", err)
+	}
+	m.parts = append(m.parts, p)
+	return jobs.Job{Seq: len(m.parts), Cmd: cmd, Origin: p.Name()}, nil
+}

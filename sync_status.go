@@ -1,0 +1,256 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/drove-dev/drove/partition"
+	"github.com/drove-dev/drove/partition/migrate"
+	"github.com/drove-dev/drove/runner"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// syncUI renders a sync on stderr: one line per node dropped or evicted and
+// per partition failure, a progress line with --status (redrawn in place on
+// a terminal, otherwise a plain line at most once a second), and the
+// summary at the end, always. Events arrive from the crawl and the runner,
+// and skipped entries from the crawl: mu orders them.
+type syncUI struct {
+	mu      sync.Mutex
+	w       io.Writer
+	show    bool
+	verbose int
+	bar     *progressbar.ProgressBar
+	last    time.Time
+	prog    migrate.Progress
+	stats   runner.Stats
+	phase   string
+}
+
+func newSyncUI(w io.Writer, show bool, verbose int) *syncUI {
+	u := &syncUI{w: w, show: show, verbose: verbose}
+	if f, ok := w.(*os.File); ok && show && term.IsTerminal(int(f.Fd())) {
+		u.bar = progressbar.NewOptions64(1,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetWidth(20),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetElapsedTime(false),
+			progressbar.OptionSetPredictTime(false),
+		)
+	}
+	return u
+}
+
+// syncLine is the progress line: what is copied of what has been listed
+// so far ("+" while the crawl goes on), this run's rate, the ETA and how
+// many nodes are copying.
+func syncLine(p migrate.Progress, stats runner.Stats, phase string) string {
+	plus := ""
+	if !p.CrawlDone {
+		plus = "+"
+	}
+	el := time.Since(p.Start)
+	rate := float64(p.RunBytes) / max(el.Seconds(), 0.001)
+	line := fmt.Sprintf("%d of %d%s files, %s of %s%s copied, %s/s", p.CopiedFiles, p.Files, plus,
+		partition.FormatSize(p.CopiedBytes), partition.FormatSize(p.Bytes), plus, partition.FormatSize(int64(rate)))
+	if rate > 0 && p.Bytes > p.CopiedBytes {
+		eta := time.Duration(float64(p.Bytes-p.CopiedBytes) / rate * float64(time.Second)).Round(time.Second)
+		line += fmt.Sprintf(", ETA %s%s", eta, plus)
+	}
+	line += fmt.Sprintf(", %d of %d nodes busy", p.Busy, stats.Nodes)
+	if stats.Pending > 0 {
+		line += fmt.Sprintf(", %d connecting", stats.Pending)
+	}
+	if phase != "" {
+		line += "; " + phase
+	}
+	if stats.Draining {
+		line += fmt.Sprintf(". Stopping: no new partitions; waiting for %d running (Ctrl-C again kills them).", stats.Running)
+	}
+	return line
+}
+
+func (u *syncUI) event(ev migrate.Event) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.prog = ev.Progress
+	switch ev.Kind {
+	case migrate.Checking:
+		if ev.Run.Kind == runner.NodeRefused {
+			u.messagef("drove: sync: node %s dropped: %s", ev.Run.Node, reason(ev.Run.Node, ev.Run.Err))
+		}
+		u.phase = "checking nodes"
+	case migrate.Copying:
+		u.stats = ev.Run.Stats
+		u.phase = ""
+		u.copying(ev)
+	case migrate.Final:
+		u.stats = ev.Run.Stats
+		u.phase = "final pass"
+		switch ev.Run.Kind {
+		case runner.JobStarted:
+			u.messagef("drove: sync: final pass on %s", ev.Run.Node)
+		case runner.JobFailed:
+			u.messagef("drove: sync: final pass %s on node %s", reason(ev.Run.Node, ev.Run.Err), ev.Run.Node)
+		}
+	case migrate.Crawled:
+		if ev.Err == nil && u.verbose > 0 {
+			u.messagef("drove: sync: crawl complete: %d files, %s in %d partitions", ev.Progress.Files, partition.FormatSize(ev.Progress.Bytes), ev.Progress.Parts)
+		}
+	}
+	if u.show {
+		u.draw(false)
+	}
+}
+
+func (u *syncUI) copying(ev migrate.Event) {
+	r := ev.Run
+	switch r.Kind {
+	case runner.NodeRefused:
+		u.messagef("drove: sync: node %s dropped: %s", r.Node, reason(r.Node, r.Err))
+	case runner.NodeEvicted:
+		u.messagef("drove: sync: node %s evicted: %s", r.Node, reason(r.Node, r.Err))
+	case runner.JobFailed:
+		what := "failed for good"
+		if r.Requeued {
+			what = "will be retried on another node"
+		}
+		u.messagef("drove: sync: partition %s %s on node %s; %s (log %s)", ev.Part.Name(), reason(r.Node, r.Err), r.Node, what, ev.Part.Log)
+	case runner.JobSucceeded:
+		if u.verbose > 1 {
+			u.messagef("drove: sync: partition %s copied on %s (%d files, %s)", ev.Part.Name(), r.Node, ev.Part.Files, partition.FormatSize(ev.Part.Bytes))
+		}
+	case runner.Draining:
+		u.messagef("drove: sync: interrupted: no new partitions; waiting for %d running (Ctrl-C again kills them)", r.Stats.Running)
+	}
+}
+
+// message prints one line, keeping a terminal progress line intact.
+func (u *syncUI) message(format string, args ...any) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.messagef(format, args...)
+}
+
+func (u *syncUI) messagef(format string, args ...any) {
+	if u.bar != nil {
+		_ = u.bar.Clear()
+	}
+	fmt.Fprintf(u.w, format+"\n", args...)
+	if u.bar != nil {
+		u.draw(true)
+	}
+}
+
+func (u *syncUI) draw(force bool) {
+	line := syncLine(u.prog, u.stats, u.phase)
+	if u.bar != nil {
+		u.bar.ChangeMax64(max(u.prog.Bytes, 1))
+		u.bar.Describe(line)
+		_ = u.bar.Set64(u.prog.CopiedBytes)
+		return
+	}
+	if !force && time.Since(u.last) < time.Second {
+		return
+	}
+	u.last = time.Now()
+	fmt.Fprintln(u.w, line)
+}
+
+func (u *syncUI) finish() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.bar != nil {
+		_ = u.bar.Clear()
+		u.bar = nil
+	}
+}
+
+// summary prints the account of the run: totals, throughput, and every
+// partition that failed or never ran, with its list, node, status and log.
+func (u *syncUI) summary(r *migrate.Result, work string) {
+	u.finish()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if r.AlreadyDone {
+		fmt.Fprintf(u.w, "drove: sync: %s records a finished sync of %d files, %s in %d partitions: nothing to do (use another --work to sync again)\n",
+			work, r.Files, partition.FormatSize(r.Bytes), r.Parts)
+		return
+	}
+	rate := float64(r.RunBytes) / max(r.Elapsed.Seconds(), 0.001)
+	fmt.Fprintf(u.w, "drove: sync: %d of %d files, %s of %s copied in %d of %d partitions (%d failed, %d not run), %s, %s/s",
+		r.CopiedFiles, r.Files, partition.FormatSize(r.CopiedBytes), partition.FormatSize(r.Bytes),
+		r.PartsDone, r.Parts, len(r.Failed), len(r.Unrun), r.Elapsed.Round(time.Millisecond), partition.FormatSize(int64(rate)))
+	switch {
+	case r.FinalRan:
+		fmt.Fprint(u.w, "; final pass done")
+	case r.FinalErr != nil:
+		fmt.Fprint(u.w, "; final pass FAILED")
+	}
+	fmt.Fprintln(u.w)
+	if r.Resumed {
+		fmt.Fprintf(u.w, "drove: sync: resumed from %s: %s of it copied by this run\n", work, partition.FormatSize(r.RunBytes))
+	}
+	if r.Vanished > 0 {
+		fmt.Fprintf(u.w, "drove: sync: warning: rsync reported source files vanished during %d copies (exit 24; not a failure)\n", r.Vanished)
+	}
+	for _, f := range r.Failed {
+		fmt.Fprintf(u.w, "drove: sync: failed: partition %s, list %s, node %s, %s, log %s\n",
+			f.Part.Name(), f.Part.List, orDash(f.Node), reason(f.Node, f.Err), f.Part.Log)
+	}
+	for i, p := range r.Unrun {
+		if i == 20 && u.verbose < 2 {
+			fmt.Fprintf(u.w, "drove: sync: ... and %d more not run (-vv lists them)\n", len(r.Unrun)-i)
+			break
+		}
+		fmt.Fprintf(u.w, "drove: sync: not run: partition %s, list %s\n", p.Name(), p.List)
+	}
+	if r.CrawlErr != nil {
+		fmt.Fprintf(u.w, "drove: sync: %v\n", trimPkg(r.CrawlErr))
+	} else if !r.CrawlComplete && !r.Interrupted {
+		fmt.Fprintln(u.w, "drove: sync: the crawl did not finish")
+	}
+	if r.FinalErr != nil {
+		fmt.Fprintf(u.w, "drove: sync: %v\n", trimPkg(r.FinalErr))
+	}
+	if r.JournalErr != nil {
+		fmt.Fprintf(u.w, "drove: sync: %v (the next run copies those partitions again)\n", trimPkg(r.JournalErr))
+	}
+}
+
+func (u *syncUI) verified(rep *migrate.VerifyReport, how string, took time.Duration) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	what := "size and mtime"
+	if how == "checksum" {
+		what = "content"
+	}
+	fmt.Fprintf(u.w, "drove: sync: verify (%s): %d entries compared, %d differences", what, rep.Checked, rep.Differences)
+	if rep.Extras > 0 {
+		fmt.Fprintf(u.w, ", %d entries only in DST", rep.Extras)
+	}
+	fmt.Fprintf(u.w, ", %s\n", took.Round(time.Millisecond))
+	for _, d := range rep.List {
+		fmt.Fprintf(u.w, "drove: sync: differs: %q: %s\n", d.Path, d.What)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func trimPkg(err error) string {
+	s := err.Error()
+	const p = "migrate: "
+	if len(s) > len(p) && s[:len(p)] == p {
+		return s[len(p):]
+	}
+	return s
+}
