@@ -83,7 +83,9 @@ func (c *collection) pack(opts *Options, emit func(Partition) error) error {
 // balance sets each item's bin: largest first into the partition with the
 // fewest bytes (then fewest entries, then lowest number), the LPT rule
 // fpart uses. The spread between the fullest and the emptiest partition is
-// then at most the largest entry. Items are reordered.
+// then at most the largest entry. Empty entries (size 0, empty
+// directories) then go to the partitions with the fewest entries, as fpart
+// spreads its empty files, so counts are balanced too. Items are reordered.
 func (c *collection) balance(n int) {
 	slices.SortFunc(c.items, func(a, b item) int {
 		if x := cmp.Compare(b.size, a.size); x != 0 {
@@ -96,7 +98,15 @@ func (c *collection) balance(n int) {
 		h.idx = append(h.idx, i)
 	}
 	heap.Init(h)
+	onlyEmpty := false
 	for i := range c.items {
+		if c.items[i].size == 0 && !onlyEmpty {
+			// Only empty entries remain (sizes are sorted): the bytes are
+			// final, so rank the partitions by entries alone.
+			onlyEmpty = true
+			clear(h.bytes)
+			heap.Init(h)
+		}
 		b := h.idx[0]
 		c.items[i].bin = int32(b)
 		h.bytes[b] += c.items[i].size

@@ -176,3 +176,24 @@ func TestBalanceUnit(t *testing.T) {
 	// e3→1 (7<8), then y0 and z0 both to partition 0 (8<10).
 	require.Equal(t, [][]string{{"a", "d", "y", "z"}, {"b", "c", "e"}}, names)
 }
+
+// TestBalanceSpreadsEmptyEntries: empty files do not pile up in the
+// lightest partition; entry counts even out, bytes are unchanged.
+func TestBalanceSpreadsEmptyEntries(t *testing.T) {
+	var c collection
+	c.add(entry{rel: "big", size: 30})
+	for i := range 3 {
+		c.add(entry{rel: fmt.Sprintf("s%d", i), size: 10})
+	}
+	for i := range 8 {
+		c.add(entry{rel: fmt.Sprintf("e%d", i)})
+	}
+	c.balance(2)
+	files, bytes := make([]int, 2), make([]int64, 2)
+	for _, it := range c.items {
+		files[it.bin]++
+		bytes[it.bin] += it.size
+	}
+	assert.Equal(t, []int64{30, 30}, bytes)
+	assert.Equal(t, []int{6, 6}, files)
+}
