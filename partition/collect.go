@@ -8,27 +8,40 @@ import (
 	"slices"
 )
 
-// collection holds a whole crawl for Parts or Sort: every path in one byte
-// arena and a pointer-free item per entry (24 bytes), so memory stays near
-// the size of the paths themselves and the garbage collector never scans it.
+// collection holds a whole crawl for Parts or Sort: the paths packed into
+// fixed 1 MiB blocks (never copied as they grow) and a pointer-free item
+// per entry (24 bytes), so memory stays near the size of the paths
+// themselves and the garbage collector never scans them.
 type collection struct {
-	buf   []byte
-	items []item
+	blocks [][]byte
+	items  []item
 }
 
+const blockBits = 20 // 1 MiB blocks; a path (at most PATH_MAX) never spans two
+
 type item struct {
-	off  int   // start of the path in buf
+	off  int   // block<<blockBits | offset in the block
 	n    int32 // path length
 	bin  int32 // partition, once balanced
 	size int64
 }
 
 func (c *collection) add(e entry) {
-	c.items = append(c.items, item{off: len(c.buf), n: int32(len(e.rel)), size: e.size})
-	c.buf = append(c.buf, e.rel...)
+	last := len(c.blocks) - 1
+	if last < 0 || len(c.blocks[last])+len(e.rel) > cap(c.blocks[last]) {
+		c.blocks = append(c.blocks, make([]byte, 0, max(1<<blockBits, len(e.rel))))
+		last++
+	}
+	b := c.blocks[last]
+	c.items = append(c.items, item{off: last<<blockBits | len(b), n: int32(len(e.rel)), size: e.size})
+	c.blocks[last] = append(b, e.rel...)
 }
 
-func (c *collection) path(it item) []byte { return c.buf[it.off : it.off+int(it.n)] }
+func (c *collection) path(it item) []byte {
+	b := c.blocks[it.off>>blockBits]
+	o := it.off & (1<<blockBits - 1)
+	return b[o : o+int(it.n)]
+}
 
 // byPath orders items by path, byte-wise.
 func (c *collection) byPath(a, b item) int { return bytes.Compare(c.path(a), c.path(b)) }
