@@ -200,7 +200,7 @@ func (u *syncUI) summary(r *migrate.Result, work string) {
 	}
 	for _, f := range r.Failed {
 		fmt.Fprintf(u.w, "drove: sync: failed: partition %s, list %s, node %s, %s, log %s\n",
-			f.Part.Name(), f.Part.List, orDash(f.Node), reason(f.Node, f.Err), f.Part.Log)
+			f.Part.Name(), f.Part.List, orDash(f.Node), failReason(f), f.Part.Log)
 	}
 	for i, p := range r.Unrun {
 		if i == 20 && u.verbose < 2 {
@@ -237,6 +237,15 @@ func (u *syncUI) verified(rep *migrate.VerifyReport, how string, took time.Durat
 	for _, d := range rep.List {
 		fmt.Fprintf(u.w, "drove: sync: differs: %q: %s\n", d.Path, d.What)
 	}
+}
+
+// failReason is why a partition failed: its last attempt's error, or the
+// runner's reason when it never ran.
+func failReason(f migrate.Failure) string {
+	if f.Err == nil {
+		return f.Reason
+	}
+	return reason(f.Node, f.Err)
 }
 
 func orDash(s string) string {

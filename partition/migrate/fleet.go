@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -184,10 +183,3 @@ func (m *migration) check(ctx context.Context) error {
 
 var errInterrupted = errors.New("migrate: interrupted")
 
-// discardIfNil returns w, or io.Discard.
-func discardIfNil(w io.Writer) io.Writer {
-	if w == nil {
-		return io.Discard
-	}
-	return w
-}
