@@ -182,4 +182,3 @@ func (m *migration) check(ctx context.Context) error {
 }
 
 var errInterrupted = errors.New("migrate: interrupted")
-
