@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Benchmark `drove run` against real OpenSSH sshd nodes on this machine, side
+# by side with a bare x/crypto/ssh loop (bench/fanout, the practical limit)
+# and with the Debian tools GNU parallel, pssh and pdsh. Run by hand, as root
+# (sshd must start as root; every tool logs in as the bed's non-root user):
+#
+#   bench/fanout.sh                     # both scenarios, 3 rounds each
+#   ROUNDS=5 bench/fanout.sh
+#   SCENARIOS=2 bench/fanout.sh         # only the 64-node fan-out
+#
+# Scenarios:
+#   (1) queue: JOBS trivial jobs (`echo N`) over QNODES nodes x SLOTS slots:
+#       bare loop, drove, GNU parallel --sshlogin with ControlMaster (-M) and
+#       without (one ssh per job; PLAIN_ROUNDS rounds, default ROUNDS).
+#   (2) fan-out: one command on each of ENODES nodes, all at once: bare loop,
+#       drove -E, pssh, pdsh, GNU parallel --nonall.
+# Every job prints a distinct line, and each run's output is checked: every
+# job must have run exactly once, or the script fails. Rounds interleave the
+# tools; the table gives each tool's median wall time (whole process, login
+# included), jobs/s, its ratio to the bare loop, and how many times faster
+# drove is than it. The load average is printed before and after each
+# scenario, since other work on the machine skews the figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+PLAIN_ROUNDS=${PLAIN_ROUNDS:-$ROUNDS}
+JOBS=${JOBS:-2000}
+QNODES=${QNODES:-8}
+SLOTS=${SLOTS:-4}
+ENODES=${ENODES:-64}
+SCENARIOS=${SCENARIOS:-1 2}
+# LogLevel INFO is sshd's default; the bed's own default (DEBUG1, for tests)
+# would add a dozen log writes per session to sshd's work.
+SSHD_LOGLEVEL=${SSHD_LOGLEVEL:-INFO}
+WORK=${WORK:-/tmp/drove-fanout}
+
+die() { echo "fanout.sh: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "must run as root (sshdbed starts sshd)"
+for t in parallel parallel-ssh pdsh ssh; do
+  command -v "$t" >/dev/null || die "$t is missing: apt-get install parallel pssh pdsh openssh-client"
+done
+
+BED_PID=
+TOOL_SID=
+cleanup() {
+  if [ -n "$TOOL_SID" ]; then
+    pkill -KILL -s "$TOOL_SID" 2>/dev/null || true
+  fi
+  if [ -n "$BED_PID" ] && kill -0 "$BED_PID" 2>/dev/null; then
+    kill -TERM "$BED_PID" 2>/dev/null || true
+    wait "$BED_PID" 2>/dev/null || true
+  fi
+  rm -f "$WORK/bed.env"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$WORK"
+go build -o "$WORK/drove" .
+go build -o "$WORK/fanout" ./bench/fanout
+go build -o "$WORK/sshdbed" ./bench/sshdbed
+
+bed_nodes=$QNODES
+[ "$ENODES" -gt "$bed_nodes" ] && bed_nodes=$ENODES
+rm -f "$WORK/bed.env"
+"$WORK/sshdbed" -n "$bed_nodes" -o "LogLevel $SSHD_LOGLEVEL" -info "$WORK/bed.env" >"$WORK/bed.out" 2>"$WORK/bed.log" &
+BED_PID=$!
+for _ in $(seq 600); do
+  [ -f "$WORK/bed.env" ] && break
+  kill -0 "$BED_PID" 2>/dev/null || { cat "$WORK/bed.log" >&2; die "sshdbed exited"; }
+  sleep 0.1
+done
+[ -f "$WORK/bed.env" ] || { cat "$WORK/bed.log" >&2; die "sshdbed not up after 60 s"; }
+# shellcheck disable=SC1091
+. "$WORK/bed.env"
+CFG=$SSHDBED_CONFIG
+
+head -n "$QNODES" "$SSHDBED_NODES" >"$WORK/qnodes"
+sed "s|^|$SLOTS/|" "$WORK/qnodes" >"$WORK/qnodes.slots"
+head -n "$ENODES" "$SSHDBED_NODES" >"$WORK/enodes"
+seq "$JOBS" | sed 's/^/echo /' >"$WORK/jobs"
+# The fan-out command prints the node's sshd port, which tells the nodes apart.
+# shellcheck disable=SC2016
+ECMD='echo "fanout-ok ${SSH_CONNECTION##* }"'
+# The ports the fan-out must report, one per node.
+for n in $(cat "$WORK/enodes"); do
+  awk -v h="$n" '$1 == "Host" { cur = $2 } cur == h && $1 == "Port" { print $2 }' "$CFG"
+done | sort >"$WORK/enodes.ports"
+[ "$(wc -l <"$WORK/enodes.ports")" = "$ENODES" ] || die "cannot read the ports of $ENODES nodes from $CFG"
+
+# timed NAME CMD...: runs CMD in a session of its own with stdin from $STDIN
+# (default /dev/null) and stdout to $WORK/out, fails loudly on a non-zero
+# exit, and kills whatever CMD left running (saying so); sets SECS.
+timed() {
+  local name=$1; shift
+  local start=$EPOCHREALTIME rc=0 left
+  setsid "$@" <"${STDIN:-/dev/null}" >"$WORK/out" 2>"$WORK/err" &
+  TOOL_SID=$!
+  wait "$TOOL_SID" || rc=$?
+  SECS=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+  # Zombies (exited, not yet reaped by init) are not left running.
+  left=$(ps -e -o sid=,stat= | awk -v s="$TOOL_SID" '$1 == s && $2 !~ /^Z/' | wc -l)
+  if [ "$left" -gt 0 ]; then
+    echo "  ($name left $left processes running; killed)" >&2
+    pkill -KILL -s "$TOOL_SID" || true
+  fi
+  TOOL_SID=
+  if [ "$rc" != 0 ]; then
+    echo "fanout.sh: $name failed (exit $rc): $*" >&2
+    tail -n 20 "$WORK/err" >&2
+    exit 1
+  fi
+}
+
+# check_queue NAME: every job's line (N) exactly once in $WORK/out.
+check_queue() {
+  local got
+  got=$(grep -cE '^[0-9]+$' "$WORK/out" || true)
+  if [ "$got" != "$JOBS" ] || ! sort -n "$WORK/out" | cmp -s - <(seq "$JOBS"); then
+    die "$1 did not run every job exactly once ($got lines of $JOBS; output in $WORK/out, stderr in $WORK/err)"
+  fi
+}
+
+# check_each NAME: one fanout-ok line per node, naming every node's port.
+check_each() {
+  local got
+  got=$(grep -c 'fanout-ok' "$WORK/out" || true)
+  if [ "$got" != "$ENODES" ] || ! grep -o 'fanout-ok [0-9]*' "$WORK/out" | awk '{ print $2 }' | sort | cmp -s - "$WORK/enodes.ports"; then
+    die "$1 did not run once on every node ($got of $ENODES; output in $WORK/out, stderr in $WORK/err)"
+  fi
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+# table WORK_UNITS TOOL...: prints the medians of TIMES_<i> for each tool.
+table() {
+  local units=$1; shift
+  local bare drove i=0 m
+  declare -A med
+  for t in "$@"; do
+    local -n arr="TIMES_$i"
+    med[$t]=$(median "${arr[@]}")
+    i=$((i + 1))
+  done
+  bare=${med[bare]}; drove=${med[drove]}
+  printf '  %-26s %9s %9s %9s %12s  %s\n' tool "median s" "jobs/s" "/bare" "tool/drove" "runs (s)"
+  i=0
+  for t in "$@"; do
+    local -n arr="TIMES_$i"
+    m=${med[$t]}
+    awk -v t="$t" -v m="$m" -v u="$units" -v b="$bare" -v d="$drove" -v runs="${arr[*]}" \
+      'BEGIN { printf "  %-26s %9.3f %9.1f %8.2fx %11.2fx  %s\n", t, m, u / m, m / b, m / d, runs }'
+    i=$((i + 1))
+  done
+}
+
+say_load() { echo "  load average: $(cut -d' ' -f1-3 /proc/loadavg) ($1)"; }
+
+echo "fanout: $(nproc) CPUs, $(ssh -V 2>&1 | cut -d, -f1); $(dpkg-query -W -f='${Package} ${Version}, ' parallel pssh pdsh | sed 's/, $//')"
+echo "drove $(git describe --always --dirty 2>/dev/null || echo unknown), $(date -u '+%Y-%m-%d %H:%M UTC'), $ROUNDS rounds, median wall time; sshd LogLevel $SSHD_LOGLEVEL"
+
+PSSH_ARGS=(-x "-F $CFG")
+export PDSH_SSH_ARGS="-a -x -F $CFG -l%u %h"
+
+for s in $SCENARIOS; do
+  case $s in
+  1)
+    echo
+    echo "(1) $JOBS jobs over $QNODES nodes x $SLOTS slots"
+    say_load before
+    TIMES_0=(); TIMES_1=(); TIMES_2=(); TIMES_3=()
+    for r in $(seq "$ROUNDS"); do
+      timed bare "$WORK/fanout" -F "$CFG" -N "$WORK/qnodes" -slots "$SLOTS" -J "$WORK/jobs"
+      check_queue bare; TIMES_0+=("$SECS")
+      timed drove "$WORK/drove" -F "$CFG" -N "$WORK/qnodes.slots" -J "$WORK/jobs"
+      check_queue drove; TIMES_1+=("$SECS")
+      # Jobs on stdin: parallel 20221122 with -M and -a ran only a few of them.
+      STDIN=$WORK/jobs timed "parallel -M" parallel --will-cite -M --ssh "ssh -F $CFG" --slf "$WORK/qnodes.slots"
+      check_queue "parallel -M"; TIMES_2+=("$SECS")
+      if [ "$r" -le "$PLAIN_ROUNDS" ]; then
+        STDIN=$WORK/jobs timed parallel parallel --will-cite --ssh "ssh -F $CFG" --slf "$WORK/qnodes.slots"
+        check_queue parallel; TIMES_3+=("$SECS")
+      fi
+      echo "  round $r: bare ${TIMES_0[-1]} s, drove ${TIMES_1[-1]} s, parallel -M ${TIMES_2[-1]} s${TIMES_3[$((r - 1))]+, parallel ${TIMES_3[-1]} s}"
+    done
+    say_load after
+    table "$JOBS" bare drove "parallel -M (ControlMaster)" "parallel (ssh per job)"
+    ;;
+  2)
+    echo
+    echo "(2) one command on each of $ENODES nodes"
+    say_load before
+    TIMES_0=(); TIMES_1=(); TIMES_2=(); TIMES_3=(); TIMES_4=()
+    for r in $(seq "$ROUNDS"); do
+      timed bare "$WORK/fanout" -F "$CFG" -N "$WORK/enodes" -E "$ECMD"
+      check_each bare; TIMES_0+=("$SECS")
+      timed drove "$WORK/drove" -F "$CFG" -N "$WORK/enodes" -E "$ECMD"
+      check_each drove; TIMES_1+=("$SECS")
+      timed pssh parallel-ssh -h "$WORK/enodes" "${PSSH_ARGS[@]}" -p "$ENODES" -i "$ECMD"
+      check_each pssh; TIMES_2+=("$SECS")
+      timed pdsh pdsh -R ssh -l "$SSHDBED_USER" -f "$ENODES" -w "^$WORK/enodes" "$ECMD"
+      check_each pdsh; TIMES_3+=("$SECS")
+      timed "parallel --nonall" parallel --will-cite --nonall -j "$ENODES" --ssh "ssh -F $CFG" --slf "$WORK/enodes" "$ECMD"
+      check_each "parallel --nonall"; TIMES_4+=("$SECS")
+      echo "  round $r: bare ${TIMES_0[-1]} s, drove ${TIMES_1[-1]} s, pssh ${TIMES_2[-1]} s, pdsh ${TIMES_3[-1]} s, parallel --nonall ${TIMES_4[-1]} s"
+    done
+    say_load after
+    table "$ENODES" bare drove pssh pdsh "parallel --nonall"
+    ;;
+  *) die "unknown scenario $s (want 1 or 2)" ;;
+  esac
+done
