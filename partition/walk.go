@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/charlievieth/fastwalk"
 )
@@ -126,14 +127,14 @@ func (c *crawler) visit(p string, d fs.DirEntry, err error) error {
 		if c.opts.NoSizes {
 			return c.send(entry{rel: rel})
 		}
-		info, err := d.Info() // lstat, on this walker's goroutine
+		size, err := lstatSize(p) // on this walker's goroutine
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
 			}
 			return c.send(entry{rel: rel, err: err})
 		}
-		return c.send(entry{rel: rel, size: info.Size()})
+		return c.send(entry{rel: rel, size: size})
 	default:
 		c.special.Add(1)
 		return nil
@@ -150,6 +151,23 @@ func (c *crawler) unlistable(name string) error {
 		return errRcloneQuote
 	}
 	return nil
+}
+
+// lstatSize returns the lstat size of p. It calls lstat directly rather
+// than DirEntry.Info, which allocates a FileInfo per file: the crawl's
+// hottest path.
+func lstatSize(p string) (int64, error) {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Lstat(p, &st)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, &fs.PathError{Op: "lstat", Path: p, Err: err}
+		}
+		return st.Size, nil
+	}
 }
 
 // isEmptyDir reports whether directory p could be read and has no entries.
