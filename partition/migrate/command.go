@@ -17,7 +17,7 @@ const vanishedWord = "drove-vanished"
 // output goes to the partition's log (appended, one "==" header per
 // attempt), and rsync's exit 24 becomes a success. Every path is quoted.
 //
-//	{ echo "== $(date -u) $(uname -n)"; mkdir -p -- DST && rsync -a --from0 --files-from=LIST ARGS SRC/ DST/; } >>LOG 2>&1
+//	mkdir -p -- LOGDIR && { echo "== $(date -u) $(uname -n)"; mkdir -p -- DST && rsync -a --from0 --files-from=LIST ARGS SRC/ DST/; } >>LOG 2>&1
 //	s=$?; if [ $s -eq 24 ]; then echo drove-vanished; s=0; fi; exit $s
 func (o *Options) partCommand(p *Part) (string, error) {
 	job := partition.Job{Mode: o.Tool, Src: o.Src, Dst: o.Dst, ToolArgs: o.ToolArgs}
@@ -28,11 +28,14 @@ func (o *Options) partCommand(p *Part) (string, error) {
 	return o.wrap(line, p.Log), nil
 }
 
-// wrap runs line with its output appended to log, creating DST first for
-// rsync (rsync creates only the last component, and racing rsyncs should
-// not depend on how it handles a concurrent mkdir).
+// wrap runs line with its output appended to log, creating the log's
+// directory first (on the node, as the user the node runs jobs as: drove
+// may run as another user), and DST for rsync (rsync creates only the last
+// component, and racing rsyncs should not depend on how it handles a
+// concurrent mkdir).
 func (o *Options) wrap(line, log string) string {
 	var b strings.Builder
+	fmt.Fprintf(&b, "mkdir -p -- %s && ", partition.Quote(filepath.Dir(log)))
 	b.WriteString(`{ echo "== $(date -u) $(uname -n)"; `)
 	if o.Tool == partition.ModeRsync {
 		fmt.Fprintf(&b, "mkdir -p -- %s && ", partition.Quote(o.Dst))
@@ -112,16 +115,24 @@ func leadSafe(s string) string {
 	return s
 }
 
-// checkCommand is the visibility check run on every remote node: it exits
-// 3 when SRC is not a directory there, 4 when DST's parent is not, and 5
-// when the probe file drove wrote into WORK does not hold token.
-func checkCommand(src, dstParent, probe, token string) string {
+// checkCommand is the visibility check run on every remote node, as the
+// user the node runs jobs as. It exits 3 when SRC is not a directory there,
+// 4 when DST's parent is not, 5 when the probe file drove wrote into WORK
+// does not hold token (not the same storage), 6 when DST cannot be
+// written and 7 when the logs cannot be written in WORK.
+func checkCommand(src, dst, probe, token string) string {
 	q := partition.Quote
 	s := fmt.Sprintf("test -d %s || exit %d; ", q(src), exitNoSrc)
-	if dstParent != "" {
-		s += fmt.Sprintf("test -d %s || exit %d; ", q(dstParent), exitNoDst)
+	if dst != "" {
+		s += fmt.Sprintf("test -d %s || exit %d; ", q(filepath.Dir(dst)), exitNoDst)
 	}
-	s += fmt.Sprintf(`test "$(cat %s 2>/dev/null)" = %s || exit %d`, q(probe), q(token), exitNoWork)
+	s += fmt.Sprintf(`test "$(cat %s 2>/dev/null)" = %s || exit %d; `, q(probe), q(token), exitNoWork)
+	if dst != "" {
+		s += fmt.Sprintf("if test -e %s; then test -d %s && test -w %s; else test -w %s; fi || exit %d; ",
+			q(dst), q(dst), q(dst), q(filepath.Dir(dst)), exitDstRO)
+	}
+	work, logs := filepath.Dir(probe), filepath.Join(filepath.Dir(probe), "log")
+	s += fmt.Sprintf("if test -d %s; then test -w %s; else test -w %s; fi || exit %d", q(logs), q(logs), q(work), exitWorkRO)
 	return s
 }
 
@@ -130,4 +141,6 @@ const (
 	exitNoSrc  = 3
 	exitNoDst  = 4
 	exitNoWork = 5
+	exitDstRO  = 6
+	exitWorkRO = 7
 )

@@ -111,17 +111,24 @@ func (k *keptHost) Close() error {
 	return h.Close()
 }
 
-// VisibilityError is a node that does not see a path the sync needs: the
-// source tree, the destination's parent or the work directory (which must
-// be the same storage drove writes to, proven with a probe file).
+// VisibilityError is a node that does not see a path the sync needs (the
+// source tree, the destination's parent, the work directory, which must be
+// the same storage drove writes to, proven with a probe file), or cannot
+// write where it must (DST, the work directory's logs).
 type VisibilityError struct {
 	Node string
-	What string // "SRC", "DST's parent" or "--work"
+	What string // "SRC", "DST's parent", "--work"; "DST" or "--work" with ReadOnly
 	Path string
+	// ReadOnly: the node sees Path but the user it runs jobs as cannot
+	// write there.
+	ReadOnly bool
 }
 
 func (e *VisibilityError) Error() string {
-	if e.What == "--work" {
+	switch {
+	case e.ReadOnly:
+		return fmt.Sprintf("migrate: node %s cannot write %s %s (as the user it runs jobs as)", e.Node, e.What, e.Path)
+	case e.What == "--work":
 		return fmt.Sprintf("migrate: node %s does not see the work directory %s drove writes to (it must be shared storage mounted at the same path)", e.Node, e.Path)
 	}
 	return fmt.Sprintf("migrate: node %s does not see %s %s (it must be mounted at the same path on every node)", e.Node, e.What, e.Path)
@@ -143,14 +150,14 @@ func (m *migration) check(ctx context.Context) error {
 		return fmt.Errorf("migrate: --work: %w", err)
 	}
 	defer os.Remove(probe)
-	dstParent := ""
+	dst, dstParent := "", ""
 	if !m.o.remoteDst() {
-		dstParent = filepath.Dir(m.o.Dst)
+		dst, dstParent = m.o.Dst, filepath.Dir(m.o.Dst)
 	}
 	failed := map[string]*VisibilityError{}
 	rep := runner.Run(ctx, runner.Config{
 		Nodes:    nodes,
-		EachNode: checkCommand(m.o.Src, dstParent, probe, token),
+		EachNode: checkCommand(m.o.Src, dst, probe, token),
 		Drain:    m.o.Drain,
 		Events: func(ev runner.Event) {
 			var ee *runner.ExitError
@@ -164,6 +171,10 @@ func (m *migration) check(ctx context.Context) error {
 				failed[ev.Node] = &VisibilityError{Node: ev.Node, What: "DST's parent", Path: dstParent}
 			case ee.Status == exitNoWork:
 				failed[ev.Node] = &VisibilityError{Node: ev.Node, What: "--work", Path: m.o.Work}
+			case ee.Status == exitDstRO:
+				failed[ev.Node] = &VisibilityError{Node: ev.Node, What: "DST", Path: dst, ReadOnly: true}
+			case ee.Status == exitWorkRO:
+				failed[ev.Node] = &VisibilityError{Node: ev.Node, What: "--work", Path: m.o.Work, ReadOnly: true}
 			}
 			m.mu.Lock()
 			m.emit(Event{Kind: Checking, Run: ev})

@@ -15,6 +15,10 @@
 //	                           "== date host" header per attempt
 //	WORK/log/final.log        the final pass's output
 //
+// drove writes the journal and the lists; the nodes write the logs (and
+// create their directories), as the user they run jobs as, which need not
+// be drove's.
+//
 // Resume. A run reads the journal first. Partitions created but not done
 // are run again from their existing lists. If the last crawl had listed the
 // whole tree, nothing is crawled again. If it had not (interrupt, crash,
@@ -227,7 +231,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if !o.remoteDst() {
 		o.Dst = filepath.Clean(o.Dst)
 	}
-	if err := os.MkdirAll(filepath.Join(o.Work, "log"), 0o755); err != nil {
+	if err := os.MkdirAll(o.Work, 0o755); err != nil {
 		return nil, fmt.Errorf("migrate: --work: %w", err)
 	}
 	j, st, err := openJournal(o.Work)
@@ -335,9 +339,6 @@ func (m *migration) job(p *Part) (jobs.Job, error) {
 	cmd, err := m.o.partCommand(p)
 	if err != nil {
 		return jobs.Job{}, err
-	}
-	if err := os.MkdirAll(filepath.Dir(p.Log), 0o755); err != nil {
-		return jobs.Job{}, fmt.Errorf("migrate: %w", err)
 	}
 	m.parts = append(m.parts, p)
 	return jobs.Job{Seq: len(m.parts), Cmd: cmd, Origin: p.Name()}, nil

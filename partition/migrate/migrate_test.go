@@ -268,8 +268,8 @@ func TestCommandsQuoteEveryPath(t *testing.T) {
 	p := &Part{Crawl: 1, Seq: 2, List: "/w/a b/lists/1/part.000002", Log: "/w/a b/log/1/part.000002.log"}
 	cmd, err := o.partCommand(p)
 	require.NoError(t, err)
-	require.Equal(t, `{ echo "== $(date -u) $(uname -n)"; mkdir -p -- '/d/it'\''s' && rsync -a --from0 --files-from='/w/a b/lists/1/part.000002' '--exclude=*;rm' '/s/$(touch x)/' '/d/it'\''s/'; } >>'/w/a b/log/1/part.000002.log' 2>&1; s=$?; if [ $s -eq 24 ]; then echo drove-vanished; s=0; fi; exit $s`, cmd)
-	require.Equal(t, `{ echo "== $(date -u) $(uname -n)"; mkdir -p -- '/d/it'\''s' && rsync -a --delete '--exclude=*.o' --exclude=/build/out '--exclude=*;rm' -- '/s/$(touch x)/' '/d/it'\''s/'; } >>'/w/a b/log/final.log' 2>&1; s=$?; if [ $s -eq 24 ]; then echo drove-vanished; s=0; fi; exit $s`, o.finalCommand())
+	require.Equal(t, `mkdir -p -- '/w/a b/log/1' && { echo "== $(date -u) $(uname -n)"; mkdir -p -- '/d/it'\''s' && rsync -a --from0 --files-from='/w/a b/lists/1/part.000002' '--exclude=*;rm' '/s/$(touch x)/' '/d/it'\''s/'; } >>'/w/a b/log/1/part.000002.log' 2>&1; s=$?; if [ $s -eq 24 ]; then echo drove-vanished; s=0; fi; exit $s`, cmd)
+	require.Equal(t, `mkdir -p -- '/w/a b/log' && { echo "== $(date -u) $(uname -n)"; mkdir -p -- '/d/it'\''s' && rsync -a --delete '--exclude=*.o' --exclude=/build/out '--exclude=*;rm' -- '/s/$(touch x)/' '/d/it'\''s/'; } >>'/w/a b/log/final.log' 2>&1; s=$?; if [ $s -eq 24 ]; then echo drove-vanished; s=0; fi; exit $s`, o.finalCommand())
 	o.Tool, o.Dst = partition.ModeRclone, "remote:bucket/x"
-	require.Equal(t, `{ echo "== $(date -u) $(uname -n)"; rclone sync --create-empty-src-dirs --exclude '*.o' --exclude '*.o/**' --exclude /build/out --exclude '/build/out/**' '--exclude=*;rm' '/s/$(touch x)' remote:bucket/x; } >>'/w/a b/log/final.log' 2>&1; s=$?; exit $s`, o.finalCommand())
+	require.Equal(t, `mkdir -p -- '/w/a b/log' && { echo "== $(date -u) $(uname -n)"; rclone sync --create-empty-src-dirs --exclude '*.o' --exclude '*.o/**' --exclude /build/out --exclude '/build/out/**' '--exclude=*;rm' '/s/$(touch x)' remote:bucket/x; } >>'/w/a b/log/final.log' 2>&1; s=$?; exit $s`, o.finalCommand())
 }
