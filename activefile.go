@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -83,24 +81,7 @@ func (a *activeFile) snapshot() []string {
 }
 
 func (a *activeFile) write(lines []string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(a.path), "."+filepath.Base(a.path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.WriteString(strings.Join(lines, ""))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), a.path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name())
-	}
-	return err
+	return writeAtomic(a.path, []byte(strings.Join(lines, "")))
 }
 
 // Close stops the writer and leaves the file empty.

@@ -32,6 +32,8 @@ type fleetFlags struct {
 	ConnTimeout time.Duration `name:"connect-timeout" placeholder:"DURATION" help:"Give up connecting to a node (TCP, SSH handshake and login) after DURATION when ssh_config sets no ConnectTimeout (default 10s)."`
 	Keepalive   time.Duration `placeholder:"DURATION" help:"Interval of SSH keepalives, overriding ssh_config ServerAliveInterval (default 5s); a node that misses ServerAliveCountMax (default 3) in a row is evicted as hung."`
 	Grace       time.Duration `default:"5s" placeholder:"DURATION" help:"How long a killed job (timeout, second Ctrl-C) gets between TERM and KILL."`
+
+	ReadmitAfter time.Duration `placeholder:"DURATION" help:"Probe an evicted node after DURATION (a new connection and 'true') and readmit it if it passes; up to 3 probes, each waiting twice as long. Off by default (clstr evicts for good)."`
 }
 
 func (c *fleetFlags) validate() error {
@@ -41,7 +43,7 @@ func (c *fleetFlags) validate() error {
 	if c.MaxNodes < 0 || c.MaxAttempts < 0 {
 		return usageErrorf("--max-nodes and --max-attempts must not be negative")
 	}
-	if c.Timeout < 0 || c.Grace < 0 || c.ConnTimeout < 0 || c.Keepalive < 0 {
+	if c.Timeout < 0 || c.Grace < 0 || c.ConnTimeout < 0 || c.Keepalive < 0 || c.ReadmitAfter < 0 {
 		return usageErrorf("durations must not be negative")
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/drove-dev/drove/jobs"
+	"github.com/drove-dev/drove/nodes"
 	"github.com/drove-dev/drove/runner"
 )
 
@@ -23,6 +24,14 @@ type RunCmd struct {
 	Stderr      string `short:"e" placeholder:"FILE" help:"Write all jobs' stderr to FILE; -e alone discards it."`
 	Tag         bool   `help:"Prefix every output line with 'node: '."`
 	MaxNodeUses int    `short:"u" placeholder:"N" help:"A node runs at most N jobs, then retires (0 = no limit)."`
+
+	JobLog       string `name:"joblog" placeholder:"FILE" help:"Append one line per finished job to FILE, in GNU parallel's --joblog format (Seq Host Starttime JobRuntime Send Receive Exitval Signal Command), as each job ends."`
+	Resume       bool   `help:"With --joblog: skip the jobs the log records as finished (succeeded, or failed for good). Jobs are matched by command text, not line number."`
+	ResumeFailed bool   `help:"With --joblog: skip the jobs the log records as succeeded; run the failed ones again."`
+	Results      string `placeholder:"DIR" help:"Keep each job's stdout, stderr and meta.json (node, exit status, times of each attempt) in DIR/NNNNNN-command/."`
+	Events       string `placeholder:"FILE" help:"Write one JSON object per line to FILE for every node joined, refused, evicted or readmitted and every job started and finished ('-' = stdout, when job output goes elsewhere with -o)."`
+	StatusFile   string `placeholder:"FILE" help:"Keep FILE holding a JSON snapshot of the run (counts, nodes, running jobs, ETA), replaced atomically about once a second."`
+	DryRun       bool   `help:"Print the resolved nodes (user, address, port, slots, jump host, identities) and the jobs that would run, without connecting."`
 
 	fleetFlags `embed:""`
 }
@@ -106,43 +115,135 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	}
 	defer dialer.Close()
 
+	if c.Resume || c.ResumeFailed {
+		done, err := jobs.ReadJobLog(c.JobLog)
+		if err != nil {
+			return usageErrorf("--resume: %v", err)
+		}
+		src = jobs.Skip(src, func(j jobs.Job) bool {
+			ok, seen := done[jobs.KeyOf(j.Cmd)]
+			return seen && (ok || c.Resume)
+		}, nil)
+	}
+	if c.DryRun {
+		return c.dryRun(e, specs, dialer, src)
+	}
+
 	ui := newStatusUI(e.stderr, c.Status, c.Verbose)
-	var active *activeFile
+	observers := []func(runner.Event){ui.event}
 	if c.ActiveNodes != "" {
-		active, err = newActiveFile(c.ActiveNodes)
+		active, err := newActiveFile(c.ActiveNodes)
 		if err != nil {
 			return usageErrorf("--active-nodes: %v", err)
 		}
 		defer active.Close()
+		observers = append(observers, active.event)
 	}
-	onEvent := func(ev runner.Event) {
-		ui.event(ev)
-		if active != nil {
-			active.event(ev)
+	var jl *jobLogger
+	if c.JobLog != "" {
+		log, err := jobs.OpenJobLog(c.JobLog)
+		if err != nil {
+			return usageErrorf("--joblog: %v", err)
 		}
+		defer log.Close()
+		jl = &jobLogger{log: log}
+		observers = append(observers, jl.event)
+	}
+	var results *resultsDir
+	if c.Results != "" {
+		if results, err = newResultsDir(c.Results); err != nil {
+			return usageErrorf("--results: %v", err)
+		}
+		observers = append(observers, results.event)
+	}
+	var evlog *eventLog
+	if c.Events != "" {
+		w := e.stdout
+		if c.Events != "-" {
+			f, err := os.Create(c.Events)
+			if err != nil {
+				return usageErrorf("--events: %v", err)
+			}
+			defer f.Close()
+			w = f
+		}
+		evlog = newEventLog(w)
+		observers = append(observers, evlog.event)
+	}
+	if c.StatusFile != "" {
+		sf := newStatusFile(c.StatusFile)
+		if err := sf.write(true); err != nil {
+			return usageErrorf("--status-file: %v", err)
+		}
+		defer sf.Close()
+		observers = append(observers, sf.event)
 	}
 
 	cfg := runner.Config{
-		Nodes:       c.poolNodes(specs, dialer),
-		EachNode:    c.OnEachNode,
-		MaxAttempts: c.MaxAttempts,
-		MaxSlots:    c.MaxNodes,
-		MaxNodeUses: c.MaxNodeUses,
-		Timeout:     c.Timeout,
-		Stdout:      runner.NewOutput(stdout),
-		Stderr:      runner.NewOutput(stderrOut),
-		Tag:         c.Tag,
-		Drain:       e.drain,
-		Events:      onEvent,
+		Nodes:        c.poolNodes(specs, dialer),
+		EachNode:     c.OnEachNode,
+		OnFailure:    c.onFailure(),
+		MaxAttempts:  c.MaxAttempts,
+		MaxSlots:     c.MaxNodes,
+		MaxNodeUses:  c.MaxNodeUses,
+		Timeout:      c.Timeout,
+		ReadmitAfter: c.ReadmitAfter,
+		Stdout:       runner.NewOutput(stdout),
+		Stderr:       runner.NewOutput(stderrOut),
+		Tag:          c.Tag,
+		Drain:        e.drain,
+		Events: func(ev runner.Event) {
+			for _, o := range observers {
+				o(ev)
+			}
+		},
+	}
+	if results != nil {
+		cfg.JobOutput = results.output
 	}
 	if c.OnEachNode == "" {
 		cfg.Jobs = src
 		cfg.FiniteJobs = c.jobsAreFinite()
+		w := newNodeWatcher(&c.fleetFlags, e, specs, func(ss []nodes.Spec) []runner.Node { return c.poolNodes(ss, dialer) })
+		if w.watched() {
+			stop := make(chan struct{})
+			defer close(stop)
+			go w.run(stop)
+			cfg.NodeUpdates = w.out
+		}
 	}
-	cfg.OnFailure = c.onFailure()
 	rep := runner.Run(ctx, cfg)
 	ui.finish(rep)
+	for _, err := range []error{jlErr(jl), resultsErr(results), eventsErr(evlog)} {
+		if err != nil {
+			fmt.Fprintf(e.stderr, "drove: %v\n", err)
+			if rep.OK() {
+				return &exitError{code: exitFailed}
+			}
+		}
+	}
 	return outcome(rep)
+}
+
+func jlErr(l *jobLogger) error {
+	if l == nil || l.err == nil {
+		return nil
+	}
+	return fmt.Errorf("--joblog: %w", l.err)
+}
+
+func resultsErr(r *resultsDir) error {
+	if r == nil || r.err == nil {
+		return nil
+	}
+	return fmt.Errorf("--results: %w", r.err)
+}
+
+func eventsErr(l *eventLog) error {
+	if l == nil || l.err == nil {
+		return nil
+	}
+	return fmt.Errorf("--events: %w", l.err)
 }
 
 func (c *RunCmd) validate() error {
@@ -167,6 +268,15 @@ func (c *RunCmd) validate() error {
 	}
 	if c.MaxNodeUses < 0 {
 		return usageErrorf("--max-node-uses must not be negative")
+	}
+	if (c.Resume || c.ResumeFailed) && c.JobLog == "" {
+		return usageErrorf("--resume and --resume-failed need --joblog FILE")
+	}
+	if c.Resume && c.ResumeFailed {
+		return usageErrorf("--resume and --resume-failed cannot be used together")
+	}
+	if c.Events == "-" && c.Stdout == "" {
+		return usageErrorf("--events - writes to stdout: send job output elsewhere with -o FILE (or -o to discard it)")
 	}
 	return nil
 }

@@ -26,10 +26,11 @@ type statusUI struct {
 	last    time.Time // last plain status line
 	lastMsg string
 	stats   runner.Stats
+	start   time.Time
 }
 
 func newStatusUI(w io.Writer, show bool, verbose int) *statusUI {
-	u := &statusUI{w: w, show: show, verbose: verbose}
+	u := &statusUI{w: w, show: show, verbose: verbose, start: time.Now()}
 	if f, ok := w.(*os.File); ok && show && term.IsTerminal(int(f.Fd())) {
 		u.bar = progressbar.NewOptions(1,
 			progressbar.OptionSetWriter(w),
@@ -40,6 +41,20 @@ func newStatusUI(w io.Writer, show bool, verbose int) *statusUI {
 		)
 	}
 	return u
+}
+
+// statusLine is clstr's status line, with an ETA once there is enough to
+// estimate one.
+func (u *statusUI) statusLine(s runner.Stats) string {
+	line := statusLine(s)
+	if eta, ok := estimate(u.start, time.Now(), s); ok && !s.Draining && s.Running > 0 {
+		line += " ETA " + eta.Round(time.Second).String()
+		if !s.TotalKnown {
+			line += " for the jobs known so far"
+		}
+		line += "."
+	}
+	return line
 }
 
 // statusLine is clstr's status line.
@@ -71,6 +86,18 @@ func (u *statusUI) event(ev runner.Event) {
 		}
 	case runner.Draining:
 		u.message("drove: interrupted: starting no new jobs; waiting for %d running (Ctrl-C again kills them)", ev.Stats.Running)
+	case runner.NodeJoined:
+		u.message("drove: node %s joined the pool", ev.Node)
+	case runner.NodeLeaving:
+		u.message("drove: node %s is no longer listed: it finishes its running jobs and takes no new ones", ev.Node)
+	case runner.NodeLeft:
+		if u.verbose > 0 {
+			u.message("drove: node %s left the pool", ev.Node)
+		}
+	case runner.NodeReadmitted:
+		u.message("drove: node %s passed its probe and is back in the pool", ev.Node)
+	case runner.NodeProbeFailed:
+		u.message("drove: node %s stays out: %s", ev.Node, reason(ev.Node, ev.Err))
 	}
 	if u.show {
 		u.draw(false)
@@ -128,7 +155,7 @@ func (u *statusUI) message(format string, args ...any) {
 // draw shows the status line: redrawn in place on a terminal, otherwise a
 // plain line at most once a second.
 func (u *statusUI) draw(force bool) {
-	line := statusLine(u.stats)
+	line := u.statusLine(u.stats)
 	if u.bar != nil {
 		if u.stats.Total != u.barMax {
 			u.barMax = u.stats.Total

@@ -53,5 +53,6 @@ func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("timed out after %s and was killed", e.After)
 }
 
-// errKilled marks a job killed because the run was interrupted.
-var errKilled = errors.New("killed: run interrupted")
+// ErrKilled is the error of an attempt killed because the run was
+// interrupted (its context cancelled): not the job's failure nor the node's.
+var ErrKilled = errors.New("killed: run interrupted")

@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"syscall"
 	"time"
 )
 
-// Local runs commands on this machine with "sh -c", in a process group of
-// their own, so that killing a job kills everything it started.
+// Local runs commands on this machine, each in a session (and so a process
+// group) of its own, under the same wrapper as remote jobs (see
+// remoteCommand): the job's stdin pipe stays open while it runs, and when
+// it closes — drove kills the job, or drove itself dies, even by SIGKILL —
+// the job and everything it started are killed. No process of drove's
+// outlives it on this machine either.
 type Local struct {
 	// Grace is how long a killed job gets between SIGTERM and SIGKILL.
 	Grace time.Duration
@@ -18,29 +23,37 @@ type Local struct {
 
 var _ Host = (*Local)(nil)
 
-// Run runs cmd with stdin from /dev/null. On ctx cancellation the job's
-// process group gets SIGTERM, then SIGKILL after Grace.
+// Run runs cmd. On ctx cancellation the job's process group gets SIGTERM,
+// then SIGKILL after Grace.
 func (l *Local) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) error {
-	c := exec.Command("sh", "-c", cmd)
-	c.Stdout, c.Stderr = stdout, stderr
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := c.Start(); err != nil {
+	grace := l.Grace
+	if grace <= 0 {
+		grace = 5 * time.Second
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
 		return &NodeError{Node: ":", Err: err}
 	}
+	c := exec.Command("sh", "-c", remoteCommand(cmd, int((grace+time.Second-1)/time.Second)))
+	c.Stdin, c.Stdout, c.Stderr = pr, stdout, stderr
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = c.Start()
+	pr.Close()
+	if err != nil {
+		pw.Close()
+		return &NodeError{Node: ":", Err: err}
+	}
+	defer pw.Close()
 	pgid := c.Process.Pid
 	done := make(chan error, 1)
 	go func() { done <- c.Wait() }()
 
-	var err error
 	select {
 	case err = <-done:
 	case <-ctx.Done():
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
-		grace := l.Grace
-		if grace <= 0 {
-			grace = 5 * time.Second
-		}
-		t := time.NewTimer(grace)
+		_ = pw.Close() // the wrapper's watcher takes it from here
+		t := time.NewTimer(grace + time.Second)
 		select {
 		case <-done:
 			t.Stop()
@@ -48,8 +61,6 @@ func (l *Local) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) e
 			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			<-done
 		}
-		// Whatever the job left in its group goes too.
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		return ctx.Err()
 	}
 	if err == nil {

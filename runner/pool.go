@@ -560,7 +560,7 @@ func (p *pool) start(js *jobState, n *node) {
 		switch {
 		case err == nil:
 		case p.ctx.Err() != nil:
-			err = errKilled
+			err = ErrKilled
 		case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
 			err = &TimeoutError{After: p.cfg.Timeout}
 		}
@@ -612,7 +612,7 @@ func (p *pool) done(r result) {
 		return
 	}
 	switch {
-	case errors.Is(r.err, errKilled):
+	case errors.Is(r.err, ErrKilled):
 		p.failWith(js, ev, "the run was interrupted")
 	case isNodeErr, p.cfg.OnFailure == Evict:
 		ev.Evicted = n.state == nodeUp

@@ -316,7 +316,7 @@ func TestCancelKillsRunningJobs(t *testing.T) {
 	require.True(t, rep.Interrupted)
 	require.Len(t, rep.Failed, 3)
 	for _, f := range rep.Failed {
-		require.ErrorIs(t, f.Attempts[0].Err, errKilled)
+		require.ErrorIs(t, f.Attempts[0].Err, ErrKilled)
 	}
 }
 

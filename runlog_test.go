@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/drove-dev/drove/internal/sshdtest"
+	"github.com/stretchr/testify/require"
+)
+
+// TestMain lets a test run this binary as drove itself (DROVE_AS_MAIN=1),
+// so a test can kill a real drove process with SIGKILL.
+func TestMain(m *testing.M) {
+	if os.Getenv("DROVE_AS_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// droveProcess starts drove as a separate process.
+func droveProcess(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	c := exec.Command(os.Args[0], args...)
+	c.Env = append(os.Environ(), "DROVE_AS_MAIN=1")
+	c.Stdout, c.Stderr = new(strings.Builder), new(strings.Builder)
+	require.NoError(t, c.Start())
+	t.Cleanup(func() { _ = c.Process.Kill() })
+	return c
+}
+
+// logged returns the commands a joblog records as exiting 0.
+func logged(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return out // not created yet
+	}
+	for i, l := range strings.Split(string(b), "\n") {
+		f := strings.Split(l, "\t")
+		if i == 0 || len(f) != 9 {
+			continue
+		}
+		if f[6] == "0" {
+			out[f[8]] = true
+		}
+	}
+	return out
+}
+
+// TestJobLogResumeAfterKill kills a drove process with SIGKILL mid-run,
+// then resumes from its joblog: every job completes, jobs the log recorded
+// run once only, and no job of the killed drove keeps running.
+func TestJobLogResumeAfterKill(t *testing.T) {
+	dir := t.TempDir()
+	done := filepath.Join(dir, "done")
+	joblog := filepath.Join(dir, "joblog")
+	var lines []string
+	for i := range 40 {
+		lines = append(lines, fmt.Sprintf("sleep 0.05; echo %d >> %s", i, done))
+	}
+	jobsFile := writeFile(t, "jobs.txt", strings.Join(lines, "\n")+"\n")
+
+	p := droveProcess(t, "-n", "2/:", "-J", jobsFile, "--joblog", joblog)
+	require.Eventually(t, func() bool { return len(logged(t, joblog)) >= 8 }, 20*time.Second, 5*time.Millisecond)
+	require.NoError(t, p.Process.Signal(syscall.SIGKILL))
+	_ = p.Wait()
+	first := logged(t, joblog)
+	require.Less(t, len(first), 40, "the kill came too late to test anything")
+	// The killed drove's running jobs die with it (their stdin closes).
+	require.Eventually(t, func() bool { return !procWithArg(done) }, 10*time.Second, 20*time.Millisecond)
+
+	r := drove(t, nil, nil, "-n", "2/:", "-J", jobsFile, "--joblog", joblog, "--resume")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	b, err := os.ReadFile(done)
+	require.NoError(t, err)
+	count := map[string]int{}
+	for _, l := range strings.Fields(string(b)) {
+		count[l]++
+	}
+	require.Len(t, count, 40, "every job completed")
+	for i, l := range lines {
+		if first[l] {
+			require.Equal(t, 1, count[fmt.Sprint(i)], "job %d was logged before the kill and ran again", i)
+		}
+	}
+	require.Len(t, logged(t, joblog), 40)
+}
+
+// procWithArg reports whether a live process has s in its command line.
+func procWithArg(s string) bool {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !strings.Contains(string(b), s) {
+			continue
+		}
+		st, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if !strings.Contains(string(st), ") Z ") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestResumeMatchesByCommandNotLine: a reordered job list resumes the jobs
+// that did not succeed; --resume-failed also reruns the failed one.
+func TestResumeMatchesByCommandNotLine(t *testing.T) {
+	dir := t.TempDir()
+	joblog := filepath.Join(dir, "joblog")
+	r := drove(t, nil, nil, "-n", ":", "--on-failure", "keep", "--joblog", joblog, "-j", "echo a", "-j", "exit 5", "-j", "echo b")
+	require.Equal(t, exitFailed, r.code)
+
+	// Reordered, with a new job: only the new one runs under --resume.
+	r = drove(t, nil, nil, "-n", ":", "--joblog", joblog, "--resume", "-j", "echo b", "-j", "echo c", "-j", "exit 5", "-j", "echo a")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Equal(t, "c\n", r.stdout)
+
+	r = drove(t, nil, nil, "-n", ":", "--on-failure", "keep", "--joblog", joblog, "--resume-failed", "-j", "echo a", "-j", "exit 5")
+	require.Equal(t, exitFailed, r.code)
+	require.Contains(t, r.stderr, "failed: exit 5")
+	require.Empty(t, r.stdout)
+}
+
+func TestResultsDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "results")
+	r := drove(t, nil, nil, "-n", ":", "--on-failure", "keep", "--results", dir, "-j", "echo out; echo err >&2", "-j", "exit 4")
+	require.Equal(t, exitFailed, r.code)
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, ents, 2)
+	require.Equal(t, "000001-echo_out_echo_err_2", ents[0].Name())
+	require.Equal(t, "000002-exit_4", ents[1].Name())
+	out, _ := os.ReadFile(filepath.Join(dir, ents[0].Name(), "stdout"))
+	errOut, _ := os.ReadFile(filepath.Join(dir, ents[0].Name(), "stderr"))
+	require.Equal(t, "out\n", string(out))
+	require.Equal(t, "err\n", string(errOut))
+	var meta jobMeta
+	b, err := os.ReadFile(filepath.Join(dir, ents[1].Name(), "meta.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &meta))
+	require.Equal(t, "exit 4", meta.Command)
+	require.Len(t, meta.Attempts, 1)
+	require.Equal(t, "local", meta.Attempts[0].Node)
+	require.Equal(t, 4, meta.Attempts[0].ExitStatus)
+	// And the jobs' output still reaches drove's own streams.
+	require.Equal(t, "out\n", r.stdout)
+}
+
+func TestEventsAndStatusFile(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.jsonl")
+	status := filepath.Join(dir, "status.json")
+	r := drove(t, nil, nil, "-n", "2/:", "--on-failure", "keep", "--events", events, "--status-file", status,
+		"-j", "echo hi", "-j", "exit 3", "-j", "kill -TERM $$")
+	require.Equal(t, exitFailed, r.code)
+
+	f, err := os.Open(events)
+	require.NoError(t, err)
+	defer f.Close()
+	kinds := map[string]int{}
+	var finished []jsonEvent
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var je jsonEvent
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &je), sc.Text())
+		kinds[je.Event]++
+		if je.Event == "job_finished" {
+			finished = append(finished, je)
+		}
+	}
+	require.Equal(t, 1, kinds["node_up"])
+	require.Equal(t, 3, kinds["job_started"])
+	require.Len(t, finished, 3)
+	byCmd := map[string]jsonEvent{}
+	for _, je := range finished {
+		byCmd[je.Command] = je
+		require.Equal(t, "local", je.Node)
+		require.NotNil(t, je.DurationS)
+	}
+	require.True(t, *byCmd["echo hi"].OK)
+	require.EqualValues(t, 3, *byCmd["echo hi"].StdoutBytes)
+	require.Equal(t, 3, *byCmd["exit 3"].ExitStatus)
+	require.Equal(t, "TERM", byCmd["kill -TERM $$"].Signal)
+
+	var snap statusSnapshot
+	b, err := os.ReadFile(status)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &snap))
+	require.Equal(t, jobCounts{Total: 3, TotalKnown: true, Succeeded: 1, Failed: 2}, snap.Jobs)
+	require.Equal(t, map[string]string{"local": "up"}, snap.Nodes)
+	require.Empty(t, snap.Running)
+}
+
+func TestDryRunConnectsNothing(t *testing.T) {
+	cfg := writeFile(t, "ssh_config", "Host web1\n  HostName 192.0.2.10\n  User alice\n  Port 2222\n  ProxyJump bob@bastion:2200\n  IdentityFile /keys/id_web\n")
+	r := drove(t, nil, nil, "-F", cfg, "-n", "4/web1", "-n", ":", "--dry-run", "-j", "echo a", "-j", "echo b")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, "web1\tuser=alice\taddress=192.0.2.10\tport=2222\tslots=4\tjump=bob@bastion:2200\tidentities=/keys/id_web")
+	require.Contains(t, r.stdout, "local\tslots=1")
+	require.Contains(t, r.stdout, "# jobs\necho a\necho b\n")
+}
+
+// TestNodeFileChangesJoinAndLeave: editing the node file mid-run adds a
+// node, which joins and takes jobs, and removes one, which finishes its job
+// and takes no more. Real sshd nodes, since the local node is one node.
+func TestNodeFileChangesJoinAndLeave(t *testing.T) {
+	c := sshdtest.Start(t, sshdtest.Options{Nodes: 2})
+	dir := t.TempDir()
+	nodesFile := filepath.Join(dir, "nodes.txt")
+	require.NoError(t, os.WriteFile(nodesFile, []byte("node1\n"), 0o644))
+	events := filepath.Join(dir, "events")
+	gate := filepath.Join(c.Nodes[0].Scratch, "go")
+	// Every job waits for the gate, so node1's first job is still running
+	// when the file changes; the rest must then run on node2.
+	var js []string
+	for i := range 6 {
+		js = append(js, "-j", fmt.Sprintf("i=0; while [ ! -e %s ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; echo job %d on $SSH_CONNECTION", gate, i))
+	}
+	res := make(chan result, 1)
+	go func() {
+		res <- drove(t, nil, nil, append([]string{"-F", c.SSHConfig, "-N", nodesFile, "--events", events}, js...)...)
+	}()
+	waitEvent := func(name, node string) {
+		t.Helper()
+		require.Eventually(t, func() bool {
+			b, _ := os.ReadFile(events)
+			return strings.Contains(string(b), `"event":"`+name+`","node":"`+node+`"`)
+		}, 20*time.Second, 10*time.Millisecond, "no %s event for %s", name, node)
+	}
+	waitEvent("job_started", "node1")
+	require.NoError(t, os.WriteFile(nodesFile, []byte("# node1 is leaving\nnode2\n"), 0o644))
+	waitEvent("node_joined", "node2")
+	waitEvent("node_leaving", "node1")
+	require.NoError(t, os.WriteFile(gate, nil, 0o644))
+	r := <-res
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Equal(t, 1, strings.Count(r.stdout, c.Nodes[0].Host), r.stdout)
+	require.Equal(t, 5, strings.Count(r.stdout, c.Nodes[1].Host), r.stdout)
+	require.Contains(t, r.stderr, "node node2 joined the pool")
+	require.Contains(t, r.stderr, "node node1 is no longer listed")
+}
