@@ -42,6 +42,12 @@ func (s *syncBuffer) String() string {
 // drove runs the CLI with args; stdin may be nil, drain may be nil.
 func drove(t *testing.T, stdin io.Reader, drain chan struct{}, args ...string) result {
 	t.Helper()
+	return droveCtx(context.Background(), stdin, drain, args...)
+}
+
+// droveCtx runs the CLI with a context the test can cancel (the second
+// Ctrl-C) and a drain channel (the first).
+func droveCtx(ctx context.Context, stdin io.Reader, drain chan struct{}, args ...string) result {
 	var out, errOut syncBuffer
 	if stdin == nil {
 		stdin = strings.NewReader("")
@@ -50,7 +56,7 @@ func drove(t *testing.T, stdin io.Reader, drain chan struct{}, args ...string) r
 		drain = make(chan struct{})
 	}
 	e := &env{stdin: stdin, stdout: &out, stderr: &errOut, drain: drain}
-	code := runWith(context.Background(), e, args)
+	code := runWith(ctx, e, args)
 	return result{code: code, stdout: out.String(), stderr: errOut.String()}
 }
 

@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -27,21 +26,6 @@ import (
 // marker returns a string unique to the test, to find its processes.
 func marker(t *testing.T) string {
 	return fmt.Sprintf("drovemark%d", time.Now().UnixNano())
-}
-
-// droveCtx runs the CLI with a context the test can cancel (the second
-// Ctrl-C) and a drain channel (the first).
-func droveCtx(ctx context.Context, stdin io.Reader, drain chan struct{}, args ...string) result {
-	var out, errOut syncBuffer
-	if stdin == nil {
-		stdin = strings.NewReader("")
-	}
-	if drain == nil {
-		drain = make(chan struct{})
-	}
-	e := &env{stdin: stdin, stdout: &out, stderr: &errOut, drain: drain}
-	code := runWith(ctx, e, args)
-	return result{code: code, stdout: out.String(), stderr: errOut.String()}
 }
 
 func TestRealSSHRunsJobsAndReportsExactStatus(t *testing.T) {
