@@ -131,24 +131,33 @@ check_each() {
   fi
 }
 
+# goal TEXT A B OP X: prints whether A/B OP X (OP is <= or >=).
+goal() {
+  awk -v t="$1" -v a="$2" -v b="$3" -v op="$4" -v x="$5" 'BEGIN {
+    r = a / b; ok = (op == "<=") ? r <= x : r >= x
+    printf "  goal: %s: %.2fx (want %s %s): %s\n", t, r, op, x, ok ? "met" : "MISSED" }'
+}
+
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-# table WORK_UNITS TOOL...: prints the medians of TIMES_<i> for each tool.
+# table WORK_UNITS TOOL...: prints the medians of TIMES_<i> for each tool
+# and keeps them in MED.
+declare -A MED
 table() {
   local units=$1; shift
   local bare drove i=0 m
-  declare -A med
+  MED=()
   for t in "$@"; do
     local -n arr="TIMES_$i"
-    med[$t]=$(median "${arr[@]}")
+    MED[$t]=$(median "${arr[@]}")
     i=$((i + 1))
   done
-  bare=${med[bare]}; drove=${med[drove]}
+  bare=${MED[bare]}; drove=${MED[drove]}
   printf '  %-26s %9s %9s %9s %12s  %s\n' tool "median s" "jobs/s" "/bare" "tool/drove" "runs (s)"
   i=0
   for t in "$@"; do
     local -n arr="TIMES_$i"
-    m=${med[$t]}
+    m=${MED[$t]}
     awk -v t="$t" -v m="$m" -v u="$units" -v b="$bare" -v d="$drove" -v runs="${arr[*]}" \
       'BEGIN { printf "  %-26s %9.3f %9.1f %8.2fx %11.2fx  %s\n", t, m, u / m, m / b, m / d, runs }'
     i=$((i + 1))
@@ -186,6 +195,8 @@ for s in $SCENARIOS; do
     done
     say_load after
     table "$JOBS" bare drove "parallel -M (ControlMaster)" "parallel (ssh per job)"
+    goal "drove time / bare time" "${MED[drove]}" "${MED[bare]}" "<=" 1.10
+    goal "parallel -M time / drove time" "${MED[parallel -M (ControlMaster)]}" "${MED[drove]}" ">=" 10
     ;;
   2)
     echo
@@ -207,6 +218,8 @@ for s in $SCENARIOS; do
     done
     say_load after
     table "$ENODES" bare drove pssh pdsh "parallel --nonall"
+    goal "drove time / bare time" "${MED[drove]}" "${MED[bare]}" "<=" 1.10
+    goal "pssh time / drove time" "${MED[pssh]}" "${MED[drove]}" ">=" 3
     ;;
   *) die "unknown scenario $s (want 1 or 2)" ;;
   esac
