@@ -202,7 +202,7 @@ func Run(ctx context.Context, cfg Config) *Report {
 	p := &pool{
 		cfg:     cfg,
 		ctx:     ctx,
-		results: make(chan result),
+		results: make(chan result, 64),
 		dials:   make(chan dialResult),
 		quit:    make(chan struct{}),
 		dialSem: make(chan struct{}, cfg.DialConcurrency),
@@ -224,7 +224,7 @@ func Run(ctx context.Context, cfg Config) *Report {
 		p.streamEnded = true
 		p.rep.Stats.TotalKnown = true
 	} else {
-		p.feed = make(chan item)
+		p.feed = make(chan item, feedAhead)
 		go p.read(cfg.Jobs)
 	}
 	p.startDials()
@@ -233,13 +233,18 @@ func Run(ctx context.Context, cfg Config) *Report {
 	p.finish()
 	p.rep.Stats = p.stats()
 	// The pool as it stood when the last job ended, before it was closed.
-	p.rep.Stats.Nodes, p.rep.Stats.Slots = atEnd.Nodes, atEnd.Slots
+	p.rep.Stats.Nodes, p.rep.Stats.Slots, p.rep.Stats.Pending = atEnd.Nodes, atEnd.Slots, atEnd.Pending
 	p.rep.Succeeded = p.rep.Stats.Succeeded
 	return &p.rep
 }
 
-// read feeds the job stream to the scheduler one job at a time; the
-// unbuffered channel is what keeps memory bounded.
+// feedAhead is how many jobs the reader may have read from the stream
+// before a slot wants them: enough that a free slot never waits for the
+// reader, few enough that memory does not grow with the stream.
+const feedAhead = 32
+
+// read feeds the job stream to the scheduler; the small channel buffer
+// (feedAhead) is what keeps memory bounded.
 func (p *pool) read(src jobs.Source) {
 	for {
 		j, err := src.Next()

@@ -134,7 +134,8 @@ func TestPoisonJobCannotDrainFleet(t *testing.T) {
 	}
 	require.Len(t, seen, 3, "attempts must be on distinct nodes")
 	require.Len(t, rep.Evicted, 3)
-	require.Equal(t, 2, rep.Stats.Nodes)
+	// The other two stay (one may still have been connecting at the end).
+	require.Equal(t, 2, rep.Stats.Nodes+rep.Stats.Pending)
 }
 
 // TestUnlimitedAttemptsIsClstr: with --max-attempts 0 a poison job evicts
