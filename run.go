@@ -70,6 +70,7 @@ func bareOutputFlags(args []string) []string {
 		switch a {
 		case "-o", "--stdout", "-e", "--stderr":
 			if i+1 == len(args) || (strings.HasPrefix(args[i+1], "-") && args[i+1] != "-") {
+				// -o alone: discard, as clstr's nargs='?' does.
 				name := "--stdout"
 				if a == "-e" || a == "--stderr" {
 					name = "--stderr"
@@ -337,7 +338,7 @@ func openInput(path string, e *env) (io.Reader, string, func(), error) {
 // else a file that all jobs share.
 func (c *RunCmd) output(path string, inherit io.Writer) (io.Writer, func(), error) {
 	switch path {
-	case "":
+	case "", "-":
 		return inherit, func() {}, nil
 	case discardMarker:
 		return io.Discard, func() {}, nil
