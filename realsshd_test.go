@@ -97,11 +97,12 @@ func TestRealSSHNodeKilledMidRun(t *testing.T) {
 	c := sshdtest.Start(t, sshdtest.Options{Nodes: 3})
 	done := filepath.Join(c.Nodes[0].Scratch, "done")
 	active := filepath.Join(t.TempDir(), "active")
-	const n = 24
+	const n = 12
 	var args []string
 	for i := range n {
-		// Each job records itself only when it completes.
-		args = append(args, "-j", fmt.Sprintf("sleep 0.3; echo %d >> %s", i, done))
+		// Each job records itself only when it completes, a second after
+		// it starts: node2 is killed well before its job gets there.
+		args = append(args, "-j", fmt.Sprintf("sleep 1; echo %d >> %s", i, done))
 	}
 	res := make(chan result, 1)
 	go func() {
