@@ -24,8 +24,8 @@ type SyncCmd struct {
 
 	Work        string     `short:"d" placeholder:"DIR" help:"Work directory: partition lists, the journal, per-partition logs (fpsync -d). With remote nodes it is required and must be shared storage every node sees at the same path. Default with only ':' nodes: a directory under the system temp dir named after SRC, DST and --mode. Run the same command with the same DIR to resume."`
 	Mode        string     `enum:"rsync,rclone" default:"rsync" help:"Copy tool: rsync (rsync -a --from0 --files-from) or rclone (rclone copy --files-from-raw)."`
-	Files       int        `short:"f" default:"2000" placeholder:"N" help:"Close a partition at N entries (fpsync -f)."`
-	Size        string     `default:"4GiB" placeholder:"SIZE" help:"Close a partition before it exceeds SIZE bytes (fpsync -s; -s is --status here); a bigger single file gets a partition of its own. K M G T and KiB..TiB are powers of 1024, KB MB GB TB powers of 1000."`
+	Files       int        `short:"f" default:"2000" placeholder:"N" help:"Close a partition at N entries (default 2000, as fpsync -f)."`
+	Size        string     `default:"4GiB" placeholder:"SIZE" help:"Close a partition before it exceeds SIZE bytes (default 4GiB, as fpsync -s; -s is --status here); a bigger single file gets a partition of its own. K M G T and KiB..TiB are powers of 1024, KB MB GB TB powers of 1000."`
 	Exclude     []string   `short:"x" sep:"none" placeholder:"GLOB" help:"Skip files and whole directories matching GLOB (a name, or a path relative to SRC if it contains /); the final pass and --verify skip them too. Repeatable."`
 	EmptyDirs   bool       `short:"z" name:"empty-dirs" help:"List empty directories so partitions recreate them (the final pass does anyway)."`
 	ToolArgs    []string   `name:"tool-args" sep:"none" placeholder:"ARG" help:"One extra argument for rsync/rclone in every partition and the final pass (repeatable; write --tool-args=-H)."`
@@ -128,7 +128,7 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		if errors.As(err, &mm) || errors.As(err, &be) || errors.As(err, &ve) {
 			return usageErrorf("sync: %v", strings.TrimPrefix(err.Error(), "migrate: "))
 		}
-		return &exitError{code: exitFailed, err: fmt.Errorf("sync: %w", err)}
+		return &exitError{code: exitFailed, err: fmt.Errorf("sync: %s", trimPkg(err))}
 	}
 	ui.summary(res, o.Work)
 	switch {
@@ -151,7 +151,7 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		if ctx.Err() != nil {
 			return &exitError{code: exitInterrupted, err: errors.New("sync: verify interrupted")}
 		}
-		return &exitError{code: exitFailed, err: fmt.Errorf("sync: %w", err)}
+		return &exitError{code: exitFailed, err: fmt.Errorf("sync: %s", trimPkg(err))}
 	}
 	ui.verified(rep, string(c.Verify), time.Since(start))
 	if rep.Differences > 0 {

@@ -233,9 +233,11 @@ func TestSyncHostileTreeLocalNodes(t *testing.T) {
 	src, dst, work := filepath.Join(dir, "src"), filepath.Join(dir, "dst"), filepath.Join(dir, "work")
 	makeTree(t, src, treeOpts{dirs: 12, filesPerDir: 15, maxSize: 4096, symlinks: true, hostile: true, seed: 1})
 	t.Chdir(dir)
-	r := drove(t, nil, nil, "sync", "-n", "4/:", "-f", "17", "-z", "-d", work, "--verify=checksum", src, dst)
+	r := drove(t, nil, nil, "sync", "-n", "4/:", "-f", "17", "-z", "-d", work, "-s", "--verify=checksum", src, dst)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	requireSameTree(t, src, dst, true, true)
+	// -s: plain status lines (stderr is not a terminal).
+	require.Regexp(t, `(?m)^\d+ of \d+\+? files, .* of .* copied, .*/s(, ETA .*)?, \d of 1 nodes busy`, r.stderr)
 	require.NoFileExists(t, filepath.Join(dir, "pwned"))
 	require.NoFileExists(t, filepath.Join(dir, "pwned2"))
 	require.Regexp(t, `drove: sync: 18\d of 18\d files, .* copied in (\d+) of (\d+) partitions \(0 failed, 0 not run\), .*; final pass done`, r.stderr)
@@ -405,10 +407,17 @@ func TestSyncDeleteAndVerify(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dst, "old dir", "sub", "x"), []byte("x"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dst, "old file"), []byte("x"), 0o644))
 
-	// Without --delete the extras stay, and --verify only counts them.
+	// What an rsync killed mid-file leaves: its temporary file.
+	leftover := filepath.Join(dst, hostileNames[0], "."+hostileNames[0]+"0.aB3xY9")
+	require.NoError(t, os.MkdirAll(filepath.Dir(leftover), 0o755))
+	require.NoError(t, os.WriteFile(leftover, []byte("partial"), 0o600))
+
+	// Without --delete the extras stay, and --verify only counts them;
+	// the final pass removes the leftover.
 	r := drove(t, nil, nil, "sync", "-n", "3/:", "-f", "5", "-d", filepath.Join(dir, "w1"), "--verify", src, dst)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.FileExists(t, filepath.Join(dst, "old file"))
+	require.NoFileExists(t, leftover)
 	require.Contains(t, r.stderr, "0 differences, 2 entries only in DST")
 
 	// A planted difference: same size and mtime, other content. Only

@@ -49,19 +49,24 @@ func (o *Options) wrap(line, log string) string {
 	return b.String()
 }
 
-// finalCommand is the final pass: one rsync -a (with --delete if asked)
-// of the whole tree, or rclone copy (rclone sync with --delete), with the
-// run's tool arguments and excludes, logged to WORK/log/final.log.
+// finalCommand is the final pass: one rsync -a of the whole tree (with
+// --delete if asked; otherwise deleting only temporary files that killed
+// rsyncs left), or rclone copy (rclone sync with --delete), with the run's
+// tool arguments and excludes, logged to WORK/log/final.log.
 func (o *Options) finalCommand() string {
 	q := partition.Quote
 	var w []string
 	if o.Tool == partition.ModeRsync {
-		w = append(w, "rsync", "-a")
-		if o.Delete {
-			w = append(w, "--delete")
-		}
+		w = append(w, "rsync", "-a", "--delete")
 		for _, x := range o.Excludes {
 			w = append(w, q("--exclude="+rsyncPattern(x)))
+		}
+		if !o.Delete {
+			// Delete only what an rsync killed mid-file (SIGKILL, a
+			// node that died) left behind: its temporary ".NAME.XXXXXX"
+			// files, when no such name is in SRC. Everything else in
+			// DST is protected.
+			w = append(w, q("--filter=R "+rsyncTempPattern), q("--filter=P *"))
 		}
 		for _, a := range o.ToolArgs {
 			w = append(w, q(a))
@@ -85,6 +90,10 @@ func (o *Options) finalCommand() string {
 	}
 	return o.wrap(strings.Join(w, " "), filepath.Join(o.Work, "log", "final.log"))
 }
+
+// rsyncTempPattern matches the names of rsync's temporary files: a dot,
+// the file's name, a dot and six mkstemp characters.
+const rsyncTempPattern = ".*.[A-Za-z0-9_][A-Za-z0-9_][A-Za-z0-9_][A-Za-z0-9_][A-Za-z0-9_][A-Za-z0-9_]"
 
 // rsyncPattern turns an exclude glob (partition.Options.Excludes: a name
 // pattern, or a path pattern relative to SRC when it holds "/") into the

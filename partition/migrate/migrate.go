@@ -216,10 +216,17 @@ func (o *Options) validate() error {
 	return nil
 }
 
+// ErrNoNodes is returned when no node could be reached for the visibility
+// check: nothing is crawled or copied.
+var ErrNoNodes = errors.New("migrate: no node could be reached")
+
 // Run runs (or resumes) the sync o describes. It returns an error, and
 // copies nothing, for bad options, a work directory that holds another
-// sync (*MismatchError) or is in use (*BusyError), and a node that does not
-// see SRC, DST's parent or WORK (*VisibilityError). Everything else that
+// sync (*MismatchError) or is in use (*BusyError), a node that does not
+// see SRC, DST's parent or WORK, or cannot write DST or WORK
+// (*VisibilityError), and when no node can be reached (ErrNoNodes); a
+// node that cannot be reached while others can is dropped. Everything
+// else that
 // goes wrong is in the Result: failed partitions, nodes lost, an incomplete
 // crawl, an interrupt.
 func Run(ctx context.Context, o Options) (*Result, error) {
@@ -252,6 +259,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return m.result(start), nil
 		}
 		return nil, err
+	}
+	if len(m.fleet.runnerNodes(nil)) == 0 {
+		return nil, ErrNoNodes
 	}
 	if err := j.append(record{T: "run", Time: time.Now().UTC()}); err != nil {
 		return nil, err

@@ -270,6 +270,8 @@ func TestCommandsQuoteEveryPath(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, `mkdir -p -- '/w/a b/log/1' && { echo "== $(date -u) $(uname -n)"; mkdir -p -- '/d/it'\''s' && rsync -a --from0 --files-from='/w/a b/lists/1/part.000002' '--exclude=*;rm' '/s/$(touch x)/' '/d/it'\''s/'; } >>'/w/a b/log/1/part.000002.log' 2>&1; s=$?; if [ $s -eq 24 ]; then echo drove-vanished; s=0; fi; exit $s`, cmd)
 	require.Equal(t, `mkdir -p -- '/w/a b/log' && { echo "== $(date -u) $(uname -n)"; mkdir -p -- '/d/it'\''s' && rsync -a --delete '--exclude=*.o' --exclude=/build/out '--exclude=*;rm' -- '/s/$(touch x)/' '/d/it'\''s/'; } >>'/w/a b/log/final.log' 2>&1; s=$?; if [ $s -eq 24 ]; then echo drove-vanished; s=0; fi; exit $s`, o.finalCommand())
-	o.Tool, o.Dst = partition.ModeRclone, "remote:bucket/x"
+	o.Delete = false
+	require.Contains(t, o.finalCommand(), `rsync -a --delete '--exclude=*.o' --exclude=/build/out '--filter=R `+rsyncTempPattern+`' '--filter=P *' '--exclude=*;rm' --`)
+	o.Tool, o.Dst, o.Delete = partition.ModeRclone, "remote:bucket/x", true
 	require.Equal(t, `mkdir -p -- '/w/a b/log' && { echo "== $(date -u) $(uname -n)"; rclone sync --create-empty-src-dirs --exclude '*.o' --exclude '*.o/**' --exclude /build/out --exclude '/build/out/**' '--exclude=*;rm' '/s/$(touch x)' remote:bucket/x; } >>'/w/a b/log/final.log' 2>&1; s=$?; exit $s`, o.finalCommand())
 }
