@@ -78,9 +78,14 @@ func TestRealSSHSyncHostileTree(t *testing.T) {
 	r = drove(t, nil, nil, "sync", "-F", c.SSHConfig, "-n", "node3", "-d", readOnly, src, dst+"2")
 	require.Equal(t, exitUsage, r.code, r.stderr)
 	require.Contains(t, r.stderr, "drove: sync: node node3 cannot write --work "+readOnly)
+	require.NoError(t, os.Mkdir(work+"2", 0o755))
+	require.NoError(t, os.Chown(work+"2", c.UID, c.GID))
 	r = drove(t, nil, nil, "sync", "-F", c.SSHConfig, "-n", "node2", "-d", work+"2", src, filepath.Join(hidden, "dst"))
 	require.Equal(t, exitUsage, r.code, r.stderr)
 	require.Contains(t, r.stderr, "drove: sync: node node2 does not see DST's parent "+hidden)
+	// Nothing was journalled: the corrected command works with the same --work.
+	r = drove(t, nil, nil, "sync", "-F", c.SSHConfig, "-n", "node2", "-d", work+"2", src, dst+"3")
+	require.Equal(t, exitOK, r.code, r.stderr)
 }
 
 // slowTree is a tree whose partitions take a while each under

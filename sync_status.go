@@ -29,10 +29,16 @@ type syncUI struct {
 	prog    migrate.Progress
 	stats   runner.Stats
 	phase   string
+	stop    chan struct{} // ends the ticker
+	stopped bool
 }
 
 func newSyncUI(w io.Writer, show bool, verbose int) *syncUI {
-	u := &syncUI{w: w, show: show, verbose: verbose}
+	u := &syncUI{w: w, show: show, verbose: verbose, stop: make(chan struct{})}
+	if show {
+		// Copies can run for minutes without an event: redraw anyway.
+		go u.tick()
+	}
 	if f, ok := w.(*os.File); ok && show && term.IsTerminal(int(f.Fd())) {
 		u.bar = progressbar.NewOptions64(1,
 			progressbar.OptionSetWriter(w),
@@ -161,9 +167,31 @@ func (u *syncUI) draw(force bool) {
 	fmt.Fprintln(u.w, line)
 }
 
+func (u *syncUI) tick() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			u.mu.Lock()
+			if !u.stopped && !u.prog.Start.IsZero() {
+				u.draw(false)
+			}
+			u.mu.Unlock()
+		case <-u.stop:
+			return
+		}
+	}
+}
+
+// finish stops the progress line; the summary follows.
 func (u *syncUI) finish() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if !u.stopped {
+		u.stopped = true
+		close(u.stop)
+	}
 	if u.bar != nil {
 		_ = u.bar.Clear()
 		u.bar = nil

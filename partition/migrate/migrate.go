@@ -226,9 +226,8 @@ var ErrNoNodes = errors.New("migrate: no node could be reached")
 // see SRC, DST's parent or WORK, or cannot write DST or WORK
 // (*VisibilityError), and when no node can be reached (ErrNoNodes); a
 // node that cannot be reached while others can is dropped. Everything
-// else that
-// goes wrong is in the Result: failed partitions, nodes lost, an incomplete
-// crawl, an interrupt.
+// else that goes wrong is in the Result: failed partitions, nodes lost, an
+// incomplete crawl, an interrupt.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	start := time.Now()
 	if err := o.validate(); err != nil {
@@ -262,6 +261,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if len(m.fleet.runnerNodes(nil)) == 0 {
 		return nil, ErrNoNodes
+	}
+	// The journal is written only once the nodes passed the check, so a
+	// mistyped DST that failed it can be corrected with the same --work.
+	if st.header == nil {
+		err := j.append(record{T: "sync", Src: o.Src, Dst: o.Dst, Tool: o.Tool.String(), Time: time.Now().UTC()})
+		if err != nil {
+			return nil, err
+		}
 	}
 	if err := j.append(record{T: "run", Time: time.Now().UTC()}); err != nil {
 		return nil, err
@@ -298,13 +305,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return m.result(start), nil
 }
 
-// header writes the journal's first record, or checks that the journal
-// records this same sync.
+// header checks that the journal, if it has begun, records this same sync.
 func (m *migration) header(st *state) error {
 	tool := m.o.Tool.String()
 	h := st.header
 	if h == nil {
-		return m.j.append(record{T: "sync", Src: m.o.Src, Dst: m.o.Dst, Tool: tool, Time: time.Now().UTC()})
+		return nil
 	}
 	switch {
 	case h.Src != m.o.Src:
