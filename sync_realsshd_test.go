@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -152,4 +153,24 @@ func TestRealSSHSyncResumeAfterCancel(t *testing.T) {
 		require.Equal(t, 1, k, "partition %d done twice", n)
 	}
 	requireSameTree(t, src, dst, true, true)
+}
+
+func TestRealSSHSyncRclone(t *testing.T) {
+	if _, err := exec.LookPath("rclone"); err != nil {
+		t.Skip("rclone is not installed")
+	}
+	c := sshdtest.Start(t, sshdtest.Options{Nodes: 2})
+	src, dst, work := sshdSyncDirs(t, c, treeOpts{dirs: 6, filesPerDir: 8, maxSize: 2048, hostile: true, seed: 13})
+	require.NoError(t, os.MkdirAll(filepath.Join(dst, "extra"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dst, "extra", "x"), []byte("x"), 0o644))
+	require.NoError(t, filepath.Walk(dst, func(p string, _ os.FileInfo, err error) error {
+		require.NoError(t, err)
+		return os.Lchown(p, c.UID, c.GID)
+	}))
+	r := drove(t, nil, nil, "sync", "--mode", "rclone", "-F", c.SSHConfig, "-N", c.NodesFile, "-f", "9", "-d", work,
+		"--delete", "--verify=checksum", src, dst)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Contains(t, r.stderr, "final pass done")
+	requireSameTree(t, src, dst, false, false)
+	require.NoFileExists(t, filepath.Join(c.Home, "pwned"))
 }
