@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"sync"
 )
@@ -9,8 +10,9 @@ import (
 // Output is a destination shared by many jobs (drove's stdout, or a file)
 // that receives whole lines only: lines of two jobs never mix inside a line.
 type Output struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu   sync.Mutex
+	w    io.Writer
+	bufs sync.Pool // read buffers for LineWriter.ReadFrom
 }
 
 // NewOutput wraps w; nil means discard.
@@ -33,7 +35,8 @@ type LineWriter struct {
 	out    *Output
 	prefix []byte
 	buf    []byte
-	n      int64 // bytes received
+	n      int64     // bytes received
+	tee    io.Writer // also gets every byte as it arrives (--results); may be nil
 }
 
 // Writer returns a LineWriter for one job on o.
@@ -45,6 +48,9 @@ func (o *Output) Writer(prefix string) *LineWriter {
 // problem, not the job's.
 func (l *LineWriter) Write(p []byte) (int, error) {
 	l.n += int64(len(p))
+	if l.tee != nil {
+		_, _ = l.tee.Write(p)
+	}
 	l.buf = append(l.buf, p...)
 	end := bytes.LastIndexByte(l.buf, '\n')
 	if end < 0 {
@@ -58,6 +64,32 @@ func (l *LineWriter) Write(p []byte) (int, error) {
 	rest := copy(l.buf, l.buf[end+1:])
 	l.buf = l.buf[:rest]
 	return len(p), nil
+}
+
+// ReadFrom copies r to the writer through a buffer borrowed from the
+// Output, so the per-session copies of x/crypto/ssh (io.Copy) do not each
+// allocate one of their own.
+func (l *LineWriter) ReadFrom(r io.Reader) (int64, error) {
+	bp, _ := l.out.bufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 16<<10)
+		bp = &b
+	}
+	defer l.out.bufs.Put(bp)
+	var total int64
+	for {
+		n, err := r.Read(*bp)
+		if n > 0 {
+			total += int64(n)
+			_, _ = l.Write((*bp)[:n])
+		}
+		if errors.Is(err, io.EOF) {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
 }
 
 // Bytes reports how many bytes the job wrote.

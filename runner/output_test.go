@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -61,4 +62,19 @@ func TestLineWriterUntaggedPassesBytes(t *testing.T) {
 	require.NoError(t, w.Close())
 	require.Equal(t, "a\nbc\n", buf.String())
 	require.EqualValues(t, 5, w.Bytes())
+}
+
+// TestLineWriterReadFromIsWrite: io.Copy (as x/crypto/ssh does) goes
+// through ReadFrom and gives the same bytes, tee included.
+func TestLineWriterReadFromIsWrite(t *testing.T) {
+	var buf, tee bytes.Buffer
+	w := NewOutput(&buf).Writer("n: ")
+	w.tee = &tee
+	in := strings.Repeat("line\n", 10000) + "end"
+	n, err := io.Copy(w, strings.NewReader(in))
+	require.NoError(t, err)
+	require.EqualValues(t, len(in), n)
+	require.NoError(t, w.Close())
+	require.Equal(t, strings.Repeat("n: line\n", 10000)+"n: end\n", buf.String())
+	require.Equal(t, in, tee.String())
 }

@@ -199,6 +199,12 @@ func Run(ctx context.Context, cfg Config) *Report {
 	if cfg.DialConcurrency <= 0 {
 		cfg.DialConcurrency = 32
 	}
+	if cfg.Stdout == nil {
+		cfg.Stdout = NewOutput(nil)
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = NewOutput(nil)
+	}
 	p := &pool{
 		cfg:     cfg,
 		ctx:     ctx,
@@ -540,26 +546,18 @@ func (p *pool) start(js *jobState, n *node) {
 	if p.cfg.Tag {
 		prefix = n.Name + ": "
 	}
-	stdout := outputOf(p.cfg.Stdout).Writer(prefix)
-	stderr := outputOf(p.cfg.Stderr).Writer(prefix)
-	var so, se io.Writer = stdout, stderr
+	stdout := p.cfg.Stdout.Writer(prefix)
+	stderr := p.cfg.Stderr.Writer(prefix)
 	var finish func(error)
 	if p.cfg.JobOutput != nil {
-		xo, xe, f := p.cfg.JobOutput(js.job, attempt, n.Name)
-		if xo != nil {
-			so = io.MultiWriter(stdout, xo)
-		}
-		if xe != nil {
-			se = io.MultiWriter(stderr, xe)
-		}
-		finish = f
+		stdout.tee, stderr.tee, finish = p.cfg.JobOutput(js.job, attempt, n.Name)
 	}
 	started := time.Now()
 	p.emit(Event{Kind: JobStarted, Node: n.Name, Slot: slot, Job: js.job, Attempt: attempt})
 	host := n.host
 	go func() {
 		defer cancel()
-		err := host.Run(ctx, js.job.Cmd, so, se)
+		err := host.Run(ctx, js.job.Cmd, stdout, stderr)
 		_ = stdout.Close()
 		_ = stderr.Close()
 		switch {
@@ -574,13 +572,6 @@ func (p *pool) start(js *jobState, n *node) {
 		}
 		p.results <- result{js: js, n: n, slot: slot, err: err, start: started, dur: time.Since(started), stdout: stdout.Bytes()}
 	}()
-}
-
-func outputOf(o *Output) *Output {
-	if o == nil {
-		return NewOutput(nil)
-	}
-	return o
 }
 
 func (p *pool) done(r result) {
