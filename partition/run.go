@@ -62,7 +62,7 @@ func Run(ctx context.Context, opts Options, emit func(Partition) error, progress
 	}()
 	stopped := func() error { <-done; return stopErr }
 
-	entries := make(chan entry, 1024)
+	entries := make(chan []entry, 64)
 	c := newCrawler(ctx, root, &opts, entries, done, stopped)
 	walkErr := make(chan error, 1)
 	go func() {
@@ -90,30 +90,32 @@ func Run(ctx context.Context, opts Options, emit func(Partition) error, progress
 	defer tick.Stop()
 	for open := true; open; {
 		select {
-		case e, ok := <-entries:
+		case batch, ok := <-entries:
 			if !ok {
 				open = false
 				break
 			}
-			if failed != nil {
-				continue // draining after a failure
-			}
-			if e.err != nil {
-				sum.Skipped++
-				if opts.OnSkip != nil {
-					opts.OnSkip(Skip{Path: e.rel, Err: e.err})
+			for _, e := range batch {
+				if failed != nil {
+					break // draining after a failure
 				}
-				continue
-			}
-			sum.Files++
-			sum.Bytes += e.size
-			if live {
-				failed = pk.add(e)
-			} else {
-				all.add(e)
-			}
-			if failed != nil {
-				stop(failed)
+				if e.err != nil {
+					sum.Skipped++
+					if opts.OnSkip != nil {
+						opts.OnSkip(Skip{Path: e.rel, Err: e.err})
+					}
+					continue
+				}
+				sum.Files++
+				sum.Bytes += e.size
+				if live {
+					failed = pk.add(e)
+				} else {
+					all.add(e)
+				}
+				if failed != nil {
+					stop(failed)
+				}
 			}
 		case <-tick.C:
 			sum.Dirs = c.dirs.Load()

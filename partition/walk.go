@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -33,12 +34,20 @@ type entry struct {
 }
 
 // crawler turns walk callbacks, which may run on many goroutines, into
-// entries on one channel. Counters are atomic; everything else is read-only.
+// batches of entries on one channel. Counters are atomic; bufs is a pool;
+// everything else is read-only.
+//
+// With fastwalk on Linux the crawler is batched: the callback for each
+// directory lists that directory's files itself (one getdents pass, fstatat
+// relative to the directory, one channel send per batch), and fastwalk only
+// walks the directories. Other walkers get one callback per entry.
 type crawler struct {
 	root     string // cleaned walk root
 	prefix   string // root with a trailing separator, cut from each path
 	opts     *Options
-	out      chan<- entry
+	batched  bool
+	bufs     sync.Pool // *[]byte getdents buffers
+	out      chan<- []entry
 	ctx      context.Context // the run's context, checked directly so a cancel is seen at once
 	done     <-chan struct{} // closed when the run stops for any reason
 	stopErr  func() error    // why done was closed
@@ -47,18 +56,22 @@ type crawler struct {
 	special  atomic.Int64
 }
 
-func newCrawler(ctx context.Context, root string, opts *Options, out chan<- entry, done <-chan struct{}, stopErr func() error) *crawler {
+func newCrawler(ctx context.Context, root string, opts *Options, out chan<- []entry, done <-chan struct{}, stopErr func() error) *crawler {
 	prefix := root
 	if !strings.HasSuffix(prefix, string(filepath.Separator)) {
 		prefix += string(filepath.Separator)
 	}
-	return &crawler{root: root, prefix: prefix, opts: opts, out: out, ctx: ctx, done: done, stopErr: stopErr}
+	return &crawler{root: root, prefix: prefix, opts: opts, batched: opts.Walk == nil && batchedCrawl,
+		out: out, ctx: ctx, done: done, stopErr: stopErr}
 }
 
 // send hands e to the packer, or gives up when the run is stopping.
-func (c *crawler) send(e entry) error {
+func (c *crawler) send(e entry) error { return c.sendBatch([]entry{e}) }
+
+// sendBatch hands a batch to the packer, which owns it from then on.
+func (c *crawler) sendBatch(b []entry) error {
 	select {
-	case c.out <- e:
+	case c.out <- b:
 		return nil
 	case <-c.ctx.Done():
 		return c.ctx.Err()
@@ -82,6 +95,9 @@ func (c *crawler) visit(p string, d fs.DirEntry, err error) error {
 		}
 		if d != nil && d.IsDir() {
 			c.dirs.Add(1)
+			if c.batched {
+				return c.listDir(p, "")
+			}
 		}
 		return nil
 	}
@@ -96,6 +112,13 @@ func (c *crawler) visit(p string, d fs.DirEntry, err error) error {
 	}
 	name := d.Name()
 	isDir := d.IsDir()
+	if c.batched && !isDir {
+		// listDir has handled it with its directory.
+		if d.Type().IsRegular() {
+			return fastwalk.ErrSkipFiles // and the directory's other files
+		}
+		return nil
+	}
 	if len(c.opts.Excludes) > 0 && excluded(c.opts.Excludes, name, rel) {
 		c.excluded.Add(1)
 		if isDir {
@@ -119,6 +142,9 @@ func (c *crawler) visit(p string, d fs.DirEntry, err error) error {
 	switch {
 	case isDir:
 		c.dirs.Add(1)
+		if c.batched {
+			return c.listDir(p, rel)
+		}
 		if c.opts.EmptyDirs && isEmptyDir(p) {
 			return c.send(entry{rel: rel})
 		}
