@@ -62,7 +62,7 @@ func Run(ctx context.Context, opts Options, emit func(Partition) error, progress
 	}()
 	stopped := func() error { <-done; return stopErr }
 
-	entries := make(chan []entry, 64)
+	entries := make(chan []entry, 16) // at most 16 batches of 256 in flight
 	c := newCrawler(ctx, root, &opts, entries, done, stopped)
 	walkErr := make(chan error, 1)
 	go func() {
