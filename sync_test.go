@@ -500,3 +500,23 @@ func TestSyncBadInput(t *testing.T) {
 		require.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
 	}
 }
+
+func TestSyncExcludesInPartitionsFinalPassAndVerify(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	makeTree(t, src, treeOpts{dirs: 3, filesPerDir: 4, maxSize: 100, seed: 8})
+	for _, p := range []string{"d00/x.tmp", "d01/keep/me", "d01/skip/deep/y"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(src, filepath.Dir(p)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(src, p), []byte(p), 0o644))
+	}
+	require.NoError(t, os.MkdirAll(filepath.Join(dst, "d00"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dst, "d00", "old.tmp"), []byte("x"), 0o644))
+	r := drove(t, nil, nil, "sync", "-n", "2/:", "-f", "3", "-d", filepath.Join(dir, "w"), "-x", "*.tmp", "-x", "d01/skip",
+		"--delete", "--verify=checksum", src, dst)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.FileExists(t, filepath.Join(dst, "d01", "keep", "me"))
+	require.NoFileExists(t, filepath.Join(dst, "d00", "x.tmp"))
+	require.NoDirExists(t, filepath.Join(dst, "d01", "skip"))
+	require.FileExists(t, filepath.Join(dst, "d00", "old.tmp"), "excluded names are not deleted (rsync's rule)")
+	require.Contains(t, r.stderr, "0 differences")
+}

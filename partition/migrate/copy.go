@@ -257,6 +257,10 @@ func (m *migration) copyEvent(ev runner.Event) {
 	if ev.Job.Seq > 0 && ev.Job.Seq <= len(m.parts) {
 		p = m.parts[ev.Job.Seq-1]
 	}
+	isJob := ev.Kind == runner.JobStarted || ev.Kind == runner.JobSucceeded || ev.Kind == runner.JobFailed
+	if isJob && p == nil {
+		return // not one of ours; cannot happen
+	}
 	switch ev.Kind {
 	case runner.JobStarted:
 		m.busy[ev.Node]++
