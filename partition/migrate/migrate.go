@@ -9,7 +9,7 @@
 //
 // Work directory layout:
 //
-//	WORK/journal              append-only, fsync'd JSON lines (see record)
+//	WORK/journal              append-only JSON lines, fsync'd one by one
 //	WORK/lists/C/part.NNNNNN  partition lists of crawl C (1 for the first run)
 //	WORK/log/C/part.NNNNNN.log the copy tool's output for that partition, one
 //	                           "== date host" header per attempt
@@ -28,6 +28,13 @@
 // listed now, so nothing is skipped. That needs the earlier lists' paths in
 // memory (about 100 bytes a path) during the new crawl only. The final pass
 // runs when every partition is done and a crawl is complete.
+//
+// Final pass. One rsync -a of SRC/ to DST/ (rclone copy, or rclone sync with
+// Delete) on one node, a local one if there is one: it fixes directory
+// metadata that partition copies disturbed and catches files changed during
+// the run. Without Delete it deletes nothing but the temporary files of
+// rsyncs that were killed mid-file (a node that died): ".NAME.XXXXXX" names
+// that are not in SRC.
 package migrate
 
 import (
