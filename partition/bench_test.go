@@ -15,7 +15,7 @@ func BenchmarkRunLive(b *testing.B) {
 	}
 	for b.Loop() {
 		out := b.TempDir()
-		_, err := Run(context.Background(), Options{Src: tree, OutDir: out, MaxFiles: 2048, MaxBytes: 4 << 30}, func(Partition) error { return nil }, nil)
+		_, err := Run(context.Background(), Options{Src: tree, OutDir: out, MaxFiles: 2048}, func(Partition) error { return nil }, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

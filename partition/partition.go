@@ -4,7 +4,8 @@
 // so a runner can start copying while the crawl goes on.
 //
 // Live mode (the default) streams entries straight into the open list file:
-// memory stays bounded by the walker's queue, whatever the tree size. Exact
+// memory stays bounded by the walker's queue and a few batches in flight,
+// whatever the tree size. Exact
 // partition counts (Options.Parts) and sorted output (Options.Sort) need the
 // whole crawl first and hold every entry in memory.
 //
@@ -74,8 +75,11 @@ type Options struct {
 
 	// Walkers is the number of parallel crawlers (0: fastwalk's default).
 	Walkers int
-	// Walk replaces the crawler (nil: FastWalk(Walkers)). It is a seam for
-	// tests and for callers that prefer filepath.WalkDir.
+	// Walk replaces the crawler. nil means fastwalk with Walkers workers;
+	// on Linux each directory's files are then listed in one batch
+	// (getdents, fstatat relative to the directory). A WalkFunc set here
+	// gets one callback per entry: it is a seam for tests and for callers
+	// that prefer filepath.WalkDir.
 	Walk WalkFunc
 	// ProgressEvery is the interval between progress callbacks during the
 	// crawl (0: 200ms). Progress is also reported after every partition.
