@@ -37,7 +37,7 @@ func (c *crawler) listDir(dir, rel string) error {
 	defer c.bufs.Put(bp)
 	buf := *bp
 
-	batch := make([]entry, 0, batchSize)
+	var batch []entry // grown by append: most directories hold a few files
 	seen := 0
 	for {
 		n, err := readDirent(fd, buf)
@@ -63,7 +63,7 @@ func (c *crawler) listDir(dir, rel string) error {
 					if err := c.sendBatch(batch); err != nil {
 						return err
 					}
-					batch = make([]entry, 0, batchSize)
+					batch = nil
 				}
 			}
 		}
