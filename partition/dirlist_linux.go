@@ -21,8 +21,9 @@ const batchSize = 256
 // its path relative to Src, "" for Src) and sends them in batches: one
 // getdents pass, fstatat relative to the open directory (no path walk per
 // file), one channel send per batchSize entries. Subdirectories are left to
-// the walker. An unreadable directory is reported and skipped (SkipDir);
-// an unreadable Src is an error.
+// the walker; a directory without any returns SkipDir, so the walker does
+// not read it a second time. An unreadable directory is reported and
+// skipped (SkipDir); an unreadable Src is an error.
 func (c *crawler) listDir(dir, rel string) error {
 	fd, err := openDir(dir)
 	if err != nil {
@@ -38,7 +39,7 @@ func (c *crawler) listDir(dir, rel string) error {
 	buf := *bp
 
 	var batch []entry // grown by append: most directories hold a few files
-	seen := 0
+	seen, subdirs := 0, 0
 	for {
 		n, err := readDirent(fd, buf)
 		if err != nil {
@@ -57,7 +58,11 @@ func (c *crawler) listDir(dir, rel string) error {
 				continue
 			}
 			seen++
-			if e, ok := c.fileEntry(fd, rel, name, typ); ok {
+			e, ok, isDir := c.fileEntry(fd, rel, name, typ)
+			if isDir {
+				subdirs++
+			}
+			if ok {
 				batch = append(batch, e)
 				if len(batch) == batchSize {
 					if err := c.sendBatch(batch); err != nil {
@@ -72,25 +77,31 @@ func (c *crawler) listDir(dir, rel string) error {
 		batch = append(batch, entry{rel: rel})
 	}
 	if len(batch) > 0 {
-		return c.sendBatch(batch)
+		if err := c.sendBatch(batch); err != nil {
+			return err
+		}
+	}
+	if subdirs == 0 {
+		return filepath.SkipDir // a leaf: nothing left for the walker
 	}
 	return nil
 }
 
 // fileEntry turns one directory entry into a list entry (or a skip);
-// ok is false for directories, exclusions, specials and vanished files.
-func (c *crawler) fileEntry(dirfd int, dirRel, name string, typ byte) (entry, bool) {
+// ok is false for directories (isDir), exclusions, specials and vanished
+// files.
+func (c *crawler) fileEntry(dirfd int, dirRel, name string, typ byte) (e entry, ok, isDir bool) {
 	var st unix.Stat_t
 	statted := false
 	if typ == unix.DT_UNKNOWN { // file systems without d_type
 		if err := fstatat(dirfd, name, &st); err != nil {
-			return entry{}, false
+			return entry{}, false, false
 		}
 		statted = true
 		typ = modeToDT(st.Mode)
 	}
 	if typ == unix.DT_DIR {
-		return entry{}, false
+		return entry{}, false, true
 	}
 	rel := name
 	if dirRel != "" {
@@ -98,27 +109,27 @@ func (c *crawler) fileEntry(dirfd int, dirRel, name string, typ byte) (entry, bo
 	}
 	if len(c.opts.Excludes) > 0 && excluded(c.opts.Excludes, name, rel) {
 		c.excluded.Add(1)
-		return entry{}, false
+		return entry{}, false, false
 	}
 	if typ != unix.DT_REG && typ != unix.DT_LNK {
 		c.special.Add(1)
-		return entry{}, false
+		return entry{}, false, false
 	}
 	if bad := c.unlistable(name); bad != nil {
-		return entry{rel: rel, err: bad}, true
+		return entry{rel: rel, err: bad}, true, false
 	}
 	if c.opts.NoSizes {
-		return entry{rel: rel}, true
+		return entry{rel: rel}, true, false
 	}
 	if !statted {
 		if err := fstatat(dirfd, name, &st); err != nil {
 			if errors.Is(err, unix.ENOENT) {
-				return entry{}, false // vanished: nothing left to copy
+				return entry{}, false, false // vanished: nothing left to copy
 			}
-			return entry{rel: rel, err: &fs.PathError{Op: "lstat", Path: filepath.Join(c.root, rel), Err: err}}, true
+			return entry{rel: rel, err: &fs.PathError{Op: "lstat", Path: filepath.Join(c.root, rel), Err: err}}, true, false
 		}
 	}
-	return entry{rel: rel, size: st.Size}, true
+	return entry{rel: rel, size: st.Size}, true, false
 }
 
 // dirFailed reports an unreadable directory (after sending what was already

@@ -26,6 +26,14 @@ func TestListDirFailure(t *testing.T) {
 	c := newCrawler(context.Background(), root, &Options{}, out, done, func() error { return nil })
 	require.True(t, c.batched)
 
+	// A leaf directory is listed, then skipped so the walker does not read
+	// it again; one with subdirectories is left to the walker.
+	mkFiles(t, root, "leaf/a", "parent/child/b")
+	require.ErrorIs(t, c.listDir(filepath.Join(root, "leaf"), "leaf"), filepath.SkipDir)
+	assert.Equal(t, "leaf/a", (<-out)[0].rel)
+	require.NoError(t, c.listDir(filepath.Join(root, "parent"), "parent"))
+	assert.Empty(t, out)
+
 	err := c.listDir(filepath.Join(root, "notadir"), "notadir")
 	require.ErrorIs(t, err, filepath.SkipDir)
 	batch := <-out
@@ -53,10 +61,12 @@ func TestListDirUnknownType(t *testing.T) {
 	defer syscall.Close(fd)
 	c := newCrawler(context.Background(), root, &Options{}, nil, nil, nil)
 	for name, want := range map[string]int64{"f": 1, "l": 1} {
-		e, ok := c.fileEntry(fd, "", name, 0) // 0: DT_UNKNOWN
+		e, ok, isDir := c.fileEntry(fd, "", name, 0) // 0: DT_UNKNOWN
 		require.True(t, ok, name)
+		assert.False(t, isDir, name)
 		assert.Equal(t, want, e.size, name)
 	}
-	_, ok := c.fileEntry(fd, "", "d", 0)
+	_, ok, isDir := c.fileEntry(fd, "", "d", 0)
 	assert.False(t, ok, "directories are left to the walker")
+	assert.True(t, isDir)
 }
