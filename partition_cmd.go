@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -67,7 +68,14 @@ func (c *PartitionCmd) Run(ctx context.Context, e *env) error {
 	st := newPartitionStatus(e.stderr)
 	defer st.finish()
 	opts.OnSkip = func(s partition.Skip) {
-		st.println(fmt.Sprintf("drove: partition: skipped %q: %v", filepath.Join(c.Src, s.Path), s.Err))
+		// One line per skip: the path is Go-quoted, and a PathError's own
+		// (unquoted) path is left out.
+		msg := s.Err.Error()
+		var pe *fs.PathError
+		if errors.As(s.Err, &pe) {
+			msg = pe.Op + ": " + pe.Err.Error()
+		}
+		st.println(fmt.Sprintf("drove: partition: skipped %q: %s", filepath.Join(c.Src, s.Path), msg))
 	}
 	emit := func(p partition.Partition) error {
 		line, err := job.Format(p)
