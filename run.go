@@ -19,6 +19,7 @@ type RunCmd struct {
 	JobFile    []string `short:"J" sep:"none" placeholder:"FILE" help:"File of jobs, one command per line, read as a stream (pipes and <(generator) run while being written); blank lines skipped; '-' is stdin. Repeatable."`
 	OnEachNode string   `short:"E" placeholder:"CMD" help:"Instead of jobs, run CMD once on every distinct node."`
 
+	Status      bool   `short:"s" help:"Show a live status line on stderr: 'X of Y jobs complete, A of B nodes running jobs.'"`
 	ActiveNodes string `short:"A" placeholder:"FILE" help:"Keep FILE listing one 'node: command' line per running job (replaced atomically; empty at the end)."`
 	Stdout      string `short:"o" placeholder:"FILE" help:"Write all jobs' stdout to FILE; -o alone discards it."`
 	Stderr      string `short:"e" placeholder:"FILE" help:"Write all jobs' stderr to FILE; -e alone discards it."`

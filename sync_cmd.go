@@ -25,13 +25,14 @@ type SyncCmd struct {
 	Work        string     `short:"d" placeholder:"DIR" help:"Work directory: partition lists, the journal, per-partition logs (fpsync -d). With remote nodes it is required and must be shared storage every node sees at the same path. Default with only ':' nodes: a directory under the system temp dir named after SRC, DST and --mode. Run the same command with the same DIR to resume."`
 	Mode        string     `enum:"rsync,rclone" default:"rsync" help:"Copy tool: rsync (rsync -a --from0 --files-from) or rclone (rclone copy --files-from-raw)."`
 	Files       int        `short:"f" default:"2000" placeholder:"N" help:"Close a partition at N entries (default 2000, as fpsync -f)."`
-	Size        string     `default:"4GiB" placeholder:"SIZE" help:"Close a partition before it exceeds SIZE bytes (default 4GiB, as fpsync -s; -s is --status here); a bigger single file gets a partition of its own. K M G T and KiB..TiB are powers of 1024, KB MB GB TB powers of 1000."`
+	Size        string     `short:"s" default:"4GiB" placeholder:"SIZE" help:"Close a partition before it exceeds SIZE bytes (default 4GiB, as fpsync -s and drove partition -s); a bigger single file gets a partition of its own. K M G T and KiB..TiB are powers of 1024, KB MB GB TB powers of 1000."`
 	Exclude     []string   `short:"x" sep:"none" placeholder:"GLOB" help:"Skip files and whole directories matching GLOB (a name, or a path relative to SRC if it contains /); the final pass and --verify skip them too. Repeatable."`
 	EmptyDirs   bool       `short:"z" name:"empty-dirs" help:"List empty directories so partitions recreate them (the final pass does anyway)."`
 	ToolArgs    []string   `name:"tool-args" sep:"none" placeholder:"ARG" help:"One extra argument for rsync/rclone in every partition and the final pass (repeatable; write --tool-args=-H)."`
 	Walkers     int        `placeholder:"N" help:"Parallel crawlers (default: fastwalk's). More helps on NFS/Lustre."`
 	NoFinalPass bool       `name:"no-final-pass" help:"Skip the final pass (one rsync -a, or rclone copy, of the whole tree after every partition is done, fixing directory metadata and catching files changed during the run)."`
 	Delete      bool       `help:"Make the final pass delete what is in DST but not in SRC (fpsync -E; rclone sync)."`
+	Status      bool       `help:"Show live progress on stderr: files and bytes copied of those crawled so far, rate, ETA, nodes busy. (-s is --size here, as in fpsync and drove partition.)"`
 	Verify      verifyFlag `help:"After the run, compare DST with SRC here: size and mtime of every file, symlink targets, missing and (with --delete) extra entries; --verify=checksum compares contents too. Differences give exit status 1."`
 
 	fleetFlags `embed:""`

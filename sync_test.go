@@ -233,7 +233,7 @@ func TestSyncHostileTreeLocalNodes(t *testing.T) {
 	src, dst, work := filepath.Join(dir, "src"), filepath.Join(dir, "dst"), filepath.Join(dir, "work")
 	makeTree(t, src, treeOpts{dirs: 12, filesPerDir: 15, maxSize: 4096, symlinks: true, hostile: true, seed: 1})
 	t.Chdir(dir)
-	r := drove(t, nil, nil, "sync", "-n", "4/:", "-f", "17", "-z", "-d", work, "-s", "--verify=checksum", src, dst)
+	r := drove(t, nil, nil, "sync", "-n", "4/:", "-f", "17", "-z", "-d", work, "--status", "--verify=checksum", src, dst)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	requireSameTree(t, src, dst, true, true)
 	// -s: plain status lines (stderr is not a terminal).
