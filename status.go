@@ -242,6 +242,9 @@ func summary(rep *runner.Report) string {
 	if n := len(rep.Evicted); n > 0 {
 		fmt.Fprintf(&b, "; %d node(s) evicted", n)
 	}
+	if n := s.Pending; n > 0 {
+		fmt.Fprintf(&b, "; %d node(s) still connecting when the work ran out", n)
+	}
 	if rep.Interrupted {
 		b.WriteString("; interrupted")
 	}

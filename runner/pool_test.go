@@ -225,11 +225,19 @@ func TestTimeoutKillsAndFails(t *testing.T) {
 
 func TestRefusedNodeIsReportedAndOthersRun(t *testing.T) {
 	var rec recorder
-	ns := fakeNodes([]int{1}, func(context.Context, string, string, io.Writer) error { return nil })
+	refused := make(chan struct{})
+	// The jobs run until the refusal is in, so the run sees it.
+	ns := fakeNodes([]int{1}, func(context.Context, string, string, io.Writer) error { <-refused; return nil })
 	ns = append(ns, Node{Name: "dead", Slots: 4, Connect: func(context.Context) (Host, error) {
 		return nil, errors.New("connection refused")
 	}})
-	rep := Run(context.Background(), Config{Nodes: ns, Jobs: cmds(3, "j%d"), Events: rec.add})
+	events := func(e Event) {
+		rec.add(e)
+		if e.Kind == NodeRefused {
+			close(refused)
+		}
+	}
+	rep := Run(context.Background(), Config{Nodes: ns, Jobs: cmds(3, "j%d"), Events: events})
 	require.True(t, rep.OK())
 	require.Len(t, rep.Refused, 1)
 	require.Equal(t, 1, rec.count(NodeRefused))
