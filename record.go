@@ -35,18 +35,37 @@ func exitFields(err error) (exit, sig int) {
 	return -1, 0
 }
 
+// signalNumber is the number of a signal named as SSH names it ("TERM").
 func signalNumber(name string) int {
-	for i := 1; i < 32; i++ {
-		if strings.TrimPrefix(syscall.Signal(i).String(), "SIG") == name || sigNames[name] == i {
-			return i
-		}
+	switch name {
+	case "HUP":
+		return 1
+	case "INT":
+		return 2
+	case "QUIT":
+		return 3
+	case "ILL":
+		return 4
+	case "ABRT":
+		return 6
+	case "FPE":
+		return 8
+	case "KILL":
+		return 9
+	case "USR1":
+		return 10
+	case "SEGV":
+		return 11
+	case "USR2":
+		return 12
+	case "PIPE":
+		return 13
+	case "ALRM":
+		return 14
+	case "TERM":
+		return 15
 	}
 	return 0
-}
-
-var sigNames = map[string]int{
-	"HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "ABRT": 6, "FPE": 8, "KILL": 9, "USR1": 10, "SEGV": 11,
-	"USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15,
 }
 
 // jobLogger writes --joblog: one line per job that has finished for good
