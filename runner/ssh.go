@@ -192,11 +192,12 @@ func (h *SSH) session(ctx context.Context) (*sshConn, *ssh.Session, error) {
 		}
 		h.mu.Lock()
 		c.open--
+		others := c.open
 		var oce *ssh.OpenChannelError
 		refused := errors.As(err, &oce)
 		if refused {
 			// The server said no with c.open sessions already open there.
-			c.limit = max(c.open, 1)
+			c.limit = max(others, 1)
 		}
 		h.mu.Unlock()
 		if !refused {
@@ -209,7 +210,7 @@ func (h *SSH) session(ctx context.Context) (*sshConn, *ssh.Session, error) {
 		if attempt > 64 {
 			return nil, nil, &NodeError{Node: h.name, Err: fmt.Errorf("sessions refused: %w", err)}
 		}
-		if c.open == 0 {
+		if others == 0 {
 			// Refused with nothing open: closing sessions still count on
 			// the server. Give them a moment before asking again.
 			select {

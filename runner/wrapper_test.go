@@ -76,3 +76,23 @@ func TestWrapperQuotesHostileJob(t *testing.T) {
 	require.NoFileExists(t, dir+"/pwned")
 	require.False(t, strings.Contains(out.String(), "sh:"))
 }
+
+// TestWrapperReportsSignalOfLastCommand: a job whose last command dies of
+// a signal is reported as that signal, while "exit 3" stays 3 and a job's
+// own "exit 130" is not turned into a signal when it exits first.
+func TestWrapperReportsSignalOfLastCommand(t *testing.T) {
+	c, stdin, _ := startWrapped(t, `sleep 5 & p=$!; (sleep 0.2; kill -SEGV $p) & wait $p`)
+	defer stdin.Close()
+	err := c.Wait()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	ws := ee.Sys().(syscall.WaitStatus)
+	require.True(t, ws.Signaled(), "want death by signal, got %v", err)
+	require.Equal(t, syscall.SIGSEGV, ws.Signal())
+
+	c, stdin2, _ := startWrapped(t, `exit 130`)
+	defer stdin2.Close()
+	err = c.Wait()
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, 130, ee.ExitCode())
+}
