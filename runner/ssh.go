@@ -201,11 +201,11 @@ func (h *SSH) session(ctx context.Context) (*sshConn, *ssh.Session, error) {
 		}
 		h.mu.Unlock()
 		if !refused {
+			// The connection failed under us (or a keepalive found the node
+			// hung): the node is in trouble, and dialling it again would
+			// only wait out a connect timeout.
 			c.kill(fmt.Errorf("new session: %w", err))
-			if attempt > 8 {
-				return nil, nil, &NodeError{Node: h.name, Err: c.err}
-			}
-			continue
+			return nil, nil, &NodeError{Node: h.name, Err: c.err}
 		}
 		if attempt > 64 {
 			return nil, nil, &NodeError{Node: h.name, Err: fmt.Errorf("sessions refused: %w", err)}
