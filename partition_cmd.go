@@ -57,6 +57,11 @@ func (c *PartitionCmd) Run(ctx context.Context, e *env) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	select {
+	case <-e.drain: // interrupted before the crawl began
+		cancel()
+	default:
+	}
 	go func() {
 		select {
 		case <-e.drain:
