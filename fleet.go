@@ -18,7 +18,7 @@ type fleetFlags struct {
 	Node     []string `short:"n" sep:"none" placeholder:"SPEC" help:"A node: [K/][user@]host[:port]. K/ gives it K slots; a host listed twice gets two. ':' is this machine (sh -c, no SSH). Repeatable."`
 	NodeFile []string `short:"N" sep:"none" placeholder:"FILE" help:"File of nodes, one SPEC per line; blank lines and # comments skipped; '-' is stdin. Repeatable."`
 
-	Verbose int  `short:"v" type:"counter" help:"More detail at the end; -vv lists every job that never ran."`
+	Verbose int `short:"v" type:"counter" help:"More detail at the end; -vv lists every job that never ran."`
 
 	MaxNodes    int           `short:"m" placeholder:"N" help:"Run at most N jobs at once, whatever the slots (0 = no limit)."`
 	MaxAttempts int           `default:"3" placeholder:"N" help:"Fail a job once it has failed on N distinct nodes (0 = never: clstr's behaviour, which lets one bad job drain the fleet)."`
