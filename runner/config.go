@@ -77,4 +77,3 @@ type Config struct {
 	// Events receives every event, in order, from one goroutine.
 	Events func(Event)
 }
-

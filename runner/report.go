@@ -45,4 +45,3 @@ type Report struct {
 func (r *Report) OK() bool {
 	return len(r.Failed) == 0 && len(r.Unrun) == 0 && !r.Unread && r.StreamErr == nil && !r.Interrupted
 }
-
