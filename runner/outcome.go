@@ -1,0 +1,137 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/drove-dev/drove/jobs"
+)
+
+// done handles an attempt's end: success, or a failure whose consequence
+// (requeue, eviction, failure for good) depends on the error and
+// --on-failure.
+func (p *pool) done(r result) {
+	n, js := r.n, r.js
+	n.running--
+	p.running--
+	if r.slot < n.Slots {
+		n.free = append(n.free, r.slot)
+	}
+	js.attempts = append(js.attempts, Attempt{Node: n.Name, Err: r.err, Start: r.start, Duration: r.dur})
+	var nodeErr *NodeError
+	isNodeErr := errors.As(r.err, &nodeErr)
+	if r.err != nil && !isNodeErr {
+		// A transport failure is the node's, not the job's: the job may
+		// run there again if the node comes back.
+		if js.tried == nil {
+			js.tried = map[*node]bool{}
+		}
+		js.tried[n] = true
+	}
+	ev := Event{Node: n.Name, Slot: r.slot, Job: js.job, Attempt: len(js.attempts), Err: r.err, Duration: r.dur, Stdout: r.stdout}
+
+	if r.err == nil {
+		p.rep.Stats.Succeeded++
+		ev.Kind = JobSucceeded
+		p.emit(ev)
+		p.slotFree(n)
+		return
+	}
+	ev.Kind = JobFailed
+	if js.pin != nil {
+		p.failWith(js, ev, "")
+		p.slotFree(n)
+		return
+	}
+	switch {
+	case errors.Is(r.err, ErrKilled):
+		p.failWith(js, ev, "the run was interrupted")
+	case isNodeErr, p.cfg.OnFailure == Evict:
+		ev.Evicted = n.state == nodeUp
+		p.requeueOrFail(js, ev)
+		p.evict(n, r.err, js.job)
+	case p.cfg.OnFailure == Retry:
+		p.requeueOrFail(js, ev)
+	default: // Keep
+		p.failWith(js, ev, "--on-failure keep")
+	}
+	p.slotFree(n)
+}
+
+func (p *pool) requeueOrFail(js *jobState, ev Event) {
+	if p.cfg.MaxAttempts > 0 && len(js.attempts) >= p.cfg.MaxAttempts {
+		p.failWith(js, ev, fmt.Sprintf("failed on %d nodes (--max-attempts %d)", len(js.attempts), p.cfg.MaxAttempts))
+		return
+	}
+	ev.Requeued = true
+	p.emit(ev)
+	p.retry = append(p.retry, js)
+}
+
+func (p *pool) failWith(js *jobState, ev Event, reason string) {
+	p.rep.Stats.Failed++
+	p.rep.Failed = append(p.rep.Failed, Failure{Job: js.job, Attempts: js.attempts, Reason: reason})
+	p.emit(ev)
+}
+
+// fail fails a queued job that cannot run anywhere any more.
+func (p *pool) fail(js *jobState, reason string) {
+	p.rep.Stats.Failed++
+	p.rep.Failed = append(p.rep.Failed, Failure{Job: js.job, Attempts: js.attempts, Reason: reason})
+}
+
+// slotFree returns a finished attempt's slot to the pool, retires a node
+// that has run its --max-node-uses, lets a node that was removed from the
+// list leave, and closes the host of a node out of the pool once nothing
+// runs there.
+func (p *pool) slotFree(n *node) {
+	inPool := n.state == nodeUp && p.cfg.EachNode == "" && !p.draining
+	if inPool && p.usable(n) {
+		if len(n.free) > 0 && p.heldTokens(n) < len(n.free) {
+			p.tokens = append(p.tokens, n)
+		}
+		return
+	}
+	if n.running > 0 {
+		return
+	}
+	switch {
+	case inPool && n.leaving:
+		n.state = nodeGone
+		p.emit(Event{Kind: NodeLeft, Node: n.Name})
+	case inPool:
+		n.state = nodeGone
+		p.emit(Event{Kind: NodeRetired, Node: n.Name})
+	case n.state == nodeUp:
+		n.state = nodeGone
+	}
+	p.closeHost(n)
+}
+
+// heldTokens counts n's free slots waiting in the token queue.
+func (p *pool) heldTokens(n *node) int {
+	k := 0
+	for _, t := range p.tokens {
+		if t == n {
+			k++
+		}
+	}
+	return k
+}
+
+func (p *pool) closeHost(n *node) {
+	if n.host != nil && !n.closed {
+		n.closed = true
+		_ = n.host.Close()
+	}
+}
+
+func (p *pool) evict(n *node, err error, job jobs.Job) {
+	if n.state != nodeUp {
+		return
+	}
+	n.state = nodeGone
+	p.rep.Evicted = append(p.rep.Evicted, NodeFailure{Node: n.Name, Err: err})
+	p.emit(Event{Kind: NodeEvicted, Node: n.Name, Err: err, Job: job})
+	p.scheduleProbe(n)
+}
