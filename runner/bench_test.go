@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/internal/sshtest"
 	"github.com/drove-dev/drove/jobs"
 	"golang.org/x/crypto/ssh"
 )
@@ -22,9 +23,9 @@ import (
 // 10% of the bare loop's throughput (ratio >= 0.90).
 func BenchmarkDispatchVsBareLoop(b *testing.B) {
 	const nodesN, slots, jobsN = 4, 4, 2000
-	var servers []*testServer
+	var servers []*sshtest.Server
 	for range nodesN {
-		servers = append(servers, newTestServer(b, serverOpts{Instant: true}))
+		servers = append(servers, sshtest.New(b, sshtest.Options{Instant: true}))
 	}
 	cmds := make([]string, jobsN)
 	for i := range cmds {
@@ -36,7 +37,7 @@ func BenchmarkDispatchVsBareLoop(b *testing.B) {
 		var ns []Node
 		for _, ts := range servers {
 			ns = append(ns, Node{Name: ts.Addr, Slots: slots, Connect: func(ctx context.Context) (Host, error) {
-				return NewSSH(ctx, ts.Addr, ts.dial(), SSHOptions{KeepaliveInterval: 5 * time.Second})
+				return NewSSH(ctx, ts.Addr, dialTo(ts), SSHOptions{KeepaliveInterval: 5 * time.Second})
 			}})
 		}
 		start := time.Now()
@@ -55,7 +56,7 @@ func BenchmarkDispatchVsBareLoop(b *testing.B) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				c, err := ts.dial()(context.Background())
+				c, err := dialTo(ts)(context.Background())
 				if err != nil {
 					b.Error(err)
 					return

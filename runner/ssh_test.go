@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/internal/sshtest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -22,7 +23,7 @@ func runOn(t *testing.T, h Host, cmd string) (string, string, error) {
 }
 
 func TestSSHRunReportsOutputAndExactStatus(t *testing.T) {
-	h := newTestServer(t, serverOpts{}).host(t, SSHOptions{})
+	h := hostOn(t, sshtest.New(t, sshtest.Options{}), SSHOptions{})
 	out, errOut, err := runOn(t, h, `echo out; echo err >&2`)
 	require.NoError(t, err)
 	require.Equal(t, "out\n", out)
@@ -45,8 +46,8 @@ func TestSSHRunReportsOutputAndExactStatus(t *testing.T) {
 // TestSSHOpensMoreConnectionsWhenSessionsAreRefused: a server that allows
 // two sessions per connection still runs six jobs at once.
 func TestSSHOpensMoreConnectionsWhenSessionsAreRefused(t *testing.T) {
-	ts := newTestServer(t, serverOpts{MaxSessions: 2})
-	h := ts.host(t, SSHOptions{})
+	ts := sshtest.New(t, sshtest.Options{MaxSessions: 2})
+	h := hostOn(t, ts, SSHOptions{})
 	dir := t.TempDir()
 	const n = 6
 	var wg sync.WaitGroup
@@ -71,8 +72,8 @@ func TestSSHOpensMoreConnectionsWhenSessionsAreRefused(t *testing.T) {
 }
 
 func TestSSHKilledNodeIsANodeError(t *testing.T) {
-	ts := newTestServer(t, serverOpts{})
-	h := ts.host(t, SSHOptions{})
+	ts := sshtest.New(t, sshtest.Options{})
+	h := hostOn(t, ts, SSHOptions{})
 	started := filepath.Join(t.TempDir(), "started")
 	errc := make(chan error, 1)
 	go func() {
@@ -91,8 +92,8 @@ func TestSSHKilledNodeIsANodeError(t *testing.T) {
 }
 
 func TestSSHKeepaliveDetectsFrozenNode(t *testing.T) {
-	ts := newTestServer(t, serverOpts{})
-	h := ts.host(t, SSHOptions{KeepaliveInterval: 100 * time.Millisecond, KeepaliveCountMax: 3})
+	ts := sshtest.New(t, sshtest.Options{})
+	h := hostOn(t, ts, SSHOptions{KeepaliveInterval: 100 * time.Millisecond, KeepaliveCountMax: 3})
 	started := filepath.Join(t.TempDir(), "started")
 	errc := make(chan error, 1)
 	go func() {
@@ -115,8 +116,8 @@ func TestSSHKeepaliveDetectsFrozenNode(t *testing.T) {
 // started on the node, even though the server ignores nothing but has no
 // pty: the wrapper does it.
 func TestSSHCancelKillsRemoteTree(t *testing.T) {
-	ts := newTestServer(t, serverOpts{})
-	h := ts.host(t, SSHOptions{Grace: time.Second})
+	ts := sshtest.New(t, sshtest.Options{})
+	h := hostOn(t, ts, SSHOptions{Grace: time.Second})
 	dir := t.TempDir()
 	started, survived := filepath.Join(dir, "started"), filepath.Join(dir, "survived")
 	ctx, cancel := context.WithCancel(context.Background())
