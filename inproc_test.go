@@ -1,11 +1,9 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,40 +21,7 @@ import (
 // its connections.
 func TestInProcessSSHKillAndResume(t *testing.T) {
 	f := sshtest.NewFleet(t, 2, sshtest.Options{})
-	dir := t.TempDir()
-	done := filepath.Join(dir, "done")
-	joblog := filepath.Join(dir, "joblog")
-	nodesFile := writeFile(t, "nodes.txt", "2/node1\n2/node2\n")
-	var lines []string
-	for i := range 40 {
-		lines = append(lines, fmt.Sprintf("sleep 0.05; echo %d >> %s", i, done))
-	}
-	jobsFile := writeFile(t, "jobs.txt", strings.Join(lines, "\n")+"\n")
-	args := []string{"-F", f.SSHConfig, "-N", nodesFile, "-J", jobsFile, "--joblog", joblog}
-
-	p := droveProcess(t, args...)
-	require.Eventually(t, func() bool { return len(logged(t, joblog)) >= 8 }, 20*time.Second, 5*time.Millisecond)
-	require.NoError(t, p.Process.Signal(syscall.SIGKILL))
-	_ = p.Wait()
-	first := logged(t, joblog)
-	require.Less(t, len(first), 40, "the kill came too late to test anything")
-	require.Eventually(t, func() bool { return !procWithArg(done) }, 10*time.Second, 20*time.Millisecond,
-		"jobs of the killed drove kept running on the nodes")
-
-	r := drove(t, nil, nil, append(args, "--resume")...)
-	require.Equal(t, exitOK, r.code, r.stderr)
-	b, err := os.ReadFile(done)
-	require.NoError(t, err)
-	count := map[string]int{}
-	for _, l := range strings.Fields(string(b)) {
-		count[l]++
-	}
-	require.Len(t, count, 40, "every job completed")
-	for i, l := range lines {
-		if first[l] {
-			require.Equal(t, 1, count[fmt.Sprint(i)], "job %d was logged before the kill and ran again", i)
-		}
-	}
+	killAndResume(t, "-F", f.SSHConfig, "-N", writeFile(t, "nodes.txt", "2/node1\n2/node2\n"))
 }
 
 // TestInProcessSSHEvictionEventsAndResults: a node killed mid-run shows up

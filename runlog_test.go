@@ -60,6 +60,15 @@ func logged(t *testing.T, path string) map[string]bool {
 // then resumes from its joblog: every job completes, jobs the log recorded
 // run once only, and no job of the killed drove keeps running.
 func TestJobLogResumeAfterKill(t *testing.T) {
+	killAndResume(t, "-n", "2/:")
+}
+
+// killAndResume runs 40 jobs on nodeArgs in a drove process with --joblog,
+// kills it with SIGKILL once 8 jobs are logged, checks that its running
+// jobs died with it, resumes in-process with --resume, and checks that
+// every job completed and that none the log recorded ran again.
+func killAndResume(t *testing.T, nodeArgs ...string) {
+	t.Helper()
 	dir := t.TempDir()
 	done := filepath.Join(dir, "done")
 	joblog := filepath.Join(dir, "joblog")
@@ -68,17 +77,19 @@ func TestJobLogResumeAfterKill(t *testing.T) {
 		lines = append(lines, fmt.Sprintf("sleep 0.05; echo %d >> %s", i, done))
 	}
 	jobsFile := writeFile(t, "jobs.txt", strings.Join(lines, "\n")+"\n")
+	args := append(append([]string(nil), nodeArgs...), "-J", jobsFile, "--joblog", joblog)
 
-	p := droveProcess(t, "-n", "2/:", "-J", jobsFile, "--joblog", joblog)
+	p := droveProcess(t, args...)
 	require.Eventually(t, func() bool { return len(logged(t, joblog)) >= 8 }, 20*time.Second, 5*time.Millisecond)
 	require.NoError(t, p.Process.Signal(syscall.SIGKILL))
 	_ = p.Wait()
 	first := logged(t, joblog)
 	require.Less(t, len(first), 40, "the kill came too late to test anything")
 	// The killed drove's running jobs die with it (their stdin closes).
-	require.Eventually(t, func() bool { return !procWithArg(done) }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return !procWithArg(done) }, 10*time.Second, 20*time.Millisecond,
+		"jobs of the killed drove kept running")
 
-	r := drove(t, nil, nil, "-n", "2/:", "-J", jobsFile, "--joblog", joblog, "--resume")
+	r := drove(t, nil, nil, append(args, "--resume")...)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	b, err := os.ReadFile(done)
 	require.NoError(t, err)
