@@ -47,7 +47,8 @@ runs elsewhere, at most --max-attempts times.
   drove -n 4/: -J <(seq 10 | sed 's/^/echo job /')
   drove -N nodes.txt -E 'grep "model name" /proc/cpuinfo' | sort | uniq -c
 
-Other commands: "drove partition --help" (split a tree into copy jobs).
+Other commands: "drove partition --help" (split a tree into copy jobs) and
+"drove sync --help" (a whole parallel copy, resumable).
 
 ` + exitHelp
 }
