@@ -4,13 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/drove-dev/drove/runner"
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 )
 
 // statusUI renders a run's events on stderr: one line per node dropped or
@@ -21,26 +18,13 @@ type statusUI struct {
 	w       io.Writer
 	show    bool
 	verbose int
-	bar     *progressbar.ProgressBar // on a terminal
-	barMax  int
-	last    time.Time // last plain status line
-	lastMsg string
+	line    *liveLine
 	stats   runner.Stats
 	start   time.Time
 }
 
 func newStatusUI(w io.Writer, show bool, verbose int) *statusUI {
-	u := &statusUI{w: w, show: show, verbose: verbose, start: time.Now()}
-	if f, ok := w.(*os.File); ok && show && term.IsTerminal(int(f.Fd())) {
-		u.bar = progressbar.NewOptions(1,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetWidth(20),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionSetElapsedTime(false),
-			progressbar.OptionSetPredictTime(false),
-		)
-	}
-	return u
+	return &statusUI{w: w, show: show, verbose: verbose, start: time.Now(), line: newLiveLine(w, show)}
 }
 
 // statusLine is clstr's status line, with an ETA once there is enough to
@@ -143,11 +127,8 @@ func reason(node string, err error) string {
 
 // message prints one line, keeping a terminal status line intact.
 func (u *statusUI) message(format string, args ...any) {
-	if u.bar != nil {
-		_ = u.bar.Clear()
-	}
-	fmt.Fprintf(u.w, format+"\n", args...)
-	if u.bar != nil {
+	u.line.message(format, args...)
+	if u.line.terminal() {
 		u.draw(true)
 	}
 }
@@ -155,24 +136,7 @@ func (u *statusUI) message(format string, args ...any) {
 // draw shows the status line: redrawn in place on a terminal, otherwise a
 // plain line at most once a second.
 func (u *statusUI) draw(force bool) {
-	line := u.statusLine(u.stats)
-	if u.bar != nil {
-		if u.stats.Total != u.barMax {
-			u.barMax = u.stats.Total
-			u.bar.ChangeMax(max(u.barMax, 1))
-		}
-		u.bar.Describe(line)
-		_ = u.bar.Set(u.stats.Done())
-		return
-	}
-	if !force && time.Since(u.last) < time.Second {
-		return
-	}
-	if line == u.lastMsg && !force {
-		return
-	}
-	u.last, u.lastMsg = time.Now(), line
-	fmt.Fprintln(u.w, line)
+	u.line.show(u.statusLine(u.stats), int64(u.stats.Done()), int64(u.stats.Total), force)
 }
 
 // finish prints the final status line and accounts for every job that did
@@ -180,14 +144,7 @@ func (u *statusUI) draw(force bool) {
 func (u *statusUI) finish(rep *runner.Report) {
 	u.stats = rep.Stats
 	if u.show {
-		if u.bar != nil {
-			u.bar.Describe(statusLine(rep.Stats))
-			_ = u.bar.Finish()
-			fmt.Fprintln(u.w)
-			u.bar = nil
-		} else {
-			fmt.Fprintln(u.w, statusLine(rep.Stats))
-		}
+		u.line.finish(statusLine(rep.Stats))
 	}
 	for _, f := range rep.Failed {
 		var tries []string

@@ -3,15 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/drove-dev/drove/partition"
 	"github.com/drove-dev/drove/partition/migrate"
 	"github.com/drove-dev/drove/runner"
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 )
 
 // syncUI renders a sync on stderr: one line per node dropped or evicted and
@@ -24,8 +21,7 @@ type syncUI struct {
 	w       io.Writer
 	show    bool
 	verbose int
-	bar     *progressbar.ProgressBar
-	last    time.Time
+	line    *liveLine
 	prog    migrate.Progress
 	stats   runner.Stats
 	phase   string
@@ -34,19 +30,10 @@ type syncUI struct {
 }
 
 func newSyncUI(w io.Writer, show bool, verbose int) *syncUI {
-	u := &syncUI{w: w, show: show, verbose: verbose, stop: make(chan struct{})}
+	u := &syncUI{w: w, show: show, verbose: verbose, stop: make(chan struct{}), line: newLiveLine(w, show)}
 	if show {
 		// Copies can run for minutes without an event: redraw anyway.
 		go u.tick()
-	}
-	if f, ok := w.(*os.File); ok && show && term.IsTerminal(int(f.Fd())) {
-		u.bar = progressbar.NewOptions64(1,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetWidth(20),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionSetElapsedTime(false),
-			progressbar.OptionSetPredictTime(false),
-		)
 	}
 	return u
 }
@@ -143,28 +130,14 @@ func (u *syncUI) message(format string, args ...any) {
 }
 
 func (u *syncUI) messagef(format string, args ...any) {
-	if u.bar != nil {
-		_ = u.bar.Clear()
-	}
-	fmt.Fprintf(u.w, format+"\n", args...)
-	if u.bar != nil {
+	u.line.message(format, args...)
+	if u.line.terminal() {
 		u.draw(true)
 	}
 }
 
 func (u *syncUI) draw(force bool) {
-	line := syncLine(u.prog, u.stats, u.phase)
-	if u.bar != nil {
-		u.bar.ChangeMax64(max(u.prog.Bytes, 1))
-		u.bar.Describe(line)
-		_ = u.bar.Set64(u.prog.CopiedBytes)
-		return
-	}
-	if !force && time.Since(u.last) < time.Second {
-		return
-	}
-	u.last = time.Now()
-	fmt.Fprintln(u.w, line)
+	u.line.show(syncLine(u.prog, u.stats, u.phase), u.prog.CopiedBytes, u.prog.Bytes, force)
 }
 
 func (u *syncUI) tick() {
@@ -192,10 +165,7 @@ func (u *syncUI) finish() {
 		u.stopped = true
 		close(u.stop)
 	}
-	if u.bar != nil {
-		_ = u.bar.Clear()
-		u.bar = nil
-	}
+	u.line.finish("")
 }
 
 // summary prints the account of the run: totals, throughput, and every
