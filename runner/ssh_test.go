@@ -71,9 +71,10 @@ func TestSSHOpensMoreConnectionsWhenSessionsAreRefused(t *testing.T) {
 	require.GreaterOrEqual(t, h.Conns(), 3)
 }
 
-func TestSSHKilledNodeIsANodeError(t *testing.T) {
-	ts := sshtest.New(t, sshtest.Options{})
-	h := hostOn(t, ts, SSHOptions{})
+// nodeFailure starts a long job on h, does what to the node once the job
+// runs, and returns the job's error (failing if it does not end).
+func nodeFailure(t *testing.T, h *SSH, what func()) error {
+	t.Helper()
 	started := filepath.Join(t.TempDir(), "started")
 	errc := make(chan error, 1)
 	go func() {
@@ -81,35 +82,29 @@ func TestSSHKilledNodeIsANodeError(t *testing.T) {
 		errc <- err
 	}()
 	require.Eventually(t, func() bool { _, err := os.Stat(started); return err == nil }, 10*time.Second, 10*time.Millisecond)
-	ts.Kill()
+	what()
 	select {
 	case err := <-errc:
-		var ne *NodeError
-		require.ErrorAs(t, err, &ne, "got %v", err)
+		return err
 	case <-time.After(15 * time.Second):
-		t.Fatal("job on a killed node did not end")
+		t.Fatal("the job did not end")
+		return nil
 	}
+}
+
+func TestSSHKilledNodeIsANodeError(t *testing.T) {
+	ts := sshtest.New(t, sshtest.Options{})
+	err := nodeFailure(t, hostOn(t, ts, SSHOptions{}), ts.Kill)
+	var ne *NodeError
+	require.ErrorAs(t, err, &ne, "got %v", err)
 }
 
 func TestSSHKeepaliveDetectsFrozenNode(t *testing.T) {
 	ts := sshtest.New(t, sshtest.Options{})
-	h := hostOn(t, ts, SSHOptions{KeepaliveInterval: 100 * time.Millisecond, KeepaliveCountMax: 3})
-	started := filepath.Join(t.TempDir(), "started")
-	errc := make(chan error, 1)
-	go func() {
-		_, _, err := runOn(t, h, "touch "+started+"; sleep 30")
-		errc <- err
-	}()
-	require.Eventually(t, func() bool { _, err := os.Stat(started); return err == nil }, 10*time.Second, 10*time.Millisecond)
-	ts.Freeze()
-	select {
-	case err := <-errc:
-		var ne *NodeError
-		require.ErrorAs(t, err, &ne, "got %v", err)
-		require.Contains(t, err.Error(), "keepalive")
-	case <-time.After(15 * time.Second):
-		t.Fatal("frozen node not detected")
-	}
+	err := nodeFailure(t, hostOn(t, ts, SSHOptions{KeepaliveInterval: 100 * time.Millisecond, KeepaliveCountMax: 3}), ts.Freeze)
+	var ne *NodeError
+	require.ErrorAs(t, err, &ne, "got %v", err)
+	require.Contains(t, err.Error(), "keepalive")
 }
 
 // TestSSHCancelKillsRemoteTree: cancelling a job kills it and what it
