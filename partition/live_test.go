@@ -93,19 +93,19 @@ func TestLiveFirstPartitionBeforeCrawlEnds(t *testing.T) {
 func TestLiveCancel(t *testing.T) {
 	root := t.TempDir()
 	mkFiles(t, root, "a1", "a2", "a3", "b/b1", "b/b2", "c/c1")
-	reached, gate := make(chan struct{}), make(chan struct{})
-	defer close(gate)
+	reached, cancelled := make(chan struct{}), make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	var emitted []Partition
 	go func() {
 		<-reached
-		cancel()
+		cancel() // returns once the contexts derived from ctx are done too
+		close(cancelled)
 	}()
 	opts := Options{Src: root, OutDir: t.TempDir(), MaxFiles: 2,
 		Walk: func(r string, fn fs.WalkDirFunc) error {
 			// Wait for the cancel to land, then carry on: the crawler's
 			// callback must refuse to go further.
-			return gatedWalk(3, reached, ctx.Done())(r, fn)
+			return gatedWalk(3, reached, cancelled)(r, fn)
 		}}
 	sum, err := Run(ctx, opts, func(p Partition) error { emitted = append(emitted, p); return nil }, nil)
 	require.ErrorIs(t, err, context.Canceled)
