@@ -44,11 +44,16 @@ var _ Host = (*SSH)(nil)
 
 type sshConn struct {
 	client *ssh.Client
-	open   int // sessions open or opening (guarded by SSH.mu)
-	limit  int // sessions the server allowed at once; 0 = not yet refused
-	dead   chan struct{}
-	once   sync.Once
-	err    error // why it died, set before dead is closed
+
+	guardMu    sync.Mutex
+	guard      *guard // once up; until then (or if refused) jobs carry their own watcher
+	guardTried bool
+	jobs       int // jobs started on this connection
+	open       int // sessions open or opening (guarded by SSH.mu)
+	limit      int // sessions the server allowed at once; 0 = not yet refused
+	dead       chan struct{}
+	once       sync.Once
+	err        error // why it died, set before dead is closed
 }
 
 func (c *sshConn) kill(err error) {
@@ -78,13 +83,47 @@ func NewSSH(ctx context.Context, name string, dial func(ctx context.Context) (*s
 		opts.Grace = 5 * time.Second
 	}
 	h := &SSH{name: name, dial: dial, opts: opts}
-	c, err := dial(ctx)
+	c, err := h.connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	h.conns = append(h.conns, h.watch(c))
+	h.conns = append(h.conns, c)
 	return h, nil
 }
+
+// connect dials a new connection.
+func (h *SSH) connect(ctx context.Context) (*sshConn, error) {
+	client, err := h.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return h.watch(client), nil
+}
+
+// guardFor returns c's guard once it is up. The second job on a
+// connection starts it, in the background: a connection that runs one job
+// (--on-each-node) never pays for a guard session. Until the guard answers,
+// and if the server refuses it, jobs carry their own watcher.
+func (h *SSH) guardFor(c *sshConn) *guard {
+	c.guardMu.Lock()
+	defer c.guardMu.Unlock()
+	c.jobs++
+	if c.guard == nil && !c.guardTried && c.jobs >= 2 {
+		c.guardTried = true
+		go func() {
+			g, err := startGuard(c.client, h.graceSeconds())
+			if err != nil {
+				return
+			}
+			c.guardMu.Lock()
+			c.guard = g
+			c.guardMu.Unlock()
+		}()
+	}
+	return c.guard
+}
+
+func (h *SSH) graceSeconds() int { return int((h.opts.Grace + time.Second - 1) / time.Second) }
 
 // watch starts the goroutines that notice a connection's end.
 func (h *SSH) watch(client *ssh.Client) *sshConn {
@@ -117,18 +156,34 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 		return &NodeError{Node: h.name, Err: err}
 	}
 	sess.Stdout, sess.Stderr = stdout, stderr
-	graceSec := int((h.opts.Grace + time.Second - 1) / time.Second)
-	if err := sess.Start(remoteCommand(cmd, graceSec)); err != nil {
+	command := remoteCommand(cmd, h.graceSeconds())
+	var pgid atomic.Int64 // the job's process group, once it has said it
+	g := h.guardFor(c)
+	if g != nil {
+		command = guardedCommand(cmd)
+		sess.Stderr = &markerFilter{next: stderr, found: func(p int) {
+			pgid.Store(int64(p))
+			// Registered before acknowledged: the job never runs unguarded.
+			if g.send('+', p) == nil {
+				_, _ = stdin.Write([]byte("\n"))
+			}
+		}}
+	}
+	if err := sess.Start(command); err != nil {
 		return h.classify(c, err)
 	}
 	// On cancellation: ask nicely (honoured by OpenSSH >= 7.9 for non-root
-	// logins), and close stdin, which the wrapper turns into TERM then KILL
-	// of the job's process group on any sshd. If the node does not end the
-	// session within the grace period, drop the session.
+	// logins); have the guard send TERM, then KILL, to the job's process
+	// group; and close stdin, which a job not yet acknowledged, or the
+	// per-job watcher, turns into the job's end. If the node does not end
+	// the session within the grace period, drop the session.
 	var killed atomic.Bool
 	var grace atomic.Pointer[time.Timer]
 	stop := context.AfterFunc(ctx, func() {
 		killed.Store(true)
+		if p := pgid.Load(); p > 0 {
+			_ = g.send('k', int(p))
+		}
 		_ = sess.Signal(ssh.SIGTERM)
 		_ = stdin.Close()
 		grace.Store(time.AfterFunc(h.opts.Grace+2*time.Second, func() { _ = sess.Close() }))
@@ -138,6 +193,9 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 		if t := grace.Load(); t != nil {
 			t.Stop()
 		}
+	}
+	if p := pgid.Load(); p > 0 {
+		_ = g.send('-', int(p))
 	}
 	if killed.Load() {
 		return ctx.Err()
@@ -256,7 +314,7 @@ func (h *SSH) pick(ctx context.Context) (*sshConn, <-chan struct{}, error) {
 	h.dialing = done
 	h.mu.Unlock()
 
-	client, err := h.dial(ctx)
+	c, err := h.connect(ctx)
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -269,7 +327,6 @@ func (h *SSH) pick(ctx context.Context) (*sshConn, <-chan struct{}, error) {
 		}
 		return nil, nil, err
 	}
-	c := h.watch(client)
 	if h.closed {
 		c.kill(errors.New("host closed"))
 		return nil, nil, &NodeError{Node: h.name, Err: errors.New("host closed")}

@@ -22,25 +22,48 @@ func runOn(t *testing.T, h Host, cmd string) (string, string, error) {
 	return so.String(), se.String(), err
 }
 
-func TestSSHRunReportsOutputAndExactStatus(t *testing.T) {
-	h := hostOn(t, sshtest.New(t, sshtest.Options{}), SSHOptions{})
-	out, errOut, err := runOn(t, h, `echo out; echo err >&2`)
+// guardedHost is a host whose connection's guard is up, so its jobs run
+// guarded rather than with their own watcher.
+func guardedHost(t *testing.T, ts *sshtest.Server, opts SSHOptions) *SSH {
+	t.Helper()
+	h := hostOn(t, ts, opts)
+	_, _, err := runOn(t, h, "true")
 	require.NoError(t, err)
-	require.Equal(t, "out\n", out)
-	require.Equal(t, "err\n", errOut)
+	require.Eventually(t, func() bool { return h.guardFor(h.conns[0]) != nil }, 10*time.Second, 5*time.Millisecond)
+	return h
+}
 
-	_, _, err = runOn(t, h, `exit 3`)
-	require.Equal(t, &ExitError{Status: 3}, err)
+func TestSSHRunReportsOutputAndExactStatus(t *testing.T) {
+	for _, guarded := range []bool{false, true} {
+		t.Run(fmt.Sprintf("guarded=%v", guarded), func(t *testing.T) {
+			ts := sshtest.New(t, sshtest.Options{})
+			h := hostOn(t, ts, SSHOptions{})
+			if guarded {
+				h = guardedHost(t, ts, SSHOptions{})
+			}
+			out, errOut, err := runOn(t, h, `echo out; echo err >&2`)
+			require.NoError(t, err)
+			require.Equal(t, "out\n", out)
+			require.Equal(t, "err\n", errOut)
 
-	// 255 is the job's own status: ssh-based tools cannot tell it from a
-	// transport failure, drove can.
-	_, _, err = runOn(t, h, `exit 255`)
-	require.Equal(t, &ExitError{Status: 255}, err)
+			h = hostOn(t, ts, SSHOptions{})
+			if guarded {
+				h = guardedHost(t, ts, SSHOptions{})
+			}
+			_, _, err = runOn(t, h, `exit 3`)
+			require.Equal(t, &ExitError{Status: 3}, err)
 
-	_, _, err = runOn(t, h, `kill -USR1 $$`)
-	var ee *ExitError
-	require.ErrorAs(t, err, &ee)
-	require.Equal(t, "USR1", ee.Signal)
+			// 255 is the job's own status: ssh-based tools cannot tell it
+			// from a transport failure, drove can.
+			_, _, err = runOn(t, h, `exit 255`)
+			require.Equal(t, &ExitError{Status: 255}, err)
+
+			_, _, err = runOn(t, h, `kill -USR1 $$`)
+			var ee *ExitError
+			require.ErrorAs(t, err, &ee)
+			require.Equal(t, "USR1", ee.Signal)
+		})
+	}
 }
 
 // TestSSHOpensMoreConnectionsWhenSessionsAreRefused: a server that allows
@@ -108,32 +131,72 @@ func TestSSHKeepaliveDetectsFrozenNode(t *testing.T) {
 }
 
 // TestSSHCancelKillsRemoteTree: cancelling a job kills it and what it
-// started on the node, even though the server ignores nothing but has no
-// pty: the wrapper does it.
+// started on the node, though the server has no pty and the job ignores
+// TERM: by the job's own watcher (the first job on a connection), and by
+// the connection's guard (later jobs).
 func TestSSHCancelKillsRemoteTree(t *testing.T) {
+	for _, guarded := range []bool{false, true} {
+		t.Run(fmt.Sprintf("guarded=%v", guarded), func(t *testing.T) {
+			ts := sshtest.New(t, sshtest.Options{})
+			h := hostOn(t, ts, SSHOptions{Grace: time.Second})
+			if guarded {
+				h = guardedHost(t, ts, SSHOptions{Grace: time.Second})
+			}
+			dir := t.TempDir()
+			started, survived := filepath.Join(dir, "started"), filepath.Join(dir, "survived")
+			ctx, cancel := context.WithCancel(context.Background())
+			errc := make(chan error, 1)
+			go func() {
+				errc <- h.Run(ctx, "trap '' TERM; (sleep 4; touch "+survived+") & touch "+started+"; sleep 4; touch "+survived, &bytes.Buffer{}, &bytes.Buffer{})
+			}()
+			require.Eventually(t, func() bool { _, err := os.Stat(started); return err == nil }, 10*time.Second, 10*time.Millisecond)
+			cancel()
+			require.ErrorIs(t, <-errc, context.Canceled)
+			// Wait past the job's own end: nothing may touch the marker.
+			deadline := time.Now().Add(6 * time.Second)
+			for time.Now().Before(deadline) {
+				_, err := os.Stat(survived)
+				require.True(t, os.IsNotExist(err), "a process of the cancelled job kept running")
+				if !psHas(t, survived) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			require.False(t, psHas(t, survived), "processes of the cancelled job are still running")
+		})
+	}
+}
+
+// TestSSHGuardKillsJobsWhenConnectionCloses: guarded jobs die with their
+// connection (drove dying looks the same to the node).
+func TestSSHGuardKillsJobsWhenConnectionCloses(t *testing.T) {
 	ts := sshtest.New(t, sshtest.Options{})
-	h := hostOn(t, ts, SSHOptions{Grace: time.Second})
+	h := guardedHost(t, ts, SSHOptions{Grace: time.Second})
 	dir := t.TempDir()
 	started, survived := filepath.Join(dir, "started"), filepath.Join(dir, "survived")
-	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
-		errc <- h.Run(ctx, "trap '' TERM; (sleep 4; touch "+survived+") & touch "+started+"; sleep 4; touch "+survived, &bytes.Buffer{}, &bytes.Buffer{})
+		_, _, err := runOn(t, h, "(sleep 3; touch "+survived+") & touch "+started+"; sleep 3")
+		errc <- err
 	}()
 	require.Eventually(t, func() bool { _, err := os.Stat(started); return err == nil }, 10*time.Second, 10*time.Millisecond)
-	cancel()
-	require.ErrorIs(t, <-errc, context.Canceled)
-	// Wait past the job's own end: nothing may touch the marker.
-	deadline := time.Now().Add(6 * time.Second)
-	for time.Now().Before(deadline) {
-		_, err := os.Stat(survived)
-		require.True(t, os.IsNotExist(err), "a process of the cancelled job kept running")
-		if !psHas(t, survived) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+	require.NoError(t, h.Close())
+	<-errc
+	require.Eventually(t, func() bool { return !psHas(t, survived) }, 10*time.Second, 20*time.Millisecond)
+	_, err := os.Stat(survived)
+	require.True(t, os.IsNotExist(err), "a guarded job outlived its connection")
+}
+
+func TestMarkerFilter(t *testing.T) {
+	var out bytes.Buffer
+	var got []int
+	f := &markerFilter{next: &out, found: func(p int) { got = append(got, p) }}
+	in := "login noise\n" + pgidMarker + " 4242\nreal stderr\n" + pgidMarker + " 1\n"
+	for i := 0; i < len(in); i += 3 { // dribbled in pieces
+		_, _ = f.Write([]byte(in[i:min(i+3, len(in))]))
 	}
-	require.False(t, psHas(t, survived), "processes of the cancelled job are still running")
+	require.Equal(t, []int{4242}, got)
+	require.Equal(t, "login noise\nreal stderr\n"+pgidMarker+" 1\n", out.String(), "only the first marker is taken out")
 }
 
 // psHas reports whether a live process has s in its command line.

@@ -1,0 +1,53 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/drove-dev/drove/internal/sshdtest"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/ssh"
+)
+
+// TestRealSSHGuard runs guarded jobs on a real OpenSSH node: output and
+// exit status pass through, a cancelled job is killed with its children by
+// the guard, and jobs still running when the connection closes die with it.
+func TestRealSSHGuard(t *testing.T) {
+	c := sshdtest.Start(t, sshdtest.Options{Nodes: 1})
+	dial := func(ctx context.Context) (*ssh.Client, error) { return c.Dial(ctx, 0) }
+	h, err := NewSSH(context.Background(), "node1", dial, SSHOptions{Grace: time.Second})
+	require.NoError(t, err)
+	defer h.Close()
+	require.NoError(t, h.Run(context.Background(), "true", io.Discard, io.Discard))
+	require.Eventually(t, func() bool { return h.guardFor(h.conns[0]) != nil }, 10*time.Second, 5*time.Millisecond)
+
+	var so, se bytes.Buffer
+	err = h.Run(context.Background(), "echo out; echo err >&2; exit 3", &so, &se)
+	require.Equal(t, &ExitError{Status: 3}, err)
+	require.Equal(t, "out\n", so.String())
+	require.Equal(t, "err\n", se.String())
+
+	m := fmt.Sprintf("droveguard%d", time.Now().UnixNano())
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		errc <- h.Run(ctx, fmt.Sprintf("trap '' TERM; sh -c 'sleep 30; : %s' & sleep 30; : %s", m, m), io.Discard, io.Discard)
+	}()
+	require.Eventually(t, func() bool { return len(c.Procs(t, m)) >= 1 }, 10*time.Second, 10*time.Millisecond)
+	cancel()
+	require.ErrorIs(t, <-errc, context.Canceled)
+	c.WaitNoProcs(t, m, 10*time.Second)
+
+	m2 := m + "b"
+	go func() {
+		errc <- h.Run(context.Background(), fmt.Sprintf("sh -c 'sleep 30; : %s' & sleep 30; : %s", m2, m2), io.Discard, io.Discard)
+	}()
+	require.Eventually(t, func() bool { return len(c.Procs(t, m2)) >= 1 }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, h.Close())
+	<-errc
+	c.WaitNoProcs(t, m2, 10*time.Second)
+}
