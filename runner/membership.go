@@ -68,13 +68,10 @@ func (p *pool) resize(n *node, slots int) {
 		}
 	}
 	n.free = kept
-	// Drop tokens beyond the free slots left.
-	extra := p.heldTokens(n) - len(n.free)
-	for i := len(p.tokens) - 1; i >= 0 && extra > 0; i-- {
-		if p.tokens[i] == n {
-			p.tokens = append(p.tokens[:i], p.tokens[i+1:]...)
-			extra--
-		}
+	// One token per free slot left.
+	p.removeTokens(n)
+	for range n.free {
+		p.tokens = append(p.tokens, n)
 	}
 }
 

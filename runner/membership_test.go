@@ -130,3 +130,19 @@ func TestReadmitGivesUpAfterFailedProbes(t *testing.T) {
 	require.Len(t, rep.Failed, 1)
 	require.Len(t, rep.Unrun, 1)
 }
+
+// TestReadmittedNodeHasOneTokenPerSlot: tokens a node left in the queue
+// when it was evicted do not add to the new ones when it is readmitted
+// (they would let more jobs start than it has slots).
+func TestReadmittedNodeHasOneTokenPerSlot(t *testing.T) {
+	p := &pool{}
+	n := &node{Node: Node{Name: "n1", Slots: 3}}
+	host := &fakeHost{name: "n1"}
+	p.join(n, host, NodeUp)
+	require.Len(t, p.tokens, 3)
+	// Evicted with its free slots still queued, then readmitted.
+	n.state = nodeProbing
+	p.join(n, host, NodeReadmitted)
+	require.Len(t, p.tokens, 3)
+	require.Len(t, n.free, 3)
+}

@@ -14,7 +14,8 @@ func (p *pool) done(r result) {
 	n, js := r.n, r.js
 	n.running--
 	p.running--
-	if r.slot < n.Slots {
+	freed := r.slot < n.Slots // not a slot a resize took away
+	if freed {
 		n.free = append(n.free, r.slot)
 	}
 	js.attempts = append(js.attempts, Attempt{Node: n.Name, Err: r.err, Start: r.start, Duration: r.dur})
@@ -34,13 +35,13 @@ func (p *pool) done(r result) {
 		p.rep.Stats.Succeeded++
 		ev.Kind = JobSucceeded
 		p.emit(ev)
-		p.slotFree(n)
+		p.slotFree(n, freed)
 		return
 	}
 	ev.Kind = JobFailed
 	if js.pin != nil {
 		p.failWith(js, ev, "")
-		p.slotFree(n)
+		p.slotFree(n, freed)
 		return
 	}
 	switch {
@@ -55,7 +56,7 @@ func (p *pool) done(r result) {
 	default: // Keep
 		p.failWith(js, ev, "--on-failure keep")
 	}
-	p.slotFree(n)
+	p.slotFree(n, freed)
 }
 
 func (p *pool) requeueOrFail(js *jobState, ev Event) {
@@ -84,11 +85,11 @@ func (p *pool) fail(js *jobState, reason string) {
 // that has run its --max-node-uses, lets a node that was removed from the
 // list leave, and closes the host of a node out of the pool once nothing
 // runs there.
-func (p *pool) slotFree(n *node) {
+func (p *pool) slotFree(n *node, freed bool) {
 	inPool := n.state == nodeUp && p.cfg.EachNode == "" && !p.draining
 	if inPool && p.usable(n) {
-		if len(n.free) > 0 && p.heldTokens(n) < len(n.free) {
-			p.tokens = append(p.tokens, n)
+		if freed {
+			p.tokens = append(p.tokens, n) // one token per free slot
 		}
 		return
 	}
@@ -108,15 +109,16 @@ func (p *pool) slotFree(n *node) {
 	p.closeHost(n)
 }
 
-// heldTokens counts n's free slots waiting in the token queue.
-func (p *pool) heldTokens(n *node) int {
-	k := 0
+// removeTokens takes every token of n out of the queue.
+func (p *pool) removeTokens(n *node) {
+	kept := p.tokens[:0]
 	for _, t := range p.tokens {
-		if t == n {
-			k++
+		if t != n {
+			kept = append(kept, t)
 		}
 	}
-	return k
+	clear(p.tokens[len(kept):])
+	p.tokens = kept
 }
 
 func (p *pool) closeHost(n *node) {

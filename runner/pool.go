@@ -310,15 +310,19 @@ func (p *pool) wantNew() bool {
 	return len(p.tokens) > 0
 }
 
+// dropStaleTokens drops tokens of nodes that can take no job from the
+// front of the queue, so that a token at the front means a job can start
+// now. Stale tokens further back are skipped by takeToken and dropped when
+// they reach the front: each is looked at once, not on every loop.
 func (p *pool) dropStaleTokens() {
-	kept := p.tokens[:0]
-	for _, n := range p.tokens {
-		if p.usable(n) {
-			kept = append(kept, n)
-		}
+	i := 0
+	for i < len(p.tokens) && !p.usable(p.tokens[i]) {
+		i++
 	}
-	clear(p.tokens[len(kept):])
-	p.tokens = kept
+	if i > 0 {
+		clear(p.tokens[:i])
+		p.tokens = p.tokens[i:]
+	}
 }
 
 // takeToken removes and returns the first free slot whose node is allowed
@@ -408,6 +412,9 @@ func (p *pool) join(n *node, h Host, kind EventKind) {
 	for s := n.Slots - 1; s >= 0; s-- {
 		n.free = append(n.free, s)
 	}
+	// Tokens left from before an eviction would be usable again: the queue
+	// must hold exactly one token per free slot.
+	p.removeTokens(n)
 	if p.cfg.EachNode != "" {
 		p.emit(Event{Kind: kind, Node: n.Name})
 		js := &jobState{job: jobs.Job{Seq: n.seq, Cmd: p.cfg.EachNode, Origin: "--on-each-node"}, pin: n}
