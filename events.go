@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -64,7 +65,7 @@ func (l *eventLog) event(ev runner.Event) {
 		out := ev.Stdout
 		je.OK, je.ExitStatus, je.DurationS, je.StdoutBytes, je.Requeued = &success, &exit, &d, &out, ev.Requeued
 		var ee *runner.ExitError
-		if asExit(ev.Err, &ee) {
+		if errors.As(ev.Err, &ee) {
 			je.Signal = ee.Signal
 		}
 	}
@@ -72,14 +73,6 @@ func (l *eventLog) event(ev runner.Event) {
 		je.Error = reason(ev.Node, ev.Err)
 	}
 	l.err = l.enc.Encode(je)
-}
-
-func asExit(err error, target **runner.ExitError) bool {
-	e, ok := err.(*runner.ExitError)
-	if ok {
-		*target = e
-	}
-	return ok
 }
 
 // statusFile keeps --status-file: a JSON snapshot of the run (counts,
