@@ -1,12 +1,19 @@
 package runner
 
 import (
-	"bytes"
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
+	"github.com/drove-dev/drove/internal/shquote"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -14,40 +21,93 @@ import (
 // process groups of that connection's jobs when its stdin ends — when drove
 // closes the connection, dies, or the connection drops. It replaces the
 // per-job watcher of remoteCommand, which cost one fork of the login shell
-// per job on the node.
+// per job on the node, and it costs no SSH message per job.
 //
-// A guarded job first tells drove its process group (its shell's pid: sshd
-// makes every session a process group of its own) on stderr, then waits for
-// drove's acknowledgement on stdin before it runs anything. drove registers
-// the group with the guard before it acknowledges, so no job runs
-// unregistered: if the connection drops first, the job's read fails and it
-// kills itself. When a job ends drove unregisters it; to kill one job
-// (timeout, second Ctrl-C) drove asks the guard, which sends TERM to its
-// group and KILL after the grace period.
+// The guard makes a private directory on the node holding a FIFO and a
+// file named "up". A guarded job registers itself on the node, with no
+// round trip to drove: it writes "PGID TOKEN" (its shell's pid, which is
+// its process group since sshd makes every session a process group of its
+// own, and a token drove chose for it) into the FIFO, then checks that
+// "up" still exists and the guard is alive, and only then runs. The guard
+// does not read the FIFO per job; it drains it when drove asks ("p", sent
+// after every few jobs and shortly after jobs end), forgetting jobs whose
+// shell has exited.
 //
-// Protocol on the guard's stdin, one line each: "+ PGID", "- PGID",
-// "k PGID".
+// When its stdin ends the guard removes "up", drains the FIFO up to a line
+// it writes itself, removes the directory, and sends TERM, then KILL after
+// the grace period, to every registered job still running. A job that
+// found "up" had written its line before "up" went, so before that last
+// line: the guard reads it and kills the job. A job that comes later finds
+// no "up" (or no FIFO) and kills itself before running anything.
+//
+// drove kills one job (timeout, second Ctrl-C) with "k TOKEN": the guard
+// drains, then sends TERM and later KILL to that job's group; a token not
+// registered yet is remembered and killed when its line arrives, and drove
+// keeps asking for drains until the job's session ends.
+//
+// Protocol on the guard's stdin, one line each: "p", "k TOKEN".
+//
+// Both the guard and its jobs open the FIFO read-write, so neither ever
+// blocks in open(2), even with the other side gone. POSIX leaves O_RDWR on
+// a FIFO undefined; Linux and the BSDs define it as used here.
 type guard struct {
-	mu    sync.Mutex
-	stdin io.WriteCloser
-	sess  *ssh.Session
+	pid string // the guard shell's pid on the node
+	dir string // its directory on the node
+
+	next atomic.Int64 // the last token handed out
+
+	mu      sync.Mutex
+	stdin   io.WriteCloser
+	sess    *ssh.Session
+	started int         // jobs started since the last drain
+	timer   *time.Timer // a drain due after jobs ended
 }
 
-// guardScript is the guard's command (POSIX sh, builtins only until the
-// connection ends).
-func guardScript(graceSeconds int) string {
+const (
+	// guardHello starts the line a guard prints once it is ready.
+	guardHello = "drove-guard"
+	// guardStartTimeout bounds the wait for that line.
+	guardStartTimeout = 20 * time.Second
+	// drainEvery bounds the registrations waiting in the FIFO between
+	// drains (a FIFO holds at least 4 KiB; a line is at most ~30 bytes).
+	drainEvery = 32
+	// drainAfter is how long after a job ends the guard is asked to
+	// forget it, so that a finished job's pid is not kept for long.
+	drainAfter = 250 * time.Millisecond
+)
+
+// guardScript is the guard's program: POSIX sh, run by sh whatever the
+// login shell, with builtins only per job (mkdir, mkfifo, rm and sleep run
+// once per connection, or per killed job). name is the last element of
+// its directory, made under $TMPDIR (or /tmp). drain uses variables of its
+// own (i, j, q, e): sh has no locals, and the loop's o and t must survive
+// it.
+func guardScript(graceSeconds int, name string) string {
 	g := strconv.Itoa(max(graceSeconds, 0))
-	return `trap '' HUP INT TERM PIPE; exec >/dev/null 2>&1; p=' '; ` +
-		`while read -r o n; do case $o in ` +
-		`+) p="$p$n ";; ` +
-		`-) case $p in *" $n "*) p="${p%% $n *} ${p#* $n }";; esac;; ` +
-		`k) kill -TERM -$n; (sleep ` + g + `; kill -KILL -$n) & ;; ` +
-		`esac; done; ` +
-		`[ "$p" = ' ' ] || { for n in $p; do kill -TERM -$n; done; sleep ` + g + `; for n in $p; do kill -KILL -$n; done; }`
+	script := `trap '' HUP INT TERM PIPE; d=${TMPDIR:-/tmp}/` + name + `
+mkdir -m 700 "$d" && mkfifo -m 600 "$d/q" && : >"$d/up" && exec 4<>"$d/q" || { rm -rf "$d"; exit 1; }
+printf '` + guardHello + ` %s %s\n' $$ "$d"; exec >/dev/null 2>&1; p=' ' k=' '
+end() { kill -TERM -$1; (sleep ` + g + `; kill -KILL -$1) & }
+drain() {
+  echo e >&4
+  while read -r i j <&4 && [ "$i" != e ]; do case $k in *" $j "*) end $i;; *) p="$p$j:$i ";; esac; done
+  q=' '; for e in $p; do kill -0 ${e#*:} && q="$q$e "; done; p=$q
+}
+while read -r o t; do case $o in
+  p) drain;;
+  k) drain; case $p in *" $t:"*) n=${p#* $t:}; end ${n%% *};; *) k="$k$t ";; esac;;
+esac; done
+rm -f "$d/up"; drain; rm -rf "$d"
+[ "$p" = ' ' ] || { for e in $p; do kill -TERM -${e#*:}; done; sleep ` + g + `; for e in $p; do kill -KILL -${e#*:}; done; }`
+	return "exec sh -c " + shquote.Quote(script)
 }
 
-// startGuard opens the guard session on client.
+// startGuard opens a guard session on client and waits until it is ready.
 func startGuard(client *ssh.Client, graceSeconds int) (*guard, error) {
+	var rb [8]byte
+	if _, err := rand.Read(rb[:]); err != nil {
+		return nil, fmt.Errorf("guard session: %w", err)
+	}
 	sess, err := client.NewSession()
 	if err != nil {
 		return nil, fmt.Errorf("guard session: %w", err)
@@ -57,102 +117,95 @@ func startGuard(client *ssh.Client, graceSeconds int) (*guard, error) {
 		sess.Close()
 		return nil, fmt.Errorf("guard session: %w", err)
 	}
-	if err := sess.Start(guardScript(graceSeconds)); err != nil {
+	out, err := sess.StdoutPipe()
+	if err != nil {
 		sess.Close()
 		return nil, fmt.Errorf("guard session: %w", err)
 	}
-	return &guard{stdin: stdin, sess: sess}, nil
-}
-
-// send writes one protocol line.
-func (g *guard) send(op byte, pgid int) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	_, err := fmt.Fprintf(g.stdin, "%c %d\n", op, pgid)
-	return err
-}
-
-// guardedCommand is a job for a connection with a guard: announce the
-// process group, wait for the acknowledgement (or die if it never comes),
-// then run the job in the login shell with stdin from /dev/null, and pass
-// its status on as remoteCommand does.
-func guardedCommand(job string) string {
-	return `echo ` + pgidMarker + ` $$ >&2; read -r _ || kill -KILL $$; exec </dev/null` + "\n" + job + "\n" + reraise
-}
-
-// pgidMarker starts the line a guarded job writes first on stderr.
-const pgidMarker = "drove-pgid"
-
-// markerFilter passes a guarded job's stderr on, taking out the line that
-// announces its process group and calling found with it. Lines before it
-// (a login shell's noise) pass through.
-type markerFilter struct {
-	next  io.Writer
-	buf   []byte
-	done  bool
-	found func(pgid int)
-}
-
-func (f *markerFilter) Write(p []byte) (int, error) {
-	if f.done {
-		return f.next.Write(p)
+	if err := sess.Start(guardScript(graceSeconds, "drove-guard."+hex.EncodeToString(rb[:]))); err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("guard session: %w", err)
 	}
-	f.buf = append(f.buf, p...)
-	for !f.done {
-		i := bytes.IndexByte(f.buf, '\n')
-		if i < 0 {
-			if len(f.buf) > 64<<10 { // no marker: give up, pass it all on
-				f.done = true
-				_, _ = f.next.Write(f.buf)
-				f.buf = nil
-			}
-			return len(p), nil
-		}
-		line := f.buf[:i]
-		if rest, ok := bytes.CutPrefix(line, []byte(pgidMarker+" ")); ok {
-			if pgid, err := strconv.Atoi(string(rest)); err == nil && pgid > 1 {
-				f.done = true
-				tail := f.buf[i+1:]
-				f.buf = nil
-				f.found(pgid)
-				if len(tail) > 0 {
-					_, _ = f.next.Write(tail)
-				}
-				return len(p), nil
-			}
-		}
-		_, _ = f.next.Write(f.buf[:i+1])
-		f.buf = f.buf[i+1:]
+	// A guard that never says it is ready is given up on.
+	t := time.AfterFunc(guardStartTimeout, func() { sess.Close() })
+	pid, dir, err := readGuardHello(out)
+	if !t.Stop() && err == nil {
+		err = errors.New("no answer in time")
 	}
-	return len(p), nil
+	if err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("guard session: %w", err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	return &guard{pid: pid, dir: dir, stdin: stdin, sess: sess}, nil
 }
 
-// ReadFrom lets io.Copy (x/crypto/ssh's stderr copy) hand the stream over
-// once the marker is through, so the pooled buffers of LineWriter are used.
-func (f *markerFilter) ReadFrom(r io.Reader) (int64, error) {
-	var total int64
-	buf := make([]byte, 512)
-	for !f.done {
-		n, err := r.Read(buf)
-		total += int64(n)
-		if n > 0 {
-			_, _ = f.Write(buf[:n])
-		}
-		if err == io.EOF {
-			if len(f.buf) > 0 {
-				_, _ = f.next.Write(f.buf)
-				f.buf = nil
+// readGuardHello reads the guard's ready line, skipping what a login shell
+// may print before it.
+func readGuardHello(r io.Reader) (pid, dir string, err error) {
+	br := bufio.NewReader(io.LimitReader(r, 64<<10))
+	for {
+		line, err := br.ReadString('\n')
+		if rest, ok := strings.CutPrefix(line, guardHello+" "); ok && err == nil {
+			pid, dir, ok := strings.Cut(strings.TrimSuffix(rest, "\n"), " ")
+			if n, aerr := strconv.Atoi(pid); ok && aerr == nil && n > 1 && strings.HasPrefix(dir, "/") {
+				return pid, dir, nil
 			}
-			return total, nil
+			return "", "", fmt.Errorf("bad ready line %q", line)
 		}
 		if err != nil {
-			return total, err
+			return "", "", fmt.Errorf("no ready line: %w", err)
 		}
 	}
-	if rf, ok := f.next.(io.ReaderFrom); ok {
-		n, err := rf.ReadFrom(r)
-		return total + n, err
+}
+
+// job returns the command that runs job under the guard, and its token.
+// The job registers, then runs in the login shell with stdin from
+// /dev/null, and passes its status on as remoteCommand does; if the guard
+// is gone or going, it kills itself first.
+func (g *guard) job(job string) (tok int64, command string) {
+	tok = g.next.Add(1)
+	g.mu.Lock()
+	g.started++
+	if g.started >= drainEvery {
+		g.drainLocked()
 	}
-	n, err := io.Copy(f.next, r)
-	return total + n, err
+	g.mu.Unlock()
+	t := strconv.FormatInt(tok, 10)
+	return tok, `{ echo "$$ ` + t + `" >&5 && [ -e ` + shquote.Quote(g.dir+"/up") + ` ] && kill -0 ` + g.pid + `; } ` +
+		`2>/dev/null 5<>` + shquote.Quote(g.dir+"/q") + ` || kill -KILL $$; exec </dev/null` + "\n" + job + "\n" + reraise
+}
+
+// ended notes that a job's session is over: the guard is asked to drain
+// soon, so that it forgets the job.
+func (g *guard) ended() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.timer == nil {
+		g.timer = time.AfterFunc(drainAfter, g.drain)
+	}
+}
+
+// drain asks the guard to read the registrations waiting for it.
+func (g *guard) drain() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.drainLocked()
+}
+
+func (g *guard) drainLocked() {
+	if g.timer != nil {
+		g.timer.Stop()
+		g.timer = nil
+	}
+	g.started = 0
+	_, _ = io.WriteString(g.stdin, "p\n")
+}
+
+// kill asks the guard to end the job with token tok: TERM to its process
+// group, KILL after the grace period.
+func (g *guard) kill(tok int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, _ = io.WriteString(g.stdin, "k "+strconv.FormatInt(tok, 10)+"\n")
 }

@@ -157,50 +157,60 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 	}
 	sess.Stdout, sess.Stderr = stdout, stderr
 	command := remoteCommand(cmd, h.graceSeconds())
-	var pgid atomic.Int64 // the job's process group, once it has said it
 	g := h.guardFor(c)
+	var tok int64
 	if g != nil {
-		command = guardedCommand(cmd)
-		sess.Stderr = &markerFilter{next: stderr, found: func(p int) {
-			pgid.Store(int64(p))
-			// Registered before acknowledged: the job never runs unguarded.
-			if g.send('+', p) == nil {
-				_, _ = stdin.Write([]byte("\n"))
-			}
-		}}
+		tok, command = g.job(cmd)
+		defer g.ended()
 	}
 	if err := sess.Start(command); err != nil {
 		return h.classify(c, err)
 	}
 	// On cancellation: ask nicely (honoured by OpenSSH >= 7.9 for non-root
 	// logins); have the guard send TERM, then KILL, to the job's process
-	// group; and close stdin, which a job not yet acknowledged, or the
-	// per-job watcher, turns into the job's end. If the node does not end
-	// the session within the grace period, drop the session.
+	// group, asking it to drain until the session ends, since the job may
+	// not have registered yet; and close stdin, which the per-job watcher
+	// turns into the job's end. If the node does not end the session
+	// within the grace period, drop the session.
 	var killed atomic.Bool
 	var grace atomic.Pointer[time.Timer]
+	ended := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		killed.Store(true)
-		if p := pgid.Load(); p > 0 {
-			_ = g.send('k', int(p))
+		if g != nil {
+			g.kill(tok)
+			go redrain(g, ended)
 		}
 		_ = sess.Signal(ssh.SIGTERM)
 		_ = stdin.Close()
 		grace.Store(time.AfterFunc(h.opts.Grace+2*time.Second, func() { _ = sess.Close() }))
 	})
 	err = sess.Wait()
+	close(ended)
 	if !stop() {
 		if t := grace.Load(); t != nil {
 			t.Stop()
 		}
 	}
-	if p := pgid.Load(); p > 0 {
-		_ = g.send('-', int(p))
-	}
 	if killed.Load() {
 		return ctx.Err()
 	}
 	return h.classify(c, err)
+}
+
+// redrain asks g to drain every so often until ended is closed: a killed
+// job that had not registered yet is killed when its registration is read.
+func redrain(g *guard, ended <-chan struct{}) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			g.drain()
+		case <-ended:
+			return
+		}
+	}
 }
 
 // classify turns a session's result into nil, *ExitError or *NodeError.

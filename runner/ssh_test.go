@@ -187,18 +187,6 @@ func TestSSHGuardKillsJobsWhenConnectionCloses(t *testing.T) {
 	require.True(t, os.IsNotExist(err), "a guarded job outlived its connection")
 }
 
-func TestMarkerFilter(t *testing.T) {
-	var out bytes.Buffer
-	var got []int
-	f := &markerFilter{next: &out, found: func(p int) { got = append(got, p) }}
-	in := "login noise\n" + pgidMarker + " 4242\nreal stderr\n" + pgidMarker + " 1\n"
-	for i := 0; i < len(in); i += 3 { // dribbled in pieces
-		_, _ = f.Write([]byte(in[i:min(i+3, len(in))]))
-	}
-	require.Equal(t, []int{4242}, got)
-	require.Equal(t, "login noise\nreal stderr\n"+pgidMarker+" 1\n", out.String(), "only the first marker is taken out")
-}
-
 // psHas reports whether a live process has s in its command line.
 func psHas(t *testing.T, s string) bool {
 	t.Helper()
