@@ -86,7 +86,7 @@ type pool struct {
 // cancelled). The Report accounts for all of them.
 func Run(ctx context.Context, cfg Config) *Report {
 	if cfg.DialConcurrency <= 0 {
-		cfg.DialConcurrency = 32
+		cfg.DialConcurrency = 128
 	}
 	if cfg.Stdout == nil {
 		cfg.Stdout = NewOutput(nil)
