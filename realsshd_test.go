@@ -56,13 +56,13 @@ func TestRealSSHRunsJobsAndReportsExactStatus(t *testing.T) {
 // started, so the run only succeeds if they overlap.
 func TestRealSSHMoreSlotsThanMaxSessions(t *testing.T) {
 	c := sshdtest.Start(t, sshdtest.Options{Nodes: 1})
-	dir := c.Nodes[0].Scratch
+	dir := c.Nodes[0].Scratch + "/slots" // only the jobs' files: the scratch is also TMPDIR
 	const n = 32
 	var args []string
 	for i := range n {
 		args = append(args, "-j", fmt.Sprintf(
-			`touch %s/%d; i=0; while [ $(ls %s | wc -l) -lt %d ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; [ $i -lt 600 ]`,
-			dir, i, dir, n))
+			`mkdir -p %[1]s && touch %[1]s/%[2]d; i=0; while [ $(ls %[1]s | wc -l) -lt %[3]d ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; [ $i -lt 600 ]`,
+			dir, i, n))
 	}
 	r := drove(t, nil, nil, append([]string{"-F", c.SSHConfig, "-n", fmt.Sprintf("%d/node1", n), "--max-attempts", "1"}, args...)...)
 	require.Equal(t, exitOK, r.code, r.stderr)

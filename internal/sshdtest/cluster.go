@@ -256,6 +256,11 @@ func (c *Cluster) sshdConfig(n *Node, opts Options) string {
 		"UseDNS no",
 		"LogLevel DEBUG1",
 		"Subsystem sftp internal-sftp",
+		// Sessions get the node's scratch directory as TMPDIR, as separate
+		// machines would have separate /tmp: what drove leaves there (a
+		// guard's directory, when a test kills the node) goes with the
+		// cluster.
+		"SetEnv " + quote("TMPDIR="+n.Scratch),
 	}
 	if opts.MaxSessions != 0 {
 		lines = append(lines, "MaxSessions "+strconv.Itoa(opts.MaxSessions))

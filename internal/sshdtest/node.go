@@ -33,8 +33,9 @@ type Node struct {
 	HostKey    ssh.PublicKey
 	Config     string // the node's sshd_config
 	LogFile    string // the node's sshd log (sshd -E)
-	// Scratch is an empty directory owned by the login user, for this
-	// node's jobs to write into. All nodes share one filesystem, so
+	// Scratch is a directory owned by the login user, for this node's
+	// jobs to write into, and the node's TMPDIR (so drove's guards make
+	// their directories there). All nodes share one filesystem, so
 	// per-node directories let a test tell which node did what.
 	Scratch string
 

@@ -80,6 +80,12 @@ func TestStartRunsCommandsAsLoginUser(t *testing.T) {
 
 		s, err = client.NewSession()
 		require.NoError(t, err)
+		out, err = s.Output("echo $TMPDIR")
+		require.NoError(t, err)
+		assert.Equal(t, n.Scratch+"\n", string(out), "the scratch directory is the node's TMPDIR")
+
+		s, err = client.NewSession()
+		require.NoError(t, err)
 		err = s.Run("exit 3")
 		var exitErr *ssh.ExitError
 		require.ErrorAs(t, err, &exitErr)
