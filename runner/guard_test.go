@@ -47,7 +47,13 @@ func localGuard(t *testing.T, graceSeconds int) (g *guard, done <-chan struct{})
 // localJob starts a guarded job's command as sshd would start a session.
 func localJob(t *testing.T, command string) (*exec.Cmd, <-chan error) {
 	t.Helper()
-	c := exec.Command("sh", "-c", command)
+	return localJobIn(t, "sh", command)
+}
+
+// localJobIn is localJob with another login shell.
+func localJobIn(t *testing.T, shell, command string) (*exec.Cmd, <-chan error) {
+	t.Helper()
+	c := exec.Command(shell, "-c", command)
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	require.NoError(t, c.Start())
 	t.Cleanup(func() { _ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL) })

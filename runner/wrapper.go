@@ -18,9 +18,10 @@ package runner
 //     ssh would run it (no second shell, which cost 0.7 ms of node CPU per
 //     job), with stdin from /dev/null, never the session;
 //   - a last line passes the job's exit status on, and when the job's last
-//     command died of a signal (the shell reports 128+n: dash does not exec
-//     it) re-raises that signal on the shell, so sshd reports the signal by
-//     name. A job that runs "exit N" itself never reaches that line.
+//     command died of a signal (the shell reports 128+n, ksh93 256+n: the
+//     shell does not exec it) re-raises that signal on the shell, so sshd
+//     reports the signal by name. A job that runs "exit N" itself never
+//     reaches that line.
 //
 // Only POSIX sh features are used; nothing needs installing on the node,
 // but the login shell must be POSIX-compatible (sh, dash, bash, ksh, zsh).
@@ -34,10 +35,12 @@ func remoteCommand(job string, graceSeconds int) string {
 		`exec 3<&- </dev/null` + "\n" + job + "\n" + reraise
 }
 
-// reraise turns a status of 128+n, for a signal n that ends a process by
-// default, back into death by that signal.
-const reraise = `s=$?; case $s in 129|130|131|132|134|135|136|137|138|139|140|141|142|143) ` +
-	`trap - $((s-128)) 2>/dev/null; kill -$((s-128)) $$;; esac; exit $s`
+// reraise turns a status of 128+n (256+n in ksh93), for a signal n that
+// ends a process by default, back into death by that signal.
+const reraise = `s=$?; case $s in ` +
+	`129|130|131|132|134|135|136|137|138|139|140|141|142|143) n=$((s-128));; ` +
+	`257|258|259|260|262|263|264|265|266|267|268|269|270|271) n=$((s-256));; ` +
+	`*) exit $s;; esac; trap - $n 2>/dev/null; kill -$n $$; exit $s`
 
 func itoa(n int) string {
 	if n <= 0 {
