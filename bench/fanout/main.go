@@ -14,10 +14,12 @@
 // prints the time of each phase on stderr.
 //
 // With -wrap it sends each command inside a copy of the wrapper drove's
-// runner puts around a job (runner/wrapper.go: a watcher subshell that kills
-// the job's process group when the session's stdin ends) and keeps the
-// session's stdin open until the command ends, as drove does, so that the
-// cost of the wrapper can be told apart from the cost of drove's scheduling.
+// runner puts around a connection's first job (runner/wrapper.go: a watcher
+// subshell that kills the job's process group when the session's stdin
+// ends) and keeps the session's stdin open until the command ends, as drove
+// does, so that the cost of the wrapper can be told apart from the cost of
+// drove's scheduling. drove registers later jobs on a connection with a
+// guard instead (runner/guard.go), which -wrap does not copy.
 package main
 
 import (
@@ -316,8 +318,9 @@ func runOne(c *ssh.Client, cmd string, wrap bool, out *output) error {
 	return err
 }
 
-// droveWrapper is a copy of runner.remoteCommand (runner/wrapper.go) at the
-// time of writing, with graceSeconds > 0.
+// droveWrapper is a copy of runner.remoteCommand (runner/wrapper.go, the
+// per-job watcher drove puts around a connection's first job) as of
+// drove 2214746, with graceSeconds > 0.
 func droveWrapper(job string, graceSeconds int) string {
 	g := strconv.Itoa(graceSeconds)
 	return `exec 3<&0; ` +
@@ -325,12 +328,11 @@ func droveWrapper(job string, graceSeconds int) string {
 		`kill -0 $$ 2>/dev/null || exit 0; kill -TERM 0; n=0; ` +
 		`while kill -0 $$ 2>/dev/null && [ $n -lt ` + g + ` ]; do sleep 1; n=$((n+1)); done; ` +
 		`kill -KILL 0 ) <&3 >/dev/null 2>&1 & ` +
-		`exec sh -c ` + quote(job) + ` sh </dev/null 3<&-`
-}
-
-// quote makes s one word for a POSIX shell.
-func quote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		`exec 3<&- </dev/null` + "\n" + job + "\n" +
+		`s=$?; case $s in ` +
+		`129|130|131|132|134|135|136|137|138|139|140|141|142|143) n=$((s-128));; ` +
+		`257|258|259|260|262|263|264|265|266|267|268|269|270|271) n=$((s-256));; ` +
+		`*) exit $s;; esac; trap - $n 2>/dev/null; kill -$n $$; exit $s`
 }
 
 // output serialises jobs' stdout through one goroutine that owns the

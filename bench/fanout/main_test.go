@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -56,14 +57,6 @@ func TestResolveNamesTheIncompleteNode(t *testing.T) {
 	assert.ErrorContains(t, err, "no nodes")
 }
 
-func TestQuoteIsOneShellWord(t *testing.T) {
-	for _, s := range []string{"", "plain", "it's", "'", "''", `a\'b`, "$(touch x) `y` $HOME", "new\nline", "-n", `"; exit 3`} {
-		out, err := exec.Command("sh", "-c", "printf %s "+quote(s)).Output()
-		require.NoError(t, err, "%q", s)
-		assert.Equal(t, s, string(out))
-	}
-}
-
 func TestDroveWrapperRunsTheJobAndReportsItsStatus(t *testing.T) {
 	// Run the wrapper as sshd would (login shell -c), with stdin open
 	// until the job ends, as drove keeps it.
@@ -76,4 +69,17 @@ func TestDroveWrapperRunsTheJobAndReportsItsStatus(t *testing.T) {
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, 7, ee.ExitCode())
 	assert.Equal(t, "it's", string(out))
+}
+
+func TestDroveWrapperReportsASignalByName(t *testing.T) {
+	cmd := exec.Command("sh", "-c", droveWrapper(`sh -c 'kill -USR1 $$'`, 1))
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	err = cmd.Run()
+	_ = stdin.Close()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	ws := ee.Sys().(syscall.WaitStatus)
+	require.True(t, ws.Signaled(), "ended with %v", err)
+	assert.Equal(t, syscall.SIGUSR1, ws.Signal())
 }
