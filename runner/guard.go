@@ -49,16 +49,17 @@ import (
 //
 // Both the guard and its jobs open the FIFO read-write, so neither ever
 // blocks in open(2), even with the other side gone. POSIX leaves O_RDWR on
-// a FIFO undefined; Linux and the BSDs define it as used here.
+// a FIFO undefined; Linux defines it as used here (fifo(7)). On a node
+// where the guard cannot start, jobs carry their own watcher.
 type guard struct {
 	pid string // the guard shell's pid on the node
 	dir string // its directory on the node
 
-	next atomic.Int64 // the last token handed out
+	next atomic.Int64  // the last token handed out
+	gone chan struct{} // closed when the guard's session has ended
 
 	mu      sync.Mutex
 	stdin   io.WriteCloser
-	sess    *ssh.Session
 	started int         // jobs started since the last drain
 	timer   *time.Timer // a drain due after jobs ended
 }
@@ -136,8 +137,13 @@ func startGuard(client *ssh.Client, graceSeconds int) (*guard, error) {
 		sess.Close()
 		return nil, fmt.Errorf("guard session: %w", err)
 	}
-	go func() { _, _ = io.Copy(io.Discard, out) }()
-	return &guard{pid: pid, dir: dir, stdin: stdin, sess: sess}, nil
+	g := &guard{pid: pid, dir: dir, stdin: stdin, gone: make(chan struct{})}
+	go func() {
+		_, _ = io.Copy(io.Discard, out)
+		_ = sess.Wait()
+		close(g.gone)
+	}()
+	return g, nil
 }
 
 // readGuardHello reads the guard's ready line, skipping what a login shell
@@ -156,6 +162,18 @@ func readGuardHello(r io.Reader) (pid, dir string, err error) {
 		if err != nil {
 			return "", "", fmt.Errorf("no ready line: %w", err)
 		}
+	}
+}
+
+// alive reports whether the guard's session is still open. Jobs given to
+// a guard that has died kill themselves rather than run unguarded, so a
+// connection whose guard is gone goes back to per-job watchers.
+func (g *guard) alive() bool {
+	select {
+	case <-g.gone:
+		return false
+	default:
+		return true
 	}
 }
 

@@ -41,7 +41,7 @@ func localGuard(t *testing.T, graceSeconds int) (g *guard, done <-chan struct{})
 			_ = c.Process.Kill()
 		}
 	})
-	return &guard{pid: pid, dir: dir, stdin: stdin}, ch
+	return &guard{pid: pid, dir: dir, stdin: stdin, gone: ch}, ch
 }
 
 // localJob starts a guarded job's command as sshd would start a session.

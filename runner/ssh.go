@@ -103,7 +103,8 @@ func (h *SSH) connect(ctx context.Context) (*sshConn, error) {
 // guardFor returns c's guard once it is up. The second job on a
 // connection starts it, in the background: a connection that runs one job
 // (--on-each-node) never pays for a guard session. Until the guard answers,
-// and if the server refuses it, jobs carry their own watcher.
+// if the server refuses it, and once it has died, jobs carry their own
+// watcher.
 func (h *SSH) guardFor(c *sshConn) *guard {
 	c.guardMu.Lock()
 	defer c.guardMu.Unlock()
@@ -119,6 +120,9 @@ func (h *SSH) guardFor(c *sshConn) *guard {
 			c.guard = g
 			c.guardMu.Unlock()
 		}()
+	}
+	if c.guard != nil && !c.guard.alive() {
+		return nil
 	}
 	return c.guard
 }

@@ -5,9 +5,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -185,6 +188,34 @@ func TestSSHGuardKillsJobsWhenConnectionCloses(t *testing.T) {
 	require.Eventually(t, func() bool { return !psHas(t, survived) }, 10*time.Second, 20*time.Millisecond)
 	_, err := os.Stat(survived)
 	require.True(t, os.IsNotExist(err), "a guarded job outlived its connection")
+}
+
+// TestSSHJobsRunWithoutTheirGuardOnceItDied: a guard killed on the node
+// (the OOM killer, an admin) leaves its jobs' checks failing; drove
+// notices the guard's session end and gives later jobs their own watcher,
+// so they run rather than kill themselves.
+func TestSSHJobsRunWithoutTheirGuardOnceItDied(t *testing.T) {
+	ts := sshtest.New(t, sshtest.Options{})
+	h := guardedHost(t, ts, SSHOptions{Grace: time.Second})
+	g := h.conns[0].guard
+	t.Cleanup(func() { _ = os.RemoveAll(g.dir) }) // a killed guard leaves it
+	pid, err := strconv.Atoi(g.pid)
+	require.NoError(t, err)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	select {
+	case <-g.gone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the guard's session did not end")
+	}
+	// A job given to the dead guard would kill itself.
+	_, cmd := g.job("echo ran")
+	out, err := exec.Command("sh", "-c", cmd).Output()
+	require.Error(t, err)
+	require.Empty(t, string(out))
+
+	out2, _, err := runOn(t, h, "echo ran")
+	require.NoError(t, err)
+	require.Equal(t, "ran\n", out2)
 }
 
 // psHas reports whether a live process has s in its command line.
