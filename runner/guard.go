@@ -20,7 +20,7 @@ import (
 // guard is one long-lived session per SSH connection whose shell kills the
 // process groups of that connection's jobs when its stdin ends — when drove
 // closes the connection, dies, or the connection drops. It replaces the
-// per-job watcher of remoteCommand, which cost one fork of the login shell
+// per-job watcher of RemoteCommand, which cost one fork of the login shell
 // per job on the node, and it costs no SSH message per job.
 //
 // The guard makes a private directory on the node holding a FIFO and a
@@ -179,7 +179,7 @@ func (g *guard) alive() bool {
 
 // job returns the command that runs job under the guard, and its token.
 // The job registers, then runs in the login shell with stdin from
-// /dev/null, and passes its status on as remoteCommand does; if the guard
+// /dev/null, and passes its status on as RemoteCommand does; if the guard
 // is gone or going, it kills itself first.
 func (g *guard) job(job string) (tok int64, command string) {
 	tok = g.next.Add(1)

@@ -12,7 +12,7 @@ import (
 
 // Local runs commands on this machine, each in a session (and so a process
 // group) of its own, under the same wrapper as remote jobs (see
-// remoteCommand): the job's stdin pipe stays open while it runs, and when
+// RemoteCommand): the job's stdin pipe stays open while it runs, and when
 // it closes — drove kills the job, or drove itself dies, even by SIGKILL —
 // the job and everything it started are killed. No process of drove's
 // outlives it on this machine either.
@@ -34,7 +34,7 @@ func (l *Local) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) e
 	if err != nil {
 		return &NodeError{Node: ":", Err: err}
 	}
-	c := exec.Command("sh", "-c", remoteCommand(cmd, int((grace+time.Second-1)/time.Second)))
+	c := exec.Command("sh", "-c", RemoteCommand(cmd, int((grace+time.Second-1)/time.Second)))
 	c.Stdin, c.Stdout, c.Stderr = pr, stdout, stderr
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = c.Start()

@@ -30,7 +30,7 @@ func TestWrappersUnderLoginShells(t *testing.T) {
 			}
 			g, _ := localGuard(t, 1)
 			wrappers := map[string]func(job string) string{
-				"watcher": func(job string) string { return remoteCommand(job, 1) },
+				"watcher": func(job string) string { return RemoteCommand(job, 1) },
 				"guarded": func(job string) string { return mustJob(g, job) },
 			}
 			for _, name := range []string{"watcher", "guarded"} {
@@ -44,7 +44,7 @@ func TestWrappersUnderLoginShells(t *testing.T) {
 			}
 
 			dir := t.TempDir()
-			w := exec.Command(path, "-c", remoteCommand("touch "+dir+"/w; sleep 30", 1))
+			w := exec.Command(path, "-c", RemoteCommand("touch "+dir+"/w; sleep 30", 1))
 			w.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 			stdin, err := w.StdinPipe()
 			require.NoError(t, err)

@@ -146,7 +146,7 @@ func (h *SSH) watch(client *ssh.Client) *sshConn {
 }
 
 // Run runs cmd in a new session, wrapped so that it dies with the session
-// (see remoteCommand).
+// (see RemoteCommand).
 func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) error {
 	c, sess, err := h.session(ctx)
 	if err != nil {
@@ -160,7 +160,7 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 		return &NodeError{Node: h.name, Err: err}
 	}
 	sess.Stdout, sess.Stderr = stdout, stderr
-	command := remoteCommand(cmd, h.graceSeconds())
+	command := RemoteCommand(cmd, h.graceSeconds())
 	g := h.guardFor(c)
 	var tok int64
 	if g != nil {

@@ -1,6 +1,6 @@
 package runner
 
-// remoteCommand wraps a job for a node's login shell so that the job dies
+// RemoteCommand wraps a job for a node's login shell so that the job dies
 // with its session. OpenSSH does not end a command when its session closes
 // unless it has a pty or is signalled (and signals are refused for root
 // before OpenSSH 9.8), so drove keeps the session's stdin open for the
@@ -25,7 +25,7 @@ package runner
 //
 // Only POSIX sh features are used; nothing needs installing on the node,
 // but the login shell must be POSIX-compatible (sh, dash, bash, ksh, zsh).
-func remoteCommand(job string, graceSeconds int) string {
+func RemoteCommand(job string, graceSeconds int) string {
 	g := itoa(graceSeconds)
 	return `exec 3<&0; ` +
 		`( trap '' HUP INT TERM; while read -r _; do :; done; ` +

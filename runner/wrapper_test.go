@@ -14,14 +14,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// startWrapped runs remoteCommand(job) the way sshd does: "sh -c" in a
+// startWrapped runs RemoteCommand(job) the way sshd does: "sh -c" in a
 // session (process group) of its own, with a pipe as stdin.
 func startWrapped(t *testing.T, job string) (*exec.Cmd, *os.File, *bytes.Buffer) {
 	t.Helper()
 	pr, pw, err := os.Pipe()
 	require.NoError(t, err)
 	var out bytes.Buffer
-	c := exec.Command("sh", "-c", remoteCommand(job, 2))
+	c := exec.Command("sh", "-c", RemoteCommand(job, 2))
 	c.Stdin, c.Stdout, c.Stderr = pr, &out, &out
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	require.NoError(t, c.Start())

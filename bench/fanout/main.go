@@ -13,13 +13,13 @@
 // so a benchmark cannot silently count work that did not happen. With -v it
 // prints the time of each phase on stderr.
 //
-// With -wrap it sends each command inside a copy of the wrapper drove's
-// runner puts around a connection's first job (runner/wrapper.go: a watcher
-// subshell that kills the job's process group when the session's stdin
-// ends) and keeps the session's stdin open until the command ends, as drove
+// With -wrap it sends each command inside the wrapper drove's runner puts
+// around a connection's first job (runner.RemoteCommand: a watcher subshell
+// that kills the job's process group when the session's stdin ends) and
+// keeps the session's stdin open until the command ends, as drove
 // does, so that the cost of the wrapper can be told apart from the cost of
 // drove's scheduling. drove registers later jobs on a connection with a
-// guard instead (runner/guard.go), which -wrap does not copy.
+// guard instead (runner/guard.go), which -wrap does not use.
 package main
 
 import (
@@ -32,11 +32,11 @@ import (
 	"io"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/drove-dev/drove/runner"
 	"github.com/kevinburke/ssh_config"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -294,7 +294,7 @@ func runEach(clients []*ssh.Client, ts []target, cmd string, wrap bool, out *out
 	return errors.Join(errs...)
 }
 
-// runOne runs cmd in a new session, inside droveWrapper if wrap is set, and
+// runOne runs cmd in a new session, inside runner.RemoteCommand if wrap is set, and
 // hands its stdout to out. Its stderr goes to fanout's stderr.
 func runOne(c *ssh.Client, cmd string, wrap bool, out *output) error {
 	s, err := c.NewSession()
@@ -311,28 +311,11 @@ func runOne(c *ssh.Client, cmd string, wrap bool, out *output) error {
 		if _, err := s.StdinPipe(); err != nil {
 			return err
 		}
-		cmd = droveWrapper(cmd, 5)
+		cmd = runner.RemoteCommand(cmd, 5)
 	}
 	err = s.Run(cmd)
 	out.write(stdout.Bytes())
 	return err
-}
-
-// droveWrapper is a copy of runner.remoteCommand (runner/wrapper.go, the
-// per-job watcher drove puts around a connection's first job) as of
-// drove 2214746, with graceSeconds > 0.
-func droveWrapper(job string, graceSeconds int) string {
-	g := strconv.Itoa(graceSeconds)
-	return `exec 3<&0; ` +
-		`( trap '' HUP INT TERM; while read -r _; do :; done; ` +
-		`kill -0 $$ 2>/dev/null || exit 0; kill -TERM 0; n=0; ` +
-		`while kill -0 $$ 2>/dev/null && [ $n -lt ` + g + ` ]; do sleep 1; n=$((n+1)); done; ` +
-		`kill -KILL 0 ) <&3 >/dev/null 2>&1 & ` +
-		`exec 3<&- </dev/null` + "\n" + job + "\n" +
-		`s=$?; case $s in ` +
-		`129|130|131|132|134|135|136|137|138|139|140|141|142|143) n=$((s-128));; ` +
-		`257|258|259|260|262|263|264|265|266|267|268|269|270|271) n=$((s-256));; ` +
-		`*) exit $s;; esac; trap - $n 2>/dev/null; kill -$n $$; exit $s`
 }
 
 // output serialises jobs' stdout through one goroutine that owns the

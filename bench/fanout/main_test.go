@@ -2,9 +2,7 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -55,31 +53,4 @@ func TestResolveNamesTheIncompleteNode(t *testing.T) {
 	require.NoError(t, os.WriteFile(nodes, nil, 0o644))
 	_, err = resolve(cfg, nodes)
 	assert.ErrorContains(t, err, "no nodes")
-}
-
-func TestDroveWrapperRunsTheJobAndReportsItsStatus(t *testing.T) {
-	// Run the wrapper as sshd would (login shell -c), with stdin open
-	// until the job ends, as drove keeps it.
-	cmd := exec.Command("sh", "-c", droveWrapper(`printf '%s' "it's"; exit 7`, 1))
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	out, err := cmd.Output()
-	_ = stdin.Close()
-	var ee *exec.ExitError
-	require.ErrorAs(t, err, &ee)
-	assert.Equal(t, 7, ee.ExitCode())
-	assert.Equal(t, "it's", string(out))
-}
-
-func TestDroveWrapperReportsASignalByName(t *testing.T) {
-	cmd := exec.Command("sh", "-c", droveWrapper(`sh -c 'kill -USR1 $$'`, 1))
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	err = cmd.Run()
-	_ = stdin.Close()
-	var ee *exec.ExitError
-	require.ErrorAs(t, err, &ee)
-	ws := ee.Sys().(syscall.WaitStatus)
-	require.True(t, ws.Signaled(), "ended with %v", err)
-	assert.Equal(t, syscall.SIGUSR1, ws.Signal())
 }
