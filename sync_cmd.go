@@ -13,11 +13,11 @@ import (
 
 	"github.com/alecthomas/kong"
 	"github.com/drove-dev/drove/partition"
-	"github.com/drove-dev/drove/partition/migrate"
+	"github.com/drove-dev/drove/syncer"
 )
 
 // SyncCmd is "drove sync": copy SRC to DST across the nodes in one
-// command, fpsync-style, resumable through --work (see package migrate).
+// command, fpsync-style, resumable through --work (see package syncer).
 type SyncCmd struct {
 	Src string `arg:"" placeholder:"SRC" help:"Directory to copy. drove crawls it here, and every node must see it at the same path."`
 	Dst string `arg:"" placeholder:"DST" help:"Where to copy it: a directory whose parent exists on every node, or with --mode rclone an rclone remote (remote:path)."`
@@ -101,7 +101,7 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 	for i, n := range c.poolNodes(specs, dialer) {
 		local := specs[i].Local()
 		hasLocal = hasLocal || local
-		o.Nodes = append(o.Nodes, migrate.Node{Node: n, Local: local})
+		o.Nodes = append(o.Nodes, syncer.Node{Node: n, Local: local})
 	}
 	if !hasLocal && c.Work == "" {
 		return usageErrorf("sync: --work DIR is required with remote nodes: a directory on storage every node sees at the same path")
@@ -120,16 +120,16 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 	o.Stderr = e.stderr
 	o.Drain = e.drain
 
-	res, err := migrate.Run(ctx, o)
+	res, err := syncer.Run(ctx, o)
 	if err != nil {
 		ui.finish()
-		var mm *migrate.MismatchError
-		var be *migrate.BusyError
-		var ve *migrate.VisibilityError
+		var mm *syncer.MismatchError
+		var be *syncer.BusyError
+		var ve *syncer.VisibilityError
 		if errors.As(err, &mm) || errors.As(err, &be) || errors.As(err, &ve) {
-			return usageErrorf("sync: %v", strings.TrimPrefix(err.Error(), "migrate: "))
+			return &exitError{code: exitUsage, err: err}
 		}
-		return &exitError{code: exitFailed, err: fmt.Errorf("sync: %s", trimPkg(err))}
+		return &exitError{code: exitFailed, err: err}
 	}
 	ui.summary(res, o.Work)
 	switch {
@@ -145,14 +145,14 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		return usageErrorf("sync: --verify needs DST to be a directory on this machine, not an rclone remote")
 	}
 	start := time.Now()
-	rep, err := migrate.Verify(ctx, migrate.VerifyOptions{
+	rep, err := syncer.Verify(ctx, syncer.VerifyOptions{
 		Src: o.Src, Dst: o.Dst, Checksum: c.Verify == "checksum", Excludes: o.Excludes, Extras: c.Delete,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return &exitError{code: exitInterrupted, err: errors.New("sync: verify interrupted")}
 		}
-		return &exitError{code: exitFailed, err: fmt.Errorf("sync: %s", trimPkg(err))}
+		return &exitError{code: exitFailed, err: err}
 	}
 	ui.verified(rep, string(c.Verify), time.Since(start))
 	if rep.Differences > 0 {
@@ -161,9 +161,9 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 	return nil
 }
 
-// options turns the command line into migrate.Options (without nodes).
-func (c *SyncCmd) options() (migrate.Options, error) {
-	var o migrate.Options
+// options turns the command line into syncer.Options (without nodes).
+func (c *SyncCmd) options() (syncer.Options, error) {
+	var o syncer.Options
 	if err := c.fleetFlags.validate(); err != nil {
 		return o, err
 	}
@@ -221,7 +221,7 @@ func (c *SyncCmd) options() (migrate.Options, error) {
 	if err := opts.Validate(); err != nil {
 		return o, usageErrorf("sync: %v", err)
 	}
-	return migrate.Options{
+	return syncer.Options{
 		Src: src, Dst: dst, Work: work,
 		Tool: mode, ToolArgs: c.ToolArgs,
 		MaxFiles: c.Files, MaxBytes: maxBytes, Excludes: c.Exclude, EmptyDirs: c.EmptyDirs, Walkers: c.Walkers,

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/drove-dev/drove/partition"
-	"github.com/drove-dev/drove/partition/migrate"
+	"github.com/drove-dev/drove/syncer"
 	"github.com/drove-dev/drove/runner"
 )
 
@@ -22,7 +22,7 @@ type syncUI struct {
 	show    bool
 	verbose int
 	line    *liveLine
-	prog    migrate.Progress
+	prog    syncer.Progress
 	stats   runner.Stats
 	phase   string
 	stop    chan struct{} // ends the ticker
@@ -41,7 +41,7 @@ func newSyncUI(w io.Writer, show bool, verbose int) *syncUI {
 // syncLine is the progress line: what is copied of what has been listed
 // so far ("+" while the crawl goes on), this run's rate, the ETA and how
 // many nodes are copying.
-func syncLine(p migrate.Progress, stats runner.Stats, phase string) string {
+func syncLine(p syncer.Progress, stats runner.Stats, phase string) string {
 	plus := ""
 	if !p.CrawlDone {
 		plus = "+"
@@ -67,21 +67,21 @@ func syncLine(p migrate.Progress, stats runner.Stats, phase string) string {
 	return line
 }
 
-func (u *syncUI) event(ev migrate.Event) {
+func (u *syncUI) event(ev syncer.Event) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.prog = ev.Progress
 	switch ev.Kind {
-	case migrate.Checking:
+	case syncer.Checking:
 		if ev.Run.Kind == runner.NodeRefused {
 			u.messagef("drove: sync: node %s dropped: %s", ev.Run.Node, reason(ev.Run.Node, ev.Run.Err))
 		}
 		u.phase = "checking nodes"
-	case migrate.Copying:
+	case syncer.Copying:
 		u.stats = ev.Run.Stats
 		u.phase = ""
 		u.copying(ev)
-	case migrate.Final:
+	case syncer.Final:
 		u.stats = ev.Run.Stats
 		u.phase = "final pass"
 		switch ev.Run.Kind {
@@ -90,7 +90,7 @@ func (u *syncUI) event(ev migrate.Event) {
 		case runner.JobFailed:
 			u.messagef("drove: sync: final pass %s on node %s", reason(ev.Run.Node, ev.Run.Err), ev.Run.Node)
 		}
-	case migrate.Crawled:
+	case syncer.Crawled:
 		if ev.Err == nil && u.verbose > 0 {
 			u.messagef("drove: sync: crawl complete: %d files, %s in %d partitions", ev.Progress.Files, partition.FormatSize(ev.Progress.Bytes), ev.Progress.Parts)
 		}
@@ -100,7 +100,7 @@ func (u *syncUI) event(ev migrate.Event) {
 	}
 }
 
-func (u *syncUI) copying(ev migrate.Event) {
+func (u *syncUI) copying(ev syncer.Event) {
 	r := ev.Run
 	switch r.Kind {
 	case runner.NodeRefused:
@@ -170,7 +170,7 @@ func (u *syncUI) finish() {
 
 // summary prints the account of the run: totals, throughput, and every
 // partition that failed or never ran, with its list, node, status and log.
-func (u *syncUI) summary(r *migrate.Result, work string) {
+func (u *syncUI) summary(r *syncer.Result, work string) {
 	u.finish()
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -208,19 +208,19 @@ func (u *syncUI) summary(r *migrate.Result, work string) {
 		fmt.Fprintf(u.w, "drove: sync: not run: partition %s, list %s\n", p.Name(), p.List)
 	}
 	if r.CrawlErr != nil {
-		fmt.Fprintf(u.w, "drove: sync: %v\n", trimPkg(r.CrawlErr))
+		fmt.Fprintf(u.w, "drove: %v\n", r.CrawlErr)
 	} else if !r.CrawlComplete && !r.Interrupted {
 		fmt.Fprintln(u.w, "drove: sync: the crawl did not finish")
 	}
 	if r.FinalErr != nil {
-		fmt.Fprintf(u.w, "drove: sync: %v\n", trimPkg(r.FinalErr))
+		fmt.Fprintf(u.w, "drove: %v\n", r.FinalErr)
 	}
 	if r.JournalErr != nil {
-		fmt.Fprintf(u.w, "drove: sync: %v (the next run copies those partitions again)\n", trimPkg(r.JournalErr))
+		fmt.Fprintf(u.w, "drove: %v (the next run copies those partitions again)\n", r.JournalErr)
 	}
 }
 
-func (u *syncUI) verified(rep *migrate.VerifyReport, how string, took time.Duration) {
+func (u *syncUI) verified(rep *syncer.VerifyReport, how string, took time.Duration) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	what := "size and mtime"
@@ -239,7 +239,7 @@ func (u *syncUI) verified(rep *migrate.VerifyReport, how string, took time.Durat
 
 // failReason is why a partition failed: its last attempt's error, or the
 // runner's reason when it never ran.
-func failReason(f migrate.Failure) string {
+func failReason(f syncer.Failure) string {
 	if f.Err == nil {
 		return f.Reason
 	}
@@ -249,15 +249,6 @@ func failReason(f migrate.Failure) string {
 func orDash(s string) string {
 	if s == "" {
 		return "-"
-	}
-	return s
-}
-
-func trimPkg(err error) string {
-	s := err.Error()
-	const p = "migrate: "
-	if len(s) > len(p) && s[:len(p)] == p {
-		return s[len(p):]
 	}
 	return s
 }

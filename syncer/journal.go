@@ -1,4 +1,4 @@
-package migrate
+package syncer
 
 import (
 	"bufio"
@@ -47,7 +47,7 @@ type MismatchError struct {
 }
 
 func (e *MismatchError) Error() string {
-	return fmt.Sprintf("migrate: %s holds a sync with %s %q, not %q: use another --work, or the same SRC, DST and --mode to resume",
+	return fmt.Sprintf("sync: %s holds a sync with %s %q, not %q: use another --work, or the same SRC, DST and --mode to resume",
 		e.Work, e.What, e.Journal, e.Given)
 }
 
@@ -55,7 +55,7 @@ func (e *MismatchError) Error() string {
 type BusyError struct{ Work string }
 
 func (e *BusyError) Error() string {
-	return fmt.Sprintf("migrate: %s is in use by another drove sync", e.Work)
+	return fmt.Sprintf("sync: %s is in use by another drove sync", e.Work)
 }
 
 // state is what a journal says about a sync.
@@ -85,14 +85,14 @@ func openJournal(work string) (*journal, *state, error) {
 	path := filepath.Join(work, journalName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, nil, fmt.Errorf("migrate: journal: %w", err)
+		return nil, nil, fmt.Errorf("sync: journal: %w", err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, nil, &BusyError{Work: work}
 		}
-		return nil, nil, fmt.Errorf("migrate: journal: lock: %w", err)
+		return nil, nil, fmt.Errorf("sync: journal: lock: %w", err)
 	}
 	st, err := readJournal(f, path)
 	if err != nil {
@@ -108,12 +108,12 @@ func openJournal(work string) (*journal, *state, error) {
 func readJournal(f *os.File, path string) (*state, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("migrate: journal: %w", err)
+		return nil, fmt.Errorf("sync: journal: %w", err)
 	}
 	if i := bytes.LastIndexByte(data, '\n'); i+1 < len(data) {
 		data = data[:i+1]
 		if err := f.Truncate(int64(len(data))); err != nil {
-			return nil, fmt.Errorf("migrate: journal: %w", err)
+			return nil, fmt.Errorf("sync: journal: %w", err)
 		}
 	}
 	st := &state{parts: map[partKey]*Part{}, crawled: map[int]bool{}}
@@ -124,10 +124,10 @@ func readJournal(f *os.File, path string) (*state, error) {
 		line++
 		var r record
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("migrate: %s:%d: %w", path, line, err)
+			return nil, fmt.Errorf("sync: %s:%d: %w", path, line, err)
 		}
 		if line == 1 && r.T != "sync" {
-			return nil, fmt.Errorf("migrate: %s:1: not a drove sync journal", path)
+			return nil, fmt.Errorf("sync: %s:1: not a drove sync journal", path)
 		}
 		switch r.T {
 		case "sync":
@@ -144,7 +144,7 @@ func readJournal(f *os.File, path string) (*state, error) {
 		case "done":
 			p, ok := st.parts[partKey{r.Crawl, r.Seq}]
 			if !ok {
-				return nil, fmt.Errorf("migrate: %s:%d: partition %d/%d done before it was created", path, line, r.Crawl, r.Seq)
+				return nil, fmt.Errorf("sync: %s:%d: partition %d/%d done before it was created", path, line, r.Crawl, r.Seq)
 			}
 			p.Done, p.Node = true, r.Node
 		case "crawled":
@@ -153,7 +153,7 @@ func readJournal(f *os.File, path string) (*state, error) {
 			st.final = true
 		case "run":
 		default:
-			return nil, fmt.Errorf("migrate: %s:%d: unknown record %q", path, line, r.T)
+			return nil, fmt.Errorf("sync: %s:%d: unknown record %q", path, line, r.T)
 		}
 	}
 	return st, nil
@@ -165,13 +165,13 @@ func (j *journal) append(r record) error {
 	defer j.mu.Unlock()
 	b, err := json.Marshal(r)
 	if err != nil {
-		return fmt.Errorf("migrate: journal: %w", err)
+		return fmt.Errorf("sync: journal: %w", err)
 	}
 	if _, err := j.f.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("migrate: journal: %w", err)
+		return fmt.Errorf("sync: journal: %w", err)
 	}
 	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("migrate: journal: %w", err)
+		return fmt.Errorf("sync: journal: %w", err)
 	}
 	return nil
 }

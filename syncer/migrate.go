@@ -1,4 +1,4 @@
-// Package migrate copies a tree to another place across a fleet of nodes in
+// Package syncer copies a tree to another place across a fleet of nodes in
 // one process: it crawls SRC live (package partition), hands each partition
 // to a free node slot as soon as it is closed (package runner), copies it
 // there with rsync or rclone, and ends with a final pass over the whole tree
@@ -35,7 +35,7 @@
 // the run. Without Delete it deletes nothing but the temporary files of
 // rsyncs that were killed mid-file (a node that died): ".NAME.XXXXXX" names
 // that are not in SRC.
-package migrate
+package syncer
 
 import (
 	"context"
@@ -204,28 +204,28 @@ func (o *Options) remoteDst() bool {
 
 func (o *Options) validate() error {
 	if o.Tool != partition.ModeRsync && o.Tool != partition.ModeRclone {
-		return fmt.Errorf("migrate: tool must be rsync or rclone, not %s", o.Tool)
+		return fmt.Errorf("sync: tool must be rsync or rclone, not %s", o.Tool)
 	}
 	if !filepath.IsAbs(o.Src) || !filepath.IsAbs(o.Work) {
-		return errors.New("migrate: SRC and the work directory must be absolute paths")
+		return errors.New("sync: SRC and the work directory must be absolute paths")
 	}
 	if !filepath.IsAbs(o.Dst) && !o.remoteDst() {
-		return errors.New("migrate: DST must be an absolute path (or, with rclone, a remote)")
+		return errors.New("sync: DST must be an absolute path (or, with rclone, a remote)")
 	}
 	for _, w := range append([]string{o.Src, o.Dst, o.Work}, o.ToolArgs...) {
 		if strings.ContainsAny(w, "\n\r") {
-			return errors.New("migrate: paths and tool arguments cannot contain a newline")
+			return errors.New("sync: paths and tool arguments cannot contain a newline")
 		}
 	}
 	if len(o.Nodes) == 0 {
-		return errors.New("migrate: no nodes")
+		return errors.New("sync: no nodes")
 	}
 	return nil
 }
 
 // ErrNoNodes is returned when no node could be reached for the visibility
 // check: nothing is crawled or copied.
-var ErrNoNodes = errors.New("migrate: no node could be reached")
+var ErrNoNodes = errors.New("sync: no node could be reached")
 
 // Run runs (or resumes) the sync o describes. It returns an error, and
 // copies nothing, for bad options, a work directory that holds another
@@ -245,7 +245,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		o.Dst = filepath.Clean(o.Dst)
 	}
 	if err := os.MkdirAll(o.Work, 0o755); err != nil {
-		return nil, fmt.Errorf("migrate: --work: %w", err)
+		return nil, fmt.Errorf("sync: --work: %w", err)
 	}
 	j, st, err := openJournal(o.Work)
 	if err != nil {

@@ -1,4 +1,4 @@
-package migrate
+package syncer
 
 import (
 	"bytes"
@@ -63,9 +63,9 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	}
 	for _, d := range []string{o.Src, o.Dst} {
 		if fi, err := os.Stat(d); err != nil {
-			return nil, fmt.Errorf("migrate: verify: %w", err)
+			return nil, fmt.Errorf("sync: verify: %w", err)
 		} else if !fi.IsDir() {
-			return nil, fmt.Errorf("migrate: verify: %s is not a directory", d)
+			return nil, fmt.Errorf("sync: verify: %s is not a directory", d)
 		}
 	}
 	v := &verifier{o: o, rep: &VerifyReport{}}
@@ -113,7 +113,7 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	close(pairs)
 	wg.Wait()
 	if err != nil {
-		return nil, fmt.Errorf("migrate: verify: %w", err)
+		return nil, fmt.Errorf("sync: verify: %w", err)
 	}
 	err = filepath.WalkDir(o.Dst, func(p string, d fs.DirEntry, err error) error {
 		if cerr := ctx.Err(); cerr != nil {
@@ -135,7 +135,7 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("migrate: verify: %w", err)
+		return nil, fmt.Errorf("sync: verify: %w", err)
 	}
 	slicesSort(v.rep.List)
 	if len(v.rep.List) > o.MaxListed {

@@ -1,4 +1,4 @@
-package migrate
+package syncer
 
 import (
 	"context"
@@ -127,11 +127,11 @@ type VisibilityError struct {
 func (e *VisibilityError) Error() string {
 	switch {
 	case e.ReadOnly:
-		return fmt.Sprintf("migrate: node %s cannot write %s %s (as the user it runs jobs as)", e.Node, e.What, e.Path)
+		return fmt.Sprintf("sync: node %s cannot write %s %s (as the user it runs jobs as)", e.Node, e.What, e.Path)
 	case e.What == "--work":
-		return fmt.Sprintf("migrate: node %s does not see the work directory %s drove writes to (it must be shared storage mounted at the same path)", e.Node, e.Path)
+		return fmt.Sprintf("sync: node %s does not see the work directory %s drove writes to (it must be shared storage mounted at the same path)", e.Node, e.Path)
 	}
-	return fmt.Sprintf("migrate: node %s does not see %s %s (it must be mounted at the same path on every node)", e.Node, e.What, e.Path)
+	return fmt.Sprintf("sync: node %s does not see %s %s (it must be mounted at the same path on every node)", e.Node, e.What, e.Path)
 }
 
 // check runs checkCommand once on every remote node and returns a
@@ -147,7 +147,7 @@ func (m *migration) check(ctx context.Context) error {
 	token := hex.EncodeToString(b[:])
 	probe := filepath.Join(m.o.Work, ".probe-"+token)
 	if err := os.WriteFile(probe, []byte(token+"\n"), 0o644); err != nil {
-		return fmt.Errorf("migrate: --work: %w", err)
+		return fmt.Errorf("sync: --work: %w", err)
 	}
 	defer os.Remove(probe)
 	dst, dstParent := "", ""
@@ -192,4 +192,4 @@ func (m *migration) check(ctx context.Context) error {
 	return nil
 }
 
-var errInterrupted = errors.New("migrate: interrupted")
+var errInterrupted = errors.New("sync: interrupted")

@@ -1,4 +1,4 @@
-package migrate
+package syncer
 
 import (
 	"bytes"
@@ -136,7 +136,7 @@ func (m *migration) crawl(ctx context.Context, st *state, q *queue) {
 		p := &Part{Crawl: crawl, Seq: pp.Seq, Files: pp.Files, Bytes: pp.Bytes}
 		m.place(p)
 		if p.List != pp.ListPath {
-			return fmt.Errorf("migrate: partition wrote %s, expected %s", pp.ListPath, p.List)
+			return fmt.Errorf("sync: partition wrote %s, expected %s", pp.ListPath, p.List)
 		}
 		if err := m.j.append(record{T: "part", Crawl: crawl, Seq: p.Seq, Files: p.Files, Bytes: p.Bytes}); err != nil {
 			return err
@@ -174,7 +174,7 @@ func (m *migration) crawl(ctx context.Context, st *state, q *queue) {
 	case err != nil:
 		m.crawlEnded(err)
 	case !sum.Complete():
-		m.crawlEnded(fmt.Errorf("migrate: crawl incomplete: %d entries could not be listed", sum.Skipped))
+		m.crawlEnded(fmt.Errorf("sync: crawl incomplete: %d entries could not be listed", sum.Skipped))
 	default:
 		if err := m.j.append(record{T: "crawled", Crawl: crawl}); err != nil {
 			m.crawlEnded(err)
@@ -213,7 +213,7 @@ func (m *migration) listed(st *state) (map[string]struct{}, error) {
 		p := st.parts[k]
 		data, err := os.ReadFile(p.List)
 		if err != nil {
-			return nil, fmt.Errorf("migrate: reading the list of partition %s: %w", p.Name(), err)
+			return nil, fmt.Errorf("sync: reading the list of partition %s: %w", p.Name(), err)
 		}
 		for _, e := range bytes.Split(data, []byte{sep}) {
 			if len(e) == 0 {
@@ -312,7 +312,7 @@ func (m *migration) final(ctx context.Context) {
 		nodes = m.fleet.runnerNodes(nil)
 	}
 	if len(nodes) == 0 {
-		m.res.FinalErr = errors.New("migrate: final pass: no node is left to run it")
+		m.res.FinalErr = errors.New("sync: final pass: no node is left to run it")
 		return
 	}
 	for i := range nodes {
@@ -353,8 +353,8 @@ func (m *migration) final(ctx context.Context) {
 		m.res.Interrupted = true
 	case len(rep.Failed) > 0 && len(rep.Failed[0].Attempts) > 0:
 		a := rep.Failed[0].Attempts
-		m.res.FinalErr = fmt.Errorf("migrate: final pass failed on %s: %w (see %s)", a[len(a)-1].Node, a[len(a)-1].Err, log)
+		m.res.FinalErr = fmt.Errorf("sync: final pass failed on %s: %w (see %s)", a[len(a)-1].Node, a[len(a)-1].Err, log)
 	default:
-		m.res.FinalErr = fmt.Errorf("migrate: final pass could not run: no node could be reached (see %s)", log)
+		m.res.FinalErr = fmt.Errorf("sync: final pass could not run: no node could be reached (see %s)", log)
 	}
 }
