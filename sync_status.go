@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/drove-dev/drove/partition"
-	"github.com/drove-dev/drove/syncer"
 	"github.com/drove-dev/drove/runner"
+	"github.com/drove-dev/drove/syncer"
 )
 
 // syncUI renders a sync on stderr: one line per node dropped or evicted and
