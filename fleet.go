@@ -59,32 +59,36 @@ func (c *fleetFlags) onFailure() runner.OnFailure {
 }
 
 // readNodes parses -n and -N into merged specs: a host listed twice gets
-// two slots.
-func (c *fleetFlags) readNodes(e *env) ([]nodes.Spec, error) {
-	var specs []nodes.Spec
+// two slots. fixed is the part a node watcher cannot read again: the -n
+// specs and the nodes of files that are not regular (stdin, pipes).
+func (c *fleetFlags) readNodes(e *env) (specs, fixed []nodes.Spec, err error) {
 	for _, s := range c.Node {
 		sp, err := nodes.ParseSpec(s)
 		if err != nil {
-			return nil, usageErrorf("--node: %v", err)
+			return nil, nil, usageErrorf("--node: %v", err)
 		}
 		specs = append(specs, sp)
 	}
+	fixed = append(fixed, specs...)
 	for _, f := range c.NodeFile {
 		r, name, closeFn, err := openInput(f, e)
 		if err != nil {
-			return nil, usageErrorf("--node-file: %v", err)
+			return nil, nil, usageErrorf("--node-file: %v", err)
 		}
 		ss, err := nodes.ParseFile(r, name)
 		closeFn()
 		if err != nil {
-			return nil, usageErrorf("%v", err)
+			return nil, nil, usageErrorf("%v", err)
 		}
 		specs = append(specs, ss...)
+		if !nodes.IsRegular(f) {
+			fixed = append(fixed, ss...)
+		}
 	}
 	if len(specs) == 0 {
-		return nil, usageErrorf("no nodes: the node files list none")
+		return nil, nil, usageErrorf("no nodes: the node files list none")
 	}
-	return nodes.Merge(specs), nil
+	return nodes.Merge(specs), fixed, nil
 }
 
 func (c *fleetFlags) dialer(e *env) (*nodes.Dialer, error) {
@@ -143,4 +147,32 @@ func (c *fleetFlags) poolNodes(specs []nodes.Spec, d *nodes.Dialer) []runner.Nod
 		}})
 	}
 	return out
+}
+
+// nodeUpdates feeds runner.Config.NodeUpdates from a node watcher: only
+// the newest list matters, so a list not yet taken is replaced.
+type nodeUpdates struct {
+	*nodes.Watcher
+	out chan []runner.Node
+}
+
+// watchNodes watches the regular node files (re-read when they change and
+// on SIGHUP), or returns nil when there are none.
+func (c *fleetFlags) watchNodes(e *env, specs, fixed []nodes.Spec, d *nodes.Dialer) *nodeUpdates {
+	u := &nodeUpdates{out: make(chan []runner.Node, 1)}
+	u.Watcher = &nodes.Watcher{
+		Fixed: fixed, Files: c.NodeFile, Reload: e.hup,
+		Logf: func(format string, args ...any) { fmt.Fprintf(e.stderr, "drove: "+format+"\n", args...) },
+		Changed: func(ss []nodes.Spec) {
+			select {
+			case <-u.out:
+			default:
+			}
+			u.out <- c.poolNodes(ss, d)
+		},
+	}
+	if !u.Start(specs) {
+		return nil
+	}
+	return u
 }

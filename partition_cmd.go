@@ -12,8 +12,7 @@ import (
 	"time"
 
 	"github.com/drove-dev/drove/partition"
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
+	"github.com/drove-dev/drove/termview"
 )
 
 // PartitionCmd is `drove partition`: crawl SRC into partition lists and print
@@ -70,8 +69,8 @@ func (c *PartitionCmd) Run(ctx context.Context, e *env) error {
 		}
 	}()
 
-	st := newPartitionStatus(e.stderr)
-	defer st.finish()
+	st := termview.NewPartition(e.stderr)
+	defer st.Finish()
 	opts.OnSkip = func(s partition.Skip) {
 		// One line per skip: the path is Go-quoted, and a PathError's own
 		// (unquoted) path is left out.
@@ -80,7 +79,7 @@ func (c *PartitionCmd) Run(ctx context.Context, e *env) error {
 		if errors.As(s.Err, &pe) {
 			msg = pe.Op + ": " + pe.Err.Error()
 		}
-		st.println(fmt.Sprintf("drove: partition: skipped %q: %s", filepath.Join(c.Src, s.Path), msg))
+		st.Println(fmt.Sprintf("drove: partition: skipped %q: %s", filepath.Join(c.Src, s.Path), msg))
 	}
 	emit := func(p partition.Partition) error {
 		line, err := job.Format(p)
@@ -93,8 +92,8 @@ func (c *PartitionCmd) Run(ctx context.Context, e *env) error {
 		return nil
 	}
 
-	sum, err := partition.Run(ctx, opts, emit, st.update)
-	st.finish()
+	sum, err := partition.Run(ctx, opts, emit, st.Update)
+	st.Finish()
 	size := partition.FormatSize(sum.Bytes)
 	if opts.NoSizes {
 		size = "sizes not measured"
@@ -165,48 +164,4 @@ func (c *PartitionCmd) options() (partition.Options, partition.Job, error) {
 		return opts, job, err
 	}
 	return opts, job, nil
-}
-
-// partitionStatus renders crawl progress on stderr: a spinner when stderr is
-// a terminal, nothing otherwise (the summary line is always printed).
-type partitionStatus struct {
-	w   io.Writer
-	bar *progressbar.ProgressBar
-}
-
-func newPartitionStatus(stderr io.Writer) *partitionStatus {
-	st := &partitionStatus{w: stderr}
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		st.bar = progressbar.NewOptions64(-1,
-			progressbar.OptionSetWriter(f),
-			progressbar.OptionSpinnerType(14),
-			progressbar.OptionSetDescription("crawling"),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-		)
-	}
-	return st
-}
-
-func (st *partitionStatus) update(p partition.Progress) {
-	if st.bar != nil {
-		st.bar.Describe(fmt.Sprintf("%d files, %s, %d dirs, %d partitions, %d skipped",
-			p.Files, partition.FormatSize(p.Bytes), p.Dirs, p.Parts, p.Skipped))
-	}
-}
-
-// println prints a whole line without tearing the spinner.
-func (st *partitionStatus) println(line string) {
-	if st.bar != nil {
-		progressbar.Bprintln(st.bar, line)
-		return
-	}
-	fmt.Fprintln(st.w, line)
-}
-
-func (st *partitionStatus) finish() {
-	if st.bar != nil {
-		st.bar.Finish()
-		st.bar = nil
-	}
 }

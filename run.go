@@ -9,8 +9,9 @@ import (
 	"strings"
 
 	"github.com/drove-dev/drove/jobs"
-	"github.com/drove-dev/drove/nodes"
+	"github.com/drove-dev/drove/records"
 	"github.com/drove-dev/drove/runner"
+	"github.com/drove-dev/drove/termview"
 )
 
 // RunCmd is the default command: clstr's command line, made safe.
@@ -91,7 +92,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	specs, err := c.readNodes(e)
+	specs, fixed, err := c.readNodes(e)
 	if err != nil {
 		return err
 	}
@@ -132,56 +133,20 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		return c.dryRun(e, specs, dialer, src)
 	}
 
-	ui := newStatusUI(e.stderr, c.Status, c.Verbose)
-	observers := []func(runner.Event){ui.event}
-	if c.ActiveNodes != "" {
-		active, err := newActiveFile(c.ActiveNodes)
-		if err != nil {
-			return usageErrorf("--active-nodes: %v", err)
-		}
-		defer active.Close()
-		observers = append(observers, active.event)
+	recs, err := records.Open(records.Options{
+		JobLog: c.JobLog, Results: c.Results, Events: c.Events, StatusFile: c.StatusFile, ActiveNodes: c.ActiveNodes,
+		Stdout: e.stdout,
+	})
+	if err != nil {
+		return usageErrorf("%v", recordError(err))
 	}
-	var jl *jobLogger
-	if c.JobLog != "" {
-		log, err := jobs.OpenJobLog(c.JobLog)
-		if err != nil {
-			return usageErrorf("--joblog: %v", err)
+	closed := false
+	defer func() {
+		if !closed {
+			recs.Close()
 		}
-		defer log.Close()
-		jl = &jobLogger{log: log}
-		observers = append(observers, jl.event)
-	}
-	var results *resultsDir
-	if c.Results != "" {
-		if results, err = newResultsDir(c.Results); err != nil {
-			return usageErrorf("--results: %v", err)
-		}
-		observers = append(observers, results.event)
-	}
-	var evlog *eventLog
-	if c.Events != "" {
-		w := e.stdout
-		if c.Events != "-" {
-			f, err := os.Create(c.Events)
-			if err != nil {
-				return usageErrorf("--events: %v", err)
-			}
-			defer f.Close()
-			w = f
-		}
-		evlog = newEventLog(w)
-		observers = append(observers, evlog.event)
-	}
-	if c.StatusFile != "" {
-		sf := newStatusFile(c.StatusFile)
-		if err := sf.write(true); err != nil {
-			return usageErrorf("--status-file: %v", err)
-		}
-		defer sf.Close()
-		observers = append(observers, sf.event)
-	}
-
+	}()
+	ui := termview.NewRun(e.stderr, c.Status, c.Verbose)
 	cfg := runner.Config{
 		Nodes:        c.poolNodes(specs, dialer),
 		EachNode:     c.OnEachNode,
@@ -195,58 +160,49 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		Stderr:       runner.NewOutput(stderrOut),
 		Tag:          c.Tag,
 		Drain:        e.drain,
+		JobOutput:    recs.JobOutput(),
 		Events: func(ev runner.Event) {
-			for _, o := range observers {
-				o(ev)
-			}
+			ui.Event(ev)
+			recs.Event(ev)
 		},
-	}
-	if results != nil {
-		cfg.JobOutput = results.output
 	}
 	if c.OnEachNode == "" {
 		cfg.Jobs = src
 		cfg.FiniteJobs = c.jobsAreFinite()
-		w := newNodeWatcher(&c.fleetFlags, e, specs, func(ss []nodes.Spec) []runner.Node { return c.poolNodes(ss, dialer) })
-		if w.watched() {
+		if updates := c.watchNodes(e, specs, fixed, dialer); updates != nil {
 			stop := make(chan struct{})
 			defer close(stop)
-			go w.run(stop)
-			cfg.NodeUpdates = w.out
+			go updates.Run(stop)
+			cfg.NodeUpdates = updates.out
 		}
 	}
 	rep := runner.Run(ctx, cfg)
-	ui.finish(rep)
-	for _, err := range []error{jlErr(jl), resultsErr(results), eventsErr(evlog)} {
-		if err != nil {
-			fmt.Fprintf(e.stderr, "drove: %v\n", err)
-			if rep.OK() {
-				return &exitError{code: exitFailed}
-			}
-		}
+	ui.Finish(rep)
+	closed = true
+	failed := false
+	for _, err := range recs.Close() {
+		fmt.Fprintf(e.stderr, "drove: %v\n", recordError(err))
+		failed = true
+	}
+	if failed && rep.OK() {
+		return &exitError{code: exitFailed}
 	}
 	return outcome(rep)
 }
 
-func jlErr(l *jobLogger) error {
-	if l == nil || l.err == nil {
-		return nil
-	}
-	return fmt.Errorf("--joblog: %w", l.err)
+// recordFlags are the flags that ask for each record.
+var recordFlags = map[records.Kind]string{
+	records.JobLog: "--joblog", records.Results: "--results", records.Events: "--events",
+	records.StatusFile: "--status-file", records.ActiveNodes: "--active-nodes",
 }
 
-func resultsErr(r *resultsDir) error {
-	if r == nil || r.err == nil {
-		return nil
+// recordError names the flag behind a record's error: "--joblog: ...".
+func recordError(err error) error {
+	var re *records.Error
+	if errors.As(err, &re) {
+		return fmt.Errorf("%s: %w", recordFlags[re.Record], re.Err)
 	}
-	return fmt.Errorf("--results: %w", r.err)
-}
-
-func eventsErr(l *eventLog) error {
-	if l == nil || l.err == nil {
-		return nil
-	}
-	return fmt.Errorf("--events: %w", l.err)
+	return err
 }
 
 func (c *RunCmd) validate() error {

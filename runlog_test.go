@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/drove-dev/drove/internal/sshdtest"
+	"github.com/drove-dev/drove/records"
 	"github.com/stretchr/testify/require"
 )
 
@@ -154,7 +155,7 @@ func TestResultsDir(t *testing.T) {
 	errOut, _ := os.ReadFile(filepath.Join(dir, ents[0].Name(), "stderr"))
 	require.Equal(t, "out\n", string(out))
 	require.Equal(t, "err\n", string(errOut))
-	var meta jobMeta
+	var meta records.JobMeta
 	b, err := os.ReadFile(filepath.Join(dir, ents[1].Name(), "meta.json"))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &meta))
@@ -178,10 +179,10 @@ func TestEventsAndStatusFile(t *testing.T) {
 	require.NoError(t, err)
 	defer f.Close()
 	kinds := map[string]int{}
-	var finished []jsonEvent
+	var finished []records.EventLine
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		var je jsonEvent
+		var je records.EventLine
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &je), sc.Text())
 		kinds[je.Event]++
 		if je.Event == "job_finished" {
@@ -191,7 +192,7 @@ func TestEventsAndStatusFile(t *testing.T) {
 	require.Equal(t, 1, kinds["node_up"])
 	require.Equal(t, 3, kinds["job_started"])
 	require.Len(t, finished, 3)
-	byCmd := map[string]jsonEvent{}
+	byCmd := map[string]records.EventLine{}
 	for _, je := range finished {
 		byCmd[je.Command] = je
 		require.Equal(t, "local", je.Node)
@@ -202,11 +203,11 @@ func TestEventsAndStatusFile(t *testing.T) {
 	require.Equal(t, 3, *byCmd["exit 3"].ExitStatus)
 	require.Equal(t, "TERM", byCmd["kill -TERM $$"].Signal)
 
-	var snap statusSnapshot
+	var snap records.StatusSnapshot
 	b, err := os.ReadFile(status)
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &snap))
-	require.Equal(t, jobCounts{Total: 3, TotalKnown: true, Succeeded: 1, Failed: 2}, snap.Jobs)
+	require.Equal(t, records.JobCounts{Total: 3, TotalKnown: true, Succeeded: 1, Failed: 2}, snap.Jobs)
 	require.Equal(t, map[string]string{"local": "up"}, snap.Nodes)
 	require.Empty(t, snap.Running)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/drove-dev/drove/partition"
 	"github.com/drove-dev/drove/syncer"
+	"github.com/drove-dev/drove/termview"
 )
 
 // SyncCmd is "drove sync": copy SRC to DST across the nodes in one
@@ -93,7 +94,7 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer dialer.Close()
-	specs, err := c.readNodes(e)
+	specs, _, err := c.readNodes(e)
 	if err != nil {
 		return err
 	}
@@ -112,17 +113,17 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		}
 	}
 
-	ui := newSyncUI(e.stderr, c.Status, c.Verbose)
-	o.Events = ui.event
+	ui := termview.NewSync(e.stderr, c.Status, c.Verbose)
+	o.Events = ui.Event
 	o.OnSkip = func(s partition.Skip) {
-		ui.message("drove: sync: could not list %q: %v", filepath.Join(o.Src, s.Path), s.Err)
+		ui.Message("drove: sync: could not list %q: %v", filepath.Join(o.Src, s.Path), s.Err)
 	}
 	o.Stderr = e.stderr
 	o.Drain = e.drain
 
 	res, err := syncer.Run(ctx, o)
 	if err != nil {
-		ui.finish()
+		ui.Finish()
 		var mm *syncer.MismatchError
 		var be *syncer.BusyError
 		var ve *syncer.VisibilityError
@@ -131,7 +132,7 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		}
 		return &exitError{code: exitFailed, err: err}
 	}
-	ui.summary(res, o.Work)
+	ui.Summary(res, o.Work)
 	switch {
 	case res.Interrupted:
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("sync: interrupted; run the same command again to resume (work directory %s)", o.Work)}
@@ -154,7 +155,7 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		}
 		return &exitError{code: exitFailed, err: err}
 	}
-	ui.verified(rep, string(c.Verify), time.Since(start))
+	ui.Verified(rep, string(c.Verify), time.Since(start))
 	if rep.Differences > 0 {
 		return &exitError{code: exitFailed, err: fmt.Errorf("sync: verify: DST differs from SRC in %d entries", rep.Differences)}
 	}

@@ -1,7 +1,6 @@
-package main
+package termview
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,28 +9,31 @@ import (
 	"github.com/drove-dev/drove/runner"
 )
 
-// statusUI renders a run's events on stderr: one line per node dropped or
+// Run renders a run's events on stderr: one line per node dropped or
 // evicted and per job failure, clstr's status line with --status, and the
 // accounting at the end. It is called from the runner's event goroutine
 // only.
-type statusUI struct {
+type Run struct {
 	w       io.Writer
 	show    bool
 	verbose int
-	line    *liveLine
+	line    *line
 	stats   runner.Stats
 	start   time.Time
 }
 
-func newStatusUI(w io.Writer, show bool, verbose int) *statusUI {
-	return &statusUI{w: w, show: show, verbose: verbose, start: time.Now(), line: newLiveLine(w, show)}
+// NewRun returns the view of a run on w: show draws the status line
+// (clstr's --status); verbose > 0 says more, > 1 lists every job that
+// never ran.
+func NewRun(w io.Writer, show bool, verbose int) *Run {
+	return &Run{w: w, show: show, verbose: verbose, start: time.Now(), line: newLine(w, show)}
 }
 
 // statusLine is clstr's status line, with an ETA once there is enough to
 // estimate one.
-func (u *statusUI) statusLine(s runner.Stats) string {
+func (u *Run) statusLine(s runner.Stats) string {
 	line := statusLine(s)
-	if eta, ok := estimate(u.start, time.Now(), s); ok && !s.Draining && s.Running > 0 {
+	if eta, ok := s.ETA(time.Since(u.start)); ok && !s.Draining && s.Running > 0 {
 		line += " ETA " + eta.Round(time.Second).String()
 		if !s.TotalKnown {
 			line += " for the jobs known so far"
@@ -57,11 +59,12 @@ func statusLine(s runner.Stats) string {
 	return line
 }
 
-func (u *statusUI) event(ev runner.Event) {
+// Event is runner.Config.Events (or part of it).
+func (u *Run) Event(ev runner.Event) {
 	u.stats = ev.Stats
 	switch ev.Kind {
 	case runner.NodeRefused:
-		u.message("drove: node %s dropped: %s", ev.Node, reason(ev.Node, ev.Err))
+		u.message("drove: node %s dropped: %s", ev.Node, runner.Describe(ev.Node, ev.Err))
 	case runner.JobFailed:
 		u.jobFailed(ev)
 	case runner.NodeRetired:
@@ -81,52 +84,27 @@ func (u *statusUI) event(ev runner.Event) {
 	case runner.NodeReadmitted:
 		u.message("drove: node %s passed its probe and is back in the pool", ev.Node)
 	case runner.NodeProbeFailed:
-		u.message("drove: node %s stays out: %s", ev.Node, reason(ev.Node, ev.Err))
+		u.message("drove: node %s stays out: %s", ev.Node, runner.Describe(ev.Node, ev.Err))
 	}
 	if u.show {
 		u.draw(false)
 	}
 }
 
-func (u *statusUI) jobFailed(ev runner.Event) {
+func (u *Run) jobFailed(ev runner.Event) {
 	what := "failed for good"
 	if ev.Requeued {
 		what = "requeued"
 	}
 	if ev.Evicted {
-		u.message("drove: evicted node %s: job %q %s; %s", ev.Node, ev.Job.Cmd, reason(ev.Node, ev.Err), what)
+		u.message("drove: evicted node %s: job %q %s; %s", ev.Node, ev.Job.Cmd, runner.Describe(ev.Node, ev.Err), what)
 		return
 	}
-	u.message("drove: job %q %s on node %s; %s", ev.Job.Cmd, reason(ev.Node, ev.Err), ev.Node, what)
-}
-
-// reason is an error as a short phrase, without the node's name repeated.
-func reason(node string, err error) string {
-	var te *runner.TimeoutError
-	var ee *runner.ExitError
-	switch {
-	case err == nil:
-		return "succeeded"
-	case errors.As(err, &te):
-		return te.Error()
-	case errors.As(err, &ee):
-		if ee.Signal != "" {
-			return "was killed by signal " + ee.Signal
-		}
-		if ee.Status < 0 {
-			return "ended without an exit status"
-		}
-		return fmt.Sprintf("exited with status %d", ee.Status)
-	}
-	s := err.Error()
-	for _, p := range []string{"nodes: " + node + ": ", "node " + node + ": "} {
-		s = strings.TrimPrefix(s, p)
-	}
-	return s
+	u.message("drove: job %q %s on node %s; %s", ev.Job.Cmd, runner.Describe(ev.Node, ev.Err), ev.Node, what)
 }
 
 // message prints one line, keeping a terminal status line intact.
-func (u *statusUI) message(format string, args ...any) {
+func (u *Run) message(format string, args ...any) {
 	u.line.message(format, args...)
 	if u.line.terminal() {
 		u.draw(true)
@@ -135,13 +113,13 @@ func (u *statusUI) message(format string, args ...any) {
 
 // draw shows the status line: redrawn in place on a terminal, otherwise a
 // plain line at most once a second.
-func (u *statusUI) draw(force bool) {
+func (u *Run) draw(force bool) {
 	u.line.show(u.statusLine(u.stats), int64(u.stats.Done()), int64(u.stats.Total), force)
 }
 
-// finish prints the final status line and accounts for every job that did
+// Finish prints the final status line and accounts for every job that did
 // not succeed.
-func (u *statusUI) finish(rep *runner.Report) {
+func (u *Run) Finish(rep *runner.Report) {
 	u.stats = rep.Stats
 	if u.show {
 		u.line.finish(statusLine(rep.Stats))
@@ -149,7 +127,7 @@ func (u *statusUI) finish(rep *runner.Report) {
 	for _, f := range rep.Failed {
 		var tries []string
 		for _, a := range f.Attempts {
-			tries = append(tries, fmt.Sprintf("%s on %s", reason(a.Node, a.Err), a.Node))
+			tries = append(tries, fmt.Sprintf("%s on %s", runner.Describe(a.Node, a.Err), a.Node))
 		}
 		if len(tries) == 0 {
 			tries = append(tries, "never started")

@@ -1,96 +1,20 @@
-package main
+package records
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/runner"
 )
 
-// exitFields turns an attempt's error into GNU parallel's Exitval and
-// Signal columns.
-func exitFields(err error) (exit, sig int) {
-	var ee *runner.ExitError
-	var te *runner.TimeoutError
-	switch {
-	case err == nil:
-		return 0, 0
-	case errors.As(err, &ee):
-		if ee.Signal != "" {
-			return ee.Status, signalNumber(ee.Signal)
-		}
-		return ee.Status, 0
-	case errors.As(err, &te):
-		return -1, int(syscall.SIGTERM)
-	}
-	return -1, 0
-}
-
-// signalNumber is the number of a signal named as SSH names it ("TERM").
-func signalNumber(name string) int {
-	switch name {
-	case "HUP":
-		return 1
-	case "INT":
-		return 2
-	case "QUIT":
-		return 3
-	case "ILL":
-		return 4
-	case "ABRT":
-		return 6
-	case "FPE":
-		return 8
-	case "KILL":
-		return 9
-	case "USR1":
-		return 10
-	case "SEGV":
-		return 11
-	case "USR2":
-		return 12
-	case "PIPE":
-		return 13
-	case "ALRM":
-		return 14
-	case "TERM":
-		return 15
-	}
-	return 0
-}
-
-// jobLogger writes --joblog: one line per job that has finished for good
-// (succeeded, or failed and not requeued). Attempts that are requeued, and
-// jobs killed by an interrupt, are not logged, so --resume runs them again.
-type jobLogger struct {
-	log *jobs.JobLog
-	err error
-}
-
-func (l *jobLogger) event(ev runner.Event) {
-	final := ev.Kind == runner.JobSucceeded || (ev.Kind == runner.JobFailed && !ev.Requeued && !isKilled(ev.Err))
-	if !final || l.err != nil {
-		return
-	}
-	exit, sig := exitFields(ev.Err)
-	l.err = l.log.Record(jobs.Entry{
-		Seq: ev.Job.Seq, Host: ev.Node, Start: ev.Time.Add(-ev.Duration), Runtime: ev.Duration,
-		Receive: ev.Stdout, Exitval: exit, Signal: sig, Command: ev.Job.Cmd,
-	})
-}
-
-func isKilled(err error) bool { return errors.Is(err, runner.ErrKilled) }
-
-// resultsDir writes --results: for each job a directory DIR/NNNNNN-slug
+// resultsDir keeps the results directory: for each job a directory DIR/NNNNNN-slug
 // (its sequence number and the start of its command) holding stdout,
 // stderr (of the last attempt) and meta.json (node, exit status, times of
 // every attempt).
@@ -98,11 +22,12 @@ type resultsDir struct {
 	dir string
 	mu  sync.Mutex
 	// attempts of jobs still in flight, by sequence number
-	attempts map[int][]attemptMeta
+	attempts map[int][]AttemptMeta
 	err      error
 }
 
-type attemptMeta struct {
+// AttemptMeta is one attempt of a job in meta.json.
+type AttemptMeta struct {
 	Node       string    `json:"node"`
 	Start      time.Time `json:"start"`
 	DurationS  float64   `json:"duration_s"`
@@ -111,18 +36,19 @@ type attemptMeta struct {
 	Error      string    `json:"error,omitempty"`
 }
 
-type jobMeta struct {
+// JobMeta is the content of a job's meta.json.
+type JobMeta struct {
 	Seq      int           `json:"seq"`
 	Command  string        `json:"command"`
 	Origin   string        `json:"origin"`
-	Attempts []attemptMeta `json:"attempts"`
+	Attempts []AttemptMeta `json:"attempts"`
 }
 
 func newResultsDir(dir string) (*resultsDir, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	return &resultsDir{dir: dir, attempts: map[int][]attemptMeta{}}, nil
+	return &resultsDir{dir: dir, attempts: map[int][]AttemptMeta{}}, nil
 }
 
 // jobDir is the directory of one job: "000042-echo_hello".
@@ -157,13 +83,13 @@ func (r *resultsDir) output(j jobs.Job, attempt int, node string) (io.Writer, io
 		so.Close()
 		se.Close()
 		exit, sig := exitFields(runErr)
-		m := attemptMeta{Node: node, Start: start, DurationS: time.Since(start).Seconds(), ExitStatus: exit, Signal: sig}
+		m := AttemptMeta{Node: node, Start: start, DurationS: time.Since(start).Seconds(), ExitStatus: exit, Signal: sig}
 		if runErr != nil {
 			m.Error = runErr.Error()
 		}
 		r.mu.Lock()
 		r.attempts[j.Seq] = append(r.attempts[j.Seq], m)
-		meta := jobMeta{Seq: j.Seq, Command: j.Cmd, Origin: j.Origin, Attempts: append([]attemptMeta(nil), r.attempts[j.Seq]...)}
+		meta := JobMeta{Seq: j.Seq, Command: j.Cmd, Origin: j.Origin, Attempts: append([]AttemptMeta(nil), r.attempts[j.Seq]...)}
 		r.mu.Unlock()
 		b, _ := json.MarshalIndent(meta, "", "  ")
 		if err := os.WriteFile(filepath.Join(dir, "meta.json"), append(b, '\n'), 0o644); err != nil {
@@ -188,8 +114,8 @@ func (r *resultsDir) open(dir string) (*os.File, *os.File, error) {
 	return so, se, nil
 }
 
-// event forgets the attempts of jobs that are done for good.
-func (r *resultsDir) event(ev runner.Event) {
+// Event forgets the attempts of jobs that are done for good.
+func (r *resultsDir) Event(ev runner.Event) {
 	if ev.Kind == runner.JobSucceeded || (ev.Kind == runner.JobFailed && !ev.Requeued) {
 		r.mu.Lock()
 		delete(r.attempts, ev.Job.Seq)
@@ -203,4 +129,11 @@ func (r *resultsDir) fail(err error) {
 	if r.err == nil {
 		r.err = err
 	}
+}
+
+// Close returns the first error met writing a job's files.
+func (r *resultsDir) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
 }

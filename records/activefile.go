@@ -1,4 +1,4 @@
-package main
+package records
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"github.com/drove-dev/drove/runner"
 )
 
-// activeFile keeps --active-nodes up to date: one "node: command" line per
+// activeFile keeps the active-nodes file up to date: one "node: command" line per
 // running job, replaced atomically (written to a temporary file in the same
 // directory, then renamed), so a reader never sees a partial list. Writes
 // happen in a goroutine of their own; changes that arrive while one is
@@ -39,7 +39,7 @@ func newActiveFile(path string) (*activeFile, error) {
 	return a, nil
 }
 
-func (a *activeFile) event(ev runner.Event) {
+func (a *activeFile) Event(ev runner.Event) {
 	k := slotKey{ev.Node, ev.Slot}
 	a.mu.Lock()
 	switch ev.Kind {

@@ -1,4 +1,4 @@
-package main
+package termview
 
 import (
 	"fmt"
@@ -11,17 +11,17 @@ import (
 	"github.com/drove-dev/drove/syncer"
 )
 
-// syncUI renders a sync on stderr: one line per node dropped or evicted and
+// Sync renders a sync on stderr: one line per node dropped or evicted and
 // per partition failure, a progress line with --status (redrawn in place on
 // a terminal, otherwise a plain line at most once a second), and the
 // summary at the end, always. Events arrive from the crawl and the runner,
 // and skipped entries from the crawl: mu orders them.
-type syncUI struct {
+type Sync struct {
 	mu      sync.Mutex
 	w       io.Writer
 	show    bool
 	verbose int
-	line    *liveLine
+	line    *line
 	prog    syncer.Progress
 	stats   runner.Stats
 	phase   string
@@ -29,8 +29,10 @@ type syncUI struct {
 	stopped bool
 }
 
-func newSyncUI(w io.Writer, show bool, verbose int) *syncUI {
-	u := &syncUI{w: w, show: show, verbose: verbose, stop: make(chan struct{}), line: newLiveLine(w, show)}
+// NewSync returns the view of a sync on w: show draws the progress line;
+// verbose > 0 says more, > 1 lists every partition.
+func NewSync(w io.Writer, show bool, verbose int) *Sync {
+	u := &Sync{w: w, show: show, verbose: verbose, stop: make(chan struct{}), line: newLine(w, show)}
 	if show {
 		// Copies can run for minutes without an event: redraw anyway.
 		go u.tick()
@@ -67,14 +69,15 @@ func syncLine(p syncer.Progress, stats runner.Stats, phase string) string {
 	return line
 }
 
-func (u *syncUI) event(ev syncer.Event) {
+// Event is syncer.Options.Events.
+func (u *Sync) Event(ev syncer.Event) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.prog = ev.Progress
 	switch ev.Kind {
 	case syncer.Checking:
 		if ev.Run.Kind == runner.NodeRefused {
-			u.messagef("drove: sync: node %s dropped: %s", ev.Run.Node, reason(ev.Run.Node, ev.Run.Err))
+			u.messagef("drove: sync: node %s dropped: %s", ev.Run.Node, runner.Describe(ev.Run.Node, ev.Run.Err))
 		}
 		u.phase = "checking nodes"
 	case syncer.Copying:
@@ -88,7 +91,7 @@ func (u *syncUI) event(ev syncer.Event) {
 		case runner.JobStarted:
 			u.messagef("drove: sync: final pass on %s", ev.Run.Node)
 		case runner.JobFailed:
-			u.messagef("drove: sync: final pass %s on node %s", reason(ev.Run.Node, ev.Run.Err), ev.Run.Node)
+			u.messagef("drove: sync: final pass %s on node %s", runner.Describe(ev.Run.Node, ev.Run.Err), ev.Run.Node)
 		}
 	case syncer.Crawled:
 		if ev.Err == nil && u.verbose > 0 {
@@ -100,19 +103,19 @@ func (u *syncUI) event(ev syncer.Event) {
 	}
 }
 
-func (u *syncUI) copying(ev syncer.Event) {
+func (u *Sync) copying(ev syncer.Event) {
 	r := ev.Run
 	switch r.Kind {
 	case runner.NodeRefused:
-		u.messagef("drove: sync: node %s dropped: %s", r.Node, reason(r.Node, r.Err))
+		u.messagef("drove: sync: node %s dropped: %s", r.Node, runner.Describe(r.Node, r.Err))
 	case runner.NodeEvicted:
-		u.messagef("drove: sync: node %s evicted: %s", r.Node, reason(r.Node, r.Err))
+		u.messagef("drove: sync: node %s evicted: %s", r.Node, runner.Describe(r.Node, r.Err))
 	case runner.JobFailed:
 		what := "failed for good"
 		if r.Requeued {
 			what = "will be retried on another node"
 		}
-		u.messagef("drove: sync: partition %s %s on node %s; %s (log %s)", ev.Part.Name(), reason(r.Node, r.Err), r.Node, what, ev.Part.Log)
+		u.messagef("drove: sync: partition %s %s on node %s; %s (log %s)", ev.Part.Name(), runner.Describe(r.Node, r.Err), r.Node, what, ev.Part.Log)
 	case runner.JobSucceeded:
 		if u.verbose > 1 {
 			u.messagef("drove: sync: partition %s copied on %s (%d files, %s)", ev.Part.Name(), r.Node, ev.Part.Files, partition.FormatSize(ev.Part.Bytes))
@@ -122,25 +125,25 @@ func (u *syncUI) copying(ev syncer.Event) {
 	}
 }
 
-// message prints one line, keeping a terminal progress line intact.
-func (u *syncUI) message(format string, args ...any) {
+// Message prints one line, keeping a terminal progress line intact.
+func (u *Sync) Message(format string, args ...any) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.messagef(format, args...)
 }
 
-func (u *syncUI) messagef(format string, args ...any) {
+func (u *Sync) messagef(format string, args ...any) {
 	u.line.message(format, args...)
 	if u.line.terminal() {
 		u.draw(true)
 	}
 }
 
-func (u *syncUI) draw(force bool) {
+func (u *Sync) draw(force bool) {
 	u.line.show(syncLine(u.prog, u.stats, u.phase), u.prog.CopiedBytes, u.prog.Bytes, force)
 }
 
-func (u *syncUI) tick() {
+func (u *Sync) tick() {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -157,8 +160,8 @@ func (u *syncUI) tick() {
 	}
 }
 
-// finish stops the progress line; the summary follows.
-func (u *syncUI) finish() {
+// Finish stops the progress line; the summary follows.
+func (u *Sync) Finish() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if !u.stopped {
@@ -168,10 +171,10 @@ func (u *syncUI) finish() {
 	u.line.finish("")
 }
 
-// summary prints the account of the run: totals, throughput, and every
+// Summary prints the account of the run: totals, throughput, and every
 // partition that failed or never ran, with its list, node, status and log.
-func (u *syncUI) summary(r *syncer.Result, work string) {
-	u.finish()
+func (u *Sync) Summary(r *syncer.Result, work string) {
+	u.Finish()
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if r.AlreadyDone {
@@ -220,7 +223,8 @@ func (u *syncUI) summary(r *syncer.Result, work string) {
 	}
 }
 
-func (u *syncUI) verified(rep *syncer.VerifyReport, how string, took time.Duration) {
+// Verified prints what a verify found.
+func (u *Sync) Verified(rep *syncer.VerifyReport, how string, took time.Duration) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	what := "size and mtime"
@@ -243,7 +247,7 @@ func failReason(f syncer.Failure) string {
 	if f.Err == nil {
 		return f.Reason
 	}
-	return reason(f.Node, f.Err)
+	return runner.Describe(f.Node, f.Err)
 }
 
 func orDash(s string) string {

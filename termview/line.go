@@ -1,4 +1,4 @@
-package main
+package termview
 
 import (
 	"fmt"
@@ -10,22 +10,22 @@ import (
 	"golang.org/x/term"
 )
 
-// liveLine is a status line on stderr. When w is a terminal it is a
+// line is a status line on stderr. When w is a terminal it is a
 // progress bar redrawn in place (schollz/progressbar); otherwise it is a
 // plain line printed at most once a second, unless forced, and never twice
 // the same. message prints a line of its own without tearing the bar.
 // Callers serialise calls.
-type liveLine struct {
+type line struct {
 	w        io.Writer
 	bar      *progressbar.ProgressBar
 	last     time.Time
 	lastLine string
 }
 
-// newLiveLine returns a liveLine on w; a bar only if on is set and w is a
+// newLine returns a line on w; a bar only if on is set and w is a
 // terminal.
-func newLiveLine(w io.Writer, on bool) *liveLine {
-	l := &liveLine{w: w}
+func newLine(w io.Writer, on bool) *line {
+	l := &line{w: w}
 	if f, ok := w.(*os.File); ok && on && term.IsTerminal(int(f.Fd())) {
 		l.bar = progressbar.NewOptions64(1,
 			progressbar.OptionSetWriter(w),
@@ -39,45 +39,45 @@ func newLiveLine(w io.Writer, on bool) *liveLine {
 }
 
 // terminal reports whether the line is a bar redrawn in place.
-func (l *liveLine) terminal() bool { return l.bar != nil }
+func (l *line) terminal() bool { return l.bar != nil }
 
 // message prints one line above the status line. The caller redraws the
 // status line afterwards (show with force) if it wants it back at once.
-func (l *liveLine) message(format string, args ...any) {
+func (l *line) message(format string, args ...any) {
 	if l.bar != nil {
 		_ = l.bar.Clear()
 	}
 	fmt.Fprintf(l.w, format+"\n", args...)
 }
 
-// show displays line, with done of total for the bar.
-func (l *liveLine) show(line string, done, total int64, force bool) {
+// show displays text, with done of total for the bar.
+func (l *line) show(text string, done, total int64, force bool) {
 	if l.bar != nil {
 		l.bar.ChangeMax64(max(total, 1))
-		l.bar.Describe(line)
+		l.bar.Describe(text)
 		_ = l.bar.Set64(done)
 		return
 	}
-	if !force && (time.Since(l.last) < time.Second || line == l.lastLine) {
+	if !force && (time.Since(l.last) < time.Second || text == l.lastLine) {
 		return
 	}
-	l.last, l.lastLine = time.Now(), line
-	fmt.Fprintln(l.w, line)
+	l.last, l.lastLine = time.Now(), text
+	fmt.Fprintln(l.w, text)
 }
 
-// finish ends the status line: a terminal bar is left showing line (or
-// cleared when line is ""), a plain one prints line a last time.
-func (l *liveLine) finish(line string) {
+// finish ends the status line: a terminal bar is left showing text (or
+// cleared when text is ""), a plain one prints text a last time.
+func (l *line) finish(text string) {
 	if l.bar == nil {
-		if line != "" {
-			fmt.Fprintln(l.w, line)
+		if text != "" {
+			fmt.Fprintln(l.w, text)
 		}
 		return
 	}
-	if line == "" {
+	if text == "" {
 		_ = l.bar.Clear()
 	} else {
-		l.bar.Describe(line)
+		l.bar.Describe(text)
 		_ = l.bar.Finish()
 		fmt.Fprintln(l.w)
 	}

@@ -1,0 +1,45 @@
+package records
+
+import (
+	"errors"
+
+	"github.com/drove-dev/drove/jobs"
+	"github.com/drove-dev/drove/runner"
+)
+
+// jobLogger writes the job log: one line per job that has finished for
+// good (succeeded, or failed and not requeued). Attempts that are
+// requeued, and jobs killed by an interrupt, are not logged, so a resumed
+// run runs them again.
+type jobLogger struct {
+	log *jobs.JobLog
+	err error
+}
+
+func openJobLog(path string) (*jobLogger, error) {
+	log, err := jobs.OpenJobLog(path)
+	if err != nil {
+		return nil, err
+	}
+	return &jobLogger{log: log}, nil
+}
+
+func (l *jobLogger) Event(ev runner.Event) {
+	final := ev.Kind == runner.JobSucceeded || (ev.Kind == runner.JobFailed && !ev.Requeued && !errors.Is(ev.Err, runner.ErrKilled))
+	if !final || l.err != nil {
+		return
+	}
+	exit, sig := exitFields(ev.Err)
+	l.err = l.log.Record(jobs.Entry{
+		Seq: ev.Job.Seq, Host: ev.Node, Start: ev.Time.Add(-ev.Duration), Runtime: ev.Duration,
+		Receive: ev.Stdout, Exitval: exit, Signal: sig, Command: ev.Job.Cmd,
+	})
+}
+
+func (l *jobLogger) Close() error {
+	err := l.log.Close()
+	if l.err != nil {
+		return l.err
+	}
+	return err
+}
