@@ -16,7 +16,7 @@ import (
 // sync) and mean the same in each.
 type fleetFlags struct {
 	Node     []string `short:"n" sep:"none" placeholder:"SPEC" help:"A node: [K/][user@]host[:port]. K/ gives it K slots; a host listed twice gets two. ':' is this machine (sh -c, no SSH). Repeatable."`
-	NodeFile []string `short:"N" sep:"none" placeholder:"FILE" help:"File of nodes, one SPEC per line; blank lines and # comments skipped; '-' is stdin. Repeatable."`
+	NodeFile []string `short:"N" sep:"none" placeholder:"FILE" help:"File of nodes, one SPEC per line; blank lines and # comments skipped; '-' is stdin. A regular file is re-read when it changes and on SIGHUP (nodes join and leave); stdin, pipes and <(...) are read once. Repeatable."`
 
 	Verbose int `short:"v" type:"counter" help:"More detail at the end; -vv lists every job that never ran."`
 
