@@ -10,9 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
+	"reflect"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 )
@@ -36,7 +41,8 @@ type CLI struct {
 	Partition PartitionCmd `cmd:"" help:"Crawl SRC into partitions and print one copy job per partition."`
 	Sync      SyncCmd      `cmd:"" help:"Copy SRC to DST across the nodes: crawl, partition, copy in parallel, final pass; resumable."`
 
-	Version kong.VersionFlag `short:"V" help:"Print the version and exit."`
+	Version     VersionCmd       `cmd:"" help:"Print the version: the module version, or the VCS revision of a build from a checkout."`
+	VersionFlag kong.VersionFlag `name:"version" short:"V" help:"Print the version and exit."`
 }
 
 // exitError carries an exit status through a command's error return.
@@ -69,8 +75,6 @@ type env struct {
 	// hup receives SIGHUP (re-read node files).
 	hup <-chan os.Signal
 }
-
-var version = "dev"
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -116,7 +120,8 @@ func runWith(ctx context.Context, e *env, args []string) (code int) {
 		kong.Description("Run shell jobs across machines over SSH, and copy big trees in parallel partitions.\n\n"+exitHelp),
 		kong.Writers(e.stdout, e.stderr),
 		kong.Exit(func(c int) { exited = true; code = c; panic(kongExit{}) }),
-		kong.Vars{"version": "drove " + version},
+		kong.Vars{"version": versionString()},
+		kong.TypeMapper(reflect.TypeOf(time.Duration(0)), durationMapper()),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.BindTo(ctx, (*context.Context)(nil)),
 		kong.Bind(e),
@@ -135,7 +140,7 @@ func runWith(ctx context.Context, e *env, args []string) (code int) {
 	}()
 	kctx, err := parser.Parse(helpForRun(bareOutputFlags(args)))
 	if err != nil {
-		fmt.Fprintf(e.stderr, "drove: %v\n", err)
+		fmt.Fprintf(e.stderr, "drove: %v (see '%s --help')\n", err, commandName(args))
 		return exitUsage
 	}
 	if err := kctx.Run(); err != nil {
@@ -146,14 +151,63 @@ func runWith(ctx context.Context, e *env, args []string) (code int) {
 
 type kongExit struct{}
 
+// commandName is "drove" or "drove sync", for pointing at the right --help.
+func commandName(args []string) string {
+	if len(args) > 0 {
+		switch args[0] {
+		case "run", "partition", "sync", "version":
+			return "drove " + args[0]
+		}
+	}
+	return "drove"
+}
+
+// durationMapper decodes a duration flag: a Go duration ("90s", "2h30m")
+// or, as GNU parallel and pssh take --timeout, a bare number of seconds
+// ("30", "1.5").
+func durationMapper() kong.Mapper {
+	return kong.MapperFunc(func(ctx *kong.DecodeContext, target reflect.Value) error {
+		var s string
+		if err := ctx.Scan.PopValueInto("duration", &s); err != nil {
+			return err
+		}
+		d, err := parseDuration(s)
+		if err != nil {
+			return err
+		}
+		target.SetInt(int64(d))
+		return nil
+	})
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "xXpPnN_") {
+		if f < 0 || f*float64(time.Second) > float64(math.MaxInt64) {
+			return 0, fmt.Errorf("duration %q out of range", s)
+		}
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration: give seconds (30) or a value with a unit (90s, 5m, 2h)", s)
+	}
+	return d, nil
+}
+
 // helpForRun makes "drove --help" show the default command's flags (clstr's
-// command line), which is what a user of the default command looks for.
+// command line), which is what a user of the default command looks for,
+// and "drove help [COMMAND]" the same as "drove [COMMAND] --help".
 func helpForRun(args []string) []string {
 	if len(args) == 0 {
 		return args
 	}
 	switch args[0] {
-	case "run", "partition", "sync", "help":
+	case "help":
+		if len(args) == 1 {
+			return []string{"run", "--help"}
+		}
+		return append(args[1:2:2], "--help")
+	case "run", "partition", "sync", "version":
 		return args
 	}
 	for _, a := range args {

@@ -241,3 +241,34 @@ func TestHelpDocumentsExitStatuses(t *testing.T) {
 	require.Contains(t, r.stdout, "130 interrupted")
 	require.Contains(t, r.stdout, "--on-each-node")
 }
+
+// The conventions users bring: bare seconds for durations (GNU parallel,
+// pssh), "drove help", a Commands section, defaults shown, and a pointer
+// to --help after a bad flag.
+func TestCommandLineConventions(t *testing.T) {
+	r := drove(t, nil, nil, "-n", ":", "--timeout", "0.2", "--on-failure", "keep", "-j", "sleep 5")
+	require.Equal(t, exitFailed, r.code)
+	require.Contains(t, r.stderr, "timed out after 200ms")
+	r = drove(t, nil, nil, "-n", ":", "--timeout", "30", "-j", "echo ok")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	r = drove(t, nil, nil, "-n", ":", "--timeout", "30x", "-j", "true")
+	require.Equal(t, exitUsage, r.code)
+	require.Contains(t, r.stderr, `"30x" is not a duration`)
+
+	help := drove(t, nil, nil, "--help")
+	require.Equal(t, exitOK, help.code)
+	for _, want := range []string{"Commands:", "partition", "sync", "Default: 3.", "Default: 5s."} {
+		require.Contains(t, help.stdout, want)
+	}
+	r = drove(t, nil, nil, "help")
+	require.Equal(t, help, r)
+	r = drove(t, nil, nil, "help", "partition")
+	require.Equal(t, exitOK, r.code)
+	require.Contains(t, r.stdout, "drove partition -f 10000")
+
+	r = drove(t, nil, nil, "--bogus")
+	require.Equal(t, exitUsage, r.code)
+	require.Contains(t, r.stderr, "see 'drove --help'")
+	r = drove(t, nil, nil, "sync", "--bogus")
+	require.Contains(t, r.stderr, "see 'drove sync --help'")
+}

@@ -36,6 +36,22 @@ type PartitionCmd struct {
 	Walkers   int      `placeholder:"N" help:"Parallel crawlers (default: fastwalk's, GOMAXPROCS clamped to 4..32). More helps on NFS/Lustre."`
 }
 
+// Help is shown under the usage line of "drove partition --help".
+func (c *PartitionCmd) Help() string {
+	return `Crawls SRC (fpart-style) and, as each partition closes, writes its list to
+DIR/part.NNNNNN and prints one copy job for it on stdout: run those jobs with
+drove (or anything else) to copy the tree in parallel.
+
+  drove partition -f 10000 -o /shared/parts /data/src /data/dst > jobs.txt
+  drove -N nodes.txt -J jobs.txt
+  drove partition -s 50G -o /shared/parts /data/src /data/dst | drove -N nodes.txt -J -
+  drove partition -m rclone -n 16 -o /shared/parts /data/src remote:bucket/dst
+
+Exit status: 0 the listing is complete; 1 entries could not be listed (named
+on stderr); 2 bad command line or input; 130 interrupted (the job lines
+printed are whole).`
+}
+
 // Run crawls and prints job lines as partitions close. Exit status 1 means
 // the listing is incomplete (entries skipped), 130 interrupted.
 func (c *PartitionCmd) Run(ctx context.Context, e *env) error {

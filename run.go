@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/records"
@@ -48,8 +49,14 @@ runs elsewhere, at most --max-attempts times.
   drove -n 4/: -J <(seq 10 | sed 's/^/echo job /')
   drove -N nodes.txt -E 'grep "model name" /proc/cpuinfo' | sort | uniq -c
 
-Other commands: "drove partition --help" (split a tree into copy jobs) and
-"drove sync --help" (a whole parallel copy, resumable).
+Commands:
+  run        run jobs across nodes (the default: "drove run" may be left out)
+  partition  split a tree into partitions and print one copy job per partition
+  sync       copy a tree across the nodes in parallel partitions, resumably
+  version    print the version
+  help       "drove help COMMAND" is "drove COMMAND --help"
+
+Durations are seconds (30) or have a unit (90s, 5m, 2h).
 
 ` + exitHelp
 }
@@ -119,6 +126,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	}
 	defer dialer.Close()
 
+	var skipped atomic.Int64 // jobs the job log records as done
 	if c.Resume || c.ResumeFailed {
 		done, err := jobs.ReadJobLog(c.JobLog)
 		if err != nil {
@@ -127,7 +135,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		src = jobs.Skip(src, func(j jobs.Job) bool {
 			ok, seen := done[jobs.KeyOf(j.Cmd)]
 			return seen && (ok || c.Resume)
-		}, nil)
+		}, func(jobs.Job) { skipped.Add(1) })
 	}
 	if c.DryRun {
 		return c.dryRun(e, specs, dialer, src)
@@ -186,6 +194,10 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	}
 	if failed && rep.OK() {
 		return &exitError{code: exitFailed}
+	}
+	if rep.Stats.Total == 0 && rep.Stats.TotalKnown && skipped.Load() > 0 && rep.StreamErr == nil && !rep.Interrupted {
+		fmt.Fprintf(e.stderr, "drove: nothing left to run: %s records all %d jobs as done\n", c.JobLog, skipped.Load())
+		return nil
 	}
 	return outcome(rep)
 }

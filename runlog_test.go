@@ -260,3 +260,20 @@ func TestNodeFileChangesJoinAndLeave(t *testing.T) {
 	require.Contains(t, r.stderr, "node node2 joined the pool")
 	require.Contains(t, r.stderr, "node node1 is no longer listed")
 }
+
+// Resuming a run that finished is not bad input: nothing is left, so it
+// says so and exits 0 (it exited 2, "no jobs", before).
+func TestResumeOfAFinishedRunExits0(t *testing.T) {
+	joblog := filepath.Join(t.TempDir(), "joblog")
+	args := []string{"-n", ":", "--joblog", joblog, "-j", "echo a", "-j", "echo b"}
+	r := drove(t, nil, nil, args...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	r = drove(t, nil, nil, append(args, "--resume")...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Empty(t, r.stdout)
+	require.Contains(t, r.stderr, "nothing left to run")
+	// An empty job list is still bad input, resume or not.
+	empty := writeFile(t, "empty", "")
+	r = drove(t, nil, nil, "-n", ":", "--joblog", joblog, "--resume", "-J", empty)
+	require.Equal(t, exitUsage, r.code, r.stderr)
+}
