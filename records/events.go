@@ -67,8 +67,12 @@ func (l *eventLog) Event(ev runner.Event) {
 		return
 	}
 	je := EventLine{Time: ev.Time, Event: name, Node: ev.Node}
-	if ev.Kind >= runner.JobStarted && ev.Kind <= runner.JobFailed {
+	switch {
+	case ev.Kind >= runner.JobStarted && ev.Kind <= runner.JobFailed:
 		je.Seq, je.Command, je.Attempt = ev.Job.Seq, ev.Job.Cmd, ev.Attempt
+	case ev.Kind == runner.NodeEvicted && ev.Job.Seq != 0:
+		// The job whose failure evicted the node.
+		je.Seq, je.Command = ev.Job.Seq, ev.Job.Cmd
 	}
 	if ev.Kind == runner.JobSucceeded || ev.Kind == runner.JobFailed {
 		success := ev.Err == nil

@@ -31,7 +31,7 @@ func feed(s *Set) {
 		{Kind: runner.JobSucceeded, Node: "a", Job: j1, Attempt: 1, Duration: time.Second, Stdout: 4},
 		{Kind: runner.JobStarted, Node: "a", Job: j2, Attempt: 1},
 		{Kind: runner.JobFailed, Node: "a", Job: j2, Attempt: 1, Err: &runner.ExitError{Status: 3}, Requeued: true, Evicted: true},
-		{Kind: runner.NodeEvicted, Node: "a", Err: &runner.ExitError{Status: 3}},
+		{Kind: runner.NodeEvicted, Node: "a", Job: j2, Err: &runner.ExitError{Status: 3}},
 		{Kind: runner.JobStarted, Node: "b", Slot: 1, Job: j3, Attempt: 1},
 		{Kind: runner.JobStarted, Node: "b", Job: j2, Attempt: 2},
 		{Kind: runner.JobFailed, Node: "b", Job: j2, Attempt: 2, Err: &runner.ExitError{Status: 143, Signal: "TERM"}},
@@ -79,6 +79,10 @@ func TestSetKeepsEveryRecord(t *testing.T) {
 		var e EventLine
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &e))
 		kinds = append(kinds, e.Event)
+		if e.Event == "node_evicted" {
+			require.Equal(t, 2, e.Seq, "node_evicted names the job that evicted the node")
+			require.Equal(t, "exit 3", e.Command)
+		}
 		if e.Event == "job_finished" && e.Seq == 2 && !e.Requeued {
 			require.Equal(t, "TERM", e.Signal)
 			require.Equal(t, "was killed by signal TERM", e.Error)
