@@ -315,8 +315,10 @@ func TestRealSSHHostKeyAndAuthErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("SSH_AUTH_SOCK", "")
 			cfg := c.WriteSSHConfig(t, strings.ReplaceAll(tc.name, " ", "_"), tc.lines...)
-			r := drove(t, nil, nil, "-F", cfg, "-n", "bad", "-n", "node1", "-j", "echo ok")
-			require.Equal(t, exitOK, r.code, r.stderr)
+			// -E waits for every node to connect or be dropped; with -j the
+			// run could end on node1 before bad's refusal arrived.
+			r := drove(t, nil, nil, "-F", cfg, "-n", "bad", "-n", "node1", "-E", "echo ok")
+			require.Equal(t, exitFailed, r.code, r.stderr)
 			require.Equal(t, "ok\n", r.stdout)
 			for _, w := range tc.want {
 				require.Contains(t, r.stderr, w)
