@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -65,4 +66,31 @@ func TestInProcessSSHEvictionEventsAndResults(t *testing.T) {
 	meta, err := os.ReadFile(filepath.Join(results, ents[0].Name(), "meta.json"))
 	require.NoError(t, err)
 	require.Equal(t, 2, strings.Count(string(meta), `"node":`), "both attempts recorded: %s", meta)
+}
+
+// TestInProcessSSHGather: --gather prints each distinct output once under
+// the folded set of nodes that gave it, as clush -b does.
+func TestInProcessSSHGather(t *testing.T) {
+	f := sshtest.NewFleet(t, 4, sshtest.Options{})
+	once := filepath.Join(t.TempDir(), "once")
+	// Exactly one node creates the directory and says "first".
+	r := drove(t, nil, nil, "-F", f.SSHConfig, "-n", "node1", "-n", "node2", "-n", "node3", "-n", "node4", "--gather",
+		"-E", "if mkdir "+once+" 2>/dev/null; then echo first; else echo later; fi")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	groups := regexp.MustCompile(`(?m)^-+\n(\S+) \((\d)\)\n-+\n(\w+)\n`).FindAllStringSubmatch(r.stdout, -1)
+	require.Len(t, groups, 2, r.stdout)
+	byOut := map[string][]string{}
+	for _, g := range groups {
+		byOut[g[3]] = g[1:3]
+	}
+	require.Equal(t, "1", byOut["first"][1])
+	require.Regexp(t, `^node[1-4]$`, byOut["first"][0])
+	require.Equal(t, "3", byOut["later"][1])
+	require.Regexp(t, `^node\[[1-4,-]+\]$`, byOut["later"][0])
+	require.Equal(t, len(r.stdout), len(groups[0][0])+len(groups[1][0]), "nothing but the two groups: %q", r.stdout)
+
+	// All the same: one group of four.
+	r = drove(t, nil, nil, "-F", f.SSHConfig, "-n", "node1", "-n", "node2", "-n", "node3", "-n", "node4", "-b", "-E", "echo same")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Equal(t, "---------------\nnode[1-4] (4)\n---------------\nsame\n", r.stdout) // rules are at least 15 wide
 }

@@ -26,6 +26,7 @@ type RunCmd struct {
 	Stdout      string `short:"o" placeholder:"FILE" help:"Write all jobs' stdout to FILE; -o alone discards it."`
 	Stderr      string `short:"e" placeholder:"FILE" help:"Write all jobs' stderr to FILE; -e alone discards it."`
 	Tag         bool   `help:"Prefix every output line with 'node: '."`
+	Gather      bool   `short:"b" help:"Gather output, as clush -b and dshbak -c: print each distinct stdout once, at the end, under the folded set of nodes that gave it ('node[01-08,10] (9)'), with the exit status of groups that failed. For inventories (-E): output is held in memory. stderr streams as usual."`
 	MaxNodeUses int    `short:"u" placeholder:"N" help:"A node runs at most N jobs, then retires (0 = no limit)."`
 
 	JobLog       string `name:"joblog" placeholder:"FILE" help:"Append one line per finished job to FILE, in GNU parallel's --joblog format (Seq Host Starttime JobRuntime Send Receive Exitval Signal Command), as each job ends."`
@@ -174,6 +175,12 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 			recs.Event(ev)
 		},
 	}
+	var gather *termview.Gather
+	if c.Gather {
+		gather = termview.NewGather()
+		cfg.JobOutput = bothOutputs(cfg.JobOutput, gather.JobOutput)
+		cfg.Stdout = runner.NewOutput(io.Discard)
+	}
 	if c.OnEachNode == "" {
 		cfg.Jobs = src
 		cfg.FiniteJobs = c.jobsAreFinite()
@@ -185,6 +192,15 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		}
 	}
 	rep := runner.Run(ctx, cfg)
+	if gather != nil {
+		unit := "job"
+		if c.OnEachNode != "" {
+			unit = ""
+		}
+		if err := gather.Print(stdout, unit); err != nil {
+			fmt.Fprintf(e.stderr, "drove: --gather: %v\n", err)
+		}
+	}
 	ui.Finish(rep)
 	closed = true
 	failed := false
@@ -200,6 +216,38 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		return nil
 	}
 	return outcome(rep)
+}
+
+// jobOutput is runner.Config.JobOutput.
+type jobOutput = func(j jobs.Job, attempt int, node string) (stdout, stderr io.Writer, finish func(error))
+
+// bothOutputs gives each attempt's output to a and b (either may be nil).
+func bothOutputs(a, b jobOutput) jobOutput {
+	if a == nil {
+		return b
+	}
+	return func(j jobs.Job, attempt int, node string) (io.Writer, io.Writer, func(error)) {
+		ao, ae, af := a(j, attempt, node)
+		bo, be, bf := b(j, attempt, node)
+		return multi(ao, bo), multi(ae, be), func(err error) {
+			if af != nil {
+				af(err)
+			}
+			if bf != nil {
+				bf(err)
+			}
+		}
+	}
+}
+
+func multi(a, b io.Writer) io.Writer {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return io.MultiWriter(a, b)
 }
 
 // recordFlags are the flags that ask for each record.
