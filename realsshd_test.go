@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 // The real-OpenSSH tier: every test here starts real sshd processes on

@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 // drove sync against real OpenSSH nodes on loopback (internal/sshdtest):

@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 // drove sync end to end with ':' nodes and the real rsync (and rclone):

@@ -8,13 +8,14 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/drove-dev/drove/internal/sshtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestDialIdentityFile(t *testing.T) {
 	key := newClientKey(t)
-	srv := startServer(t, serverOptions{authorized: []ssh.PublicKey{key.pub}})
+	srv := startServer(t, sshtest.Options{AuthorizedKeys: []ssh.PublicKey{key.pub}})
 	env := newClientEnv(t)
 	env.host("web1", srv, "User alice")
 	env.trust(srv)
@@ -36,7 +37,7 @@ func TestDialIdentityFile(t *testing.T) {
 
 func TestDialAgent(t *testing.T) {
 	key := newClientKey(t)
-	srv := startServer(t, serverOptions{authorized: []ssh.PublicKey{key.pub}})
+	srv := startServer(t, sshtest.Options{AuthorizedKeys: []ssh.PublicKey{key.pub}})
 	env := newClientEnv(t)
 	env.host("web1", srv)
 	env.trust(srv)
@@ -71,7 +72,7 @@ func TestDialAgent(t *testing.T) {
 
 func TestDialIdentitiesOnlyFiltersAgent(t *testing.T) {
 	good, other := newClientKey(t), newClientKey(t)
-	srv := startServer(t, serverOptions{authorized: []ssh.PublicKey{good.pub, other.pub}})
+	srv := startServer(t, sshtest.Options{AuthorizedKeys: []ssh.PublicKey{good.pub, other.pub}})
 	env := newClientEnv(t)
 	goodFile := filepath.Join(env.home, "keys", "good")
 	otherFile := filepath.Join(env.home, "keys", "other")
@@ -98,7 +99,7 @@ func TestDialIdentitiesOnlyFiltersAgent(t *testing.T) {
 }
 
 func TestDialKeyNotAuthorized(t *testing.T) {
-	srv := startServer(t, serverOptions{authorized: []ssh.PublicKey{newClientKey(t).pub}})
+	srv := startServer(t, sshtest.Options{AuthorizedKeys: []ssh.PublicKey{newClientKey(t).pub}})
 	env := newClientEnv(t)
 	env.host("web1", srv)
 	env.trust(srv)
@@ -117,7 +118,7 @@ func TestDialKeyNotAuthorized(t *testing.T) {
 func TestDialEncryptedKeyWithoutAgent(t *testing.T) {
 	env := newClientEnv(t)
 	key := encryptedKey(t, filepath.Join(env.home, ".ssh", "id_ed25519"))
-	srv := startServer(t, serverOptions{authorized: []ssh.PublicKey{key.pub}})
+	srv := startServer(t, sshtest.Options{AuthorizedKeys: []ssh.PublicKey{key.pub}})
 	env.host("web1", srv)
 	env.trust(srv)
 	d, rec := env.dialer(Options{}) // no agent; stdin is never read
@@ -137,7 +138,7 @@ func TestDialEncryptedKeyInAgent(t *testing.T) {
 	env := newClientEnv(t)
 	keyFile := filepath.Join(env.home, ".ssh", "id_ed25519")
 	key := encryptedKey(t, keyFile)
-	srv := startServer(t, serverOptions{authorized: []ssh.PublicKey{key.pub}})
+	srv := startServer(t, sshtest.Options{AuthorizedKeys: []ssh.PublicKey{key.pub}})
 	env.host("web1", srv)
 	env.host("only", srv, "IdentitiesOnly yes", "IdentityFile "+keyFile)
 	env.trust(srv)
@@ -176,7 +177,7 @@ func TestAgentUnreachable(t *testing.T) {
 }
 
 func TestDialServerWithoutPublicKeyAuth(t *testing.T) {
-	srv := startServer(t, serverOptions{password: true})
+	srv := startServer(t, sshtest.Options{PasswordOnly: true})
 	env := newClientEnv(t)
 	env.host("web1", srv)
 	env.trust(srv)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/internal/sshtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -152,10 +153,10 @@ func droppingProxy(t *testing.T, target string, drops int) (port int, accepted *
 }
 
 func TestDialRetriesDroppedConnections(t *testing.T) {
-	srv, env := hostKeySetup(t, serverOptions{})
+	srv, env := hostKeySetup(t, sshtest.Options{})
 	port, accepted := droppingProxy(t, srv.Addr, 2)
 	fmt.Fprintf(&env.hosts, "Host web1\n    HostName 127.0.0.1\n    Port %d\n", port)
-	env.trust(&testServer{Addr: fmt.Sprintf("127.0.0.1:%d", port), HostKeys: srv.HostKeys})
+	env.trustAt(fmt.Sprintf("127.0.0.1:%d", port), srv.Signer.PublicKey())
 
 	d, _ := env.dialer(Options{DialAttempts: 1})
 	_, err := dial(t, d, "web1")

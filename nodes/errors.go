@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -104,7 +103,7 @@ func (e *DialError) Error() string {
 	switch {
 	case e.Timeout:
 		return fmt.Sprintf("nodes: %s: connect timeout after %s (%s)", e.Node, e.After, e.Addr)
-	case errors.Is(e.Err, syscall.ECONNREFUSED):
+	case connRefused(e.Err):
 		return fmt.Sprintf("nodes: %s: connection refused (%s)", e.Node, e.Addr)
 	default:
 		return fmt.Sprintf("nodes: %s: %s: %v", e.Node, e.Addr, e.Err)
@@ -129,11 +128,11 @@ func Retryable(err error) bool {
 	if errors.As(err, &hk) || errors.As(err, &ae) {
 		return false
 	}
-	if errors.Is(de.Err, syscall.ECONNREFUSED) {
+	if connRefused(de.Err) {
 		return false
 	}
 	if errors.Is(de.Err, io.EOF) || errors.Is(de.Err, io.ErrUnexpectedEOF) ||
-		errors.Is(de.Err, syscall.ECONNRESET) || errors.Is(de.Err, syscall.EPIPE) {
+		connDropped(de.Err) {
 		return true
 	}
 	var ne net.Error

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/internal/sshtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
@@ -18,10 +19,10 @@ import (
 
 // hostKeySetup is a server accepting one client key written as the default
 // identity file.
-func hostKeySetup(t *testing.T, o serverOptions) (*testServer, *clientEnv) {
+func hostKeySetup(t *testing.T, o sshtest.Options) (*sshtest.Server, *clientEnv) {
 	t.Helper()
 	key := newClientKey(t)
-	o.authorized = []ssh.PublicKey{key.pub}
+	o.AuthorizedKeys = []ssh.PublicKey{key.pub}
 	srv := startServer(t, o)
 	env := newClientEnv(t)
 	key.write(t, filepath.Join(env.home, ".ssh", "id_ed25519"), false)
@@ -29,7 +30,7 @@ func hostKeySetup(t *testing.T, o serverOptions) (*testServer, *clientEnv) {
 }
 
 func TestHostKeyUnknownRefused(t *testing.T) {
-	srv, env := hostKeySetup(t, serverOptions{})
+	srv, env := hostKeySetup(t, sshtest.Options{})
 	env.host("web1", srv)
 	d, _ := env.dialer(Options{})
 
@@ -41,11 +42,11 @@ func TestHostKeyUnknownRefused(t *testing.T) {
 		`for this host in ssh_config or run with --accept-new-host-keys`, err.Error())
 	assert.NoFileExists(t, env.kh, "yes never writes")
 	assert.False(t, Retryable(err))
-	waitFor(t, 2*time.Second, "the refused connection to close", func() bool { return srv.openConns() == 0 })
+	waitFor(t, 2*time.Second, "the refused connection to close", func() bool { return srv.OpenConns() == 0 })
 }
 
 func TestHostKeyAcceptNew(t *testing.T) {
-	srv, env := hostKeySetup(t, serverOptions{})
+	srv, env := hostKeySetup(t, sshtest.Options{})
 	env.host("web1", srv, "StrictHostKeyChecking accept-new")
 	env.host("web2", srv)
 	d, rec := env.dialer(Options{})
@@ -87,7 +88,7 @@ func TestHostKeyAcceptNew(t *testing.T) {
 }
 
 func TestHostKeyAcceptNewHashed(t *testing.T) {
-	srv, env := hostKeySetup(t, serverOptions{})
+	srv, env := hostKeySetup(t, sshtest.Options{})
 	env.host("web1", srv, "HashKnownHosts yes")
 	d, _ := env.dialer(Options{StrictHostKeyChecking: "accept-new"})
 	c, err := dial(t, d, "web1")
@@ -106,7 +107,7 @@ func TestHostKeyAcceptNewHashed(t *testing.T) {
 }
 
 func TestHostKeyAcceptNewAppendsAfterNoNewline(t *testing.T) {
-	srv, env := hostKeySetup(t, serverOptions{})
+	srv, env := hostKeySetup(t, sshtest.Options{})
 	env.host("web1", srv)
 	require.NoError(t, os.MkdirAll(filepath.Dir(env.kh), 0o700))
 	require.NoError(t, os.WriteFile(env.kh, []byte("# no trailing newline"), 0o600))
@@ -120,7 +121,7 @@ func TestHostKeyAcceptNewAppendsAfterNoNewline(t *testing.T) {
 }
 
 func TestHostKeyNoAcceptsWithoutWriting(t *testing.T) {
-	srv, env := hostKeySetup(t, serverOptions{})
+	srv, env := hostKeySetup(t, sshtest.Options{})
 	env.host("web1", srv, "StrictHostKeyChecking no")
 	d, _ := env.dialer(Options{})
 	c, err := dial(t, d, "web1")
@@ -130,7 +131,7 @@ func TestHostKeyNoAcceptsWithoutWriting(t *testing.T) {
 }
 
 func TestHostKeyChangedAlwaysRefused(t *testing.T) {
-	srv, env := hostKeySetup(t, serverOptions{})
+	srv, env := hostKeySetup(t, sshtest.Options{})
 	env.host("web1", srv)
 	require.NoError(t, os.MkdirAll(filepath.Dir(env.kh), 0o700))
 	require.NoError(t, os.WriteFile(env.kh, []byte("# header\nother.example.com "+
@@ -159,7 +160,7 @@ func TestHostKeyChangedAlwaysRefused(t *testing.T) {
 
 func TestHostKeyChangedUnderAlias(t *testing.T) {
 	// The key on file under the alias name counts too.
-	srv, env := hostKeySetup(t, serverOptions{})
+	srv, env := hostKeySetup(t, sshtest.Options{})
 	env.host("web1", srv)
 	require.NoError(t, os.MkdirAll(filepath.Dir(env.kh), 0o700))
 	line := knownhosts.Line([]string{fmt.Sprintf("web1:%d", srv.Port)}, newEd25519Signer(t).PublicKey())
@@ -177,7 +178,7 @@ func TestHostKeyChangedUnderAlias(t *testing.T) {
 }
 
 func TestHostKeyRevoked(t *testing.T) {
-	srv, env := hostKeySetup(t, serverOptions{})
+	srv, env := hostKeySetup(t, sshtest.Options{})
 	env.host("web1", srv)
 	require.NoError(t, os.MkdirAll(filepath.Dir(env.kh), 0o700))
 	require.NoError(t, os.WriteFile(env.kh, []byte("@revoked * "+string(ssh.MarshalAuthorizedKey(srv.HostKeys[0].PublicKey()))), 0o600))
@@ -202,7 +203,7 @@ func TestHostKeyAlgorithmsFromKnownHosts(t *testing.T) {
 		{"ed25519 on file", ed.PublicKey(), []string{ssh.KeyAlgoED25519}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, env := hostKeySetup(t, serverOptions{hostKeys: []ssh.Signer{ed, ec}})
+			srv, env := hostKeySetup(t, sshtest.Options{HostKeys: []ssh.Signer{ed, ec}})
 			env.host("web1", srv)
 			env.trust(srv, tt.onFile)
 			d, _ := env.dialer(Options{})
@@ -224,7 +225,7 @@ func TestHostKeyAlgorithmsFromKnownHosts(t *testing.T) {
 func TestHostKeyTypeGoneIsChanged(t *testing.T) {
 	// known_hosts has only an ECDSA key but the server now has only Ed25519:
 	// that is a changed key, not an algorithm negotiation failure.
-	srv, env := hostKeySetup(t, serverOptions{})
+	srv, env := hostKeySetup(t, sshtest.Options{})
 	env.host("web1", srv)
 	env.trust(srv, newECDSASigner(t).PublicKey())
 	d, _ := env.dialer(Options{StrictHostKeyChecking: "accept-new"})
@@ -247,7 +248,7 @@ func TestHostKeyAlgorithmsRSA(t *testing.T) {
 }
 
 func TestHostKeyRecordFails(t *testing.T) {
-	srv, env := hostKeySetup(t, serverOptions{})
+	srv, env := hostKeySetup(t, sshtest.Options{})
 	blocker := filepath.Join(env.home, "file")
 	require.NoError(t, writeFile(blocker, "x"))
 	env.host("web1", srv, "UserKnownHostsFile "+filepath.Join(blocker, "known_hosts"))
@@ -259,7 +260,7 @@ func TestHostKeyRecordFails(t *testing.T) {
 }
 
 func TestKnownHostsCorrupt(t *testing.T) {
-	srv, env := hostKeySetup(t, serverOptions{})
+	srv, env := hostKeySetup(t, sshtest.Options{})
 	env.host("web1", srv)
 	require.NoError(t, os.MkdirAll(filepath.Dir(env.kh), 0o700))
 	require.NoError(t, os.WriteFile(env.kh, []byte("web1 ssh-ed25519 !!!notbase64\n"), 0o600))

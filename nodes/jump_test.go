@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/internal/sshtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
@@ -12,11 +13,11 @@ import (
 
 // jumpSetup starts a jump server and a target server that both accept one
 // client key, and an env whose default identity is that key.
-func jumpSetup(t *testing.T) (jump, target *testServer, env *clientEnv) {
+func jumpSetup(t *testing.T) (jump, target *sshtest.Server, env *clientEnv) {
 	t.Helper()
 	key := newClientKey(t)
-	jump = startServer(t, serverOptions{authorized: []ssh.PublicKey{key.pub}, jump: true})
-	target = startServer(t, serverOptions{authorized: []ssh.PublicKey{key.pub}})
+	jump = startServer(t, sshtest.Options{AuthorizedKeys: []ssh.PublicKey{key.pub}, Forwarding: true})
+	target = startServer(t, sshtest.Options{AuthorizedKeys: []ssh.PublicKey{key.pub}})
 	env = newClientEnv(t)
 	key.write(t, env.home+"/.ssh/id_ed25519", false)
 	return jump, target, env
@@ -36,18 +37,18 @@ func TestDialProxyJump(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "deploy:hostname", run(t, c, "hostname"))
 	select {
-	case dest := <-jump.forwards:
+	case dest := <-jump.Forwards():
 		assert.Equal(t, target.Addr, dest, "the target was reached through the jump host")
 	default:
 		t.Fatal("the jump host forwarded nothing")
 	}
-	assert.Equal(t, 1, jump.openConns())
-	assert.Equal(t, 1, target.openConns())
+	assert.Equal(t, 1, jump.OpenConns())
+	assert.Equal(t, 1, target.OpenConns())
 
 	// Closing the target client closes the jump client too.
 	require.NoError(t, c.Close())
-	waitFor(t, 3*time.Second, "the jump connection to close", func() bool { return jump.openConns() == 0 })
-	waitFor(t, 3*time.Second, "the target connection to close", func() bool { return target.openConns() == 0 })
+	waitFor(t, 3*time.Second, "the jump connection to close", func() bool { return jump.OpenConns() == 0 })
+	waitFor(t, 3*time.Second, "the target connection to close", func() bool { return target.OpenConns() == 0 })
 }
 
 func TestDialJumpOption(t *testing.T) {
@@ -62,7 +63,7 @@ func TestDialJumpOption(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	assert.Equal(t, currentUser()+":x", run(t, c, "x"))
-	assert.Equal(t, target.Addr, <-jump.forwards)
+	assert.Equal(t, target.Addr, <-jump.Forwards())
 }
 
 func TestDialJumpHostErrorsNameTheHop(t *testing.T) {
@@ -77,7 +78,7 @@ func TestDialJumpHostErrorsNameTheHop(t *testing.T) {
 	assert.True(t, hk.Unknown)
 	assert.Equal(t, "bastion (jump host for inner)", hk.Node)
 	assert.Contains(t, err.Error(), "nodes: bastion (jump host for inner): host key unknown")
-	assert.Zero(t, target.openConns())
+	assert.Zero(t, target.OpenConns())
 }
 
 func TestDialJumpTargetFailureClosesHop(t *testing.T) {
@@ -90,14 +91,14 @@ func TestDialJumpTargetFailureClosesHop(t *testing.T) {
 	_, err := dial(t, d, "inner")
 	hk := asError[*HostKeyError](t, err)
 	assert.Equal(t, "inner", hk.Node)
-	waitFor(t, 3*time.Second, "the jump connection to close", func() bool { return jump.openConns() == 0 })
+	waitFor(t, 3*time.Second, "the jump connection to close", func() bool { return jump.OpenConns() == 0 })
 }
 
 func TestDialJumpRefusedForwarding(t *testing.T) {
 	// A jump host that refuses forwarding gives a DialError for the target.
 	key := newClientKey(t)
-	jump := startServer(t, serverOptions{authorized: []ssh.PublicKey{key.pub}}) // no forwarding
-	target := startServer(t, serverOptions{authorized: []ssh.PublicKey{key.pub}})
+	jump := startServer(t, sshtest.Options{AuthorizedKeys: []ssh.PublicKey{key.pub}}) // no forwarding
+	target := startServer(t, sshtest.Options{AuthorizedKeys: []ssh.PublicKey{key.pub}})
 	env := newClientEnv(t)
 	key.write(t, env.home+"/.ssh/id_ed25519", false)
 	env.host("bastion", jump)
@@ -110,5 +111,5 @@ func TestDialJumpRefusedForwarding(t *testing.T) {
 	de := asError[*DialError](t, err)
 	assert.Equal(t, "inner", de.Node)
 	assert.Equal(t, fmt.Sprintf("nodes: inner: %s: %v", target.Addr, de.Err), err.Error())
-	waitFor(t, 3*time.Second, "the jump connection to close", func() bool { return jump.openConns() == 0 })
+	waitFor(t, 3*time.Second, "the jump connection to close", func() bool { return jump.OpenConns() == 0 })
 }

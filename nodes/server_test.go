@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,115 +17,19 @@ import (
 	"testing"
 	"time"
 
-	gl "github.com/gliderlabs/ssh"
+	"github.com/drove-dev/drove/internal/sshtest"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
-// testServer is an in-process SSH server on 127.0.0.1. Its session handler
-// writes "USER:COMMAND" and exits 0.
-type testServer struct {
-	Addr     string
-	Port     int
-	HostKeys []ssh.Signer
-	forwards chan string // destinations of direct-tcpip requests (jump servers)
-	mu       sync.Mutex
-	open     int // server-side connections not yet closed
-}
-
-type serverOptions struct {
-	hostKeys   []ssh.Signer    // default: one fresh ed25519 key
-	authorized []ssh.PublicKey // client keys accepted
-	jump       bool            // allow direct-tcpip forwarding
-	password   bool            // offer only password auth (which always fails)
-}
-
-// startServer starts a gliderlabs server and stops it when the test ends.
-func startServer(t *testing.T, o serverOptions) *testServer {
+// startServer starts an in-process server (internal/sshtest) whose
+// sessions write "USER:COMMAND" and exit 0.
+func startServer(t *testing.T, o sshtest.Options) *sshtest.Server {
 	t.Helper()
-	if len(o.hostKeys) == 0 {
-		o.hostKeys = []ssh.Signer{newEd25519Signer(t)}
-	}
-	ts := &testServer{HostKeys: o.hostKeys, forwards: make(chan string, 16)}
-	srv := &gl.Server{
-		Handler: func(s gl.Session) {
-			io.WriteString(s, s.User()+":"+s.RawCommand())
-		},
-		PublicKeyHandler: func(_ gl.Context, key gl.PublicKey) bool {
-			for _, k := range o.authorized {
-				if string(k.Marshal()) == string(key.Marshal()) {
-					return true
-				}
-			}
-			return false
-		},
-		ConnCallback: func(_ gl.Context, c net.Conn) net.Conn {
-			ts.mu.Lock()
-			ts.open++
-			ts.mu.Unlock()
-			return &notifyConn{Conn: c, onClose: func() {
-				ts.mu.Lock()
-				ts.open--
-				ts.mu.Unlock()
-			}}
-		},
-	}
-	for _, k := range o.hostKeys {
-		srv.AddHostKey(k)
-	}
-	if o.password {
-		srv.PublicKeyHandler = nil
-		srv.PasswordHandler = func(gl.Context, string) bool { return false }
-	}
-	if o.jump {
-		srv.LocalPortForwardingCallback = func(_ gl.Context, host string, port uint32) bool {
-			select {
-			case ts.forwards <- net.JoinHostPort(host, fmt.Sprint(port)):
-			default:
-			}
-			return true
-		}
-		srv.ChannelHandlers = map[string]gl.ChannelHandler{
-			"session":      gl.DefaultSessionHandler,
-			"direct-tcpip": gl.DirectTCPIPHandler,
-		}
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ts.Addr = l.Addr().String()
-	ts.Port = l.Addr().(*net.TCPAddr).Port
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(l)
-	}()
-	t.Cleanup(func() {
-		srv.Close()
-		<-done
-	})
-	return ts
-}
-
-// openConns returns the number of server-side connections still open.
-func (ts *testServer) openConns() int {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return ts.open
-}
-
-// notifyConn calls onClose once when the connection is closed.
-type notifyConn struct {
-	net.Conn
-	once    sync.Once
-	onClose func()
-}
-
-func (c *notifyConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.onClose)
-	return err
+	o.Handler = sshtest.Echo
+	return sshtest.New(t, o)
 }
 
 // waitFor polls cond every 5ms until it holds or the deadline passes.
@@ -268,27 +171,42 @@ func newClientEnv(t *testing.T) *clientEnv {
 }
 
 // host adds "Host alias" pointing at srv, with extra ssh_config lines.
-func (e *clientEnv) host(alias string, srv *testServer, extra ...string) {
-	fmt.Fprintf(&e.hosts, "Host %s\n    HostName 127.0.0.1\n    Port %d\n", alias, srv.Port)
+func (e *clientEnv) host(alias string, srv *sshtest.Server, extra ...string) {
+	e.hostAt(alias, srv.Addr, extra...)
+}
+
+// hostAt adds "Host alias" pointing at addr ("host:port"), with extra
+// ssh_config lines.
+func (e *clientEnv) hostAt(alias, addr string, extra ...string) {
+	e.t.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	require.NoError(e.t, err)
+	fmt.Fprintf(&e.hosts, "Host %s\n    HostName %s\n    Port %s\n", alias, host, port)
 	for _, l := range extra {
 		fmt.Fprintf(&e.hosts, "    %s\n", l)
 	}
 }
 
 // trust adds srv's host keys (or the given keys) to the known_hosts file.
-func (e *clientEnv) trust(srv *testServer, keys ...ssh.PublicKey) {
+func (e *clientEnv) trust(srv *sshtest.Server, keys ...ssh.PublicKey) {
 	e.t.Helper()
 	if len(keys) == 0 {
 		for _, s := range srv.HostKeys {
 			keys = append(keys, s.PublicKey())
 		}
 	}
+	e.trustAt(srv.Addr, keys...)
+}
+
+// trustAt adds keys for addr ("host:port") to the known_hosts file.
+func (e *clientEnv) trustAt(addr string, keys ...ssh.PublicKey) {
+	e.t.Helper()
 	require.NoError(e.t, os.MkdirAll(filepath.Dir(e.kh), 0o700))
 	f, err := os.OpenFile(e.kh, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 	require.NoError(e.t, err)
 	defer f.Close()
 	for _, k := range keys {
-		_, err := fmt.Fprintln(f, knownhosts.Line([]string{srv.Addr}, k))
+		_, err := fmt.Fprintln(f, knownhosts.Line([]string{addr}, k))
 		require.NoError(e.t, err)
 	}
 }

@@ -1,6 +1,7 @@
 package nodes
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -94,7 +95,19 @@ func specErr(s, format string, args ...any) error {
 // ::1 (no port) and stored without brackets. The user is everything before the
 // last "@", as in OpenSSH. Bad input (empty, bad or zero K, empty user, bad
 // characters, a port that is not a number in 1..65535) gives a *SpecError.
-func ParseSpec(s string) (Spec, error) {
+//
+// On systems where this machine cannot run jobs (Windows: see localJobs),
+// the host ":" gives a *SpecError wrapping ErrLocalUnsupported.
+func ParseSpec(s string) (Spec, error) { return parseSpec(s, localJobs) }
+
+// ErrLocalUnsupported is the reason in the *SpecError for a ":" node on a
+// system where this machine cannot run jobs (Windows): drove runs local
+// jobs under a POSIX shell with process groups; nodes over SSH need
+// nothing POSIX here.
+var ErrLocalUnsupported = errors.New(`this machine (":") cannot run jobs on this operating system; list nodes reached over SSH`)
+
+// parseSpec is ParseSpec; localOK says whether ":" is allowed.
+func parseSpec(s string, localOK bool) (Spec, error) {
 	s = strings.TrimSpace(s)
 	orig := s
 	if s == "" {
@@ -120,6 +133,9 @@ func ParseSpec(s string) (Spec, error) {
 		}
 	}
 	if s == LocalHost {
+		if !localOK {
+			return Spec{}, &SpecError{Spec: orig, Err: ErrLocalUnsupported}
+		}
 		spec.Host = LocalHost
 		return spec, nil
 	}

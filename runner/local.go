@@ -1,12 +1,7 @@
 package runner
 
 import (
-	"context"
 	"errors"
-	"io"
-	"os"
-	"os/exec"
-	"syscall"
 	"time"
 )
 
@@ -16,6 +11,11 @@ import (
 // it closes — drove kills the job, or drove itself dies, even by SIGKILL —
 // the job and everything it started are killed. No process of drove's
 // outlives it on this machine either.
+//
+// Local needs a POSIX system (a session per job, process-group signals,
+// sh). On Windows its Run returns a *NodeError wrapping
+// ErrLocalUnsupported without running anything; jobs over SSH need nothing
+// POSIX on this machine.
 type Local struct {
 	// Grace is how long a killed job gets between SIGTERM and SIGKILL.
 	Grace time.Duration
@@ -23,72 +23,9 @@ type Local struct {
 
 var _ Host = (*Local)(nil)
 
-// Run runs cmd. On ctx cancellation the job's process group gets SIGTERM,
-// then SIGKILL after Grace.
-func (l *Local) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) error {
-	grace := l.Grace
-	if grace <= 0 {
-		grace = 5 * time.Second
-	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return &NodeError{Node: ":", Err: err}
-	}
-	c := exec.Command("sh", "-c", RemoteCommand(cmd, int((grace+time.Second-1)/time.Second)))
-	c.Stdin, c.Stdout, c.Stderr = pr, stdout, stderr
-	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = c.Start()
-	pr.Close()
-	if err != nil {
-		pw.Close()
-		return &NodeError{Node: ":", Err: err}
-	}
-	defer pw.Close()
-	pgid := c.Process.Pid
-	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
-
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
-		_ = pw.Close() // the wrapper's watcher takes it from here
-		t := time.NewTimer(grace + time.Second)
-		select {
-		case <-done:
-			t.Stop()
-		case <-t.C:
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			<-done
-		}
-		return ctx.Err()
-	}
-	if err == nil {
-		return nil
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return &ExitError{Status: 128 + int(ws.Signal()), Signal: signalName(ws.Signal())}
-		}
-		return &ExitError{Status: ee.ExitCode()}
-	}
-	return &NodeError{Node: ":", Err: err}
-}
+// ErrLocalUnsupported is wrapped by Local.Run on systems where this machine
+// cannot run jobs (Windows).
+var ErrLocalUnsupported = errors.New("runner: this machine cannot run jobs on this operating system")
 
 // Close does nothing: there is no connection.
 func (l *Local) Close() error { return nil }
-
-// signalName turns a signal into the SSH protocol's name for it ("TERM").
-func signalName(s syscall.Signal) string {
-	names := map[syscall.Signal]string{
-		syscall.SIGABRT: "ABRT", syscall.SIGALRM: "ALRM", syscall.SIGFPE: "FPE", syscall.SIGHUP: "HUP",
-		syscall.SIGILL: "ILL", syscall.SIGINT: "INT", syscall.SIGKILL: "KILL", syscall.SIGPIPE: "PIPE",
-		syscall.SIGQUIT: "QUIT", syscall.SIGSEGV: "SEGV", syscall.SIGTERM: "TERM", syscall.SIGUSR1: "USR1",
-		syscall.SIGUSR2: "USR2", syscall.SIGBUS: "BUS",
-	}
-	if n, ok := names[s]; ok {
-		return n
-	}
-	return s.String()
-}

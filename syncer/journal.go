@@ -4,12 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -87,9 +85,9 @@ func openJournal(work string) (*journal, *state, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("sync: journal: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if busy, err := lockFile(f); err != nil || busy {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if busy {
 			return nil, nil, &BusyError{Work: work}
 		}
 		return nil, nil, fmt.Errorf("sync: journal: lock: %w", err)

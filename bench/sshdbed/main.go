@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command sshdbed starts a bed of real OpenSSH sshd nodes on loopback for
 // benchmarks, prints where its ssh_config and nodes file are, and keeps the
 // nodes running until it gets SIGINT or SIGTERM, when it kills every node's

@@ -1,3 +1,5 @@
+//go:build unix
+
 package sshdtest
 
 import (
@@ -18,7 +20,9 @@ func pemEncode(b *pem.Block) []byte { return pem.EncodeToMemory(b) }
 func (c *Cluster) writeClientFiles() error {
 	var kh, nodes strings.Builder
 	for _, n := range c.Nodes {
-		kh.WriteString(knownhosts.Line([]string{knownhosts.Normalize(n.Addr)}, n.HostKey) + "\n")
+		for _, k := range n.HostKeys {
+			kh.WriteString(knownhosts.Line([]string{knownhosts.Normalize(n.Addr)}, k) + "\n")
+		}
 		nodes.WriteString(n.Name + "\n")
 	}
 	if err := os.WriteFile(c.KnownHosts, []byte(kh.String()), 0o644); err != nil {

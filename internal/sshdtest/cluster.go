@@ -1,6 +1,9 @@
+//go:build unix
+
 package sshdtest
 
 import (
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
@@ -33,6 +36,12 @@ type Options struct {
 	// value it reads for most keywords); lines from the first "Match" on go
 	// at the end of the file, where a Match block must be.
 	ExtraConfig []string
+	// HostKeys, when non-empty, are every node's host keys, in this order,
+	// instead of a fresh ed25519 key per node.
+	HostKeys []crypto.Signer
+	// AuthorizedKeys are client keys authorized for the login user besides
+	// the Cluster's own ClientKey.
+	AuthorizedKeys []ssh.PublicKey
 }
 
 // Cluster is a set of running sshd nodes sharing a login user, a client key,
@@ -65,6 +74,9 @@ const firstNodeAddr = 0x7f00000b // 127.0.0.11
 // documentation).
 func Start(t TB, opts Options) *Cluster {
 	t.Helper()
+	if !procfs {
+		unavailable(t, "sshdtest needs Linux's /proc to find a node's processes")
+	}
 	sshd, err := findSSHD()
 	if err != nil {
 		unavailable(t, "%v", err)
@@ -108,7 +120,7 @@ func Start(t TB, opts Options) *Cluster {
 		SSHConfig:  filepath.Join(dir, "ssh_config"),
 		NodesFile:  filepath.Join(dir, "nodes"),
 	}
-	if err := c.writeClientKey(); err != nil {
+	if err := c.writeClientKey(opts.AuthorizedKeys); err != nil {
 		t.Fatalf("%v", err)
 	}
 	t.Cleanup(func() {
@@ -192,11 +204,23 @@ func (c *Cluster) newNode(i int, sshd string, opts Options) (*Node, error) {
 		sshd:    sshd,
 		uid:     c.UID,
 	}
-	signer, err := writePrivateKey(filepath.Join(nodeDir, "ssh_host_ed25519_key"))
-	if err != nil {
-		return nil, err
+	if len(opts.HostKeys) == 0 {
+		path := filepath.Join(nodeDir, "ssh_host_ed25519_key")
+		signer, err := writePrivateKey(path)
+		if err != nil {
+			return nil, err
+		}
+		n.HostKeys, n.hostKeyFiles = []ssh.PublicKey{signer.PublicKey()}, []string{path}
 	}
-	n.HostKey = signer.PublicKey()
+	for i, k := range opts.HostKeys {
+		path := filepath.Join(nodeDir, "ssh_host_key_"+strconv.Itoa(i))
+		pub, err := writeKey(path, k)
+		if err != nil {
+			return nil, err
+		}
+		n.HostKeys, n.hostKeyFiles = append(n.HostKeys, pub), append(n.hostKeyFiles, path)
+	}
+	n.HostKey = n.HostKeys[0]
 	n.HostKeyPub = strings.TrimSuffix(string(ssh.MarshalAuthorizedKey(n.HostKey)), "\n")
 	if err := os.WriteFile(n.Config, []byte(c.sshdConfig(n, opts)), 0o644); err != nil {
 		return nil, fmt.Errorf("sshdtest: %w", err)
@@ -239,7 +263,6 @@ func (c *Cluster) sshdConfig(n *Node, opts Options) string {
 	}
 	lines := []string{
 		"ListenAddress " + n.Addr,
-		"HostKey " + quote(filepath.Join(filepath.Dir(n.Config), "ssh_host_ed25519_key")),
 		"PidFile none",
 		"AuthorizedKeysFile " + quote(filepath.Join(c.Dir, "authorized_keys")),
 		"AllowUsers " + c.User,
@@ -275,6 +298,9 @@ func (c *Cluster) sshdConfig(n *Node, opts Options) string {
 	if opts.ClientAliveCountMax != 0 {
 		lines = append(lines, "ClientAliveCountMax "+strconv.Itoa(opts.ClientAliveCountMax))
 	}
+	for _, path := range n.hostKeyFiles {
+		lines = append(lines, "HostKey "+quote(path))
+	}
 	for _, line := range append(lines, match...) {
 		b.WriteString(line + "\n")
 	}
@@ -288,12 +314,8 @@ func writePrivateKey(path string) (ssh.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sshdtest: generate key: %w", err)
 	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		return nil, fmt.Errorf("sshdtest: marshal key: %w", err)
-	}
-	if err := os.WriteFile(path, pemEncode(block), 0o600); err != nil {
-		return nil, fmt.Errorf("sshdtest: %w", err)
+	if _, err := writeKey(path, priv); err != nil {
+		return nil, err
 	}
 	signer, err := ssh.NewSignerFromKey(priv)
 	if err != nil {
@@ -302,8 +324,26 @@ func writePrivateKey(path string) (ssh.Signer, error) {
 	return signer, nil
 }
 
-// writeClientKey creates the client key and the authorized_keys file.
-func (c *Cluster) writeClientKey() error {
+// writeKey writes key, unencrypted and in OpenSSH format, to path with mode
+// 0600 and returns its public half.
+func writeKey(path string, key crypto.Signer) (ssh.PublicKey, error) {
+	pub, err := ssh.NewPublicKey(key.Public())
+	if err != nil {
+		return nil, fmt.Errorf("sshdtest: %w", err)
+	}
+	block, err := ssh.MarshalPrivateKey(key, "")
+	if err != nil {
+		return nil, fmt.Errorf("sshdtest: marshal key: %w", err)
+	}
+	if err := os.WriteFile(path, pemEncode(block), 0o600); err != nil {
+		return nil, fmt.Errorf("sshdtest: %w", err)
+	}
+	return pub, nil
+}
+
+// writeClientKey creates the client key and the authorized_keys file,
+// which also holds the extra keys.
+func (c *Cluster) writeClientKey(extra []ssh.PublicKey) error {
 	signer, err := writePrivateKey(c.ClientKey)
 	if err != nil {
 		return err
@@ -313,7 +353,11 @@ func (c *Cluster) writeClientKey() error {
 	if err := os.WriteFile(c.ClientKey+".pub", pub, 0o644); err != nil {
 		return fmt.Errorf("sshdtest: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(c.Dir, "authorized_keys"), pub, 0o644); err != nil {
+	auth := append([]byte(nil), pub...)
+	for _, k := range extra {
+		auth = append(auth, ssh.MarshalAuthorizedKey(k)...)
+	}
+	if err := os.WriteFile(filepath.Join(c.Dir, "authorized_keys"), auth, 0o644); err != nil {
 		return fmt.Errorf("sshdtest: %w", err)
 	}
 	return nil

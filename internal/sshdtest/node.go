@@ -1,3 +1,5 @@
+//go:build unix
+
 package sshdtest
 
 import (
@@ -30,18 +32,20 @@ type Node struct {
 	// HostKeyPub is the node's ed25519 host key in authorized-key form
 	// ("ssh-ed25519 AAAA..."), without a trailing newline.
 	HostKeyPub string
-	HostKey    ssh.PublicKey
-	Config     string // the node's sshd_config
-	LogFile    string // the node's sshd log (sshd -E)
+	HostKey    ssh.PublicKey   // the first of HostKeys
+	HostKeys   []ssh.PublicKey // every host key the node serves (Options.HostKeys)
+	Config     string          // the node's sshd_config
+	LogFile    string          // the node's sshd log (sshd -E)
 	// Scratch is a directory owned by the login user, for this node's
 	// jobs to write into, and the node's TMPDIR (so drove's guards make
 	// their directories there). All nodes share one filesystem, so
 	// per-node directories let a test tell which node did what.
 	Scratch string
 
-	sshd string   // path of the sshd binary
-	uid  int      // the login user's uid
-	run  *sshdRun // the latest run, nil before the first
+	hostKeyFiles []string // private halves of HostKeys
+	sshd         string   // path of the sshd binary
+	uid          int      // the login user's uid
+	run          *sshdRun // the latest run, nil before the first
 }
 
 // sshdRun is one run of a node's sshd. The waiting goroutine sets err and
@@ -72,7 +76,7 @@ func (n *Node) launch() error {
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	// If the test binary dies without cleaning up, the listener goes too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("sshdtest: start %s sshd: %w", n.Name, err)
 	}

@@ -1,203 +1,215 @@
 // Package sshtest runs in-process SSH servers (gliderlabs/ssh) on
-// 127.0.0.1:0 for drove's tests: each session runs its command for real
-// with "sh -c" in a process group of its own, as sshd does, with stdin,
-// stdout, stderr, TERM and the exit status or signal wired back. Hooks
-// limit sessions per connection, kill the node or freeze it. Servers close
-// when the test ends. Only tests import it.
+// 127.0.0.1:0 for drove's tests. By default each session runs its command
+// for real with "sh -c" in a process group of its own, as sshd does, with
+// stdin, stdout, stderr, TERM and the exit status or signal wired back;
+// Options choose another handler (Echo), host keys, which client keys or
+// methods authenticate, a session limit and ProxyJump forwarding. Hooks kill
+// the node or freeze it. Servers close when the test ends. Only tests
+// import it; internal/sshdtest runs real sshd instead.
 package sshtest
 
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 
 	gliderssh "github.com/gliderlabs/ssh"
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 )
 
-// Options configure a Server.
+// Options configure a Server. The zero value runs every command with sh,
+// accepts any public key and has one fresh ed25519 host key.
 type Options struct {
-	MaxSessions int  // refuse sessions beyond this per connection; 0 = no limit
+	MaxSessions int  // refuse sessions beyond this many open on one connection; 0 = no limit
 	Instant     bool // exit 0 at once without running anything (benchmarks)
+	// Handler, when non-nil, serves every session instead of running its
+	// command (Echo is one). Instant overrides it.
+	Handler gliderssh.Handler
+	// HostKeys are the server's host keys, offered in this order; none
+	// means one fresh ed25519 key.
+	HostKeys []ssh.Signer
+	// AuthorizedKeys, when non-nil, are the only client keys accepted (an
+	// empty non-nil slice accepts none); nil accepts any public key.
+	AuthorizedKeys []ssh.PublicKey
+	// PasswordOnly offers only password authentication, and refuses every
+	// password: no client can log in.
+	PasswordOnly bool
+	// Forwarding accepts direct-tcpip channels, so that the server works as
+	// a ProxyJump host; every destination asked for is reported on
+	// Forwards. Without it such channels are rejected.
+	Forwarding bool
 }
 
 // Server is one in-process SSH node.
 type Server struct {
-	Addr   string
-	Signer ssh.Signer // its host key
+	Addr     string // "127.0.0.1:PORT"
+	Port     int
+	Signer   ssh.Signer   // its first host key
+	HostKeys []ssh.Signer // all its host keys
+	Commands atomic.Int64 // sessions that ran a command (default handler)
 
-	srv     *gliderssh.Server
-	maxSess int
+	srv      *gliderssh.Server
+	maxSess  int
+	forwards chan string
 
-	mu       sync.Mutex
-	conns    []*freezableConn
-	refused  int
-	Commands atomic.Int64 // sessions that ran a command
+	mu      sync.Mutex
+	conns   []*trackedConn
+	open    int // server-side connections not yet closed
+	refused int
 }
 
-// New starts a Server on 127.0.0.1:0 that accepts any public key; it is
-// closed when t ends.
+// Echo is a session handler that writes "USER:COMMAND" and exits 0, for
+// tests that check who logged in and what arrived, not what ran.
+func Echo(s gliderssh.Session) {
+	_, _ = io.WriteString(s, s.User()+":"+s.RawCommand())
+}
+
+// New starts a Server on 127.0.0.1:0; it is closed when t ends, after its
+// accept loop has returned.
 func New(t testing.TB, opts Options) *Server {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatalf("sshtest: %v", err)
+	keys := opts.HostKeys
+	if len(keys) == 0 {
+		keys = []ssh.Signer{NewSigner(t)}
 	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatalf("sshtest: %v", err)
-	}
-	ts := &Server{Signer: signer, maxSess: opts.MaxSessions}
+	ts := &Server{Signer: keys[0], HostKeys: keys, maxSess: opts.MaxSessions, forwards: make(chan string, 16)}
 	handler := ts.handle
+	if opts.Handler != nil {
+		handler = opts.Handler
+	}
 	if opts.Instant {
 		handler = func(s gliderssh.Session) { _ = s.Exit(0) }
 	}
-	perConn := map[*ssh.ServerConn]int{}
 	ts.srv = &gliderssh.Server{
 		Handler:          handler,
-		PublicKeyHandler: func(gliderssh.Context, gliderssh.PublicKey) bool { return true },
-		ConnCallback: func(_ gliderssh.Context, c net.Conn) net.Conn {
-			fc := &freezableConn{Conn: c}
-			ts.mu.Lock()
-			ts.conns = append(ts.conns, fc)
-			ts.mu.Unlock()
-			return fc
-		},
-		ChannelHandlers: map[string]gliderssh.ChannelHandler{
-			"session": func(srv *gliderssh.Server, conn *ssh.ServerConn, ch ssh.NewChannel, ctx gliderssh.Context) {
-				ts.mu.Lock()
-				if ts.maxSess > 0 && perConn[conn] >= ts.maxSess {
-					ts.refused++
-					ts.mu.Unlock()
-					_ = ch.Reject(ssh.Prohibited, "no more sessions")
-					return
-				}
-				perConn[conn]++
-				ts.mu.Unlock()
-				defer func() {
-					ts.mu.Lock()
-					perConn[conn]--
-					ts.mu.Unlock()
-				}()
-				gliderssh.DefaultSessionHandler(srv, conn, ch, ctx)
-			},
-		},
+		PublicKeyHandler: authorized(opts.AuthorizedKeys),
+		ConnCallback:     ts.track,
+		ChannelHandlers:  map[string]gliderssh.ChannelHandler{"session": ts.limitSessions()},
 	}
-	ts.srv.AddHostKey(signer)
+	if opts.PasswordOnly {
+		ts.srv.PublicKeyHandler = nil
+		ts.srv.PasswordHandler = func(gliderssh.Context, string) bool { return false }
+	}
+	if opts.Forwarding {
+		ts.srv.LocalPortForwardingCallback = func(_ gliderssh.Context, host string, port uint32) bool {
+			select {
+			case ts.forwards <- net.JoinHostPort(host, fmt.Sprint(port)):
+			default:
+			}
+			return true
+		}
+		ts.srv.ChannelHandlers["direct-tcpip"] = gliderssh.DirectTCPIPHandler
+	}
+	for _, k := range keys {
+		ts.srv.AddHostKey(k)
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("sshtest: %v", err)
 	}
 	ts.Addr = l.Addr().String()
-	go func() { _ = ts.srv.Serve(l) }()
-	t.Cleanup(func() { _ = ts.srv.Close() })
+	ts.Port = l.Addr().(*net.TCPAddr).Port
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = ts.srv.Serve(l)
+	}()
+	t.Cleanup(func() {
+		_ = ts.srv.Close()
+		<-served
+	})
 	return ts
 }
 
-// handle runs the session's command with sh, wiring stdin, stdout, stderr,
-// TERM and the exit status or signal back like sshd.
-func (ts *Server) handle(s gliderssh.Session) {
-	ts.Commands.Add(1)
-	pr, pw, err := os.Pipe()
+// NewSigner returns a fresh ed25519 signer (fast, unlike gliderlabs' RSA
+// default), for host or client keys.
+func NewSigner(t testing.TB) ssh.Signer {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		_ = s.Exit(255)
-		return
+		t.Fatalf("sshtest: %v", err)
 	}
-	go func() {
-		_, _ = io.Copy(pw, s)
-		_ = pw.Close()
-	}()
-	c := exec.Command("sh", "-c", s.RawCommand())
-	c.Stdin, c.Stdout, c.Stderr = pr, s, s.Stderr()
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := c.Start(); err != nil {
-		_ = pr.Close()
-		_ = s.Exit(127)
-		return
+	s, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatalf("sshtest: %v", err)
 	}
-	_ = pr.Close()
-	sigs := make(chan gliderssh.Signal, 4)
-	s.Signals(sigs)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case sig := <-sigs:
-				if sig == gliderssh.SIGTERM {
-					_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
-				}
-			case <-done:
-				return
+	return s
+}
+
+// authorized is the public key handler for keys: nil accepts any key.
+func authorized(keys []ssh.PublicKey) gliderssh.PublicKeyHandler {
+	if keys == nil {
+		return func(gliderssh.Context, gliderssh.PublicKey) bool { return true }
+	}
+	return func(_ gliderssh.Context, key gliderssh.PublicKey) bool {
+		for _, k := range keys {
+			if string(k.Marshal()) == string(key.Marshal()) {
+				return true
 			}
 		}
-	}()
-	err = c.Wait()
-	close(done)
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			msg := struct {
-				Signal     string
-				CoreDumped bool
-				Error      string
-				Lang       string
-			}{Signal: strings.TrimPrefix(sigName(ws.Signal()), "SIG")}
-			_, _ = s.SendRequest("exit-signal", false, ssh.Marshal(&msg))
-			_ = s.Close()
+		return false
+	}
+}
+
+// limitSessions is the "session" channel handler: gliderlabs' own, behind
+// the MaxSessions count per connection.
+func (ts *Server) limitSessions() gliderssh.ChannelHandler {
+	perConn := map[*ssh.ServerConn]int{}
+	return func(srv *gliderssh.Server, conn *ssh.ServerConn, ch ssh.NewChannel, ctx gliderssh.Context) {
+		ts.mu.Lock()
+		if ts.maxSess > 0 && perConn[conn] >= ts.maxSess {
+			ts.refused++
+			ts.mu.Unlock()
+			_ = ch.Reject(ssh.Prohibited, "no more sessions")
 			return
 		}
-		_ = s.Exit(ee.ExitCode())
-		return
+		perConn[conn]++
+		ts.mu.Unlock()
+		defer func() {
+			ts.mu.Lock()
+			if perConn[conn]--; perConn[conn] == 0 {
+				delete(perConn, conn)
+			}
+			ts.mu.Unlock()
+		}()
+		gliderssh.DefaultSessionHandler(srv, conn, ch, ctx)
 	}
-	_ = s.Exit(0)
 }
 
-func sigName(s syscall.Signal) string {
-	switch s {
-	case syscall.SIGHUP:
-		return "HUP"
-	case syscall.SIGINT:
-		return "INT"
-	case syscall.SIGKILL:
-		return "KILL"
-	case syscall.SIGTERM:
-		return "TERM"
-	case syscall.SIGUSR1:
-		return "USR1"
-	case syscall.SIGUSR2:
-		return "USR2"
-	case syscall.SIGSEGV:
-		return "SEGV"
-	case syscall.SIGPIPE:
-		return "PIPE"
-	}
-	return fmt.Sprintf("SIG%d", int(s))
+// track wraps every accepted connection so that the server can count,
+// freeze and close it.
+func (ts *Server) track(_ gliderssh.Context, c net.Conn) net.Conn {
+	tc := &trackedConn{Conn: c, onClose: func() {
+		ts.mu.Lock()
+		ts.open--
+		ts.mu.Unlock()
+	}}
+	ts.mu.Lock()
+	ts.conns = append(ts.conns, tc)
+	ts.open++
+	ts.mu.Unlock()
+	return tc
 }
 
-// Kill closes every connection and the listener: the node is gone.
+// Kill closes every connection and the listener: the node is gone, and
+// new connections are refused.
 func (ts *Server) Kill() {
 	_ = ts.srv.Close()
 	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	for _, c := range ts.conns {
+	conns := append([]*trackedConn(nil), ts.conns...)
+	ts.mu.Unlock()
+	for _, c := range conns {
 		_ = c.Close()
 	}
 }
 
-// Freeze makes the node stop answering without closing anything.
+// Freeze makes the node stop answering on every connection it has accepted
+// so far, without closing anything.
 func (ts *Server) Freeze() {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
@@ -213,67 +225,37 @@ func (ts *Server) Refused() int {
 	return ts.refused
 }
 
-// freezableConn drops everything the server writes once frozen, so the
-// client sees a node that stopped answering.
-type freezableConn struct {
-	net.Conn
-	frozen atomic.Bool
+// OpenConns reports how many server-side connections are not yet closed.
+func (ts *Server) OpenConns() int {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.open
 }
 
-func (c *freezableConn) Write(p []byte) (int, error) {
+// Forwards delivers the "host:port" destination of each direct-tcpip
+// channel the server accepted (Options.Forwarding). It holds the first 16
+// not yet received; later ones are dropped.
+func (ts *Server) Forwards() <-chan string { return ts.forwards }
+
+// trackedConn is a server-side connection that drops everything the server
+// writes once frozen, so the client sees a node that stopped answering,
+// and calls onClose once when closed.
+type trackedConn struct {
+	net.Conn
+	frozen  atomic.Bool
+	once    sync.Once
+	onClose func()
+}
+
+func (c *trackedConn) Write(p []byte) (int, error) {
 	if c.frozen.Load() {
 		return len(p), nil
 	}
 	return c.Conn.Write(p)
 }
 
-// Fleet is a set of servers with the client side set up as a user would
-// have it: a client key, a known_hosts file holding every server's host key,
-// and an ssh_config naming them node1..nodeN.
-type Fleet struct {
-	Servers    []*Server
-	SSHConfig  string
-	KnownHosts string
-	ClientKey  string
-	Names      []string
-}
-
-// NewFleet starts n servers and writes the client files in t.TempDir().
-func NewFleet(t testing.TB, n int, opts Options) *Fleet {
-	t.Helper()
-	dir := t.TempDir()
-	f := &Fleet{KnownHosts: filepath.Join(dir, "known_hosts"), ClientKey: filepath.Join(dir, "id_ed25519"), SSHConfig: filepath.Join(dir, "ssh_config")}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatalf("sshtest: %v", err)
-	}
-	blk, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatalf("sshtest: %v", err)
-	}
-	if err := os.WriteFile(f.ClientKey, pemEncode(blk.Type, blk.Bytes), 0o600); err != nil {
-		t.Fatalf("sshtest: %v", err)
-	}
-	var kh, cfg strings.Builder
-	for i := range n {
-		s := New(t, opts)
-		f.Servers = append(f.Servers, s)
-		name := fmt.Sprintf("node%d", i+1)
-		f.Names = append(f.Names, name)
-		host, port, _ := net.SplitHostPort(s.Addr)
-		kh.WriteString(knownhosts.Line([]string{knownhosts.Normalize(s.Addr)}, s.Signer.PublicKey()) + "\n")
-		fmt.Fprintf(&cfg, "Host %s\n  HostName %s\n  Port %s\n  User tester\n  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n  StrictHostKeyChecking yes\n",
-			name, host, port, f.ClientKey, f.KnownHosts)
-	}
-	if err := os.WriteFile(f.KnownHosts, []byte(kh.String()), 0o600); err != nil {
-		t.Fatalf("sshtest: %v", err)
-	}
-	if err := os.WriteFile(f.SSHConfig, []byte(cfg.String()), 0o600); err != nil {
-		t.Fatalf("sshtest: %v", err)
-	}
-	return f
-}
-
-func pemEncode(typ string, b []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b})
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.onClose)
+	return err
 }
