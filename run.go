@@ -123,10 +123,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		if err != nil {
 			return usageErrorf("--resume: %v", err)
 		}
-		src = jobs.Skip(src, func(j jobs.Job) bool {
-			ok, seen := done[jobs.KeyOf(j.Cmd)]
-			return seen && (ok || c.Resume)
-		}, nil)
+		src = jobs.Skip(src, done.Skipper(c.ResumeFailed), nil)
 	}
 	if c.DryRun {
 		return c.dryRun(e, specs, dialer, src)
