@@ -91,9 +91,9 @@ func (w *nodeWatcher) run(stop <-chan struct{}) {
 func (w *nodeWatcher) reload(why string) {
 	var specs []nodes.Spec
 	for _, s := range w.flags.Node {
-		sp, err := nodes.ParseSpec(s)
+		sp, err := nodes.ParseList(s)
 		if err == nil {
-			specs = append(specs, sp)
+			specs = append(specs, sp...)
 		}
 	}
 	for _, f := range w.flags.NodeFile {
