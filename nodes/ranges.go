@@ -55,7 +55,7 @@ func parseList(s string, limit int) ([]Spec, error) {
 			if err != nil {
 				var se *SpecError
 				if errors.As(err, &se) && h != item {
-					se.Err = fmt.Errorf("%s: %w", h, se.Err)
+					se.Err = fmt.Errorf("%q: %w", h, se.Err)
 					se.Spec = item
 				}
 				return nil, err
@@ -210,7 +210,7 @@ const maxDigits = 15
 // parseRange parses "1-4,7,09-10" into spans.
 func parseRange(body string) ([]span, error) {
 	if strings.TrimSpace(body) == "" {
-		return nil, fmt.Errorf("empty range \"[%s]\"", body)
+		return nil, fmt.Errorf("empty range %q", "["+body+"]")
 	}
 	var spans []span
 	for _, part := range strings.Split(body, ",") {
@@ -219,19 +219,19 @@ func parseRange(body string) ([]span, error) {
 			hi = lo
 		}
 		if !digits(lo) || !digits(hi) {
-			return nil, fmt.Errorf("bad range %q in \"[%s]\": want N or N-M, N and M numbers", part, body)
+			return nil, fmt.Errorf("bad range %q in %q: want N or N-M, N and M numbers", part, "["+body+"]")
 		}
 		width := 0
 		if padded(lo) || padded(hi) {
 			if len(lo) != len(hi) {
-				return nil, fmt.Errorf("bad range %q in \"[%s]\": zero-padded bounds must have the same number of digits", part, body)
+				return nil, fmt.Errorf("bad range %q in %q: zero-padded bounds must have the same number of digits", part, "["+body+"]")
 			}
 			width = len(lo)
 		}
 		l, _ := strconv.ParseInt(lo, 10, 64)
 		h, _ := strconv.ParseInt(hi, 10, 64)
 		if l > h {
-			return nil, fmt.Errorf("bad range %q in \"[%s]\": %s is greater than %s", part, body, lo, hi)
+			return nil, fmt.Errorf("bad range %q in %q: %s is greater than %s", part, "["+body+"]", lo, hi)
 		}
 		spans = append(spans, span{lo: l, hi: h, width: width})
 	}

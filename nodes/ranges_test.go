@@ -76,7 +76,7 @@ func TestParseListErrors(t *testing.T) {
 		{"a,,b", `bad node spec "a,,b": empty item in node list`},
 		{"a,", `bad node spec "a,": empty item in node list`},
 		{"", `bad node spec "": empty`},
-		{"n[1-3]:99999", `bad node spec "n[1-3]:99999": n1:99999: port out of range`},
+		{"n[1-3]:99999", `bad node spec "n[1-3]:99999": "n1:99999": port out of range`},
 		{"x[1-1000][1-1001]", `bad node spec "x[1-1000][1-1001]": expands to more than 1000000 nodes`},
 		{"x[1-999999999999999]", `bad node spec "x[1-999999999999999]": expands to more than 1000000 nodes`},
 		{"x[1-999999],y,z", `bad node spec "z": expands to more than 1000000 nodes`},
