@@ -46,8 +46,10 @@ type JobLog struct {
 }
 
 // OpenJobLog opens path for appending. A new or empty file gets the header;
-// a file whose last line was cut short (a writer killed mid-line) has that
-// torn tail removed, so the next line starts a line of its own. Two
+// a log whose last line was cut short (a writer killed mid-line) has that
+// torn tail removed, so the next line starts a line of its own (a file that
+// does not start with the header gets a newline instead: drove never
+// removes what it cannot tell is a torn job log line). Two
 // processes opening the same new log at once write one header between them.
 func OpenJobLog(path string) (*JobLog, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
@@ -61,7 +63,10 @@ func OpenJobLog(path string) (*JobLog, error) {
 	return &JobLog{f: f}, nil
 }
 
-// repair writes the header to an empty log and cuts a torn last line.
+// repair writes the header to an empty log and cuts a torn last line. It
+// cuts only from a file that starts with the header (or is a torn header):
+// in any other file, a last line without a newline is ended with one, and
+// nothing is removed.
 func repair(f *os.File) error {
 	st, err := f.Stat()
 	if err != nil {
@@ -74,7 +79,20 @@ func repair(f *os.File) error {
 			return err
 		}
 		if keep < size {
-			if err := f.Truncate(keep); err != nil {
+			head := make([]byte, min(size, int64(len(JobLogHeader)+1)))
+			if _, err := f.ReadAt(head, 0); err != nil {
+				return err
+			}
+			switch {
+			case string(head) == JobLogHeader+"\n":
+				err = f.Truncate(keep)
+			case strings.HasPrefix(JobLogHeader, string(head)) && keep == 0:
+				err = f.Truncate(0)
+			default:
+				_, err = f.WriteString("\n")
+				keep = size + 1
+			}
+			if err != nil {
 				return err
 			}
 		}

@@ -122,6 +122,20 @@ func TestJobLogRepairsATornLastLine(t *testing.T) {
 	}
 }
 
+// A file that is not a job log (--joblog pointed at the wrong file) loses
+// nothing: its last line is ended, not cut.
+func TestJobLogNeverCutsAFileThatIsNotALog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notes")
+	require.NoError(t, os.WriteFile(path, []byte("my notes\nunfinished"), 0o644))
+	l, err := OpenJobLog(path)
+	require.NoError(t, err)
+	require.NoError(t, l.Record(Entry{Seq: 1, Host: ":", Start: time.Unix(5, 0), Command: "a"}))
+	require.NoError(t, l.Close())
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, "my notes\nunfinished\n1\t:\t5.000\t     0.000\t0\t0\t0\t0\ta\n", string(b))
+}
+
 // Issue 11 defect 4: two runs started at once on a new log. The test plays
 // the first run: it has created the file and holds the lock, as a run does
 // between finding the log empty and writing the header. The second run's
