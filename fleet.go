@@ -15,8 +15,8 @@ import (
 // handled. They are shared by every command that runs work on nodes (run,
 // sync) and mean the same in each.
 type fleetFlags struct {
-	Node     []string `short:"n" sep:"none" placeholder:"SPEC" help:"A node: [K/][user@]host[:port]. K/ gives it K slots; a host listed twice gets two. ':' is this machine (sh -c, no SSH). Repeatable."`
-	NodeFile []string `short:"N" sep:"none" placeholder:"FILE" help:"File of nodes, one SPEC per line; blank lines and # comments skipped; '-' is stdin. A regular file is re-read when it changes and on SIGHUP (nodes join and leave); stdin, pipes and <(...) are read once. Repeatable."`
+	Node     []string `short:"n" sep:"none" placeholder:"SPEC" help:"A node: [K/][user@]host[:port]. K/ gives it K slots; a host listed twice gets two. ':' is this machine (sh -c, no SSH). Host ranges and comma lists as pdsh and Slurm write them: 'node[01-64]', '4/gpu[1-4,7]', \"$SLURM_JOB_NODELIST\". Repeatable."`
+	NodeFile []string `short:"N" sep:"none" placeholder:"FILE" help:"File of nodes, one SPEC (or range, or comma list) per line; blank lines and # comments skipped; '-' is stdin. A regular file is re-read when it changes and on SIGHUP (nodes join and leave); stdin, pipes and <(...) are read once. Repeatable."`
 
 	Verbose int `short:"v" type:"counter" help:"More detail at the end; -vv lists every job that never ran."`
 
@@ -63,11 +63,11 @@ func (c *fleetFlags) onFailure() runner.OnFailure {
 // specs and the nodes of files that are not regular (stdin, pipes).
 func (c *fleetFlags) readNodes(e *env) (specs, fixed []nodes.Spec, err error) {
 	for _, s := range c.Node {
-		sp, err := nodes.ParseSpec(s)
+		sp, err := nodes.ParseList(s)
 		if err != nil {
 			return nil, nil, usageErrorf("--node: %v", err)
 		}
-		specs = append(specs, sp)
+		specs = append(specs, sp...)
 	}
 	fixed = append(fixed, specs...)
 	for _, f := range c.NodeFile {

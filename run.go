@@ -133,10 +133,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		if err != nil {
 			return usageErrorf("--resume: %v", err)
 		}
-		src = jobs.Skip(src, func(j jobs.Job) bool {
-			ok, seen := done[jobs.KeyOf(j.Cmd)]
-			return seen && (ok || c.Resume)
-		}, func(jobs.Job) { skipped.Add(1) })
+		src = jobs.Skip(src, done.Skipper(c.ResumeFailed), func(jobs.Job) { skipped.Add(1) })
 	}
 	if c.DryRun {
 		return c.dryRun(e, specs, dialer, src)

@@ -5,10 +5,12 @@
 //
 // A node is written [K/][user@]host[:port] (clstr syntax): K is the number of
 // job slots (default 1), ":" is this machine (no SSH), IPv6 literals are
-// written [::1] or [::1]:2222. ParseSpec parses one spec, ParseFile a file of
-// one spec per line (# comments, blank lines and CRLF allowed), and Merge
-// folds repeated nodes into one with their slots summed. Bad input gives a
-// *SpecError naming file and line.
+// written [::1] or [::1]:2222. ParseSpec parses one spec; ParseList a
+// comma-separated list of specs with host ranges (node[01-64],
+// rack[1-2]-n[01-16], a Slurm node list); ParseFile a file of one spec or
+// list per line (# comments, blank lines and CRLF allowed); Merge folds
+// repeated nodes into one with their slots summed, and Fold writes host names
+// back in range form. Bad input gives a *SpecError naming file and line.
 //
 // # ssh_config
 //

@@ -38,9 +38,10 @@ func ParseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("partition: size %q: want bytes or a number with a unit (K, MiB, GB, ...)", s)
 	}
 	if !strings.Contains(num, ".") {
+		// Whole numbers are computed exactly, without a float.
 		n, err := strconv.ParseInt(num, 10, 64)
-		if err == nil && n > 0 && float64(n)*mult < math.MaxInt64 {
-			return n * int64(mult), nil
+		if m := int64(mult); err == nil && n > 0 && n <= math.MaxInt64/m {
+			return n * m, nil
 		}
 	}
 	f, err := strconv.ParseFloat(num, 64)
