@@ -110,6 +110,9 @@ func (c *fleetFlags) dialer(e *env) (*nodes.Dialer, error) {
 	return d, nil
 }
 
+// localNodeName is the name ':' runs under in messages and records.
+const localNodeName = "local"
+
 // poolNodes turns specs into runner nodes: ':' runs locally, anything else
 // is resolved through ssh_config and dialled when the run starts.
 func (c *fleetFlags) poolNodes(specs []nodes.Spec, d *nodes.Dialer) []runner.Node {
@@ -117,7 +120,7 @@ func (c *fleetFlags) poolNodes(specs []nodes.Spec, d *nodes.Dialer) []runner.Nod
 	for _, sp := range specs {
 		name := sp.Key()
 		if sp.Local() {
-			name = "local"
+			name = localNodeName
 			grace := c.Grace
 			out = append(out, runner.Node{Name: name, Slots: sp.Slots, Connect: func(context.Context) (runner.Host, error) {
 				return &runner.Local{Grace: grace}, nil

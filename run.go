@@ -141,7 +141,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 
 	recs, err := records.Open(records.Options{
 		JobLog: c.JobLog, Results: c.Results, Events: c.Events, StatusFile: c.StatusFile, ActiveNodes: c.ActiveNodes,
-		Stdout: e.stdout,
+		Stdout: e.stdout, LocalNode: localNodeName,
 	})
 	if err != nil {
 		return usageErrorf("%v", recordError(err))

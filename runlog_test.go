@@ -279,3 +279,26 @@ func TestResumeOfAFinishedRunExits0(t *testing.T) {
 	r = drove(t, nil, nil, "-n", ":", "--joblog", joblog, "--resume", "-J", empty)
 	require.Equal(t, exitUsage, r.code, r.stderr)
 }
+
+// Local jobs are logged with ":" as their host, as GNU parallel logs them,
+// so each tool can resume from the other's log.
+func TestJobLogLocalHostIsColon(t *testing.T) {
+	joblog := filepath.Join(t.TempDir(), "joblog")
+	r := drove(t, nil, nil, "-n", ":", "--joblog", joblog, "-j", "echo a")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	b, err := os.ReadFile(joblog)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	require.Len(t, lines, 2)
+	require.Equal(t, []string{"1", ":"}, strings.Split(lines[1], "\t")[:2])
+	if _, err := exec.LookPath("parallel"); err != nil {
+		t.Skip("GNU parallel not installed")
+	}
+	// GNU parallel resumes from drove's log: "echo a" is done, "echo b" runs.
+	cmd := exec.Command("parallel", "--will-cite", "--resume", "--joblog", joblog)
+	cmd.Stdin = strings.NewReader("echo a\necho b\n")
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	require.Equal(t, "b\n", string(out))
+}

@@ -12,16 +12,17 @@ import (
 // requeued, and jobs killed by an interrupt, are not logged, so a resumed
 // run runs them again.
 type jobLogger struct {
-	log *jobs.JobLog
-	err error
+	log   *jobs.JobLog
+	local string // the local node's name, logged as ":"
+	err   error
 }
 
-func openJobLog(path string) (*jobLogger, error) {
+func openJobLog(path, local string) (*jobLogger, error) {
 	log, err := jobs.OpenJobLog(path)
 	if err != nil {
 		return nil, err
 	}
-	return &jobLogger{log: log}, nil
+	return &jobLogger{log: log, local: local}, nil
 }
 
 func (l *jobLogger) Event(ev runner.Event) {
@@ -30,8 +31,12 @@ func (l *jobLogger) Event(ev runner.Event) {
 		return
 	}
 	exit, sig := exitFields(ev.Err)
+	host := ev.Node
+	if host == l.local {
+		host = ":"
+	}
 	l.err = l.log.Record(jobs.Entry{
-		Seq: ev.Job.Seq, Host: ev.Node, Start: ev.Time.Add(-ev.Duration), Runtime: ev.Duration,
+		Seq: ev.Job.Seq, Host: host, Start: ev.Time.Add(-ev.Duration), Runtime: ev.Duration,
 		Receive: ev.Stdout, Exitval: exit, Signal: sig, Command: ev.Job.Cmd,
 	})
 }

@@ -74,6 +74,9 @@ type Options struct {
 	StatusFile  string
 	ActiveNodes string
 	Stdout      io.Writer // for Events "-"
+	// LocalNode is the name this machine's node runs under: the job log
+	// writes it ":", as GNU parallel does for local jobs.
+	LocalNode string
 }
 
 // Set is the records of one run.
@@ -98,7 +101,7 @@ func Open(o Options) (*Set, error) {
 		open func() (Sink, error)
 	}{
 		{ActiveNodes, o.ActiveNodes, func() (Sink, error) { return newActiveFile(o.ActiveNodes) }},
-		{JobLog, o.JobLog, func() (Sink, error) { return openJobLog(o.JobLog) }},
+		{JobLog, o.JobLog, func() (Sink, error) { return openJobLog(o.JobLog, o.LocalNode) }},
 		{Results, o.Results, func() (Sink, error) {
 			r, err := newResultsDir(o.Results)
 			s.results = r
