@@ -30,8 +30,8 @@ type Options struct {
 	// Handler, when non-nil, serves every session instead of running its
 	// command (Echo is one). Instant overrides it.
 	Handler gliderssh.Handler
-	// HostKeys are the server's host keys, offered in this order; none
-	// means one fresh ed25519 key.
+	// HostKeys are the server's host keys, one per key type (x/crypto keeps
+	// the last key of each type); none means one fresh ed25519 key.
 	HostKeys []ssh.Signer
 	// AuthorizedKeys, when non-nil, are the only client keys accepted (an
 	// empty non-nil slice accepts none); nil accepts any public key.
