@@ -248,3 +248,19 @@ func TestKillAndFreeze(t *testing.T) {
 	fc.Close()
 	<-replied
 }
+
+// TestRefusingHoldsItsPort: connections to Refusing's address are refused
+// and the port stays taken (a bind without SO_REUSEADDR fails) until the
+// test ends, unlike a listener closed to get a "free" port.
+func TestRefusingHoldsItsPort(t *testing.T) {
+	addr := sshtest.Refusing(t)
+	for range 3 {
+		_, err := net.DialTimeout("tcp", addr.String(), 5*time.Second)
+		require.ErrorIs(t, err, syscall.ECONNREFUSED)
+	}
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	require.NoError(t, err)
+	defer syscall.Close(fd)
+	err = syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: addr.Port})
+	require.ErrorIs(t, err, syscall.EADDRINUSE)
+}
