@@ -24,6 +24,8 @@ import (
 //   - while sshd is down (Kill), connections are refused, as to a dead
 //     machine, and the port is still ours for Restart.
 //
+// A hold costs the test process one descriptor per node.
+//
 // Only a process that names the port explicitly and sets SO_REUSEADDR can
 // still take it; if it listens there first, sshd fails with "Address
 // already in use" and the node moves to a fresh hold (waitNodeUp).

@@ -4,8 +4,10 @@
 // stdin, stdout, stderr, TERM and the exit status or signal wired back;
 // Options choose another handler (Echo), host keys, which client keys or
 // methods authenticate, a session limit and ProxyJump forwarding. Hooks kill
-// the node or freeze it. Servers close when the test ends. Only tests
-// import it; internal/sshdtest runs real sshd instead.
+// the node or freeze it. Servers close when the test ends. NewFleet adds
+// the client files (key, known_hosts, ssh_config) for n servers, and
+// Refusing gives an address that refuses connections. Only tests import
+// it; internal/sshdtest runs real sshd instead.
 package sshtest
 
 import (
