@@ -105,14 +105,11 @@ func TestDialCancelDuringHandshake(t *testing.T) {
 }
 
 func TestDialRefused(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := sshtest.Refusing(t).Port
 	d, _ := newTestDialer(t, Options{ConfigFile: "none"})
 
 	start := time.Now()
-	_, err = d.Dial(t.Context(), resolve(t, d, fmt.Sprintf("127.0.0.1:%d", port)))
+	_, err := d.Dial(t.Context(), resolve(t, d, fmt.Sprintf("127.0.0.1:%d", port)))
 	de := asError[*DialError](t, err)
 	assert.False(t, de.Timeout)
 	assert.ErrorIs(t, err, syscall.ECONNREFUSED)

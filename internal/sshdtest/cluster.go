@@ -42,6 +42,10 @@ type Options struct {
 	// AuthorizedKeys are client keys authorized for the login user besides
 	// the Cluster's own ClientKey.
 	AuthorizedKeys []ssh.PublicKey
+
+	// beforeLaunch, when set (by this package's tests), runs before a
+	// node's first launch.
+	beforeLaunch func(*Node)
 }
 
 // Cluster is a set of running sshd nodes sharing a login user, a client key,
@@ -127,6 +131,9 @@ func Start(t TB, opts Options) *Cluster {
 		if err := stopNodes(c.Nodes); err != nil {
 			t.Logf("sshdtest: cleanup: %v", err)
 		}
+		for _, n := range c.Nodes {
+			n.hold.release()
+		}
 	})
 	for i := range opts.Nodes {
 		n, err := c.newNode(i, sshd, opts)
@@ -134,6 +141,9 @@ func Start(t TB, opts Options) *Cluster {
 			t.Fatalf("%v", err)
 		}
 		c.Nodes = append(c.Nodes, n)
+		if opts.beforeLaunch != nil {
+			opts.beforeLaunch(n)
+		}
 		if err := n.launch(); err != nil {
 			t.Fatalf("%v", err)
 		}
@@ -149,8 +159,8 @@ func Start(t TB, opts Options) *Cluster {
 	return c
 }
 
-// waitNodeUp waits for a freshly launched node, moving it to another free
-// port if another process took its port between choosing and binding.
+// waitNodeUp waits for a freshly launched node, moving it to a newly held
+// port if another process listens on its port (see portHold).
 func (c *Cluster) waitNodeUp(n *Node, opts Options) error {
 	const attempts = 5
 	for range attempts {
@@ -158,9 +168,12 @@ func (c *Cluster) waitNodeUp(n *Node, opts Options) error {
 		if !errors.Is(err, errAddrInUse) {
 			return err
 		}
-		if n.Port, err = freePort(n.Host); err != nil {
+		hold, err := holdPort(n.Host)
+		if err != nil {
 			return err
 		}
+		n.hold.release()
+		n.hold, n.Port = hold, hold.Port
 		n.Addr = net.JoinHostPort(n.Host, strconv.Itoa(n.Port))
 		if err := os.WriteFile(n.Config, []byte(c.sshdConfig(n, opts)), 0o644); err != nil {
 			return fmt.Errorf("sshdtest: %w", err)
@@ -173,14 +186,19 @@ func (c *Cluster) waitNodeUp(n *Node, opts Options) error {
 }
 
 // newNode prepares node i: address, port, host key and sshd_config.
-func (c *Cluster) newNode(i int, sshd string, opts Options) (*Node, error) {
+func (c *Cluster) newNode(i int, sshd string, opts Options) (_ *Node, err error) {
 	var a [4]byte
 	binary.BigEndian.PutUint32(a[:], firstNodeAddr+uint32(i))
 	host := netip.AddrFrom4(a).String()
-	port, err := freePort(host)
+	hold, err := holdPort(host)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			hold.release()
+		}
+	}()
 	name := "node" + strconv.Itoa(i+1)
 	nodeDir := filepath.Join(c.Dir, name)
 	if err := os.Mkdir(nodeDir, 0o755); err != nil {
@@ -197,8 +215,9 @@ func (c *Cluster) newNode(i int, sshd string, opts Options) (*Node, error) {
 		Name:    name,
 		Scratch: scratch,
 		Host:    host,
-		Port:    port,
-		Addr:    net.JoinHostPort(host, strconv.Itoa(port)),
+		Port:    hold.Port,
+		Addr:    net.JoinHostPort(host, strconv.Itoa(hold.Port)),
+		hold:    hold,
 		Config:  filepath.Join(nodeDir, "sshd_config"),
 		LogFile: filepath.Join(nodeDir, "sshd.log"),
 		sshd:    sshd,
@@ -226,16 +245,6 @@ func (c *Cluster) newNode(i int, sshd string, opts Options) (*Node, error) {
 		return nil, fmt.Errorf("sshdtest: %w", err)
 	}
 	return n, nil
-}
-
-// freePort returns a port on host that was free a moment ago.
-func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("sshdtest: pick a port on %s: %w", host, err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // quote double-quotes a path for sshd_config and ssh_config if it holds

@@ -3,8 +3,8 @@
 // production rather than an in-process imitation.
 //
 // Start gives a Cluster of nodes. Each node is its own sshd listening on a
-// distinct loopback address (127.0.0.11, 127.0.0.12, ...) and a free port,
-// with a fresh ed25519 host key. One throwaway ed25519 client key is
+// distinct loopback address (127.0.0.11, 127.0.0.12, ...) and a port the
+// kernel chose, with a fresh ed25519 host key (or Options.HostKeys). One throwaway ed25519 client key is
 // authorized on every node for a dedicated non-root login user, and the
 // Cluster carries a known_hosts file and an ssh_config with one Host alias per
 // node ("node1" .. "nodeN"), so both x/crypto/ssh and the OpenSSH client can
@@ -15,6 +15,12 @@
 //     on its address (checked in /proc, without a probe connection, which
 //     would take a MaxStartups slot); a node that does not come up fails the
 //     test with its sshd log.
+//   - A node's port is never picked and released: the harness holds it,
+//     with a bound socket that does not listen, from the kernel's choice
+//     until cleanup, so no other bind to port 0 and no outgoing connection
+//     can get it, including while the node is killed (see portHold in
+//     port.go). A process that names the port explicitly and listens there
+//     first makes the node move to another port during Start.
 //   - Sessions run as an ordinary user (LoginUser) whose login shell is
 //     /bin/sh. A non-root login matters: OpenSSH before 9.8 ignores session
 //     signals for root logins, and CI runs as root.

@@ -42,10 +42,11 @@ type Node struct {
 	// per-node directories let a test tell which node did what.
 	Scratch string
 
-	hostKeyFiles []string // private halves of HostKeys
-	sshd         string   // path of the sshd binary
-	uid          int      // the login user's uid
-	run          *sshdRun // the latest run, nil before the first
+	hostKeyFiles []string  // private halves of HostKeys
+	hold         *portHold // keeps Port from the kernel's choice to cleanup
+	sshd         string    // path of the sshd binary
+	uid          int       // the login user's uid
+	run          *sshdRun  // the latest run, nil before the first
 }
 
 // sshdRun is one run of a node's sshd. The waiting goroutine sets err and
@@ -293,7 +294,9 @@ func thawAll(nodes []*Node) error {
 }
 
 // Restart starts the node's sshd again, on the same address, port and host
-// key, after Kill. It fails the test if the node is running.
+// key, after Kill. The port stayed held while the node was down, so only a
+// process that named it explicitly can have taken it, and then Restart
+// fails the test; it also fails the test if the node is running.
 func (n *Node) Restart(t TB) {
 	t.Helper()
 	if n.Running() {

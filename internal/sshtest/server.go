@@ -4,8 +4,10 @@
 // stdin, stdout, stderr, TERM and the exit status or signal wired back;
 // Options choose another handler (Echo), host keys, which client keys or
 // methods authenticate, a session limit and ProxyJump forwarding. Hooks kill
-// the node or freeze it. Servers close when the test ends. Only tests
-// import it; internal/sshdtest runs real sshd instead.
+// the node or freeze it. Servers close when the test ends. NewFleet adds
+// the client files (key, known_hosts, ssh_config) for n servers, and
+// Refusing gives an address that refuses connections. Only tests import
+// it; internal/sshdtest runs real sshd instead.
 package sshtest
 
 import (
@@ -30,8 +32,8 @@ type Options struct {
 	// Handler, when non-nil, serves every session instead of running its
 	// command (Echo is one). Instant overrides it.
 	Handler gliderssh.Handler
-	// HostKeys are the server's host keys, offered in this order; none
-	// means one fresh ed25519 key.
+	// HostKeys are the server's host keys, one per key type (x/crypto keeps
+	// the last key of each type); none means one fresh ed25519 key.
 	HostKeys []ssh.Signer
 	// AuthorizedKeys, when non-nil, are the only client keys accepted (an
 	// empty non-nil slice accepts none); nil accepts any public key.
