@@ -13,14 +13,21 @@ import (
 )
 
 // HostKeyError reports a host key that drove refused. Exactly one of Unknown,
-// Changed and Revoked is set. A changed or revoked key is refused whatever
-// StrictHostKeyChecking says.
+// Changed, Revoked and IPDiffers is set. A changed or revoked key is refused
+// whatever StrictHostKeyChecking says.
 type HostKeyError struct {
-	Node    string        // the node (or "jump host for ..." hop) as named in messages
-	Unknown bool          // no key on file for the host (and "yes", or accept-new could not record it)
-	Changed bool          // a different key is on file for the host
-	Revoked bool          // the key is marked @revoked
-	Key     ssh.PublicKey // the key the server offered
+	Node    string // the node (or "jump host for ..." hop) as named in messages
+	Unknown bool   // no key on file for the host (and "yes", or accept-new could not record it)
+	Changed bool   // a different key is on file for the host
+	Revoked bool   // the key is marked @revoked
+	// IPDiffers: with CheckHostIP, the key matches the host name's entry
+	// (HostFile:HostLine) but a different key is on file for the address IP
+	// (OldFile:OldLine).
+	IPDiffers bool
+	IP        string // "addr" or "[addr]:port", for IPDiffers
+	HostFile  string
+	HostLine  int
+	Key       ssh.PublicKey // the key the server offered
 	// Files lists the known_hosts files consulted (as displayed, ~ abbreviated).
 	Files []string
 	// OldFile and OldLine locate the key on file for a Changed or Revoked key.
@@ -43,6 +50,9 @@ func (e *HostKeyError) Error() string {
 			"(possible man-in-the-middle attack); if the change is expected, remove that line", e.Node, fp, e.OldFile, e.OldLine)
 	case e.Revoked:
 		return fmt.Sprintf("nodes: %s: host key %s is revoked (%s:%d)", e.Node, fp, e.OldFile, e.OldLine)
+	case e.IPDiffers:
+		return fmt.Sprintf("nodes: %s: the host key %s matches %s:%d but differs from the key for the IP address %s at %s:%d "+
+			"(CheckHostIP); remove the stale line", e.Node, fp, e.HostFile, e.HostLine, e.IP, e.OldFile, e.OldLine)
 	case e.Unknown && e.recordFailed:
 		return fmt.Sprintf("nodes: %s: host key unknown and could not be recorded: %v", e.Node, e.Err)
 	default:

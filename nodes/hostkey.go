@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -15,13 +14,13 @@ import (
 
 // hostDB is a parsed set of known_hosts files.
 type hostDB struct {
-	check ssh.HostKeyCallback
-	files []string // the files that existed, in order
+	entries []khEntry
+	files   []string // the files that existed, in order
 }
 
 // knownHosts returns the host key database for t's files, parsed once and
-// cached until this Dialer appends to a file. Missing files are skipped; a file
-// that cannot be parsed is an error naming it and the line.
+// cached until this Dialer appends to a file. Missing files are skipped; a
+// line that cannot be parsed is skipped with one note naming file and line.
 func (d *Dialer) knownHosts(t *Target) (*hostDB, error) {
 	all := append(append([]string(nil), t.KnownHostsFiles...), t.GlobalKnownHostsFiles...)
 	cacheKey := strings.Join(all, "\x00")
@@ -30,46 +29,38 @@ func (d *Dialer) knownHosts(t *Target) (*hostDB, error) {
 	if db, ok := d.khCache[cacheKey]; ok {
 		return db, nil
 	}
-	db := &hostDB{}
-	for _, f := range all {
-		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() {
-			db.files = append(db.files, f)
-		}
-	}
-	cb, err := knownhosts.New(db.files...)
+	db, err := readKnownHosts(all, func(file string, line int, why string) {
+		d.noteOnce(fmt.Sprintf("known_hosts:%s:%d", file, line),
+			"nodes: %s:%d: skipping malformed known_hosts line: %s", d.display(file), line, why)
+	})
 	if err != nil {
 		return nil, err
 	}
-	db.check = cb
 	d.khCache[cacheKey] = db
 	return db, nil
 }
 
-// hostAddrs returns the addresses under which t's key is looked up:
-// HostName:Port and, if different, Alias:Port.
-func hostAddrs(t *Target) []string {
-	port := strconv.Itoa(t.Port)
-	addrs := []string{net.JoinHostPort(t.HostName, port)}
-	if t.Alias != t.HostName {
-		addrs = append(addrs, net.JoinHostPort(t.Alias, port))
-	}
-	return addrs
+// certAlgos maps a plain host key algorithm to its certificate algorithm.
+var certAlgos = map[string]string{
+	ssh.KeyAlgoED25519:    ssh.CertAlgoED25519v01,
+	ssh.KeyAlgoECDSA256:   ssh.CertAlgoECDSA256v01,
+	ssh.KeyAlgoECDSA384:   ssh.CertAlgoECDSA384v01,
+	ssh.KeyAlgoECDSA521:   ssh.CertAlgoECDSA521v01,
+	ssh.KeyAlgoSKED25519:  ssh.CertAlgoSKED25519v01,
+	ssh.KeyAlgoSKECDSA256: ssh.CertAlgoSKECDSA256v01,
+	ssh.KeyAlgoRSASHA512:  ssh.CertAlgoRSASHA512v01,
+	ssh.KeyAlgoRSASHA256:  ssh.CertAlgoRSASHA256v01,
+	ssh.KeyAlgoRSA:        ssh.CertAlgoRSAv01,
 }
 
-// placeholderKey matches no real key; looking it up returns every key on file
-// for a host in KeyError.Want.
-type placeholderKey struct{}
-
-func (placeholderKey) Type() string                                 { return "placeholder@drove" }
-func (placeholderKey) Marshal() []byte                              { return []byte("placeholder@drove") }
-func (placeholderKey) Verify(data []byte, sig *ssh.Signature) error { return errors.New("placeholder") }
-
-// hostKeyAlgorithms returns ClientConfig.HostKeyAlgorithms for t: the
-// algorithms of the keys on file for the host first (ssh-rsa as rsa-sha2-512,
-// rsa-sha2-256, ssh-rsa), then every other supported algorithm. A server with
-// several host keys then offers the one we can verify (golang/go#49631), and a
-// server that lost that key type still gets as far as a "changed key" error.
-// nil (x/crypto defaults) when the host is unknown.
+// hostKeyAlgorithms returns ClientConfig.HostKeyAlgorithms for t, ordered as
+// OpenSSH's order_hostkeyalgs does: when an @cert-authority line applies to
+// the host, certificate algorithms first; then the algorithms of the plain
+// keys on file for the host (ssh-rsa as rsa-sha2-512, rsa-sha2-256, ssh-rsa);
+// then every other supported algorithm. A server with several host keys then
+// offers one we can verify (golang/go#49631), and a server that lost that key
+// type still gets as far as a "changed key" error. nil (x/crypto defaults,
+// certificates first) when nothing is on file for the host.
 func (db *hostDB) hostKeyAlgorithms(t *Target) []string {
 	var algos []string
 	addAlgo := func(a ...string) {
@@ -79,24 +70,26 @@ func (db *hostDB) hostKeyAlgorithms(t *Target) []string {
 			}
 		}
 	}
-	remote := &net.TCPAddr{IP: net.IPv4zero, Port: t.Port}
-	for _, addr := range hostAddrs(t) {
-		var ke *knownhosts.KeyError
-		if err := db.check(addr, remote, placeholderKey{}); !errors.As(err, &ke) {
-			continue
+	name := hostKeyName(t)
+	var plain []string
+	for _, e := range db.plainKeys(name) {
+		switch typ := e.key.Type(); typ {
+		case ssh.KeyAlgoRSA:
+			plain = append(plain, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)
+		default:
+			plain = append(plain, typ)
 		}
-		for _, k := range ke.Want {
-			switch typ := k.Key.Type(); typ {
-			case ssh.KeyAlgoRSA:
-				addAlgo(ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)
-			default:
-				addAlgo(typ)
+	}
+	if db.hasCA(name) {
+		for _, a := range ssh.SupportedAlgorithms().HostKeys {
+			if strings.Contains(a, "-cert-") {
+				addAlgo(a)
 			}
 		}
-	}
-	if algos == nil {
+	} else if len(plain) == 0 {
 		return nil
 	}
+	addAlgo(plain...)
 	addAlgo(ssh.SupportedAlgorithms().HostKeys...)
 	return algos
 }
@@ -114,36 +107,49 @@ func (d *Dialer) hostKeyCallback(t *Target, db *hostDB, node string, st *dialSta
 	}
 }
 
+// checkHostKey makes OpenSSH's host key decision (sshconnect.c
+// check_host_key) for key offered by t at remote:
+//
+//   - the name looked up is HostKeyAlias if set, else HostName, as
+//     "[host]:port" when the port is not 22; no other name is consulted, so a
+//     key on file under the alias or the address cannot rescue a mismatch;
+//   - a certificate is accepted when an @cert-authority line for the name
+//     holds its CA and it is a valid host certificate for HostKeyAlias or
+//     HostName; otherwise its plain key is checked as below (a revoked
+//     certificate or CA is refused);
+//   - a plain key on file is accepted; a different key on file is refused
+//     (in every mode: drove, unlike ssh with StrictHostKeyChecking no, never
+//     connects to a changed host), as is an @revoked key; an unknown key
+//     follows StrictHostKeyChecking;
+//   - with CheckHostIP (off by default since OpenSSH 8.5) a direct connection
+//     to a non-loopback address is also looked up under the address, and a
+//     different key there is refused unless StrictHostKeyChecking is no.
 func (d *Dialer) checkHostKey(t *Target, db *hostDB, node string, remote net.Addr, key ssh.PublicKey) error {
-	if remote == nil {
-		remote = &net.TCPAddr{IP: net.IPv4zero, Port: t.Port}
+	name := hostKeyName(t)
+	st, e, k := d.hostKeyStatus(t, db, node, name, key)
+	if st == khNew && t.HostKeyAlias == "" && t.Port != 22 {
+		// OpenSSH then looks under the bare host name, read-only: only a
+		// match there counts.
+		if bst, be, bk := d.hostKeyStatus(t, db, node, t.HostName, key); bst == khOK || bst == khRevoked {
+			st, e, k = bst, be, bk
+		}
 	}
-	var changed *knownhosts.KeyError
-	for _, addr := range hostAddrs(t) {
-		err := db.check(addr, remote, key)
-		if err == nil {
+	key = k
+	switch st {
+	case khRevoked:
+		return &HostKeyError{Node: node, Revoked: true, Key: key, Files: d.displayFiles(t, db),
+			OldFile: d.display(e.file), OldLine: e.line, Err: errors.New("key is revoked")}
+	case khChanged:
+		return &HostKeyError{Node: node, Changed: true, Key: key, Files: d.displayFiles(t, db),
+			OldFile: d.display(e.file), OldLine: e.line,
+			Err: &knownhosts.KeyError{Want: []knownhosts.KnownKey{{Key: e.key, Filename: e.file, Line: e.line}}}}
+	case khOK:
+		if e == nil { // a valid certificate
 			return nil
 		}
-		var ke *knownhosts.KeyError
-		var re *knownhosts.RevokedError
-		switch {
-		case errors.As(err, &re):
-			return &HostKeyError{Node: node, Revoked: true, Key: key, Files: d.displayFiles(t, db),
-				OldFile: d.display(re.Revoked.Filename), OldLine: re.Revoked.Line, Err: err}
-		case errors.As(err, &ke):
-			if len(ke.Want) > 0 && changed == nil {
-				changed = ke
-			}
-		default:
-			return fmt.Errorf("nodes: %s: checking host key: %w", node, err)
-		}
+		return d.checkHostIP(t, db, node, remote, key, e)
 	}
-	if changed != nil {
-		w := changed.Want[0]
-		return &HostKeyError{Node: node, Changed: true, Key: key, Files: d.displayFiles(t, db),
-			OldFile: d.display(w.Filename), OldLine: w.Line, Err: changed}
-	}
-	line := knownhosts.Line(hostAddrs(t)[:1], key)
+	line := name + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
 	d.khMu.Lock()
 	accepted := d.accepted[line]
 	d.khMu.Unlock()
@@ -163,6 +169,66 @@ func (d *Dialer) checkHostKey(t *Target, db *hostDB, node string, remote net.Add
 		return &HostKeyError{Node: node, Unknown: true, Key: key, Files: d.displayFiles(t, db),
 			Err: &knownhosts.KeyError{}}
 	}
+}
+
+// hostKeyStatus looks key up under name. A certificate whose CA is on file
+// for name and which is a valid host certificate for HostKeyAlias or HostName
+// gives khOK with a nil entry; any other certificate is looked up as its
+// plain key, which is returned as the key decided on.
+func (d *Dialer) hostKeyStatus(t *Target, db *hostDB, node, name string, key ssh.PublicKey) (khStatus, *khEntry, ssh.PublicKey) {
+	if cert, ok := key.(*ssh.Certificate); ok {
+		st, e := db.lookup(name, cert)
+		if st == khRevoked {
+			return st, e, cert
+		}
+		if st == khOK {
+			principal := t.HostKeyAlias
+			if principal == "" {
+				principal = t.HostName
+			}
+			err := certCheckHost(cert, principal)
+			if err == nil {
+				return khOK, nil, cert
+			}
+			d.noteOnce("cert:"+node+":"+err.Error(), "nodes: %s: host certificate not accepted (%v); checking its plain key", node, err)
+		}
+		key = cert.Key
+	}
+	st, e := db.lookup(name, key)
+	return st, e, key
+}
+
+// checkHostIP applies CheckHostIP to a key already accepted under the host
+// name (found at hostLine).
+func (d *Dialer) checkHostIP(t *Target, db *hostDB, node string, remote net.Addr, key ssh.PublicKey, hostLine *khEntry) error {
+	if !t.CheckHostIP || t.ProxyCommand != "" || len(t.Jump) > 0 {
+		return nil
+	}
+	ipName, ok := hostIPName(t, remote)
+	if !ok {
+		return nil
+	}
+	st, e := db.lookup(ipName, key)
+	if st != khChanged && st != khRevoked {
+		return nil
+	}
+	if t.StrictHostKeyChecking == "no" {
+		d.logf("nodes: %s: warning: the host key differs from the key for the IP address %s (%s:%d)", node, ipName, d.display(e.file), e.line)
+		return nil
+	}
+	return &HostKeyError{Node: node, IPDiffers: true, Key: key, Files: d.displayFiles(t, db),
+		OldFile: d.display(e.file), OldLine: e.line, IP: ipName,
+		HostFile: d.display(hostLine.file), HostLine: hostLine.line}
+}
+
+// certCheckHost is OpenSSH's sshkey_cert_check_host: a host certificate,
+// valid now, naming principal (or naming no principals), signed by its
+// SignatureKey.
+func certCheckHost(cert *ssh.Certificate, principal string) error {
+	if cert.CertType != ssh.HostCert {
+		return errors.New("not a host certificate")
+	}
+	return (&ssh.CertChecker{}).CheckCert(principal, cert)
 }
 
 // recordHostKey appends key to t's first known_hosts file (creating it and
@@ -195,7 +261,7 @@ func (d *Dialer) recordHostKey(t *Target, key ssh.PublicKey, line string) error 
 	}
 	entry := line
 	if t.HashKnownHosts {
-		entry = knownhosts.HashHostname(knownhosts.Normalize(hostAddrs(t)[0])) + " " +
+		entry = knownhosts.HashHostname(hostKeyName(t)) + " " +
 			strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
 	}
 	_, err = f.WriteString(prefix + entry + "\n")

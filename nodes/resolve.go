@@ -85,6 +85,15 @@ type Target struct {
 	// /etc/ssh/ssh_known_hosts and ssh_known_hosts2), consulted but never
 	// written.
 	GlobalKnownHostsFiles []string
+	// HostKeyAlias is ssh_config HostKeyAlias: the name host keys are looked
+	// up and recorded under instead of HostName ("" = none).
+	HostKeyAlias string
+	// CheckHostIP is ssh_config CheckHostIP (default no, as OpenSSH since
+	// 8.5): also look the key up under the address connected to.
+	CheckHostIP bool
+	// ProxyCommand is ssh_config ProxyCommand with its % tokens expanded, run
+	// with "sh -c" to carry the connection; "" = none (also for "none").
+	ProxyCommand string
 	// Jump is the ProxyJump chain, first hop first, each hop resolved through
 	// ssh_config itself (a hop's own ProxyJump is flattened into the chain);
 	// nil when there is none.
@@ -238,6 +247,16 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 			note("HashKnownHosts", v, fmt.Errorf("want yes or no"))
 		}
 		t.HashKnownHosts = b
+	}
+	if v := cfg.get(alias, "HostKeyAlias"); v != "" && !strings.EqualFold(v, "none") {
+		t.HostKeyAlias = v
+	}
+	if v := cfg.get(alias, "CheckHostIP"); v != "" {
+		b, ok := parseYesNo(v)
+		if !ok {
+			note("CheckHostIP", v, fmt.Errorf("want yes or no"))
+		}
+		t.CheckHostIP = b
 	}
 	gkh := cfg.get(alias, "GlobalKnownHostsFile")
 	if gkh == "" {
