@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/agent"
 )
 
 // Dialer resolves nodes through ssh_config and opens authenticated,
@@ -31,14 +30,15 @@ type Dialer struct {
 
 	logMu sync.Mutex
 
-	agentMu    sync.Mutex
-	agentTried bool
-	agentConn  net.Conn
-	agent      agent.ExtendedAgent
+	agentMu sync.Mutex
+	agents  map[string]*agentFor // by socket; nil = unreachable
 
 	keysMu sync.Mutex
 	keys   map[string]*identity
 	noted  map[string]bool
+
+	certMu sync.Mutex
+	certs  map[string]*ssh.Certificate // user certificate files, nil = none
 
 	khMu     sync.Mutex
 	khCache  map[string]*hostDB
@@ -86,6 +86,8 @@ func NewDialer(opts Options) (*Dialer, error) {
 		home:      opts.Home,
 		localUser: currentUser(),
 		keys:      map[string]*identity{},
+		certs:     map[string]*ssh.Certificate{},
+		agents:    map[string]*agentFor{},
 		noted:     map[string]bool{},
 		khCache:   map[string]*hostDB{},
 		accepted:  map[string]bool{},
@@ -130,16 +132,18 @@ func NewDialer(opts Options) (*Dialer, error) {
 	return d, nil
 }
 
-// Close closes the ssh-agent connection if one was opened. Clients returned by
-// Dial stay open.
+// Close closes the ssh-agent connections opened. Clients returned by Dial
+// stay open.
 func (d *Dialer) Close() error {
 	d.agentMu.Lock()
 	defer d.agentMu.Unlock()
-	if d.agentConn == nil {
-		return nil
+	var err error
+	for sock, a := range d.agents {
+		if a != nil {
+			err = errors.Join(err, a.conn.Close())
+		}
+		delete(d.agents, sock)
 	}
-	err := d.agentConn.Close()
-	d.agentConn, d.agent = nil, nil
 	return err
 }
 

@@ -40,58 +40,52 @@ func (d *Dialer) knownHosts(t *Target) (*hostDB, error) {
 	return db, nil
 }
 
-// certAlgos maps a plain host key algorithm to its certificate algorithm.
-var certAlgos = map[string]string{
-	ssh.KeyAlgoED25519:    ssh.CertAlgoED25519v01,
-	ssh.KeyAlgoECDSA256:   ssh.CertAlgoECDSA256v01,
-	ssh.KeyAlgoECDSA384:   ssh.CertAlgoECDSA384v01,
-	ssh.KeyAlgoECDSA521:   ssh.CertAlgoECDSA521v01,
-	ssh.KeyAlgoSKED25519:  ssh.CertAlgoSKED25519v01,
-	ssh.KeyAlgoSKECDSA256: ssh.CertAlgoSKECDSA256v01,
-	ssh.KeyAlgoRSASHA512:  ssh.CertAlgoRSASHA512v01,
-	ssh.KeyAlgoRSASHA256:  ssh.CertAlgoRSASHA256v01,
-	ssh.KeyAlgoRSA:        ssh.CertAlgoRSAv01,
+// algoKeyType returns the plain key type of a host key algorithm
+// (rsa-sha2-512-cert-v01@openssh.com -> ssh-rsa) and whether it is a
+// certificate algorithm.
+func algoKeyType(alg string) (string, bool) {
+	cert := strings.Contains(alg, "-cert-v01@openssh.com")
+	base := strings.Replace(alg, "-cert-v01@openssh.com", "", 1)
+	switch base {
+	case ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSASHA512:
+		base = ssh.KeyAlgoRSA
+	}
+	return base, cert
 }
 
 // hostKeyAlgorithms returns ClientConfig.HostKeyAlgorithms for t, ordered as
-// OpenSSH's order_hostkeyalgs does: when an @cert-authority line applies to
-// the host, certificate algorithms first; then the algorithms of the plain
-// keys on file for the host (ssh-rsa as rsa-sha2-512, rsa-sha2-256, ssh-rsa);
-// then every other supported algorithm. A server with several host keys then
+// OpenSSH's order_hostkeyalgs does: keeping x/crypto's preference order,
+// first the certificate algorithms when an @cert-authority line applies to
+// the host, and the algorithms (plain and certificate) of the key types on
+// file for the host; then the rest. A server with several host keys then
 // offers one we can verify (golang/go#49631), and a server that lost that key
-// type still gets as far as a "changed key" error. nil (x/crypto defaults,
-// certificates first) when nothing is on file for the host.
+// type still gets as far as a "changed key" error. nil (x/crypto defaults)
+// when nothing is on file for the host.
 func (db *hostDB) hostKeyAlgorithms(t *Target) []string {
-	var algos []string
-	addAlgo := func(a ...string) {
-		for _, x := range a {
-			if !containsStr(algos, x) {
-				algos = append(algos, x)
-			}
-		}
-	}
 	name := hostKeyName(t)
-	var plain []string
+	known := map[string]bool{}
 	for _, e := range db.plainKeys(name) {
-		switch typ := e.key.Type(); typ {
-		case ssh.KeyAlgoRSA:
-			plain = append(plain, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)
-		default:
-			plain = append(plain, typ)
-		}
+		known[e.key.Type()] = true
 	}
-	if db.hasCA(name) {
-		for _, a := range ssh.SupportedAlgorithms().HostKeys {
-			if strings.Contains(a, "-cert-") {
-				addAlgo(a)
-			}
-		}
-	} else if len(plain) == 0 {
+	ca := db.hasCA(name)
+	if !ca && len(known) == 0 {
 		return nil
 	}
-	addAlgo(plain...)
-	addAlgo(ssh.SupportedAlgorithms().HostKeys...)
-	return algos
+	var first, last []string
+	for _, a := range ssh.SupportedAlgorithms().HostKeys {
+		typ, cert := algoKeyType(a)
+		if (cert && ca) || known[typ] {
+			first = append(first, a)
+		} else {
+			last = append(last, a)
+		}
+	}
+	if known[ssh.KeyAlgoRSA] {
+		// Kept from drove's earlier behaviour: an ssh-rsa key on file may
+		// be a server that signs only with SHA-1.
+		first = append(first, ssh.KeyAlgoRSA)
+	}
+	return append(first, last...)
 }
 
 // hostKeyCallback returns the callback for dialling t, named node in errors.
@@ -126,14 +120,7 @@ func (d *Dialer) hostKeyCallback(t *Target, db *hostDB, node string, st *dialSta
 //     different key there is refused unless StrictHostKeyChecking is no.
 func (d *Dialer) checkHostKey(t *Target, db *hostDB, node string, remote net.Addr, key ssh.PublicKey) error {
 	name := hostKeyName(t)
-	st, e, k := d.hostKeyStatus(t, db, node, name, key)
-	if st == khNew && t.HostKeyAlias == "" && t.Port != 22 {
-		// OpenSSH then looks under the bare host name, read-only: only a
-		// match there counts.
-		if bst, be, bk := d.hostKeyStatus(t, db, node, t.HostName, key); bst == khOK || bst == khRevoked {
-			st, e, k = bst, be, bk
-		}
-	}
+	st, e, k := d.hostKeyStatus(t, db, node, name, key, false)
 	key = k
 	switch st {
 	case khRevoked:
@@ -171,17 +158,27 @@ func (d *Dialer) checkHostKey(t *Target, db *hostDB, node string, remote net.Add
 	}
 }
 
-// hostKeyStatus looks key up under name. A certificate whose CA is on file
-// for name and which is a valid host certificate for HostKeyAlias or HostName
-// gives khOK with a nil entry; any other certificate is looked up as its
-// plain key, which is returned as the key decided on.
-func (d *Dialer) hostKeyStatus(t *Target, db *hostDB, node, name string, key ssh.PublicKey) (khStatus, *khEntry, ssh.PublicKey) {
+// hostKeyStatus looks key up under name as OpenSSH's check_host_key does.
+// A certificate whose CA is on file for name and which is a valid host
+// certificate for HostKeyAlias or HostName gives khOK with a nil entry. When
+// nothing is on file under "[host]:port" (and there is no HostKeyAlias) the
+// bare host name is tried, read-only: only a match there counts. A
+// certificate not accepted either way is looked up again as its plain key,
+// which is returned as the key decided on.
+func (d *Dialer) hostKeyStatus(t *Target, db *hostDB, node, name string, key ssh.PublicKey, bare bool) (khStatus, *khEntry, ssh.PublicKey) {
+	retryBare := func(k ssh.PublicKey) bool {
+		if bare || t.HostKeyAlias != "" || t.Port == 22 {
+			return false
+		}
+		st, _, _ := d.hostKeyStatus(t, db, node, t.HostName, k, true)
+		return st == khOK
+	}
 	if cert, ok := key.(*ssh.Certificate); ok {
 		st, e := db.lookup(name, cert)
-		if st == khRevoked {
+		switch st {
+		case khRevoked:
 			return st, e, cert
-		}
-		if st == khOK {
+		case khOK:
 			principal := t.HostKeyAlias
 			if principal == "" {
 				principal = t.HostName
@@ -191,10 +188,20 @@ func (d *Dialer) hostKeyStatus(t *Target, db *hostDB, node, name string, key ssh
 				return khOK, nil, cert
 			}
 			d.noteOnce("cert:"+node+":"+err.Error(), "nodes: %s: host certificate not accepted (%v); checking its plain key", node, err)
+		case khNew:
+			if retryBare(cert) {
+				return khOK, nil, cert
+			}
 		}
 		key = cert.Key
 	}
 	st, e := db.lookup(name, key)
+	if st == khNew && retryBare(key) {
+		st, e = db.lookup(t.HostName, key)
+	}
+	if bare && st != khOK {
+		return khNew, nil, key
+	}
 	return st, e, key
 }
 

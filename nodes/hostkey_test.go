@@ -208,7 +208,7 @@ func TestHostKeyAlgorithmsFromKnownHosts(t *testing.T) {
 			tg := resolve(t, d, "web1")
 			db, err := d.knownHosts(tg)
 			require.NoError(t, err)
-			algos := db.hostKeyAlgorithms(tg)
+			algos := plainAlgos(db.hostKeyAlgorithms(tg))
 			require.NotEmpty(t, algos)
 			assert.Equal(t, tt.algos, algos[:len(tt.algos)], "the types on file come first")
 			assert.Contains(t, algos, ssh.KeyAlgoED25519)
@@ -241,7 +241,7 @@ func TestHostKeyAlgorithmsRSA(t *testing.T) {
 	tg := resolve(t, d, "127.0.0.1:2022")
 	db, err := d.knownHosts(tg)
 	require.NoError(t, err)
-	assert.Equal(t, []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}, db.hostKeyAlgorithms(tg)[:3])
+	assert.ElementsMatch(t, []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}, plainAlgos(db.hostKeyAlgorithms(tg))[:3])
 	assert.Nil(t, db.hostKeyAlgorithms(resolve(t, d, "127.0.0.1:2023")), "unknown host: x/crypto defaults")
 }
 
@@ -269,4 +269,16 @@ func TestKnownHostsCorruptLineSkipped(t *testing.T) {
 	c.Close()
 	require.Len(t, rec.Lines(), 1)
 	assert.True(t, strings.HasPrefix(rec.Lines()[0], "nodes: ~/.ssh/known_hosts:1: skipping malformed known_hosts line: "), rec.Lines()[0])
+}
+
+// plainAlgos drops the certificate algorithms (which OpenSSH, and drove,
+// put next to the plain algorithm of a key type on file).
+func plainAlgos(algos []string) []string {
+	var out []string
+	for _, a := range algos {
+		if !strings.Contains(a, "-cert-") {
+			out = append(out, a)
+		}
+	}
+	return out
 }

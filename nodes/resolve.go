@@ -69,6 +69,11 @@ type Target struct {
 	User                string        // spec user, else ssh_config User, else the current user
 	IdentityFiles       []string      // expanded (~ %d %h %u %r %p %n %l %%); OpenSSH's default list when none set
 	IdentitiesOnly      bool          // offer only keys from IdentityFiles (agent keys must match one)
+	// CertificateFiles is ssh_config CertificateFile, expanded like
+	// IdentityFile: user certificates offered with the identity-file or
+	// agent key they certify (FILE-cert.pub next to an identity file is
+	// always tried too, as ssh does).
+	CertificateFiles []string
 	ConnectTimeout      time.Duration // TCP connect + SSH handshake + auth
 	ServerAliveInterval time.Duration // ssh_config ServerAliveInterval, else 5s; 0 = no keepalives
 	ServerAliveCountMax int           // ssh_config ServerAliveCountMax, else 3
@@ -91,6 +96,10 @@ type Target struct {
 	// CheckHostIP is ssh_config CheckHostIP (default no, as OpenSSH since
 	// 8.5): also look the key up under the address connected to.
 	CheckHostIP bool
+	// IdentityAgent is ssh_config IdentityAgent, expanded: the agent socket
+	// for this host ("none" = no agent; "" = Options.AgentSocket or
+	// $SSH_AUTH_SOCK).
+	IdentityAgent string
 	// ProxyCommand is ssh_config ProxyCommand with its % tokens expanded, run
 	// with "sh -c" to carry the connection; "" = none (also for "none").
 	ProxyCommand string
@@ -191,6 +200,32 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 	if len(t.IdentityFiles) == 0 {
 		for _, f := range defaultIdentityFiles {
 			t.IdentityFiles = append(t.IdentityFiles, filepath.Join(d.home, ".ssh", f))
+		}
+	}
+	for _, v := range cfg.getAll(alias, "CertificateFile") {
+		if p, ok := expandPath("CertificateFile", v); ok && !containsStr(t.CertificateFiles, p) {
+			t.CertificateFiles = append(t.CertificateFiles, p)
+		}
+	}
+	if v := cfg.get(alias, "IdentityAgent"); v != "" {
+		switch {
+		case strings.EqualFold(v, "none"):
+			t.IdentityAgent = "none"
+		case v == "SSH_AUTH_SOCK":
+			t.IdentityAgent = os.Getenv("SSH_AUTH_SOCK")
+			if t.IdentityAgent == "" {
+				t.IdentityAgent = "none"
+			}
+		case strings.HasPrefix(v, "$"):
+			t.IdentityAgent = os.Getenv(v[1:])
+			if t.IdentityAgent == "" {
+				note("IdentityAgent", v, fmt.Errorf("environment variable %s is not set", v[1:]))
+				t.IdentityAgent = "none"
+			}
+		default:
+			if p, ok := expandPath("IdentityAgent", v); ok {
+				t.IdentityAgent = p
+			}
 		}
 	}
 	if v := cfg.get(alias, "IdentitiesOnly"); v != "" {
