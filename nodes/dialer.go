@@ -124,7 +124,7 @@ func NewDialer(opts Options) (*Dialer, error) {
 	if d.attempts <= 0 {
 		d.attempts = DefaultDialAttempts
 	}
-	cfg, err := loadSSHConfig(opts.ConfigFile, d.home, d.logf)
+	cfg, err := loadSSHConfig(opts.ConfigFile, d.home)
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +196,7 @@ func (d *Dialer) Dial(ctx context.Context, t *Target) (*ssh.Client, error) {
 		via = c
 	}
 	final := chain[len(chain)-1]
+	d.forwardAgent(t, final)
 	if len(chain) > 1 {
 		jumps := chain[:len(chain)-1]
 		go func() {

@@ -62,18 +62,18 @@ type Options struct {
 
 // Target is a node resolved through ssh_config: everything needed to dial it.
 type Target struct {
-	Spec                Spec
-	Alias               string        // the host as written (what ssh_config Host patterns match)
-	HostName            string        // after ssh_config HostName (with %h expanded)
-	Port                int           // spec port, else ssh_config Port, else 22
-	User                string        // spec user, else ssh_config User, else the current user
-	IdentityFiles       []string      // expanded (~ %d %h %u %r %p %n %l %%); OpenSSH's default list when none set
-	IdentitiesOnly      bool          // offer only keys from IdentityFiles (agent keys must match one)
+	Spec           Spec
+	Alias          string   // the host as written (what ssh_config Host patterns match)
+	HostName       string   // after ssh_config HostName (with %h expanded)
+	Port           int      // spec port, else ssh_config Port, else 22
+	User           string   // spec user, else ssh_config User, else the current user
+	IdentityFiles  []string // expanded (~ %d %h %u %r %p %n %l %%); OpenSSH's default list when none set
+	IdentitiesOnly bool     // offer only keys from IdentityFiles (agent keys must match one)
 	// CertificateFiles is ssh_config CertificateFile, expanded like
 	// IdentityFile: user certificates offered with the identity-file or
 	// agent key they certify (FILE-cert.pub next to an identity file is
 	// always tried too, as ssh does).
-	CertificateFiles []string
+	CertificateFiles    []string
 	ConnectTimeout      time.Duration // TCP connect + SSH handshake + auth
 	ServerAliveInterval time.Duration // ssh_config ServerAliveInterval, else 5s; 0 = no keepalives
 	ServerAliveCountMax int           // ssh_config ServerAliveCountMax, else 3
@@ -103,6 +103,25 @@ type Target struct {
 	// ProxyCommand is ssh_config ProxyCommand with its % tokens expanded, run
 	// with "sh -c" to carry the connection; "" = none (also for "none").
 	ProxyCommand string
+	// SetEnv is ssh_config SetEnv: NAME=VALUE pairs to send with every
+	// session (see PrepareSession).
+	SetEnv []string
+	// SendEnv is ssh_config SendEnv: patterns of local environment
+	// variables to send with every session.
+	SendEnv []string
+	// ForwardAgent is ssh_config ForwardAgent; ForwardAgentSocket is the
+	// socket when the value names one ("" = the agent used for auth).
+	ForwardAgent       bool
+	ForwardAgentSocket string
+	// BatchMode is accepted: drove never prompts.
+	BatchMode bool
+	// AddKeysToAgent is "no": drove never adds keys (other values are noted).
+	AddKeysToAgent string
+	// LogLevel is ssh_config LogLevel (QUIET ... DEBUG3), default INFO; it
+	// governs drove's own notes about this host.
+	LogLevel string
+	// ProxyJump is the ProxyJump value in force as written ("" = none).
+	ProxyJump string
 	// Jump is the ProxyJump chain, first hop first, each hop resolved through
 	// ssh_config itself (a hop's own ProxyJump is flattened into the chain);
 	// nil when there is none.
@@ -149,14 +168,14 @@ func (d *Dialer) Resolve(spec Spec) (*Target, error) {
 // here (nil for a node itself), for loop detection.
 func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 	alias := spec.Host
-	cfg := d.cfg
+	cfg := d.evalConfig(spec)
 	node := spec.Key()
 	note := func(key, val string, err error) {
 		d.logf("nodes: %s: ignoring ssh_config %s %q: %v", node, key, val, err)
 	}
 	t := &Target{Spec: spec, Alias: alias, HostName: alias, Port: 22, User: d.localUser}
 
-	if v := cfg.get(alias, "HostName"); v != "" {
+	if v := cfg.get("HostName"); v != "" {
 		h, err := expandTokens(v, map[byte]string{'h': alias, 'n': alias})
 		if err != nil {
 			note("HostName", v, err)
@@ -166,7 +185,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 	}
 	if spec.Port != 0 {
 		t.Port = spec.Port
-	} else if v := cfg.get(alias, "Port"); v != "" {
+	} else if v := cfg.get("Port"); v != "" {
 		if p, err := parsePort(v); err != nil {
 			note("Port", v, err)
 		} else {
@@ -175,7 +194,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 	}
 	if spec.User != "" {
 		t.User = spec.User
-	} else if v := cfg.get(alias, "User"); v != "" {
+	} else if v := cfg.get("User"); v != "" {
 		t.User = v
 	}
 
@@ -192,7 +211,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 		return expandTilde(e, d.home), true
 	}
 
-	for _, v := range cfg.getAll(alias, "IdentityFile") {
+	for _, v := range cfg.getAll("IdentityFile") {
 		if p, ok := expandPath("IdentityFile", v); ok && !containsStr(t.IdentityFiles, p) {
 			t.IdentityFiles = append(t.IdentityFiles, p)
 		}
@@ -202,12 +221,12 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 			t.IdentityFiles = append(t.IdentityFiles, filepath.Join(d.home, ".ssh", f))
 		}
 	}
-	for _, v := range cfg.getAll(alias, "CertificateFile") {
+	for _, v := range cfg.getAll("CertificateFile") {
 		if p, ok := expandPath("CertificateFile", v); ok && !containsStr(t.CertificateFiles, p) {
 			t.CertificateFiles = append(t.CertificateFiles, p)
 		}
 	}
-	if v := cfg.get(alias, "IdentityAgent"); v != "" {
+	if v := cfg.get("IdentityAgent"); v != "" {
 		switch {
 		case strings.EqualFold(v, "none"):
 			t.IdentityAgent = "none"
@@ -228,7 +247,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 			}
 		}
 	}
-	if v := cfg.get(alias, "IdentitiesOnly"); v != "" {
+	if v := cfg.get("IdentitiesOnly"); v != "" {
 		b, ok := parseYesNo(v)
 		if !ok {
 			note("IdentitiesOnly", v, fmt.Errorf("want yes or no"))
@@ -237,7 +256,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 	}
 
 	t.ConnectTimeout = d.connectTimeout
-	if v := cfg.get(alias, "ConnectTimeout"); v != "" {
+	if v := cfg.get("ConnectTimeout"); v != "" {
 		if s, err := parseSeconds(v); err != nil || s == 0 {
 			note("ConnectTimeout", v, fmt.Errorf("want a positive number of seconds"))
 		} else {
@@ -245,7 +264,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 		}
 	}
 	t.ServerAliveInterval = DefaultServerAliveInterval
-	if v := cfg.get(alias, "ServerAliveInterval"); v != "" {
+	if v := cfg.get("ServerAliveInterval"); v != "" {
 		if s, err := parseSeconds(v); err != nil {
 			note("ServerAliveInterval", v, err)
 		} else {
@@ -253,7 +272,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 		}
 	}
 	t.ServerAliveCountMax = DefaultServerAliveCountMax
-	if v := cfg.get(alias, "ServerAliveCountMax"); v != "" {
+	if v := cfg.get("ServerAliveCountMax"); v != "" {
 		if n, err := strconv.Atoi(v); err != nil || n < 1 {
 			note("ServerAliveCountMax", v, fmt.Errorf("want a positive number"))
 		} else {
@@ -263,7 +282,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 
 	t.StrictHostKeyChecking = d.strict
 	if d.strict == "" {
-		v := cfg.get(alias, "StrictHostKeyChecking")
+		v := cfg.get("StrictHostKeyChecking")
 		s, ok := normStrict(v)
 		if !ok {
 			note("StrictHostKeyChecking", v, fmt.Errorf("treating it as \"yes\""))
@@ -271,53 +290,45 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 		t.StrictHostKeyChecking = s
 	}
 
-	ukh := cfg.get(alias, "UserKnownHostsFile")
-	if ukh == "" {
-		ukh = "~/.ssh/known_hosts ~/.ssh/known_hosts2"
+	ukh := cfg.getArgs("UserKnownHostsFile")
+	if len(ukh) == 0 {
+		ukh = []string{"~/.ssh/known_hosts", "~/.ssh/known_hosts2"}
 	}
 	t.KnownHostsFiles = d.fileList("UserKnownHostsFile", ukh, expandPath)
-	if v := cfg.get(alias, "HashKnownHosts"); v != "" {
+	if v := cfg.get("HashKnownHosts"); v != "" {
 		b, ok := parseYesNo(v)
 		if !ok {
 			note("HashKnownHosts", v, fmt.Errorf("want yes or no"))
 		}
 		t.HashKnownHosts = b
 	}
-	if v := cfg.get(alias, "HostKeyAlias"); v != "" && !strings.EqualFold(v, "none") {
+	if v := cfg.get("HostKeyAlias"); v != "" && !strings.EqualFold(v, "none") {
 		t.HostKeyAlias = v
 	}
-	if v := cfg.get(alias, "CheckHostIP"); v != "" {
+	if v := cfg.get("CheckHostIP"); v != "" {
 		b, ok := parseYesNo(v)
 		if !ok {
 			note("CheckHostIP", v, fmt.Errorf("want yes or no"))
 		}
 		t.CheckHostIP = b
 	}
-	gkh := cfg.get(alias, "GlobalKnownHostsFile")
-	if gkh == "" {
-		gkh = "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2"
+	gkh := cfg.getArgs("GlobalKnownHostsFile")
+	if len(gkh) == 0 {
+		gkh = []string{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}
 	}
 	t.GlobalKnownHostsFiles = d.fileList("GlobalKnownHostsFile", gkh, expandPath)
 
-	jump := cfg.get(alias, "ProxyJump")
-	if jump == "" && path == nil {
-		jump = d.opts.Jump
+	if err := d.resolveProxy(t, cfg, tok, node, path); err != nil {
+		return nil, err
 	}
-	if jump != "" && !strings.EqualFold(jump, "none") {
-		chain, err := d.resolveJump(node, jump, append(path, node))
-		if err != nil {
-			return nil, err
-		}
-		t.Jump = chain
-	}
+	d.resolveSession(t, cfg, note)
 	return t, nil
 }
 
-// fileList splits a space-separated list of files (double quotes group),
-// expanding each; "none" means no files.
-func (d *Dialer) fileList(key, v string, expand func(string, string) (string, bool)) []string {
+// fileList expands a list of files; "none" means no files.
+func (d *Dialer) fileList(key string, v []string, expand func(string, string) (string, bool)) []string {
 	var out []string
-	for _, f := range splitArgs(v) {
+	for _, f := range v {
 		if strings.EqualFold(f, "none") {
 			continue
 		}
@@ -357,34 +368,6 @@ func (d *Dialer) resolveJump(node, value string, path []string) ([]*Target, erro
 		chain = append(chain, ht)
 	}
 	return chain, nil
-}
-
-// splitArgs splits an ssh_config value on blanks, keeping "double quoted"
-// words together.
-func splitArgs(v string) []string {
-	var out []string
-	var cur strings.Builder
-	inWord, quoted := false, false
-	for _, r := range v {
-		switch {
-		case r == '"':
-			quoted = !quoted
-			inWord = true
-		case !quoted && (r == ' ' || r == '\t'):
-			if inWord {
-				out = append(out, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteRune(r)
-			inWord = true
-		}
-	}
-	if inWord {
-		out = append(out, cur.String())
-	}
-	return out
 }
 
 func parseYesNo(v string) (bool, bool) {
