@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -147,6 +148,23 @@ func (d *Dialer) Close() error {
 	return err
 }
 
+// proxyStderr is where ProxyCommand stderr lines go: Options.ProxyStderr,
+// one line per write, serialised with the Dialer's notes.
+func (d *Dialer) proxyStderr() io.Writer {
+	if d.opts.ProxyStderr == nil {
+		return nil
+	}
+	return writerFunc(func(p []byte) (int, error) {
+		d.logMu.Lock()
+		defer d.logMu.Unlock()
+		return d.opts.ProxyStderr.Write(p)
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
 // logf sends one note to Options.Logf, one call at a time.
 func (d *Dialer) logf(format string, args ...any) {
 	if d.opts.Logf == nil {
@@ -267,10 +285,18 @@ func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name 
 	defer cancel()
 
 	var conn net.Conn
-	if via == nil {
+	var proxy *proxyConn
+	switch {
+	case via == nil && t.ProxyCommand != "":
+		proxy, err = startProxyCommand(t.ProxyCommand, name, d.proxyStderr())
+		if err != nil {
+			return nil, &DialError{Node: name, Addr: addr, Err: err, Proxy: t.ProxyCommand}
+		}
+		conn = proxy
+	case via == nil:
 		var nd net.Dialer
 		conn, err = nd.DialContext(dctx, "tcp", addr)
-	} else {
+	default:
 		conn, err = via.DialContext(dctx, "tcp", addr)
 	}
 	if err != nil {
@@ -309,10 +335,25 @@ func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name 
 			as := st.auth()
 			return nil, &AuthError{Node: name, Offered: as.offered, Skipped: as.skipped, Err: err, notAsked: !as.asked}
 		}
-		return nil, dialErr(err, fired && ctx.Err() == nil)
+		de := dialErr(err, fired && ctx.Err() == nil).(*DialError)
+		if proxy != nil {
+			de.Proxy = t.ProxyCommand
+			if !de.Timeout && ctx.Err() == nil {
+				de.Err = proxy.failure()
+			}
+		}
+		return nil, de
 	}
 	_ = conn.SetDeadline(time.Time{})
-	return ssh.NewClient(c, chans, reqs), nil
+	client := ssh.NewClient(c, chans, reqs)
+	if proxy != nil {
+		// The command goes when the connection does, however it ends.
+		go func() {
+			_ = client.Wait()
+			proxy.Close()
+		}()
+	}
+	return client, nil
 }
 
 // dialState collects what callbacks learnt during one handshake.

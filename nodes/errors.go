@@ -106,14 +106,20 @@ type DialError struct {
 	Err     error         // the cause (a net error, io.EOF, context.Canceled, ...)
 	Timeout bool          // the connect timeout (TCP + handshake + auth) expired
 	After   time.Duration // the connect timeout in force, for the message
+	Proxy   string        // the ProxyCommand the connection went through, if any
 }
 
 // Error describes the failure, e.g. "nodes: web1: connect timeout after 10s
 // (10.0.0.5:22)" or "nodes: web1: connection refused (10.0.0.5:22)".
 func (e *DialError) Error() string {
+	var pe *ProxyCommandError
 	switch {
+	case e.Timeout && e.Proxy != "":
+		return fmt.Sprintf("nodes: %s: connect timeout after %s (ProxyCommand %q)", e.Node, e.After, e.Proxy)
 	case e.Timeout:
 		return fmt.Sprintf("nodes: %s: connect timeout after %s (%s)", e.Node, e.After, e.Addr)
+	case errors.As(e.Err, &pe):
+		return fmt.Sprintf("nodes: %s: %v", e.Node, pe)
 	case errors.Is(e.Err, syscall.ECONNREFUSED):
 		return fmt.Sprintf("nodes: %s: connection refused (%s)", e.Node, e.Addr)
 	default:
@@ -136,7 +142,8 @@ func Retryable(err error) bool {
 	}
 	var hk *HostKeyError
 	var ae *AuthError
-	if errors.As(err, &hk) || errors.As(err, &ae) {
+	var pe *ProxyCommandError
+	if errors.As(err, &hk) || errors.As(err, &ae) || errors.As(err, &pe) || de.Proxy != "" {
 		return false
 	}
 	if errors.Is(de.Err, syscall.ECONNREFUSED) {

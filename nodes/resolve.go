@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/user"
@@ -54,6 +55,10 @@ type Options struct {
 	// failures (see Retryable); 0 = DefaultDialAttempts. Tries are spaced by a jittered
 	// exponential backoff starting near 100ms.
 	DialAttempts int
+	// ProxyStderr receives what ProxyCommands write to stderr, each line
+	// prefixed with "NODE: "; nil = discarded. Writes are serialised with
+	// Logf calls.
+	ProxyStderr io.Writer
 	// Logf receives one-line notes (encrypted key skipped, ssh_config parse
 	// problem). It may be called from several goroutines, one call at a time.
 	// nil = discard.
