@@ -345,13 +345,13 @@ func (d *Dialer) fileList(key string, v []string, expand func(string, string) (s
 }
 
 // resolveJump parses a ProxyJump value and resolves each hop, flattening the
-// hops' own ProxyJump chains in front of them.
+// first hop's own ProxyJump chain in front of it.
 func (d *Dialer) resolveJump(node, value string, path []string) ([]*Target, error) {
 	if len(path) > maxJumpDepth {
 		return nil, fmt.Errorf("nodes: %s: ProxyJump chain deeper than %d hops", node, maxJumpDepth)
 	}
 	var chain []*Target
-	for _, hop := range strings.Split(value, ",") {
+	for i, hop := range strings.Split(value, ",") {
 		hop = strings.TrimSpace(hop)
 		hop = strings.TrimPrefix(hop, "ssh://")
 		spec, err := ParseSpec(hop)
@@ -368,7 +368,15 @@ func (d *Dialer) resolveJump(node, value string, path []string) ([]*Target, erro
 		if err != nil {
 			return nil, err
 		}
-		chain = append(chain, ht.Jump...)
+		// As ssh runs "ssh -J HOP1,... -W NODE HOPn": only the first hop
+		// goes its own way (its ProxyJump or ProxyCommand); the later
+		// hops are reached through the earlier ones whatever their own
+		// config says.
+		if i == 0 {
+			chain = append(chain, ht.Jump...)
+		} else {
+			ht.ProxyCommand, ht.ProxyJump = "", ""
+		}
 		ht.Jump = nil
 		chain = append(chain, ht)
 	}

@@ -78,11 +78,6 @@ func (d *Dialer) resolveProxy(t *Target, cfg *cfgValues, tok map[byte]string, no
 	if err != nil {
 		return err
 	}
-	for i, h := range chain {
-		if i > 0 && h.ProxyCommand != "" {
-			return fmt.Errorf("nodes: %s: jump host %s has a ProxyCommand but is not the first hop", node, h)
-		}
-	}
 	t.Jump = chain
 	return nil
 }
