@@ -132,8 +132,10 @@ func (d *Dialer) checkHostKey(t *Target, db *hostDB, node string, remote net.Add
 			Err: &knownhosts.KeyError{Want: []knownhosts.KnownKey{{Key: e.key, Filename: e.file, Line: e.line}}}}
 	case khOK:
 		if e == nil { // a valid certificate
+			d.hostLogf(t, "VERBOSE", "nodes: %s: host certificate %s accepted (signed by a CA on file for %s)", node, ssh.FingerprintSHA256(key), name)
 			return nil
 		}
+		d.hostLogf(t, "VERBOSE", "nodes: %s: host key %s %s matches %s:%d", node, key.Type(), ssh.FingerprintSHA256(key), d.display(e.file), e.line)
 		return d.checkHostIP(t, db, node, remote, key, e)
 	}
 	line := name + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
@@ -150,7 +152,7 @@ func (d *Dialer) checkHostKey(t *Target, db *hostDB, node string, remote net.Add
 		if err := d.recordHostKey(t, key, line); err != nil {
 			return &HostKeyError{Node: node, Unknown: true, Key: key, Files: d.displayFiles(t, db), Err: err, recordFailed: true}
 		}
-		d.logf("nodes: %s: added %s host key %s to %s", node, key.Type(), ssh.FingerprintSHA256(key), d.display(t.KnownHostsFiles[0]))
+		d.hostLogf(t, "INFO", "nodes: %s: added %s host key %s to %s", node, key.Type(), ssh.FingerprintSHA256(key), d.display(t.KnownHostsFiles[0]))
 		return nil
 	default:
 		return &HostKeyError{Node: node, Unknown: true, Key: key, Files: d.displayFiles(t, db),
@@ -187,7 +189,7 @@ func (d *Dialer) hostKeyStatus(t *Target, db *hostDB, node, name string, key ssh
 			if err == nil {
 				return khOK, nil, cert
 			}
-			d.noteOnce("cert:"+node+":"+err.Error(), "nodes: %s: host certificate not accepted (%v); checking its plain key", node, err)
+			d.hostLogf(t, "VERBOSE", "nodes: %s: host certificate not accepted (%v); checking its plain key", node, err)
 		case khNew:
 			if retryBare(cert) {
 				return khOK, nil, cert
@@ -220,7 +222,7 @@ func (d *Dialer) checkHostIP(t *Target, db *hostDB, node string, remote net.Addr
 		return nil
 	}
 	if t.StrictHostKeyChecking == "no" {
-		d.logf("nodes: %s: warning: the host key differs from the key for the IP address %s (%s:%d)", node, ipName, d.display(e.file), e.line)
+		d.hostLogf(t, "INFO", "nodes: %s: warning: the host key differs from the key for the IP address %s (%s:%d)", node, ipName, d.display(e.file), e.line)
 		return nil
 	}
 	return &HostKeyError{Node: node, IPDiffers: true, Key: key, Files: d.displayFiles(t, db),

@@ -175,8 +175,14 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 	alias := spec.Host
 	cfg := d.evalConfig(spec)
 	node := spec.Key()
+	quiet := false
+	if lv, ok := parseLogLevel(cfg.get("LogLevel")); ok {
+		quiet = logLevelRank(lv) < logLevelRank("INFO")
+	}
 	note := func(key, val string, err error) {
-		d.logf("nodes: %s: ignoring ssh_config %s %q: %v", node, key, val, err)
+		if !quiet {
+			d.logf("nodes: %s: ignoring ssh_config %s %q: %v", node, key, val, err)
+		}
 	}
 	t := &Target{Spec: spec, Alias: alias, HostName: alias, Port: 22, User: d.localUser}
 

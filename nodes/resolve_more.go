@@ -179,12 +179,24 @@ func parseLogLevel(v string) (string, bool) {
 	return "", false
 }
 
-// Quiet reports whether t's LogLevel silences drove's notes about this host
-// (QUIET, FATAL or ERROR: OpenSSH's levels that hide warnings).
-func (t *Target) Quiet() bool {
-	switch t.LogLevel {
-	case "QUIET", "FATAL", "ERROR":
-		return true
+// hostLogf sends a note about t when t's LogLevel shows messages of level
+// (INFO or VERBOSE; DEBUG1-3 show VERBOSE too).
+func (d *Dialer) hostLogf(t *Target, level, format string, args ...any) {
+	if logLevelRank(t.LogLevel) < logLevelRank(level) {
+		return
 	}
-	return false
+	d.logf(format, args...)
+}
+
+// logLevelRank orders LogLevel names; "" counts as INFO.
+func logLevelRank(l string) int {
+	if l == "" {
+		l = "INFO"
+	}
+	for i, x := range logLevels {
+		if x == l {
+			return i
+		}
+	}
+	return 3
 }
