@@ -345,7 +345,7 @@ func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name 
 		return nil, de
 	}
 	_ = conn.SetDeadline(time.Time{})
-	client := ssh.NewClient(c, chans, reqs)
+	client := ssh.NewClient(newSessionConn(c, t), chans, reqs)
 	if proxy != nil {
 		// The command goes when the connection does, however it ends.
 		go func() {

@@ -108,11 +108,11 @@ type Target struct {
 	// ProxyCommand is ssh_config ProxyCommand with its % tokens expanded, run
 	// with "sh -c" to carry the connection; "" = none (also for "none").
 	ProxyCommand string
-	// SetEnv is ssh_config SetEnv: NAME=VALUE pairs to send with every
-	// session (see PrepareSession).
+	// SetEnv is ssh_config SetEnv: NAME=VALUE pairs sent with every session
+	// opened on the client Dial returns.
 	SetEnv []string
 	// SendEnv is ssh_config SendEnv: patterns of local environment
-	// variables to send with every session.
+	// variables sent with every session (see SessionEnv).
 	SendEnv []string
 	// ForwardAgent is ssh_config ForwardAgent; ForwardAgentSocket is the
 	// socket when the value names one ("" = the agent used for auth).

@@ -35,26 +35,55 @@ func (t *Target) SessionEnv(environ []string) []string {
 	return append(out, t.SetEnv...)
 }
 
-// PrepareSession applies t's session options to s before its command
-// starts: the SessionEnv variables of this process's environment (a variable
-// the server refuses, because sshd's AcceptEnv does not allow it, is
-// skipped silently, as ssh does) and, with ForwardAgent, an agent forwarding
-// request (Dial has already routed the forwarded connections to the agent).
-// The runner calls it for every session it opens.
-func PrepareSession(t *Target, s *ssh.Session) error {
-	for _, kv := range t.SessionEnv(os.Environ()) {
+// sessionConn makes every session channel opened on a client carry t's
+// session options, as ssh sends them right after opening the channel and
+// without waiting for replies: "env" for each SessionEnv variable of this
+// process's environment (sshd drops those its AcceptEnv does not allow) and,
+// with ForwardAgent, "auth-agent-req@openssh.com". Callers of
+// (*ssh.Client).NewSession get them without doing anything.
+type sessionConn struct {
+	ssh.Conn
+	env   [][2]string
+	agent bool
+}
+
+// newSessionConn wraps c when t has session options, else returns c.
+func newSessionConn(c ssh.Conn, t *Target) ssh.Conn {
+	env := t.SessionEnv(os.Environ())
+	if len(env) == 0 && !t.ForwardAgent {
+		return c
+	}
+	sc := &sessionConn{Conn: c, agent: t.ForwardAgent}
+	for _, kv := range env {
 		name, val, _ := strings.Cut(kv, "=")
-		_ = s.Setenv(name, val)
+		sc.env = append(sc.env, [2]string{name, val})
 	}
-	if t.ForwardAgent {
-		return agent.RequestAgentForwarding(s)
+	return sc
+}
+
+func (c *sessionConn) OpenChannel(name string, data []byte) (ssh.Channel, <-chan *ssh.Request, error) {
+	ch, reqs, err := c.Conn.OpenChannel(name, data)
+	if err != nil || name != "session" {
+		return ch, reqs, err
 	}
-	return nil
+	for _, kv := range c.env {
+		if _, err := ch.SendRequest("env", false, ssh.Marshal(struct{ Name, Value string }{kv[0], kv[1]})); err != nil {
+			ch.Close()
+			return nil, nil, err
+		}
+	}
+	if c.agent {
+		if _, err := ch.SendRequest("auth-agent-req@openssh.com", false, nil); err != nil {
+			ch.Close()
+			return nil, nil, err
+		}
+	}
+	return ch, reqs, nil
 }
 
 // forwardAgent routes the agent channels the server opens on c to t's agent
-// socket, when t has ForwardAgent. Without an agent, the forwarding request of
-// PrepareSession still goes out and the server's agent channels are refused.
+// socket, when t has ForwardAgent. Without an agent, the sessions' forwarding
+// requests still go out and the server's agent channels are refused.
 func (d *Dialer) forwardAgent(t *Target, c *ssh.Client) {
 	if !t.ForwardAgent {
 		return

@@ -12,7 +12,8 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// TestRealSSHDSessionOptions: SetEnv and SendEnv reach a real sshd that
+// TestRealSSHDSessionOptions: with no help from the caller (a plain
+// NewSession on the client Dial returns), SetEnv and SendEnv reach a real sshd that
 // accepts them (AcceptEnv), a variable it does not accept is dropped
 // silently, and ForwardAgent gives the session the local agent's keys.
 func TestRealSSHDSessionOptions(t *testing.T) {
@@ -42,7 +43,6 @@ func TestRealSSHDSessionOptions(t *testing.T) {
 
 	s, err := cl.NewSession()
 	require.NoError(t, err)
-	require.NoError(t, PrepareSession(tg, s))
 	out, err := s.Output(`echo "set=$DROVE_SET sent=$DROVE_SENT not=$DROVE_NOT_SENT refused=$REFUSED_BY_SSHD"; ssh-add -L`)
 	require.NoError(t, err, "%s", out)
 	lines := strings.SplitN(string(out), "\n", 2)
