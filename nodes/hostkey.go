@@ -270,7 +270,7 @@ func (d *Dialer) recordHostKey(t *Target, key ssh.PublicKey, line string) error 
 	}
 	entry := line
 	if t.HashKnownHosts {
-		entry = knownhosts.HashHostname(hostKeyName(t)) + " " +
+		entry = knownhosts.HashHostname(strings.ToLower(hostKeyName(t))) + " " +
 			strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
 	}
 	_, err = f.WriteString(prefix + entry + "\n")

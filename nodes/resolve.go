@@ -194,6 +194,9 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 			t.HostName = h
 		}
 	}
+	// ssh lowercases the host name it connects to and checks keys under
+	// (Host patterns still see the host as written).
+	t.HostName = strings.ToLower(t.HostName)
 	if spec.Port != 0 {
 		t.Port = spec.Port
 	} else if v := cfg.get("Port"); v != "" {
