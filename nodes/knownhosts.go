@@ -1,7 +1,6 @@
 package nodes
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
@@ -64,25 +63,22 @@ func readKnownHosts(files []string, bad func(file string, line int, why string))
 			return nil, fmt.Errorf("known_hosts: %w", err)
 		}
 		db.files = append(db.files, f)
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(nil, maxKnownHostsLine)
-		n := 0
-		for sc.Scan() {
-			n++
-			line := bytes.TrimSpace(sc.Bytes())
+		for n, line := range strings.Split(string(data), "\n") {
+			line := bytes.TrimSpace([]byte(line))
 			if len(line) == 0 || line[0] == '#' {
+				continue
+			}
+			if len(line) > maxKnownHostsLine {
+				bad(f, n+1, fmt.Sprintf("line longer than %d bytes", maxKnownHostsLine))
 				continue
 			}
 			e, err := parseKnownHostsLine(line)
 			if err != nil {
-				bad(f, n, err.Error())
+				bad(f, n+1, err.Error())
 				continue
 			}
-			e.file, e.line = f, n
+			e.file, e.line = f, n+1
 			db.entries = append(db.entries, e)
-		}
-		if err := sc.Err(); err != nil {
-			bad(f, n+1, err.Error())
 		}
 	}
 	return db, nil

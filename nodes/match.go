@@ -68,7 +68,13 @@ type evalCtx struct {
 	user     string // the spec's user@, "" = none
 	port     int    // the spec's :port, 0 = none
 	values   *cfgValues
+	included int // files included so far (bounded by maxIncludedFiles)
 }
+
+// maxIncludedFiles bounds the files one evaluation includes: files that
+// include each other by glob would otherwise be read n^16 times before
+// OpenSSH's depth limit stops them.
+const maxIncludedFiles = 1024
 
 // evalConfig evaluates every config file for the host of spec, as OpenSSH's
 // read_config_file does, and returns the active lines.
@@ -109,6 +115,10 @@ func (c *evalCtx) readFile(path string, userConf bool, active *bool, neverMatch 
 			}
 			outer := *active
 			for _, p := range c.includePaths(l, userConf) {
+				if c.included++; c.included > maxIncludedFiles {
+					c.d.badConfig(l.file, l.line, "more than %d files included; ignoring the rest", maxIncludedFiles)
+					break
+				}
 				c.readFile(p, userConf, active, neverMatch || !outer, depth+1)
 				// Match and Host lines in an included file do not
 				// change the including file's state, nor the next
