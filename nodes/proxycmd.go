@@ -79,7 +79,9 @@ func startProxyCommand(command, node string, stderr io.Writer) (*proxyConn, erro
 	tail := &tailWriter{prefix: node + ": ", w: stderr}
 	cmd := exec.Command("/bin/sh", "-c", "exec "+command)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, tail
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own group, so Close can end its children too; Pdeathsig so that
+	// it does not outlive a drove that dies without closing.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = proxyKillGrace
 	if err := cmd.Start(); err != nil {
 		inR.Close()
