@@ -85,6 +85,12 @@ func (c *sshConfig) file(path string, bad func(file string, line int, format str
 		return f
 	}
 	f := &parsedFile{}
+	if st, err := os.Stat(path); err == nil && st.Mode()&(os.ModeNamedPipe|os.ModeSocket) != 0 {
+		// Reading a FIFO would wait for a writer forever.
+		f.err = errors.New("not a regular file")
+		c.files[path] = f
+		return f
+	}
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):

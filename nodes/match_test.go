@@ -3,7 +3,9 @@ package nodes
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -66,4 +68,22 @@ Match !exec "false"
 	data, err := os.ReadFile(log)
 	require.NoError(t, err)
 	assert.Equal(t, "web1.example web1 22 alice\n", string(data))
+}
+
+func TestIncludeFIFONotRead(t *testing.T) {
+	home := t.TempDir()
+	fifo := filepath.Join(home, "fifo.conf")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	cfg := filepath.Join(home, "config")
+	require.NoError(t, writeFile(cfg, "Include "+home+"/*.conf\nUser after\n"))
+	d, rec := newTestDialer(t, Options{ConfigFile: cfg, Home: home})
+	done := make(chan *Target, 1)
+	go func() { done <- resolve(t, d, "x") }()
+	select {
+	case tg := <-done:
+		assert.Equal(t, "after", tg.User)
+	case <-time.After(5 * time.Second):
+		t.Fatal("resolving blocked on a FIFO")
+	}
+	assert.Equal(t, []string{"nodes: ignoring ssh_config ~/fifo.conf: not a regular file"}, rec.Lines())
 }
