@@ -16,8 +16,8 @@
 // ~/.ssh/config then /etc/ssh/ssh_config, or the single file of
 // Options.ConfigFile, or none. As in OpenSSH, lines are evaluated in file
 // order for each node: Host and Match lines switch blocks on and off
-// (Match all, host, originalhost, user, localuser, exec and ! negation;
-// Include anywhere), and the first value wins (IdentityFile, CertificateFile
+// (Match all, host, originalhost, user, localuser, exec, final, canonical
+// and ! negation; Include anywhere), and the first value wins (IdentityFile, CertificateFile
 // and SendEnv accumulate). Resolve turns a Spec into a Target: HostName,
 // User, Port, IdentityFile, IdentitiesOnly, IdentityAgent, CertificateFile,
 // ConnectTimeout, StrictHostKeyChecking, UserKnownHostsFile,
@@ -26,8 +26,7 @@
 // SendEnv, ForwardAgent, BatchMode, AddKeysToAgent and LogLevel, with
 // OpenSSH's % tokens and defaults (except ServerAliveInterval: 5s). Explain
 // lists those values with the file:line each came from. What drove cannot
-// evaluate (unknown keywords, Match criteria such as canonical or
-// localnetwork, options that change how ssh connects such as Ciphers or
+// evaluate (unknown keywords, Match criteria such as localnetwork, options that change how ssh connects such as Ciphers or
 // KnownHostsCommand) is reported once per Dialer through Options.Logf with
 // file:line. The README's SSH section lists each option and its test.
 //

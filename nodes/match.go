@@ -68,7 +68,10 @@ type evalCtx struct {
 	user     string // the spec's user@, "" = none
 	port     int    // the spec's :port, 0 = none
 	values   *cfgValues
-	included int // files included so far (bounded by maxIncludedFiles)
+	included int  // files included so far (bounded by maxIncludedFiles)
+	final    bool // this is the final pass (Match final and canonical hold)
+	// wantFinal: a "Match final" line was seen, so a final pass follows.
+	wantFinal bool
 }
 
 // maxIncludedFiles bounds the files one evaluation includes: files that
@@ -77,13 +80,23 @@ type evalCtx struct {
 const maxIncludedFiles = 1024
 
 // evalConfig evaluates every config file for the host of spec, as OpenSSH's
-// read_config_file does, and returns the active lines.
+// read_config_file does (twice when a Match final asks for a final pass),
+// and returns the active lines.
 func (d *Dialer) evalConfig(spec Spec) *cfgValues {
 	ctx := &evalCtx{d: d, origHost: spec.Host, user: spec.User, port: spec.Port,
 		values: &cfgValues{first: map[string]*cfgLine{}}}
 	for _, src := range d.cfg.top {
 		active := true
 		ctx.readFile(src.path, src.user, &active, false, 0)
+	}
+	if ctx.wantFinal {
+		// As ssh: the files are read again with what the first pass set
+		// kept (first value wins), now with Match final and canonical true.
+		ctx.final, ctx.included = true, 0
+		for _, src := range d.cfg.top {
+			active := true
+			ctx.readFile(src.path, src.user, &active, false, 0)
+		}
 	}
 	return ctx.values
 }
@@ -204,9 +217,10 @@ func (c *evalCtx) curPort() string {
 }
 
 // matchLine evaluates a Match line as OpenSSH's match_cfg_line: every
-// criterion must hold; !negates one. Criteria drove cannot evaluate
-// (canonical, final, localnetwork, tagged, command, sessiontype, version, and
-// anything unknown) make the block inactive and are reported once.
+// criterion must hold; !negates one; canonical and final hold in the final
+// pass. Criteria drove cannot evaluate (localnetwork, tagged, command,
+// sessiontype, version, and anything unknown) make the block inactive and
+// are reported once.
 func (c *evalCtx) matchLine(l *cfgLine) bool {
 	args := l.args
 	if len(args) == 0 {
@@ -236,8 +250,13 @@ func (c *evalCtx) matchLine(l *cfgLine) bool {
 		attributes++
 		switch name {
 		case "canonical", "final":
-			c.d.badConfig(l.file, l.line, "Match %s: drove does not canonicalize host names; treating it as not matching", name)
-			if !neg {
+			// drove does not canonicalize host names, so, as with ssh
+			// without CanonicalizeHostname, both hold only in the final
+			// pass, which a "Match final" asks for.
+			if name == "final" && !neg {
+				c.wantFinal = true
+			}
+			if c.final == neg {
 				result = false
 			}
 			continue

@@ -23,8 +23,6 @@ Host *
     FrobnicateHosts yes
     Ciphers aes128-ctr
     HostName "unterminated
-Match canonical
-    User canon
 Match localnetwork 10.0.0.0/8
     User lan
 Match all
@@ -40,8 +38,7 @@ Match all
 		`nodes: ~/config:6: ignoring hostname: unterminated quoted string`,
 		`nodes: ~/config:4: ignoring unknown ssh_config option "frobnicatehosts"`,
 		`nodes: ~/config:5: drove ignores ciphers (x/crypto/ssh defaults are used)`,
-		`nodes: ~/config:7: Match canonical: drove does not canonicalize host names; treating it as not matching`,
-		`nodes: ~/config:9: ignoring Match block: drove cannot evaluate Match localnetwork`,
+		`nodes: ~/config:7: ignoring Match block: drove cannot evaluate Match localnetwork`,
 	}, rec.Lines())
 }
 
