@@ -46,6 +46,9 @@ func (d *Dialer) knownHosts(t *Target) (*hostDB, error) {
 func algoKeyType(alg string) (string, bool) {
 	cert := strings.Contains(alg, "-cert-v01@openssh.com")
 	base := strings.Replace(alg, "-cert-v01@openssh.com", "", 1)
+	if cert && strings.HasPrefix(base, "sk-") {
+		base += "@openssh.com" // sk-ssh-ed25519@openssh.com and sk-ecdsa-...
+	}
 	switch base {
 	case ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSASHA512:
 		base = ssh.KeyAlgoRSA

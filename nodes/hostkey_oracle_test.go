@@ -237,3 +237,16 @@ func TestCheckHostIPStaleAddress(t *testing.T) {
 		assert.Equal(t, 1, he.HostLine)
 	}
 }
+
+func TestAlgoKeyType(t *testing.T) {
+	for _, a := range ssh.SupportedAlgorithms().HostKeys {
+		typ, cert := algoKeyType(a)
+		assert.Equal(t, strings.Contains(a, "-cert-"), cert, a)
+		if cert {
+			assert.Contains(t, []string{ssh.KeyAlgoRSA, ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384,
+				ssh.KeyAlgoECDSA521, ssh.KeyAlgoSKED25519, ssh.KeyAlgoSKECDSA256}, typ, a)
+		}
+	}
+	typ, _ := algoKeyType(ssh.CertAlgoSKED25519v01)
+	assert.Equal(t, ssh.KeyAlgoSKED25519, typ)
+}
