@@ -35,6 +35,10 @@ func (c *RunCmd) dryRun(e *env, specs []nodes.Spec, d *nodes.Dialer, src jobs.So
 		}
 		fmt.Fprintf(w, "%s\tuser=%s\taddress=%s\tport=%d\tslots=%d\tjump=%s\tidentities=%s\thost-keys=%s\n",
 			sp.Key(), t.User, t.HostName, t.Port, sp.Slots, jump, strings.Join(t.IdentityFiles, ","), t.StrictHostKeyChecking)
+		settings, _ := d.Explain(sp)
+		for _, s := range settings {
+			fmt.Fprintf(w, "\t%s\n", s)
+		}
 	}
 	if c.OnEachNode != "" {
 		fmt.Fprintf(w, "# on each node\n%s\n", c.OnEachNode)

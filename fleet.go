@@ -96,6 +96,7 @@ func (c *fleetFlags) dialer(e *env) (*nodes.Dialer, error) {
 		ConfigFile:     c.SSHConfig,
 		ConnectTimeout: c.ConnTimeout,
 		Jump:           c.Jump,
+		ProxyStderr:    e.stderr,
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(e.stderr, "drove: "+strings.TrimSuffix(format, "\n")+"\n", args...)
 		},

@@ -170,8 +170,8 @@ func TestAgentUnreachable(t *testing.T) {
 	env := newClientEnv(t)
 	sock := filepath.Join(env.home, "no-such-socket")
 	d, rec := env.dialer(Options{AgentSocket: &sock})
-	assert.Nil(t, d.agentClient())
-	assert.Nil(t, d.agentClient(), "tried once")
+	assert.Nil(t, d.agentClient(nil))
+	assert.Nil(t, d.agentClient(nil), "tried once")
 	require.Len(t, rec.Lines(), 1)
 	assert.Contains(t, rec.Lines()[0], "nodes: not using ssh-agent at "+sock)
 }

@@ -221,12 +221,15 @@ func TestResolveStrictOverride(t *testing.T) {
 	assert.EqualError(t, err, `nodes: bad StrictHostKeyChecking "sometimes" (want yes, accept-new or no)`)
 }
 
-func TestConfigMatchUserFallsBack(t *testing.T) {
+func TestConfigMatchUser(t *testing.T) {
+	// kevinburke/ssh_config rejected this whole file; drove evaluates Match.
 	file := fixture(t, "ssh_config-match")
 	d, rec := newTestDialer(t, Options{ConfigFile: file})
 	tg := resolve(t, d, "web1")
-	assert.Equal(t, currentUser(), tg.User, "the unparsable file is ignored")
-	assert.Equal(t, []string{"nodes: ignoring ssh_config " + file + `:4:7: ssh_config: unsupported Match criterion "user"`}, rec.Lines())
+	assert.Equal(t, "matched", tg.User)
+	assert.Equal(t, 22, tg.Port)
+	assert.Equal(t, 2, resolve(t, d, "bob@web1").Port)
+	assert.Empty(t, rec.Lines())
 }
 
 func TestConfigUserFileAndInclude(t *testing.T) {
@@ -250,10 +253,23 @@ func TestConfigUserFileAndInclude(t *testing.T) {
 	assert.Contains(t, err.Error(), "nodes: ssh_config: open "+filepath.Join(home, "missing"))
 }
 
-func TestSplitArgs(t *testing.T) {
-	assert.Equal(t, []string{"/a b", "/c", ""}, splitArgs(`"/a b"  /c ""`))
-	assert.Equal(t, []string{"~/x"}, splitArgs("\t~/x "))
-	assert.Empty(t, splitArgs("  "))
+func TestSplitConfigArgs(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []string
+	}{
+		{`"/a b"  /c ""`, []string{"/a b", "/c", ""}},
+		{"\t~/x ", []string{"~/x"}},
+		{"  ", nil},
+		{`a # comment`, []string{"a"}},
+		{`a#b 'c d' e\ f "g\"h"`, []string{"a#b", "c d", "e f", `g"h`}},
+	} {
+		got, err := splitConfigArgs(c.in)
+		require.NoError(t, err, c.in)
+		assert.Equal(t, c.want, got, c.in)
+	}
+	_, err := splitConfigArgs(`"open`)
+	assert.Error(t, err)
 }
 
 func TestExpandTokens(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -12,7 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/agent"
 )
 
 // Dialer resolves nodes through ssh_config and opens authenticated,
@@ -31,14 +31,15 @@ type Dialer struct {
 
 	logMu sync.Mutex
 
-	agentMu    sync.Mutex
-	agentTried bool
-	agentConn  net.Conn
-	agent      agent.ExtendedAgent
+	agentMu sync.Mutex
+	agents  map[string]*agentFor // by socket; nil = unreachable
 
 	keysMu sync.Mutex
 	keys   map[string]*identity
 	noted  map[string]bool
+
+	certMu sync.Mutex
+	certs  map[string]*ssh.Certificate // user certificate files, nil = none
 
 	khMu     sync.Mutex
 	khCache  map[string]*hostDB
@@ -86,6 +87,8 @@ func NewDialer(opts Options) (*Dialer, error) {
 		home:      opts.Home,
 		localUser: currentUser(),
 		keys:      map[string]*identity{},
+		certs:     map[string]*ssh.Certificate{},
+		agents:    map[string]*agentFor{},
 		noted:     map[string]bool{},
 		khCache:   map[string]*hostDB{},
 		accepted:  map[string]bool{},
@@ -122,7 +125,7 @@ func NewDialer(opts Options) (*Dialer, error) {
 	if d.attempts <= 0 {
 		d.attempts = DefaultDialAttempts
 	}
-	cfg, err := loadSSHConfig(opts.ConfigFile, d.home, d.logf)
+	cfg, err := loadSSHConfig(opts.ConfigFile, d.home)
 	if err != nil {
 		return nil, err
 	}
@@ -130,18 +133,37 @@ func NewDialer(opts Options) (*Dialer, error) {
 	return d, nil
 }
 
-// Close closes the ssh-agent connection if one was opened. Clients returned by
-// Dial stay open.
+// Close closes the ssh-agent connections opened. Clients returned by Dial
+// stay open.
 func (d *Dialer) Close() error {
 	d.agentMu.Lock()
 	defer d.agentMu.Unlock()
-	if d.agentConn == nil {
-		return nil
+	var err error
+	for sock, a := range d.agents {
+		if a != nil {
+			err = errors.Join(err, a.conn.Close())
+		}
+		delete(d.agents, sock)
 	}
-	err := d.agentConn.Close()
-	d.agentConn, d.agent = nil, nil
 	return err
 }
+
+// proxyStderr is where ProxyCommand stderr lines go: Options.ProxyStderr,
+// one line per write, serialised with the Dialer's notes.
+func (d *Dialer) proxyStderr() io.Writer {
+	if d.opts.ProxyStderr == nil {
+		return nil
+	}
+	return writerFunc(func(p []byte) (int, error) {
+		d.logMu.Lock()
+		defer d.logMu.Unlock()
+		return d.opts.ProxyStderr.Write(p)
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // logf sends one note to Options.Logf, one call at a time.
 func (d *Dialer) logf(format string, args ...any) {
@@ -192,6 +214,7 @@ func (d *Dialer) Dial(ctx context.Context, t *Target) (*ssh.Client, error) {
 		via = c
 	}
 	final := chain[len(chain)-1]
+	d.forwardAgent(t, final)
 	if len(chain) > 1 {
 		jumps := chain[:len(chain)-1]
 		go func() {
@@ -262,10 +285,18 @@ func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name 
 	defer cancel()
 
 	var conn net.Conn
-	if via == nil {
+	var proxy *proxyConn
+	switch {
+	case via == nil && t.ProxyCommand != "":
+		proxy, err = startProxyCommand(t.ProxyCommand, name, d.proxyStderr())
+		if err != nil {
+			return nil, &DialError{Node: name, Addr: addr, Err: err, Proxy: t.ProxyCommand}
+		}
+		conn = proxy
+	case via == nil:
 		var nd net.Dialer
 		conn, err = nd.DialContext(dctx, "tcp", addr)
-	} else {
+	default:
 		conn, err = via.DialContext(dctx, "tcp", addr)
 	}
 	if err != nil {
@@ -304,10 +335,25 @@ func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name 
 			as := st.auth()
 			return nil, &AuthError{Node: name, Offered: as.offered, Skipped: as.skipped, Err: err, notAsked: !as.asked}
 		}
-		return nil, dialErr(err, fired && ctx.Err() == nil)
+		de := dialErr(err, fired && ctx.Err() == nil).(*DialError)
+		if proxy != nil {
+			de.Proxy = t.ProxyCommand
+			if !de.Timeout && ctx.Err() == nil {
+				de.Err = proxy.failure()
+			}
+		}
+		return nil, de
 	}
 	_ = conn.SetDeadline(time.Time{})
-	return ssh.NewClient(c, chans, reqs), nil
+	client := ssh.NewClient(newSessionConn(c, t), chans, reqs)
+	if proxy != nil {
+		// The command goes when the connection does, however it ends.
+		go func() {
+			_ = client.Wait()
+			proxy.Close()
+		}()
+	}
+	return client, nil
 }
 
 // dialState collects what callbacks learnt during one handshake.

@@ -14,49 +14,50 @@
 //
 // # ssh_config
 //
-// A Dialer reads ssh_config once (kevinburke/ssh_config, with our own file
-// handling, never its global DefaultUserSettings): ~/.ssh/config then
-// /etc/ssh/ssh_config, or the single file of Options.ConfigFile, or none. The
-// first value found wins, as in OpenSSH; IdentityFile accumulates. Honoured
-// options, for the host as written (Host patterns with * ? and !negation):
-//
-//	HostName             %h and %% expanded
-//	User, Port           the spec's user@ and :port win
-//	IdentityFile         all of them; ~ %d %h %u %r %p %n %l %% expanded;
-//	                     default id_rsa id_ecdsa id_ecdsa_sk id_ed25519 id_ed25519_sk
-//	IdentitiesOnly       offer only those files' keys (via the agent if it holds them)
-//	ConnectTimeout       default Options.ConnectTimeout, else 10s
-//	StrictHostKeyChecking yes/ask (refuse unknown), accept-new, no/off
-//	UserKnownHostsFile   space-separated, ~ and % expanded; default
-//	                     ~/.ssh/known_hosts ~/.ssh/known_hosts2
-//	GlobalKnownHostsFile read only; default /etc/ssh/ssh_known_hosts(2)
-//	HashKnownHosts       accept-new writes the host name hashed
-//	ServerAliveInterval  default 5s (OpenSSH's is 0); drove's runner sends the keepalives
-//	ServerAliveCountMax  default 3
-//	ProxyJump            comma-separated [user@]host[:port] chain or none; each
-//	                     hop resolves through ssh_config (its own ProxyJump is
-//	                     flattened into the chain, loops are errors)
-//
-// Everything else (Match, ProxyCommand, ControlMaster, Ciphers, CertificateFile,
-// ...) is ignored. kevinburke/ssh_config cannot parse Match criteria other than
-// all and host; a file it cannot parse is reported once through Options.Logf
-// ("file:line:col: reason") and ignored. Include paths starting with ~ resolve
-// against the real home directory (os/user), not Options.Home.
+// A Dialer reads ssh_config with its own reader (config.go, match.go):
+// ~/.ssh/config then /etc/ssh/ssh_config, or the single file of
+// Options.ConfigFile, or none. As in OpenSSH, lines are evaluated in file
+// order for each node: Host and Match lines switch blocks on and off
+// (Match all, host, originalhost, user, localuser, exec, final, canonical
+// and ! negation; Include anywhere), and the first value wins (IdentityFile, CertificateFile
+// and SendEnv accumulate). Resolve turns a Spec into a Target: HostName,
+// User, Port, IdentityFile, IdentitiesOnly, IdentityAgent, CertificateFile,
+// ConnectTimeout, StrictHostKeyChecking, UserKnownHostsFile,
+// GlobalKnownHostsFile, HashKnownHosts, HostKeyAlias, CheckHostIP,
+// ServerAliveInterval, ServerAliveCountMax, ProxyCommand, ProxyJump, SetEnv,
+// SendEnv, ForwardAgent, BatchMode, AddKeysToAgent and LogLevel, with
+// OpenSSH's % tokens and defaults (except ServerAliveInterval: 5s). Explain
+// lists those values with the file:line each came from. What drove cannot
+// evaluate (unknown keywords, Match criteria such as localnetwork, options that change how ssh connects such as Ciphers or
+// KnownHostsCommand) is reported once per Dialer through Options.Logf with
+// file:line. The README's SSH section lists each option and its test.
 //
 // # Authentication and host keys
 //
-// Keys come from ssh-agent (one shared connection, opened on first use) and
-// the identity files. Encrypted keys the agent does not hold are skipped with a
-// note: drove never prompts. Host keys are checked against known_hosts with
-// x/crypto/ssh/knownhosts; the key types on file choose the host key algorithm.
-// An unknown key is refused ("yes"), recorded ("accept-new") or accepted ("no");
-// a changed or revoked key is always refused.
+// Keys come from ssh-agent (IdentityAgent, else Options.AgentSocket, else
+// $SSH_AUTH_SOCK; one shared connection per socket) and the identity files;
+// a key certified by CertificateFile or FILE-cert.pub is offered as the
+// certificate first. Encrypted keys the agent does not hold are skipped with
+// a note: drove never prompts. Host keys are checked as OpenSSH's
+// check_host_key does (hostkey.go, knownhosts.go): the name is HostKeyAlias
+// or [HostName]:port (then the bare HostName), @cert-authority and @revoked
+// lines apply, a certificate that is not accepted falls back to its plain
+// key, malformed lines are skipped with one note, and CheckHostIP (default
+// no) checks the address of direct non-loopback connections. An unknown key
+// is refused ("yes"), recorded ("accept-new") or accepted ("no"); a changed
+// or revoked key is always refused.
 //
 // # Dialing
 //
-// Dial never runs ssh(1). ConnectTimeout bounds TCP connect plus the whole
-// handshake and authentication of each hop, ctx cancellation abandons a dial at
-// once, and connections that sshd drops during key exchange (MaxStartups) are
-// retried with backoff. Failures are *DialError, *HostKeyError or *AuthError,
-// each reading "nodes: NODE: ...".
+// Dial never runs ssh(1); a ProxyCommand is run as ssh runs it and carries
+// the connection on its stdin/stdout, its stderr going to Options.ProxyStderr
+// prefixed with the node, and it is killed when the connection ends.
+// ConnectTimeout bounds TCP connect (or the ProxyCommand) plus the whole
+// handshake and authentication of each hop, ctx cancellation abandons a dial
+// at once, and connections that sshd drops during key exchange (MaxStartups)
+// are retried with backoff. Failures are *DialError (wrapping a
+// *ProxyCommandError when the command failed), *HostKeyError or *AuthError,
+// each reading "nodes: NODE: ...". Every session opened on a returned client
+// carries the node's SetEnv/SendEnv variables and, with ForwardAgent, agent
+// forwarding.
 package nodes

@@ -12,14 +12,21 @@ import (
 )
 
 // HostKeyError reports a host key that drove refused. Exactly one of Unknown,
-// Changed and Revoked is set. A changed or revoked key is refused whatever
-// StrictHostKeyChecking says.
+// Changed, Revoked and IPDiffers is set. A changed or revoked key is refused
+// whatever StrictHostKeyChecking says.
 type HostKeyError struct {
-	Node    string        // the node (or "jump host for ..." hop) as named in messages
-	Unknown bool          // no key on file for the host (and "yes", or accept-new could not record it)
-	Changed bool          // a different key is on file for the host
-	Revoked bool          // the key is marked @revoked
-	Key     ssh.PublicKey // the key the server offered
+	Node    string // the node (or "jump host for ..." hop) as named in messages
+	Unknown bool   // no key on file for the host (and "yes", or accept-new could not record it)
+	Changed bool   // a different key is on file for the host
+	Revoked bool   // the key is marked @revoked
+	// IPDiffers: with CheckHostIP, the key matches the host name's entry
+	// (HostFile:HostLine) but a different key is on file for the address IP
+	// (OldFile:OldLine).
+	IPDiffers bool
+	IP        string // "addr" or "[addr]:port", for IPDiffers
+	HostFile  string
+	HostLine  int
+	Key       ssh.PublicKey // the key the server offered
 	// Files lists the known_hosts files consulted (as displayed, ~ abbreviated).
 	Files []string
 	// OldFile and OldLine locate the key on file for a Changed or Revoked key.
@@ -42,6 +49,9 @@ func (e *HostKeyError) Error() string {
 			"(possible man-in-the-middle attack); if the change is expected, remove that line", e.Node, fp, e.OldFile, e.OldLine)
 	case e.Revoked:
 		return fmt.Sprintf("nodes: %s: host key %s is revoked (%s:%d)", e.Node, fp, e.OldFile, e.OldLine)
+	case e.IPDiffers:
+		return fmt.Sprintf("nodes: %s: the host key %s matches %s:%d but differs from the key for the IP address %s at %s:%d "+
+			"(CheckHostIP); remove the stale line", e.Node, fp, e.HostFile, e.HostLine, e.IP, e.OldFile, e.OldLine)
 	case e.Unknown && e.recordFailed:
 		return fmt.Sprintf("nodes: %s: host key unknown and could not be recorded: %v", e.Node, e.Err)
 	default:
@@ -95,14 +105,20 @@ type DialError struct {
 	Err     error         // the cause (a net error, io.EOF, context.Canceled, ...)
 	Timeout bool          // the connect timeout (TCP + handshake + auth) expired
 	After   time.Duration // the connect timeout in force, for the message
+	Proxy   string        // the ProxyCommand the connection went through, if any
 }
 
 // Error describes the failure, e.g. "nodes: web1: connect timeout after 10s
 // (10.0.0.5:22)" or "nodes: web1: connection refused (10.0.0.5:22)".
 func (e *DialError) Error() string {
+	var pe *ProxyCommandError
 	switch {
+	case e.Timeout && e.Proxy != "":
+		return fmt.Sprintf("nodes: %s: connect timeout after %s (ProxyCommand %q)", e.Node, e.After, e.Proxy)
 	case e.Timeout:
 		return fmt.Sprintf("nodes: %s: connect timeout after %s (%s)", e.Node, e.After, e.Addr)
+	case errors.As(e.Err, &pe):
+		return fmt.Sprintf("nodes: %s: %v", e.Node, pe)
 	case connRefused(e.Err):
 		return fmt.Sprintf("nodes: %s: connection refused (%s)", e.Node, e.Addr)
 	default:
@@ -125,7 +141,8 @@ func Retryable(err error) bool {
 	}
 	var hk *HostKeyError
 	var ae *AuthError
-	if errors.As(err, &hk) || errors.As(err, &ae) {
+	var pe *ProxyCommandError
+	if errors.As(err, &hk) || errors.As(err, &ae) || errors.As(err, &pe) || de.Proxy != "" {
 		return false
 	}
 	if connRefused(de.Err) {

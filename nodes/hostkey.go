@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -15,13 +14,13 @@ import (
 
 // hostDB is a parsed set of known_hosts files.
 type hostDB struct {
-	check ssh.HostKeyCallback
-	files []string // the files that existed, in order
+	entries []khEntry
+	files   []string // the files that existed, in order
 }
 
 // knownHosts returns the host key database for t's files, parsed once and
-// cached until this Dialer appends to a file. Missing files are skipped; a file
-// that cannot be parsed is an error naming it and the line.
+// cached until this Dialer appends to a file. Missing files are skipped; a
+// line that cannot be parsed is skipped with one note naming file and line.
 func (d *Dialer) knownHosts(t *Target) (*hostDB, error) {
 	all := append(append([]string(nil), t.KnownHostsFiles...), t.GlobalKnownHostsFiles...)
 	cacheKey := strings.Join(all, "\x00")
@@ -30,75 +29,66 @@ func (d *Dialer) knownHosts(t *Target) (*hostDB, error) {
 	if db, ok := d.khCache[cacheKey]; ok {
 		return db, nil
 	}
-	db := &hostDB{}
-	for _, f := range all {
-		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() {
-			db.files = append(db.files, f)
-		}
-	}
-	cb, err := knownhosts.New(db.files...)
+	db, err := readKnownHosts(all, func(file string, line int, why string) {
+		d.noteOnce(fmt.Sprintf("known_hosts:%s:%d", file, line),
+			"nodes: %s:%d: skipping malformed known_hosts line: %s", d.display(file), line, why)
+	})
 	if err != nil {
 		return nil, err
 	}
-	db.check = cb
 	d.khCache[cacheKey] = db
 	return db, nil
 }
 
-// hostAddrs returns the addresses under which t's key is looked up:
-// HostName:Port and, if different, Alias:Port.
-func hostAddrs(t *Target) []string {
-	port := strconv.Itoa(t.Port)
-	addrs := []string{net.JoinHostPort(t.HostName, port)}
-	if t.Alias != t.HostName {
-		addrs = append(addrs, net.JoinHostPort(t.Alias, port))
+// algoKeyType returns the plain key type of a host key algorithm
+// (rsa-sha2-512-cert-v01@openssh.com -> ssh-rsa) and whether it is a
+// certificate algorithm.
+func algoKeyType(alg string) (string, bool) {
+	cert := strings.Contains(alg, "-cert-v01@openssh.com")
+	base := strings.Replace(alg, "-cert-v01@openssh.com", "", 1)
+	if cert && strings.HasPrefix(base, "sk-") {
+		base += "@openssh.com" // sk-ssh-ed25519@openssh.com and sk-ecdsa-...
 	}
-	return addrs
+	switch base {
+	case ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSASHA512:
+		base = ssh.KeyAlgoRSA
+	}
+	return base, cert
 }
 
-// placeholderKey matches no real key; looking it up returns every key on file
-// for a host in KeyError.Want.
-type placeholderKey struct{}
-
-func (placeholderKey) Type() string                                 { return "placeholder@drove" }
-func (placeholderKey) Marshal() []byte                              { return []byte("placeholder@drove") }
-func (placeholderKey) Verify(data []byte, sig *ssh.Signature) error { return errors.New("placeholder") }
-
-// hostKeyAlgorithms returns ClientConfig.HostKeyAlgorithms for t: the
-// algorithms of the keys on file for the host first (ssh-rsa as rsa-sha2-512,
-// rsa-sha2-256, ssh-rsa), then every other supported algorithm. A server with
-// several host keys then offers the one we can verify (golang/go#49631), and a
-// server that lost that key type still gets as far as a "changed key" error.
-// nil (x/crypto defaults) when the host is unknown.
+// hostKeyAlgorithms returns ClientConfig.HostKeyAlgorithms for t, ordered as
+// OpenSSH's order_hostkeyalgs does: keeping x/crypto's preference order,
+// first the certificate algorithms when an @cert-authority line applies to
+// the host, and the algorithms (plain and certificate) of the key types on
+// file for the host; then the rest. A server with several host keys then
+// offers one we can verify (golang/go#49631), and a server that lost that key
+// type still gets as far as a "changed key" error. nil (x/crypto defaults)
+// when nothing is on file for the host.
 func (db *hostDB) hostKeyAlgorithms(t *Target) []string {
-	var algos []string
-	addAlgo := func(a ...string) {
-		for _, x := range a {
-			if !containsStr(algos, x) {
-				algos = append(algos, x)
-			}
-		}
+	name := hostKeyName(t)
+	known := map[string]bool{}
+	for _, e := range db.plainKeys(name) {
+		known[e.key.Type()] = true
 	}
-	remote := &net.TCPAddr{IP: net.IPv4zero, Port: t.Port}
-	for _, addr := range hostAddrs(t) {
-		var ke *knownhosts.KeyError
-		if err := db.check(addr, remote, placeholderKey{}); !errors.As(err, &ke) {
-			continue
-		}
-		for _, k := range ke.Want {
-			switch typ := k.Key.Type(); typ {
-			case ssh.KeyAlgoRSA:
-				addAlgo(ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)
-			default:
-				addAlgo(typ)
-			}
-		}
-	}
-	if algos == nil {
+	ca := db.hasCA(name)
+	if !ca && len(known) == 0 {
 		return nil
 	}
-	addAlgo(ssh.SupportedAlgorithms().HostKeys...)
-	return algos
+	var first, last []string
+	for _, a := range ssh.SupportedAlgorithms().HostKeys {
+		typ, cert := algoKeyType(a)
+		if (cert && ca) || known[typ] {
+			first = append(first, a)
+		} else {
+			last = append(last, a)
+		}
+	}
+	if known[ssh.KeyAlgoRSA] {
+		// Kept from drove's earlier behaviour: an ssh-rsa key on file may
+		// be a server that signs only with SHA-1.
+		first = append(first, ssh.KeyAlgoRSA)
+	}
+	return append(first, last...)
 }
 
 // hostKeyCallback returns the callback for dialling t, named node in errors.
@@ -114,36 +104,44 @@ func (d *Dialer) hostKeyCallback(t *Target, db *hostDB, node string, st *dialSta
 	}
 }
 
+// checkHostKey makes OpenSSH's host key decision (sshconnect.c
+// check_host_key) for key offered by t at remote:
+//
+//   - the name looked up is HostKeyAlias if set, else HostName, as
+//     "[host]:port" when the port is not 22; no other name is consulted, so a
+//     key on file under the alias or the address cannot rescue a mismatch;
+//   - a certificate is accepted when an @cert-authority line for the name
+//     holds its CA and it is a valid host certificate for HostKeyAlias or
+//     HostName; otherwise its plain key is checked as below (a revoked
+//     certificate or CA is refused);
+//   - a plain key on file is accepted; a different key on file is refused
+//     (in every mode: drove, unlike ssh with StrictHostKeyChecking no, never
+//     connects to a changed host), as is an @revoked key; an unknown key
+//     follows StrictHostKeyChecking;
+//   - with CheckHostIP (off by default since OpenSSH 8.5) a direct connection
+//     to a non-loopback address is also looked up under the address, and a
+//     different key there is refused unless StrictHostKeyChecking is no.
 func (d *Dialer) checkHostKey(t *Target, db *hostDB, node string, remote net.Addr, key ssh.PublicKey) error {
-	if remote == nil {
-		remote = &net.TCPAddr{IP: net.IPv4zero, Port: t.Port}
-	}
-	var changed *knownhosts.KeyError
-	for _, addr := range hostAddrs(t) {
-		err := db.check(addr, remote, key)
-		if err == nil {
+	name := hostKeyName(t)
+	st, e, k := d.hostKeyStatus(t, db, node, name, key, false)
+	key = k
+	switch st {
+	case khRevoked:
+		return &HostKeyError{Node: node, Revoked: true, Key: key, Files: d.displayFiles(t, db),
+			OldFile: d.display(e.file), OldLine: e.line, Err: errors.New("key is revoked")}
+	case khChanged:
+		return &HostKeyError{Node: node, Changed: true, Key: key, Files: d.displayFiles(t, db),
+			OldFile: d.display(e.file), OldLine: e.line,
+			Err: &knownhosts.KeyError{Want: []knownhosts.KnownKey{{Key: e.key, Filename: e.file, Line: e.line}}}}
+	case khOK:
+		if e == nil { // a valid certificate
+			d.hostLogf(t, "VERBOSE", "nodes: %s: host certificate %s accepted (signed by a CA on file for %s)", node, ssh.FingerprintSHA256(key), name)
 			return nil
 		}
-		var ke *knownhosts.KeyError
-		var re *knownhosts.RevokedError
-		switch {
-		case errors.As(err, &re):
-			return &HostKeyError{Node: node, Revoked: true, Key: key, Files: d.displayFiles(t, db),
-				OldFile: d.display(re.Revoked.Filename), OldLine: re.Revoked.Line, Err: err}
-		case errors.As(err, &ke):
-			if len(ke.Want) > 0 && changed == nil {
-				changed = ke
-			}
-		default:
-			return fmt.Errorf("nodes: %s: checking host key: %w", node, err)
-		}
+		d.hostLogf(t, "VERBOSE", "nodes: %s: host key %s %s matches %s:%d", node, key.Type(), ssh.FingerprintSHA256(key), d.display(e.file), e.line)
+		return d.checkHostIP(t, db, node, remote, key, e)
 	}
-	if changed != nil {
-		w := changed.Want[0]
-		return &HostKeyError{Node: node, Changed: true, Key: key, Files: d.displayFiles(t, db),
-			OldFile: d.display(w.Filename), OldLine: w.Line, Err: changed}
-	}
-	line := knownhosts.Line(hostAddrs(t)[:1], key)
+	line := name + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
 	d.khMu.Lock()
 	accepted := d.accepted[line]
 	d.khMu.Unlock()
@@ -157,12 +155,92 @@ func (d *Dialer) checkHostKey(t *Target, db *hostDB, node string, remote net.Add
 		if err := d.recordHostKey(t, key, line); err != nil {
 			return &HostKeyError{Node: node, Unknown: true, Key: key, Files: d.displayFiles(t, db), Err: err, recordFailed: true}
 		}
-		d.logf("nodes: %s: added %s host key %s to %s", node, key.Type(), ssh.FingerprintSHA256(key), d.display(t.KnownHostsFiles[0]))
+		d.hostLogf(t, "INFO", "nodes: %s: added %s host key %s to %s", node, key.Type(), ssh.FingerprintSHA256(key), d.display(t.KnownHostsFiles[0]))
 		return nil
 	default:
 		return &HostKeyError{Node: node, Unknown: true, Key: key, Files: d.displayFiles(t, db),
 			Err: &knownhosts.KeyError{}}
 	}
+}
+
+// hostKeyStatus looks key up under name as OpenSSH's check_host_key does.
+// A certificate whose CA is on file for name and which is a valid host
+// certificate for HostKeyAlias or HostName gives khOK with a nil entry. When
+// nothing is on file under "[host]:port" (and there is no HostKeyAlias) the
+// bare host name is tried, read-only: only a match there counts. A
+// certificate not accepted either way is looked up again as its plain key,
+// which is returned as the key decided on.
+func (d *Dialer) hostKeyStatus(t *Target, db *hostDB, node, name string, key ssh.PublicKey, bare bool) (khStatus, *khEntry, ssh.PublicKey) {
+	retryBare := func(k ssh.PublicKey) bool {
+		if bare || t.HostKeyAlias != "" || t.Port == 22 {
+			return false
+		}
+		st, _, _ := d.hostKeyStatus(t, db, node, t.HostName, k, true)
+		return st == khOK
+	}
+	if cert, ok := key.(*ssh.Certificate); ok {
+		st, e := db.lookup(name, cert)
+		switch st {
+		case khRevoked:
+			return st, e, cert
+		case khOK:
+			principal := t.HostKeyAlias
+			if principal == "" {
+				principal = t.HostName
+			}
+			err := certCheckHost(cert, principal)
+			if err == nil {
+				return khOK, nil, cert
+			}
+			d.hostLogf(t, "VERBOSE", "nodes: %s: host certificate not accepted (%v); checking its plain key", node, err)
+		case khNew:
+			if retryBare(cert) {
+				return khOK, nil, cert
+			}
+		}
+		key = cert.Key
+	}
+	st, e := db.lookup(name, key)
+	if st == khNew && retryBare(key) {
+		st, e = db.lookup(t.HostName, key)
+	}
+	if bare && st != khOK {
+		return khNew, nil, key
+	}
+	return st, e, key
+}
+
+// checkHostIP applies CheckHostIP to a key already accepted under the host
+// name (found at hostLine).
+func (d *Dialer) checkHostIP(t *Target, db *hostDB, node string, remote net.Addr, key ssh.PublicKey, hostLine *khEntry) error {
+	if !t.CheckHostIP || t.ProxyCommand != "" || len(t.Jump) > 0 {
+		return nil
+	}
+	ipName, ok := hostIPName(t, remote)
+	if !ok {
+		return nil
+	}
+	st, e := db.lookup(ipName, key)
+	if st != khChanged && st != khRevoked {
+		return nil
+	}
+	if t.StrictHostKeyChecking == "no" {
+		d.hostLogf(t, "INFO", "nodes: %s: warning: the host key differs from the key for the IP address %s (%s:%d)", node, ipName, d.display(e.file), e.line)
+		return nil
+	}
+	return &HostKeyError{Node: node, IPDiffers: true, Key: key, Files: d.displayFiles(t, db),
+		OldFile: d.display(e.file), OldLine: e.line, IP: ipName,
+		HostFile: d.display(hostLine.file), HostLine: hostLine.line}
+}
+
+// certCheckHost is OpenSSH's sshkey_cert_check_host: a host certificate,
+// valid now, naming principal (or naming no principals), signed by its
+// SignatureKey.
+func certCheckHost(cert *ssh.Certificate, principal string) error {
+	if cert.CertType != ssh.HostCert {
+		return errors.New("not a host certificate")
+	}
+	return (&ssh.CertChecker{}).CheckCert(principal, cert)
 }
 
 // recordHostKey appends key to t's first known_hosts file (creating it and
@@ -195,7 +273,7 @@ func (d *Dialer) recordHostKey(t *Target, key ssh.PublicKey, line string) error 
 	}
 	entry := line
 	if t.HashKnownHosts {
-		entry = knownhosts.HashHostname(knownhosts.Normalize(hostAddrs(t)[0])) + " " +
+		entry = knownhosts.HashHostname(strings.ToLower(hostKeyName(t))) + " " +
 			strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
 	}
 	_, err = f.WriteString(prefix + entry + "\n")

@@ -2,7 +2,7 @@ package nodes
 
 import (
 	"fmt"
-	"net"
+	"io"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -54,62 +54,14 @@ type Options struct {
 	// failures (see Retryable); 0 = DefaultDialAttempts. Tries are spaced by a jittered
 	// exponential backoff starting near 100ms.
 	DialAttempts int
+	// ProxyStderr receives what ProxyCommands write to stderr, each line
+	// prefixed with "NODE: "; nil = discarded. Writes are serialised with
+	// Logf calls.
+	ProxyStderr io.Writer
 	// Logf receives one-line notes (encrypted key skipped, ssh_config parse
 	// problem). It may be called from several goroutines, one call at a time.
 	// nil = discard.
 	Logf func(format string, args ...any)
-}
-
-// Target is a node resolved through ssh_config: everything needed to dial it.
-type Target struct {
-	Spec                Spec
-	Alias               string        // the host as written (what ssh_config Host patterns match)
-	HostName            string        // after ssh_config HostName (with %h expanded)
-	Port                int           // spec port, else ssh_config Port, else 22
-	User                string        // spec user, else ssh_config User, else the current user
-	IdentityFiles       []string      // expanded (~ %d %h %u %r %p %n %l %%); OpenSSH's default list when none set
-	IdentitiesOnly      bool          // offer only keys from IdentityFiles (agent keys must match one)
-	ConnectTimeout      time.Duration // TCP connect + SSH handshake + auth
-	ServerAliveInterval time.Duration // ssh_config ServerAliveInterval, else 5s; 0 = no keepalives
-	ServerAliveCountMax int           // ssh_config ServerAliveCountMax, else 3
-	// StrictHostKeyChecking is "yes", "accept-new" or "no" ("ask" -> "yes",
-	// "off" -> "no").
-	StrictHostKeyChecking string
-	// KnownHostsFiles is UserKnownHostsFile split on spaces and expanded;
-	// missing files are fine. accept-new appends to the first one.
-	KnownHostsFiles []string
-	// HashKnownHosts is ssh_config HashKnownHosts: accept-new writes the host
-	// name hashed.
-	HashKnownHosts bool
-	// GlobalKnownHostsFiles is GlobalKnownHostsFile (default
-	// /etc/ssh/ssh_known_hosts and ssh_known_hosts2), consulted but never
-	// written.
-	GlobalKnownHostsFiles []string
-	// Jump is the ProxyJump chain, first hop first, each hop resolved through
-	// ssh_config itself (a hop's own ProxyJump is flattened into the chain);
-	// nil when there is none.
-	Jump []*Target
-}
-
-// Addr returns net.JoinHostPort(HostName, Port).
-func (t *Target) Addr() string { return net.JoinHostPort(t.HostName, strconv.Itoa(t.Port)) }
-
-// String returns the short human name used in messages: Spec.Key(), e.g.
-// "alice@web1:2222" or "web1".
-func (t *Target) String() string { return t.Spec.Key() }
-
-// normStrict maps an ssh_config StrictHostKeyChecking value to "yes",
-// "accept-new" or "no".
-func normStrict(v string) (string, bool) {
-	switch strings.ToLower(v) {
-	case "yes", "ask", "":
-		return "yes", true
-	case "accept-new":
-		return "accept-new", true
-	case "no", "off":
-		return "no", true
-	}
-	return "yes", false
 }
 
 // Resolve applies ssh_config (and Options) to spec. Values in the spec (user@,
@@ -131,14 +83,20 @@ func (d *Dialer) Resolve(spec Spec) (*Target, error) {
 // here (nil for a node itself), for loop detection.
 func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 	alias := spec.Host
-	cfg := d.cfg
+	cfg := d.evalConfig(spec)
 	node := spec.Key()
+	quiet := false
+	if lv, ok := parseLogLevel(cfg.get("LogLevel")); ok {
+		quiet = logLevelRank(lv) < logLevelRank("INFO")
+	}
 	note := func(key, val string, err error) {
-		d.logf("nodes: %s: ignoring ssh_config %s %q: %v", node, key, val, err)
+		if !quiet {
+			d.logf("nodes: %s: ignoring ssh_config %s %q: %v", node, key, val, err)
+		}
 	}
 	t := &Target{Spec: spec, Alias: alias, HostName: alias, Port: 22, User: d.localUser}
 
-	if v := cfg.get(alias, "HostName"); v != "" {
+	if v := cfg.get("HostName"); v != "" {
 		h, err := expandTokens(v, map[byte]string{'h': alias, 'n': alias})
 		if err != nil {
 			note("HostName", v, err)
@@ -146,9 +104,12 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 			t.HostName = h
 		}
 	}
+	// ssh lowercases the host name it connects to and checks keys under
+	// (Host patterns still see the host as written).
+	t.HostName = strings.ToLower(t.HostName)
 	if spec.Port != 0 {
 		t.Port = spec.Port
-	} else if v := cfg.get(alias, "Port"); v != "" {
+	} else if v := cfg.get("Port"); v != "" {
 		if p, err := parsePort(v); err != nil {
 			note("Port", v, err)
 		} else {
@@ -157,7 +118,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 	}
 	if spec.User != "" {
 		t.User = spec.User
-	} else if v := cfg.get(alias, "User"); v != "" {
+	} else if v := cfg.get("User"); v != "" {
 		t.User = v
 	}
 
@@ -174,7 +135,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 		return expandTilde(e, d.home), true
 	}
 
-	for _, v := range cfg.getAll(alias, "IdentityFile") {
+	for _, v := range cfg.getAll("IdentityFile") {
 		if p, ok := expandPath("IdentityFile", v); ok && !containsStr(t.IdentityFiles, p) {
 			t.IdentityFiles = append(t.IdentityFiles, p)
 		}
@@ -184,7 +145,33 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 			t.IdentityFiles = append(t.IdentityFiles, filepath.Join(d.home, ".ssh", f))
 		}
 	}
-	if v := cfg.get(alias, "IdentitiesOnly"); v != "" {
+	for _, v := range cfg.getAll("CertificateFile") {
+		if p, ok := expandPath("CertificateFile", v); ok && !containsStr(t.CertificateFiles, p) {
+			t.CertificateFiles = append(t.CertificateFiles, p)
+		}
+	}
+	if v := cfg.get("IdentityAgent"); v != "" {
+		switch {
+		case strings.EqualFold(v, "none"):
+			t.IdentityAgent = "none"
+		case v == "SSH_AUTH_SOCK":
+			t.IdentityAgent = os.Getenv("SSH_AUTH_SOCK")
+			if t.IdentityAgent == "" {
+				t.IdentityAgent = "none"
+			}
+		case strings.HasPrefix(v, "$"):
+			t.IdentityAgent = os.Getenv(v[1:])
+			if t.IdentityAgent == "" {
+				note("IdentityAgent", v, fmt.Errorf("environment variable %s is not set", v[1:]))
+				t.IdentityAgent = "none"
+			}
+		default:
+			if p, ok := expandPath("IdentityAgent", v); ok {
+				t.IdentityAgent = p
+			}
+		}
+	}
+	if v := cfg.get("IdentitiesOnly"); v != "" {
 		b, ok := parseYesNo(v)
 		if !ok {
 			note("IdentitiesOnly", v, fmt.Errorf("want yes or no"))
@@ -193,7 +180,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 	}
 
 	t.ConnectTimeout = d.connectTimeout
-	if v := cfg.get(alias, "ConnectTimeout"); v != "" {
+	if v := cfg.get("ConnectTimeout"); v != "" {
 		if s, err := parseSeconds(v); err != nil || s == 0 {
 			note("ConnectTimeout", v, fmt.Errorf("want a positive number of seconds"))
 		} else {
@@ -201,7 +188,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 		}
 	}
 	t.ServerAliveInterval = DefaultServerAliveInterval
-	if v := cfg.get(alias, "ServerAliveInterval"); v != "" {
+	if v := cfg.get("ServerAliveInterval"); v != "" {
 		if s, err := parseSeconds(v); err != nil {
 			note("ServerAliveInterval", v, err)
 		} else {
@@ -209,7 +196,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 		}
 	}
 	t.ServerAliveCountMax = DefaultServerAliveCountMax
-	if v := cfg.get(alias, "ServerAliveCountMax"); v != "" {
+	if v := cfg.get("ServerAliveCountMax"); v != "" {
 		if n, err := strconv.Atoi(v); err != nil || n < 1 {
 			note("ServerAliveCountMax", v, fmt.Errorf("want a positive number"))
 		} else {
@@ -219,7 +206,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 
 	t.StrictHostKeyChecking = d.strict
 	if d.strict == "" {
-		v := cfg.get(alias, "StrictHostKeyChecking")
+		v := cfg.get("StrictHostKeyChecking")
 		s, ok := normStrict(v)
 		if !ok {
 			note("StrictHostKeyChecking", v, fmt.Errorf("treating it as \"yes\""))
@@ -227,43 +214,45 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 		t.StrictHostKeyChecking = s
 	}
 
-	ukh := cfg.get(alias, "UserKnownHostsFile")
-	if ukh == "" {
-		ukh = "~/.ssh/known_hosts ~/.ssh/known_hosts2"
+	ukh := cfg.getArgs("UserKnownHostsFile")
+	if len(ukh) == 0 {
+		ukh = []string{"~/.ssh/known_hosts", "~/.ssh/known_hosts2"}
 	}
 	t.KnownHostsFiles = d.fileList("UserKnownHostsFile", ukh, expandPath)
-	if v := cfg.get(alias, "HashKnownHosts"); v != "" {
+	if v := cfg.get("HashKnownHosts"); v != "" {
 		b, ok := parseYesNo(v)
 		if !ok {
 			note("HashKnownHosts", v, fmt.Errorf("want yes or no"))
 		}
 		t.HashKnownHosts = b
 	}
-	gkh := cfg.get(alias, "GlobalKnownHostsFile")
-	if gkh == "" {
-		gkh = "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2"
+	if v := cfg.get("HostKeyAlias"); v != "" && !strings.EqualFold(v, "none") {
+		t.HostKeyAlias = v
+	}
+	if v := cfg.get("CheckHostIP"); v != "" {
+		b, ok := parseYesNo(v)
+		if !ok {
+			note("CheckHostIP", v, fmt.Errorf("want yes or no"))
+		}
+		t.CheckHostIP = b
+	}
+	gkh := cfg.getArgs("GlobalKnownHostsFile")
+	if len(gkh) == 0 {
+		gkh = []string{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}
 	}
 	t.GlobalKnownHostsFiles = d.fileList("GlobalKnownHostsFile", gkh, expandPath)
 
-	jump := cfg.get(alias, "ProxyJump")
-	if jump == "" && path == nil {
-		jump = d.opts.Jump
+	if err := d.resolveProxy(t, cfg, tok, node, path); err != nil {
+		return nil, err
 	}
-	if jump != "" && !strings.EqualFold(jump, "none") {
-		chain, err := d.resolveJump(node, jump, append(path, node))
-		if err != nil {
-			return nil, err
-		}
-		t.Jump = chain
-	}
+	d.resolveSession(t, cfg, note)
 	return t, nil
 }
 
-// fileList splits a space-separated list of files (double quotes group),
-// expanding each; "none" means no files.
-func (d *Dialer) fileList(key, v string, expand func(string, string) (string, bool)) []string {
+// fileList expands a list of files; "none" means no files.
+func (d *Dialer) fileList(key string, v []string, expand func(string, string) (string, bool)) []string {
 	var out []string
-	for _, f := range splitArgs(v) {
+	for _, f := range v {
 		if strings.EqualFold(f, "none") {
 			continue
 		}
@@ -275,13 +264,13 @@ func (d *Dialer) fileList(key, v string, expand func(string, string) (string, bo
 }
 
 // resolveJump parses a ProxyJump value and resolves each hop, flattening the
-// hops' own ProxyJump chains in front of them.
+// first hop's own ProxyJump chain in front of it.
 func (d *Dialer) resolveJump(node, value string, path []string) ([]*Target, error) {
 	if len(path) > maxJumpDepth {
 		return nil, fmt.Errorf("nodes: %s: ProxyJump chain deeper than %d hops", node, maxJumpDepth)
 	}
 	var chain []*Target
-	for _, hop := range strings.Split(value, ",") {
+	for i, hop := range strings.Split(value, ",") {
 		hop = strings.TrimSpace(hop)
 		hop = strings.TrimPrefix(hop, "ssh://")
 		spec, err := ParseSpec(hop)
@@ -298,39 +287,19 @@ func (d *Dialer) resolveJump(node, value string, path []string) ([]*Target, erro
 		if err != nil {
 			return nil, err
 		}
-		chain = append(chain, ht.Jump...)
+		// As ssh runs "ssh -J HOP1,... -W NODE HOPn": only the first hop
+		// goes its own way (its ProxyJump or ProxyCommand); the later
+		// hops are reached through the earlier ones whatever their own
+		// config says.
+		if i == 0 {
+			chain = append(chain, ht.Jump...)
+		} else {
+			ht.ProxyCommand, ht.ProxyJump = "", ""
+		}
 		ht.Jump = nil
 		chain = append(chain, ht)
 	}
 	return chain, nil
-}
-
-// splitArgs splits an ssh_config value on blanks, keeping "double quoted"
-// words together.
-func splitArgs(v string) []string {
-	var out []string
-	var cur strings.Builder
-	inWord, quoted := false, false
-	for _, r := range v {
-		switch {
-		case r == '"':
-			quoted = !quoted
-			inWord = true
-		case !quoted && (r == ' ' || r == '\t'):
-			if inWord {
-				out = append(out, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteRune(r)
-			inWord = true
-		}
-	}
-	if inWord {
-		out = append(out, cur.String())
-	}
-	return out
 }
 
 func parseYesNo(v string) (bool, bool) {
