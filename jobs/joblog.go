@@ -177,8 +177,42 @@ func KeyOf(cmd string) Key {
 
 // tally counts, for one command, the distinct jobs (by Seq) a log records.
 type tally struct {
-	finished  int // jobs that finished, whether they succeeded or not
-	succeeded int // jobs that succeeded at least once
+	finished  int32 // jobs that finished, whether they succeeded or not
+	succeeded int32 // jobs that succeeded at least once
+	seq       int   // the Seq of the first entry, while it is the only job
+	ok        bool  // whether that job succeeded
+}
+
+// add counts one log entry for the command; more holds the jobs of the
+// commands logged under more than one Seq (most logs have none).
+func (t *tally) add(k Key, seq int, ok bool, more map[Key]map[int]bool) {
+	if t.finished == 0 {
+		*t = tally{finished: 1, seq: seq, ok: ok}
+		if ok {
+			t.succeeded = 1
+		}
+		return
+	}
+	jobs := more[k]
+	if jobs == nil {
+		if seq == t.seq {
+			if ok && !t.ok {
+				t.ok = true
+				t.succeeded++
+			}
+			return
+		}
+		jobs = map[int]bool{t.seq: t.ok}
+		more[k] = jobs
+	}
+	was, seen := jobs[seq]
+	if !seen {
+		t.finished++
+	}
+	if ok && !was {
+		t.succeeded++
+	}
+	jobs[seq] = was || ok
 }
 
 // Log is what a job log records, command by command: how many distinct jobs
@@ -193,7 +227,7 @@ type Log struct {
 // finished, and how many of those succeeded.
 func (l *Log) Finished(cmd string) (finished, succeeded int) {
 	t := l.cmds[KeyOf(cmd)]
-	return t.finished, t.succeeded
+	return int(t.finished), int(t.succeeded)
 }
 
 // Skipper returns the test a resumed run applies to each job, in stream
@@ -206,9 +240,9 @@ func (l *Log) Finished(cmd string) (finished, succeeded int) {
 func (l *Log) Skipper(retryFailed bool) func(Job) bool {
 	left := make(map[Key]int, len(l.cmds))
 	for k, t := range l.cmds {
-		n := t.finished
+		n := int(t.finished)
 		if retryFailed {
-			n = t.succeeded
+			n = int(t.succeeded)
 		}
 		if n > 0 {
 			left[k] = n
@@ -249,11 +283,7 @@ func ReadJobLog(path string) (*Log, error) {
 // tab-separated fields with numeric Seq, Exitval and Signal is a *LineError
 // naming its line. A NUL byte in the command is read back as a newline.
 func ParseJobLog(r io.Reader, name string) (*Log, error) {
-	type jobKey struct {
-		k   Key
-		seq int
-	}
-	seen := map[jobKey]bool{} // job -> succeeded
+	more := map[Key]map[int]bool{}
 	l := &Log{cmds: map[Key]tally{}}
 	br := bufio.NewReader(r)
 	for n := 1; ; n++ {
@@ -274,16 +304,9 @@ func ParseJobLog(r io.Reader, name string) (*Log, error) {
 			return nil, &LineError{File: name, Line: n, Err: perr}
 		}
 		k := KeyOf(e.Command)
-		ok, dup := seen[jobKey{k, e.Seq}]
 		t := l.cmds[k]
-		if !dup {
-			t.finished++
-		}
-		if e.Succeeded() && !ok {
-			t.succeeded++
-		}
+		t.add(k, e.Seq, e.Succeeded(), more)
 		l.cmds[k] = t
-		seen[jobKey{k, e.Seq}] = ok || e.Succeeded()
 	}
 }
 
