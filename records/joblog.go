@@ -31,6 +31,10 @@ func (l *jobLogger) Event(ev runner.Event) {
 		return
 	}
 	exit, sig := exitFields(ev.Err)
+	var ee *runner.ExitError
+	if errors.As(ev.Err, &ee) && ee.Signal != "" {
+		exit = 0 // GNU parallel logs $? >> 8, which is 0 after a signal (a timeout stays -1)
+	}
 	host := ev.Node
 	if host == l.local {
 		host = ":"

@@ -70,7 +70,7 @@ func TestSetKeepsEveryRecord(t *testing.T) {
 	require.Len(t, lines, 3)
 	f := strings.Split(lines[2], "\t")
 	require.Equal(t, []string{"2", "b"}, f[:2])
-	require.Equal(t, []string{"143", "15", "exit 3"}, f[6:]) // Exitval, Signal (TERM), Command
+	require.Equal(t, []string{"0", "15", "exit 3"}, f[6:]) // Exitval (0 after a signal, as GNU parallel), Signal (TERM), Command
 
 	// One event line per event, in order, with the job's fields.
 	ef, err := os.Open(path("events"))
