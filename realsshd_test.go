@@ -101,10 +101,13 @@ func TestRealSSHNodeKilledMidRun(t *testing.T) {
 	active := filepath.Join(t.TempDir(), "active")
 	const n = 12
 	var args []string
+	gate := filepath.Join(c.Nodes[0].Scratch, "gate")
 	for i := range n {
-		// Each job records itself only when it completes, a second after
-		// it starts: node2 is killed well before its job gets there.
-		args = append(args, "-j", fmt.Sprintf("sleep 1; echo %d >> %s", i, done))
+		// Each job records itself only when it completes, after the gate
+		// opens, and the gate opens only once node2 is dead: the job
+		// node2 runs never completes there (by construction, not by a
+		// race against a sleep).
+		args = append(args, "-j", fmt.Sprintf("while [ ! -e %s ]; do sleep 0.02; done; echo %d >> %s", gate, i, done))
 	}
 	res := make(chan result, 1)
 	go func() {
@@ -115,6 +118,7 @@ func TestRealSSHNodeKilledMidRun(t *testing.T) {
 		return strings.Contains(string(b), "node2: ")
 	}, 20*time.Second, 10*time.Millisecond)
 	c.Nodes[1].Kill(t)
+	require.NoError(t, os.WriteFile(gate, nil, 0o644))
 	r := <-res
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Contains(t, r.stderr, "evicted node node2")
