@@ -102,12 +102,14 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	}
 	defer closeJobs()
 
-	stdout, closeOut, err := c.output(c.Stdout, e.stdout)
+	scr := termview.NewScreen(e.stdout, e.stderr, c.Status)
+	defer scr.Close()
+	stdout, closeOut, err := c.output(c.Stdout, scr.Stdout())
 	if err != nil {
 		return err
 	}
 	defer closeOut()
-	stderrOut, closeErr, err := c.output(c.Stderr, e.stderr)
+	stderrOut, closeErr, err := c.output(c.Stderr, scr.Stderr())
 	if err != nil {
 		return err
 	}
@@ -119,15 +121,17 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	}
 	defer dialer.Close()
 
+	var skip func(jobs.Job) bool
 	if c.Resume || c.ResumeFailed {
 		done, err := jobs.ReadJobLog(c.JobLog)
 		if err != nil {
 			return usageErrorf("--resume: %v", err)
 		}
-		src = jobs.Skip(src, func(j jobs.Job) bool {
+		skip = func(j jobs.Job) bool {
 			ok, seen := done[jobs.KeyOf(j.Cmd)]
 			return seen && (ok || c.Resume)
-		}, nil)
+		}
+		src = jobs.Skip(src, skip, nil)
 	}
 	if c.DryRun {
 		return c.dryRun(e, specs, dialer, src)
@@ -135,7 +139,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 
 	recs, err := records.Open(records.Options{
 		JobLog: c.JobLog, Results: c.Results, Events: c.Events, StatusFile: c.StatusFile, ActiveNodes: c.ActiveNodes,
-		Stdout: e.stdout,
+		Stdout: scr.Stdout(),
 	})
 	if err != nil {
 		return usageErrorf("%v", recordError(err))
@@ -146,7 +150,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 			recs.Close()
 		}
 	}()
-	ui := termview.NewRun(e.stderr, c.Status, c.Verbose)
+	ui := termview.NewRun(scr, c.Status, c.Verbose)
 	cfg := runner.Config{
 		Nodes:        c.poolNodes(specs, dialer),
 		EachNode:     c.OnEachNode,
@@ -169,6 +173,11 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	if c.OnEachNode == "" {
 		cfg.Jobs = src
 		cfg.FiniteJobs = c.jobsAreFinite()
+		if c.Status && cfg.FiniteJobs {
+			if n, ok := c.countJobs(skip); ok {
+				ui.SetTotal(n)
+			}
+		}
 		if updates := c.watchNodes(e, specs, fixed, dialer); updates != nil {
 			stop := make(chan struct{})
 			defer close(stop)
