@@ -17,10 +17,11 @@ const redrawEvery = 100 * time.Millisecond
 
 // Screen coordinates one terminal shared by a status line and output.
 // When it is live (stderr is a terminal and a status line is wanted),
-// every write to Stdout (if stdout is a terminal too) and to Stderr
-// passes through one lock: the status line is erased ("\r\x1b[J"), the
-// bytes written, and the status line drawn again only once the cursor is
-// at the start of a line, so output is never glued onto it. The status
+// every write to Stdout (if stdout is the same terminal) and to Stderr
+// passes through one lock and goes out as one write: the status line
+// erased ("\r\x1b[J"), the bytes, and the status line drawn again only
+// if they left the cursor at the start of a line, so output is never
+// glued onto it. The status
 // line is one row: it is cut to the terminal's width minus one column,
 // read at every draw (and redrawn on SIGWINCH), so it never wraps.
 //
@@ -30,12 +31,11 @@ const redrawEvery = 100 * time.Millisecond
 type Screen struct {
 	stdout, stderr io.Writer // as given, or wrapped when live
 	tty            *os.File  // stderr when live; nil otherwise
-	plainErr       io.Writer
 
 	mu      sync.Mutex
 	status  Status
 	has     bool        // a status line is wanted
-	drawn   bool        // it is on screen, with the cursor at its end
+	drawn   bool        // it is on screen, with the cursor at its start
 	stale   bool        // it changed since it was drawn
 	bol     bool        // output left the cursor at the start of a line
 	last    time.Time   // of the last draw
@@ -44,6 +44,8 @@ type Screen struct {
 	closed  bool
 	winch   chan os.Signal
 	stopped chan struct{}
+	buf     []byte // the next write to the terminal
+	width   int    // the terminal's width when the line was drawn
 }
 
 // Status is what the status line shows.
@@ -58,23 +60,37 @@ type Status struct {
 
 // NewScreen returns the screen for a command's stdout and stderr. It is
 // live only if want is set and stderr is a terminal; then stdout is
-// coordinated too when it is a terminal. Close it when done.
+// coordinated too when it is the same terminal (a different one never
+// shows the status line). Close it when done.
 func NewScreen(stdout, stderr io.Writer, want bool) *Screen {
-	s := &Screen{stdout: stdout, stderr: stderr, plainErr: stderr, bol: true}
+	s := &Screen{stdout: stdout, stderr: stderr, bol: true}
 	f, ok := stderr.(*os.File)
 	if !want || !ok || !term.IsTerminal(int(f.Fd())) {
 		return s
 	}
 	s.tty = f
-	s.stderr = &screenWriter{s: s, w: stderr}
-	if o, ok := stdout.(*os.File); ok && term.IsTerminal(int(o.Fd())) {
-		s.stdout = &screenWriter{s: s, w: stdout}
+	s.stderr = &screenWriter{s: s, w: f}
+	if o, ok := stdout.(*os.File); ok && sameTerminal(o, f) {
+		// Written through stderr's descriptor: the same device, and
+		// then the erase, the output and the status line go out in one
+		// write.
+		s.stdout = &screenWriter{s: s, w: f}
 	}
 	s.winch = make(chan os.Signal, 1)
 	s.stopped = make(chan struct{})
 	signal.Notify(s.winch, syscall.SIGWINCH)
 	go s.resizes()
 	return s
+}
+
+// sameTerminal reports whether a and b are open on the same terminal.
+func sameTerminal(a, b *os.File) bool {
+	if !term.IsTerminal(int(a.Fd())) {
+		return false
+	}
+	ai, err1 := a.Stat()
+	bi, err2 := b.Stat()
+	return err1 == nil && err2 == nil && os.SameFile(ai, bi)
 }
 
 // Live reports whether the screen draws a status line in place.
@@ -132,39 +148,78 @@ func (s *Screen) Close() {
 	close(s.stopped)
 }
 
-// screenWriter is Stdout or Stderr of a live screen.
+// screenWriter is Stdout or Stderr of a live screen: w is the terminal.
 type screenWriter struct {
 	s *Screen
-	w io.Writer
+	w *os.File
 }
 
-// Write erases the status line, writes p, and draws the status line
-// again (now or within redrawEvery) if p left the cursor at the start of
-// a line.
+// Write erases the status line, writes p, and draws the status line again
+// if p left the cursor at the start of a line: all in one write, so the
+// terminal never shows output without the status line below it, nor a
+// half-drawn line.
 func (sw *screenWriter) Write(p []byte) (int, error) {
 	s := sw.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.erase()
-	n, err := sw.w.Write(p)
-	if n > 0 {
-		s.bol = p[n-1] == '\n'
+	b := s.appendErase(s.buf[:0])
+	head := len(b)
+	b = append(b, p...)
+	if len(p) > 0 {
+		s.bol = p[len(p)-1] == '\n'
 	}
-	s.stale = true
-	s.schedule()
-	return n, err
+	if s.has && s.bol && !s.closed {
+		b = s.appendLine(b)
+	}
+	n, err := sw.w.Write(b)
+	if cap(b) <= 64<<10 {
+		s.buf = b[:0]
+	}
+	if err != nil {
+		s.drawn = false
+		return min(max(n-head, 0), len(p)), err
+	}
+	return len(p), nil
 }
 
 // erase removes the status line, leaving the cursor at the start of its
-// row. The cursor is kept at the start of the status line (see draw), so
-// erasing from it to the end of the screen also removes the rows a
-// terminal that re-wraps lines on a resize made of a line that no longer
-// fits. Called with mu held.
+// row. Called with mu held.
 func (s *Screen) erase() {
-	if s.drawn {
-		_, _ = io.WriteString(s.tty, "\r\x1b[J")
-		s.drawn = false
+	if b := s.appendErase(s.buf[:0]); len(b) > 0 {
+		_, _ = s.tty.Write(b)
 	}
+}
+
+// Erasing the status line: the cursor is kept at its start (see
+// appendLine), so "\r\x1b[K" clears it. After a resize, a terminal that
+// re-wraps long lines (tmux, VTE, kitty) may have made more rows of it
+// below the cursor: eraseWrapped also clears from the next row down,
+// without clearing from the top-left corner (which tmux would save to
+// the scrollback).
+const (
+	eraseLine    = "\r\x1b[K"
+	eraseWrapped = "\r\x1b[K\x1b7\x1b[B\x1b[J\x1b8"
+)
+
+// appendErase appends what erases the status line if it is drawn.
+// Called with mu held.
+func (s *Screen) appendErase(b []byte) []byte {
+	if !s.drawn {
+		return b
+	}
+	s.drawn = false
+	if s.termWidth() != s.width {
+		return append(b, eraseWrapped...)
+	}
+	return append(b, eraseLine...)
+}
+
+// termWidth is the terminal's width now (80 if it cannot be read).
+func (s *Screen) termWidth() int {
+	if w, _, err := term.GetSize(int(s.tty.Fd())); err == nil && w > 0 {
+		return w
+	}
+	return 80
 }
 
 // schedule draws the status line now, or arms a timer to draw it when
@@ -189,20 +244,23 @@ func (s *Screen) fire() {
 	s.schedule()
 }
 
-// draw writes the status line in place, cut to the terminal's current
-// width. Called with mu held.
+// draw writes the status line in place. Called with mu held.
 func (s *Screen) draw() {
-	width := 80
-	if w, _, err := term.GetSize(int(s.tty.Fd())); err == nil && w > 0 {
-		width = w
-	}
+	b := s.appendLine(s.appendErase(s.buf[:0]))
+	_, _ = s.tty.Write(b)
+	s.buf = b[:0]
+}
+
+// appendLine appends the status line, cut to the terminal's current
+// width, and a carriage return: the cursor is left at the start of the
+// line, where the next output or erase begins. Called with mu held.
+func (s *Screen) appendLine(b []byte) []byte {
+	s.width = s.termWidth()
 	s.frame++
-	line := render(s.status, width-1, s.frame)
-	// One write: erase the old line (and any rows a re-wrap made of it),
-	// draw the new one, and leave the cursor at its start, where the next
-	// output or erase begins.
-	_, _ = io.WriteString(s.tty, "\r\x1b[J"+line+"\r")
+	b = append(b, render(s.status, s.width-1, s.frame)...)
+	b = append(b, '\r')
 	s.drawn, s.stale, s.last = true, false, time.Now()
+	return b
 }
 
 // resizes redraws the status line at the new width when the terminal is
