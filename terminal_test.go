@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/drove-dev/drove/internal/shquote"
@@ -33,40 +35,48 @@ func droveInTerm(t *testing.T, cols, rows int, dir string, args ...string) *tmux
 	return tmuxtest.Start(t, cols, rows, cmd+"; echo EXIT $?; exec sleep 600")
 }
 
-// checkScreen asserts what a user must see mid-run: every row but one is a
-// whole line that output printed (isOutput), each once; exactly one row is
-// the status line (isStatus), on the last row used, where the cursor is,
-// and at most the width minus one columns (so it never wraps).
+// checkScreen asserts what a user must see mid-run: every line on the
+// screen but one is a whole line that output printed (isOutput; lines the
+// terminal wrapped are joined back), each once; exactly one is the status
+// line (isStatus), on the last row used, where the cursor is, within the
+// width minus one column (so it never wraps). It returns the status line.
 func checkScreen(t *testing.T, s tmuxtest.Screen, isStatus, isOutput func(string) bool) string {
 	t.Helper()
-	var status []int
+	var status []string
 	seen := map[string]bool{}
-	for i, r := range s.Rows {
+	last := ""
+	for _, l := range s.Joined {
 		switch {
-		case r == "":
-		case isStatus(r):
-			status = append(status, i)
-		case !isOutput(r):
-			t.Fatalf("row %d is neither a whole output line nor the status line: %q\n%s", i, r, s)
-		case seen[r]:
-			t.Fatalf("row %d repeats an output line: %q\n%s", i, r, s)
+		case l == "":
+			continue
+		case isStatus(l):
+			status = append(status, l)
+		case !isOutput(l):
+			t.Fatalf("a line is neither a whole output line nor the status line: %q\n%s", l, s)
+		case seen[l]:
+			t.Fatalf("an output line shows twice: %q\n%s", l, s)
 		default:
-			seen[r] = true
+			seen[l] = true
 		}
+		last = l
 	}
 	require.Len(t, status, 1, "exactly one status line\n%s", s)
-	row := status[0]
-	require.Equal(t, s.LastUsed(), row, "the status line is the last row used\n%s", s)
-	require.Equal(t, s.CursorY, row, "the cursor is on the status line\n%s", s)
-	require.LessOrEqual(t, tmuxtest.Columns(s.Rows[row]), s.Width-1, "the status line fits the width\n%s", s)
-	// Joined lines (rows the terminal wrapped, joined back) show a
-	// status line that wrapped: there must be none.
+	require.Equal(t, status[0], last, "the status line is the last line\n%s", s)
+	require.LessOrEqual(t, tmuxtest.Columns(status[0]), s.Width-1, "the status line fits the width and never wraps\n%s", s)
+	require.Equal(t, s.LastUsed(), s.CursorY, "the cursor is on the last row used\n%s", s)
+	require.Equal(t, status[0], s.Rows[s.CursorY], "the cursor row is the status line\n%s", s)
+	return status[0]
+}
+
+// countRows is how many lines of s match re.
+func countRows(s tmuxtest.Screen, re string) int {
+	n := 0
 	for _, l := range s.Joined {
-		if isStatus(l) {
-			require.LessOrEqual(t, tmuxtest.Columns(l), s.Width-1, "the status line never wraps\n%s", s)
+		if regexp.MustCompile(re).MatchString(l) {
+			n++
 		}
 	}
-	return s.Rows[row]
+	return n
 }
 
 // TestRunStatusOnTerminal runs 8 gated jobs on 4 local slots with --status
@@ -105,15 +115,7 @@ func TestRunStatusOnTerminal(t *testing.T) {
 			jobLine := regexp.MustCompile(`^job \d+ (out|err) line$`)
 			isOutput := jobLine.MatchString
 			isStatus := func(r string) bool { return strings.Contains(r, "jobs complete") }
-			count := func(s tmuxtest.Screen, re string) int {
-				n := 0
-				for _, r := range s.Rows {
-					if regexp.MustCompile(re).MatchString(r) {
-						n++
-					}
-				}
-				return n
-			}
+			count := countRows
 
 			s := tm.WaitFor("8 output lines and 4 running", func(s tmuxtest.Screen) bool {
 				return count(s, `^job [1-4] (out|err) line$`) == 8 && count(s, `4 of 4 nodes running`) == 1
@@ -151,6 +153,108 @@ func TestRunStatusOnTerminal(t *testing.T) {
 				}
 			}
 			require.Equal(t, want, got, "every line once, whole, and no status line left behind\n%s", s)
+		})
+	}
+}
+
+// fifoGate is a FIFO that rsync reads with --exclude-from: each rsync
+// blocks opening it until the gate opens, then reads no excludes.
+type fifoGate struct {
+	path       string
+	stop, done chan struct{}
+	opened     bool
+}
+
+func newFIFOGate(t *testing.T, path string) *fifoGate {
+	t.Helper()
+	require.NoError(t, syscall.Mkfifo(path, 0o644))
+	g := &fifoGate{path: path, stop: make(chan struct{}), done: make(chan struct{})}
+	t.Cleanup(g.close)
+	return g
+}
+
+// open lets every rsync that reads the gate, now and later, go on.
+func (g *fifoGate) open() {
+	g.opened = true
+	go func() {
+		defer close(g.done)
+		for {
+			select {
+			case <-g.stop:
+				return
+			default:
+			}
+			// Blocks until a reader comes; closing gives it EOF.
+			f, err := os.OpenFile(g.path, os.O_WRONLY, 0)
+			if err != nil {
+				return
+			}
+			f.Close()
+		}
+	}()
+}
+
+func (g *fifoGate) close() {
+	close(g.stop)
+	if !g.opened {
+		return
+	}
+	select {
+	case <-g.done:
+	default:
+		// Unblock the opener if it waits for a reader; it returns then.
+		if r, err := os.OpenFile(g.path, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+			<-g.done
+			r.Close()
+		}
+	}
+}
+
+// TestSyncStatusOnTerminal runs drove sync --status -vv in a terminal with
+// every rsync held on a FIFO: mid-run the messages stay whole above one
+// progress line within the width, also after the window narrows to 60
+// columns; at the end no progress line is left behind.
+func TestSyncStatusOnTerminal(t *testing.T) {
+	if _, err := exec.LookPath("rsync"); err != nil {
+		t.Skip("rsync not installed")
+	}
+	for _, size := range termSizes {
+		t.Run(fmt.Sprintf("%dx%d", size.cols, size.rows), func(t *testing.T) {
+			dir := t.TempDir()
+			src := filepath.Join(dir, "src")
+			require.NoError(t, os.MkdirAll(src, 0o755))
+			for i := 1; i <= 6; i++ {
+				require.NoError(t, os.WriteFile(filepath.Join(src, fmt.Sprintf("f%d", i)), []byte("0123456789"), 0o644))
+			}
+			gate := newFIFOGate(t, filepath.Join(dir, "gate"))
+			tm := droveInTerm(t, size.cols, size.rows, dir, "sync", "-n", "2/:", "-f", "1", "-d", filepath.Join(dir, "work"),
+				"--status", "-vv", "--tool-args=--exclude-from="+gate.path, src, filepath.Join(dir, "dst"))
+
+			message := regexp.MustCompile(`^drove: sync: (crawl complete: 6 files, 60 B in 6 partitions|` +
+				`partition \S+ copied on local \(1 files?, 10 B\)|final pass on local|` +
+				`6 of 6 files, 60 B of 60 B copied in 6 of 6 partitions \(0 failed, 0 not run\), .*; final pass done)$`)
+			const statusRe = `^\d+ of \d+\+? files, `
+			isStatus := regexp.MustCompile(statusRe).MatchString
+
+			s := tm.WaitFor("copies started", func(s tmuxtest.Screen) bool {
+				return countRows(s, `1 of 1 nodes busy`) == 1
+			})
+			checkScreen(t, s, isStatus, message.MatchString)
+
+			tm.Resize(60)
+			s = tm.WaitFor("the status line redrawn at 60 columns", func(s tmuxtest.Screen) bool {
+				return s.Width == 60 && countRows(s, statusRe) == 1 && tmuxtest.Columns(s.Rows[s.CursorY]) < 60
+			})
+			checkScreen(t, s, isStatus, message.MatchString)
+
+			gate.open()
+			s = tm.WaitFor("the end", func(s tmuxtest.Screen) bool { return countRows(s, `^EXIT `) == 1 })
+			for _, l := range tm.History() {
+				if l != "" && l != "EXIT 0" && !message.MatchString(l) {
+					t.Fatalf("a line left on the terminal is not a whole message: %q\n%s", l, s)
+				}
+			}
+			require.Equal(t, 6, countRows(s, `^drove: sync: partition \S+ copied`), s.String())
 		})
 	}
 }
