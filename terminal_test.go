@@ -35,39 +35,6 @@ func droveInTerm(t *testing.T, cols, rows int, dir string, args ...string) *tmux
 	return tmuxtest.Start(t, cols, rows, cmd+"; echo EXIT $?; exec sleep 600")
 }
 
-// checkScreen asserts what a user must see mid-run: every line on the
-// screen but one is a whole line that output printed (isOutput; lines the
-// terminal wrapped are joined back), each once; exactly one is the status
-// line (isStatus), on the last row used, where the cursor is, within the
-// width minus one column (so it never wraps). It returns the status line.
-func checkScreen(t *testing.T, s tmuxtest.Screen, isStatus, isOutput func(string) bool) string {
-	t.Helper()
-	var status []string
-	seen := map[string]bool{}
-	last := ""
-	for _, l := range s.Joined {
-		switch {
-		case l == "":
-			continue
-		case isStatus(l):
-			status = append(status, l)
-		case !isOutput(l):
-			t.Fatalf("a line is neither a whole output line nor the status line: %q\n%s", l, s)
-		case seen[l]:
-			t.Fatalf("an output line shows twice: %q\n%s", l, s)
-		default:
-			seen[l] = true
-		}
-		last = l
-	}
-	require.Len(t, status, 1, "exactly one status line\n%s", s)
-	require.Equal(t, status[0], last, "the status line is the last line\n%s", s)
-	require.LessOrEqual(t, tmuxtest.Columns(status[0]), s.Width-1, "the status line fits the width and never wraps\n%s", s)
-	require.Equal(t, s.LastUsed(), s.CursorY, "the cursor is on the last row used\n%s", s)
-	require.Equal(t, status[0], s.Rows[s.CursorY], "the cursor row is the status line\n%s", s)
-	return status[0]
-}
-
 // countRows is how many lines of s match re.
 func countRows(s tmuxtest.Screen, re string) int {
 	n := 0
@@ -120,7 +87,7 @@ func TestRunStatusOnTerminal(t *testing.T) {
 			s := tm.WaitFor("8 output lines and 4 running", func(s tmuxtest.Screen) bool {
 				return count(s, `^job [1-4] (out|err) line$`) == 8 && count(s, `4 of 4 nodes running`) == 1
 			})
-			st := checkScreen(t, s, isStatus, isOutput)
+			st := tmuxtest.CheckStatus(t, s, isStatus, isOutput)
 			require.Contains(t, st, "0 of 48 jobs complete, 4 of 4 nodes running jobs.", "the real total of a regular job file")
 			require.Contains(t, st, "0% [", "a known total has a percentage and, when it fits, a bar")
 
@@ -128,13 +95,13 @@ func TestRunStatusOnTerminal(t *testing.T) {
 			s = tm.WaitFor("the status line redrawn at 60 columns", func(s tmuxtest.Screen) bool {
 				return s.Width == 60 && count(s, "jobs complete") == 1 && tmuxtest.Columns(s.Rows[s.CursorY]) < 60
 			})
-			checkScreen(t, s, isStatus, isOutput)
+			tmuxtest.CheckStatus(t, s, isStatus, isOutput)
 
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "go1"), nil, 0o644))
 			s = tm.WaitFor("jobs 1-4 done, 6-8 printed", func(s tmuxtest.Screen) bool {
 				return count(s, `^job [6-8] out line$`) == 3 && count(s, `^4 of 48 jobs complete`) == 1
 			})
-			checkScreen(t, s, isStatus, isOutput)
+			tmuxtest.CheckStatus(t, s, isStatus, isOutput)
 
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "go2"), nil, 0o644))
 			s = tm.WaitFor("the end", func(s tmuxtest.Screen) bool { return count(s, `^EXIT `) == 1 })
@@ -239,13 +206,13 @@ func TestSyncStatusOnTerminal(t *testing.T) {
 			s := tm.WaitFor("copies started", func(s tmuxtest.Screen) bool {
 				return countRows(s, `1 of 1 nodes busy`) == 1
 			})
-			checkScreen(t, s, isStatus, message.MatchString)
+			tmuxtest.CheckStatus(t, s, isStatus, message.MatchString)
 
 			tm.Resize(60)
 			s = tm.WaitFor("the status line redrawn at 60 columns", func(s tmuxtest.Screen) bool {
 				return s.Width == 60 && countRows(s, statusRe) == 1 && tmuxtest.Columns(s.Rows[s.CursorY]) < 60
 			})
-			checkScreen(t, s, isStatus, message.MatchString)
+			tmuxtest.CheckStatus(t, s, isStatus, message.MatchString)
 
 			gate.open()
 			s = tm.WaitFor("the end", func(s tmuxtest.Screen) bool { return countRows(s, `^EXIT `) == 1 })
@@ -255,6 +222,43 @@ func TestSyncStatusOnTerminal(t *testing.T) {
 				}
 			}
 			require.Equal(t, 6, countRows(s, `^drove: sync: partition \S+ copied`), s.String())
+		})
+	}
+}
+
+// TestPartitionOnTerminal runs drove partition with stdout and stderr on
+// one terminal: every job line (stdout) and the summary (stderr) end up
+// whole, each on a line of its own, and the spinner leaves nothing behind.
+// (The crawl cannot be held mid-way from outside; the spinner mid-run is
+// TestPartitionSpinnerOnTerminal in package termview, on a real terminal
+// too.)
+func TestPartitionOnTerminal(t *testing.T) {
+	for _, size := range termSizes {
+		t.Run(fmt.Sprintf("%dx%d", size.cols, size.rows), func(t *testing.T) {
+			dir := t.TempDir()
+			src := filepath.Join(dir, "src")
+			for d := range 20 {
+				sub := filepath.Join(src, fmt.Sprintf("d%02d", d))
+				require.NoError(t, os.MkdirAll(sub, 0o755))
+				for f := range 10 {
+					require.NoError(t, os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%d", f)), []byte("x"), 0o644))
+				}
+			}
+			tm := droveInTerm(t, size.cols, size.rows, dir, "partition", "-f", "1", "-m", "list", "-o", "out", src)
+			s := tm.WaitFor("the end", func(s tmuxtest.Screen) bool { return countRows(s, `^EXIT `) == 1 })
+			jobLine := regexp.MustCompile(`^` + regexp.QuoteMeta(filepath.Join(dir, "out")) + `/part\.\d{6}$`)
+			summary := regexp.MustCompile(`^drove: partition: 200 files, 200 B, 200 partitions, 0 skipped \(21 dirs crawled, 0 excluded, 0 special files ignored\) in \S+$`)
+			jobs := 0
+			for _, l := range tm.History() {
+				switch {
+				case jobLine.MatchString(l):
+					jobs++
+				case l == "" || l == "EXIT 0" || summary.MatchString(l):
+				default:
+					t.Fatalf("a line left on the terminal is not whole: %q\n%s", l, s)
+				}
+			}
+			require.Equal(t, 200, jobs, s.String())
 		})
 	}
 }

@@ -157,3 +157,44 @@ func (tm *Term) TTY() string {
 	tm.t.Helper()
 	return strings.TrimSpace(tm.run("display-message", "-p", "#{pane_tty}"))
 }
+
+// CheckStatus asserts what a user must see mid-run: every line on the
+// screen but one is a whole line that output printed (isOutput; lines the
+// terminal wrapped are joined back), each once; exactly one is the status
+// line (isStatus), on the last row used, where the cursor is, within the
+// width minus one column (so it never wraps). It returns the status line.
+func CheckStatus(t testing.TB, s Screen, isStatus, isOutput func(string) bool) string {
+	t.Helper()
+	var status []string
+	seen := map[string]bool{}
+	last := ""
+	for _, l := range s.Joined {
+		switch {
+		case l == "":
+			continue
+		case isStatus(l):
+			status = append(status, l)
+		case !isOutput(l):
+			t.Fatalf("a line is neither a whole output line nor the status line: %q\n%s", l, s)
+		case seen[l]:
+			t.Fatalf("an output line shows twice: %q\n%s", l, s)
+		default:
+			seen[l] = true
+		}
+		last = l
+	}
+	if len(status) != 1 {
+		t.Fatalf("want exactly one status line, got %d: %q\n%s", len(status), status, s)
+	}
+	switch {
+	case status[0] != last:
+		t.Fatalf("the status line is not the last line\n%s", s)
+	case Columns(status[0]) > s.Width-1:
+		t.Fatalf("the status line (%d columns) does not fit the width minus one (it wraps)\n%s", Columns(status[0]), s)
+	case s.LastUsed() != s.CursorY:
+		t.Fatalf("the cursor is not on the last row used\n%s", s)
+	case s.CursorY < 0 || s.CursorY >= len(s.Rows) || s.Rows[s.CursorY] != status[0]:
+		t.Fatalf("the cursor row is not the status line\n%s", s)
+	}
+	return status[0]
+}
