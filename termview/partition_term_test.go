@@ -45,7 +45,9 @@ func TestPartitionSpinnerOnTerminal(t *testing.T) {
 			}
 			st := NewPartition(scr)
 			job := regexp.MustCompile(`^rsync -a --files-from=/work/lists/part\.\d{6} /data/src/ /data/dst/$|^drove: partition: skipped "/data/src/[a-z]+": open: permission denied$`)
-			isStatus := func(l string) bool { return strings.HasPrefix(l, `|`) || strings.HasPrefix(l, `/`) || strings.HasPrefix(l, `-`) || strings.HasPrefix(l, `\`) }
+			isStatus := func(l string) bool {
+				return strings.HasPrefix(l, `|`) || strings.HasPrefix(l, `/`) || strings.HasPrefix(l, `-`) || strings.HasPrefix(l, `\`)
+			}
 			lines := 0
 			emit := func(n int) {
 				for range n {
