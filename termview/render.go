@@ -27,9 +27,10 @@ func render(st Status, width, frame int) string {
 	}
 	var pct, bar string
 	if st.Total > 0 {
-		done := min(max(st.Done, 0), st.Total)
-		pct = fmt.Sprintf(" %3d%%", done*100/st.Total)
-		fill := int(done * barWidth / st.Total)
+		// In floating point: byte counts times 100 overflow an int64.
+		frac := float64(min(max(st.Done, 0), st.Total)) / float64(st.Total)
+		pct = fmt.Sprintf(" %3d%%", int(frac*100))
+		fill := int(frac * barWidth)
 		bar = " [" + strings.Repeat("#", fill) + strings.Repeat(".", barWidth-fill) + "]"
 	}
 	tw := columns(text)
