@@ -54,6 +54,7 @@ func countRows(s tmuxtest.Screen, re string) int {
 func TestRunStatusOnTerminal(t *testing.T) {
 	for _, size := range termSizes {
 		t.Run(fmt.Sprintf("%dx%d", size.cols, size.rows), func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			var jobs []string
 			wait := func(gate string) string {
@@ -187,6 +188,7 @@ func TestSyncStatusOnTerminal(t *testing.T) {
 	}
 	for _, size := range termSizes {
 		t.Run(fmt.Sprintf("%dx%d", size.cols, size.rows), func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			src := filepath.Join(dir, "src")
 			require.NoError(t, os.MkdirAll(src, 0o755))
@@ -235,9 +237,10 @@ func TestSyncStatusOnTerminal(t *testing.T) {
 func TestPartitionOnTerminal(t *testing.T) {
 	for _, size := range termSizes {
 		t.Run(fmt.Sprintf("%dx%d", size.cols, size.rows), func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			src := filepath.Join(dir, "src")
-			for d := range 20 {
+			for d := range 8 {
 				sub := filepath.Join(src, fmt.Sprintf("d%02d", d))
 				require.NoError(t, os.MkdirAll(sub, 0o755))
 				for f := range 10 {
@@ -247,7 +250,7 @@ func TestPartitionOnTerminal(t *testing.T) {
 			tm := droveInTerm(t, size.cols, size.rows, dir, "partition", "-f", "1", "-m", "list", "-o", "out", src)
 			s := tm.WaitFor("the end", func(s tmuxtest.Screen) bool { return countRows(s, `^EXIT `) == 1 })
 			jobLine := regexp.MustCompile(`^` + regexp.QuoteMeta(filepath.Join(dir, "out")) + `/part\.\d{6}$`)
-			summary := regexp.MustCompile(`^drove: partition: 200 files, 200 B, 200 partitions, 0 skipped \(21 dirs crawled, 0 excluded, 0 special files ignored\) in \S+$`)
+			summary := regexp.MustCompile(`^drove: partition: 80 files, 80 B, 80 partitions, 0 skipped \(9 dirs crawled, 0 excluded, 0 special files ignored\) in \S+$`)
 			jobs := 0
 			for _, l := range tm.History() {
 				switch {
@@ -258,7 +261,7 @@ func TestPartitionOnTerminal(t *testing.T) {
 					t.Fatalf("a line left on the terminal is not whole: %q\n%s", l, s)
 				}
 			}
-			require.Equal(t, 200, jobs, s.String())
+			require.Equal(t, 80, jobs, s.String())
 		})
 	}
 }

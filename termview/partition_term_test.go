@@ -36,6 +36,7 @@ func paneFiles(t *testing.T, tm *tmuxtest.Term) (stdout, stderr *os.File) {
 func TestPartitionSpinnerOnTerminal(t *testing.T) {
 	for _, size := range []struct{ cols, rows int }{{80, 24}, {200, 50}} {
 		t.Run(fmt.Sprintf("%dx%d", size.cols, size.rows), func(t *testing.T) {
+			t.Parallel()
 			tm := tmuxtest.Start(t, size.cols, size.rows, "exec sleep 600")
 			stdout, stderr := paneFiles(t, tm)
 			scr := NewScreen(stdout, stderr, true)
