@@ -22,7 +22,7 @@ type line struct {
 // newLine returns a line on scr; drawn in place only if on is set and scr
 // is live.
 func newLine(scr *Screen, on bool) *line {
-	return &line{scr: scr, w: scr.Stderr(), live: on && scr.Live()}
+	return &line{scr: scr, w: scr.Messages(), live: on && scr.Live()}
 }
 
 // terminal reports whether the line is redrawn in place.

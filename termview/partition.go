@@ -16,7 +16,7 @@ type Partition struct {
 
 // NewPartition returns the view of a crawl on scr.
 func NewPartition(scr *Screen) *Partition {
-	st := &Partition{scr: scr, w: scr.Stderr()}
+	st := &Partition{scr: scr, w: scr.Messages()}
 	scr.Set(Status{Text: "crawling", Spin: true})
 	return st
 }

@@ -27,7 +27,7 @@ type Run struct {
 // line (clstr's --status); verbose > 0 says more, > 1 lists every job that
 // never ran.
 func NewRun(scr *Screen, show bool, verbose int) *Run {
-	return &Run{w: scr.Stderr(), show: show, verbose: verbose, start: time.Now(), line: newLine(scr, show), known: -1}
+	return &Run{w: scr.Messages(), show: show, verbose: verbose, start: time.Now(), line: newLine(scr, show), known: -1}
 }
 
 // SetTotal gives the number of jobs counted before the run (every job

@@ -30,17 +30,19 @@ const redrawEvery = 100 * time.Millisecond
 // lines instead.
 type Screen struct {
 	stdout, stderr io.Writer // as given, or wrapped when live
+	messages       io.Writer // stderr, starting on a fresh line when live
 	tty            *os.File  // stderr when live; nil otherwise
 
 	mu      sync.Mutex
 	status  Status
-	has     bool        // a status line is wanted
-	drawn   bool        // it is on screen, with the cursor at its start
-	stale   bool        // it changed since it was drawn
-	bol     bool        // output left the cursor at the start of a line
-	last    time.Time   // of the last draw
-	timer   *time.Timer // a pending draw
-	frame   int         // spinner frame
+	has     bool          // a status line is wanted
+	drawn   bool          // it is on screen, with the cursor at its start
+	stale   bool          // it changed since it was drawn
+	bol     bool          // output left the cursor at the start of a line
+	open    *screenWriter // the writer that wrote last (left the line open if !bol)
+	last    time.Time     // of the last draw
+	timer   *time.Timer   // a pending draw
+	frame   int           // spinner frame
 	closed  bool
 	winch   chan os.Signal
 	stopped chan struct{}
@@ -63,13 +65,14 @@ type Status struct {
 // coordinated too when it is the same terminal (a different one never
 // shows the status line). Close it when done.
 func NewScreen(stdout, stderr io.Writer, want bool) *Screen {
-	s := &Screen{stdout: stdout, stderr: stderr, bol: true}
+	s := &Screen{stdout: stdout, stderr: stderr, messages: stderr, bol: true}
 	f, ok := stderr.(*os.File)
 	if !want || !ok || !term.IsTerminal(int(f.Fd())) {
 		return s
 	}
 	s.tty = f
 	s.stderr = &screenWriter{s: s, w: f}
+	s.messages = &screenWriter{s: s, w: f, fresh: true}
 	if o, ok := stdout.(*os.File); ok && sameTerminal(o, f) {
 		// Written through stderr's descriptor: the same device, and
 		// then the erase, the output and the status line go out in one
@@ -99,8 +102,14 @@ func (s *Screen) Live() bool { return s.tty != nil }
 // Stdout is where output meant for stdout goes.
 func (s *Screen) Stdout() io.Writer { return s.stdout }
 
-// Stderr is where output and messages meant for stderr go.
+// Stderr is where output meant for stderr goes.
 func (s *Screen) Stderr() io.Writer { return s.stderr }
+
+// Messages is stderr for the command's own lines: on a live screen a
+// message starts on a line of its own when other output left a line open
+// (a job's line longer than the runner holds), so it is never glued onto
+// that line; a message written in pieces stays one line.
+func (s *Screen) Messages() io.Writer { return s.messages }
 
 // Set shows st on the status line (at most every redrawEvery; the last
 // one set is always drawn). It does nothing on a screen that is not live.
@@ -150,8 +159,9 @@ func (s *Screen) Close() {
 
 // screenWriter is Stdout or Stderr of a live screen: w is the terminal.
 type screenWriter struct {
-	s *Screen
-	w *os.File
+	s     *Screen
+	w     *os.File
+	fresh bool // start on a line of its own
 }
 
 // Write erases the status line, writes p, and draws the status line again
@@ -163,10 +173,13 @@ func (sw *screenWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.appendErase(s.buf[:0])
+	if sw.fresh && !s.bol && s.open != sw && len(p) > 0 {
+		b = append(b, '\n')
+	}
 	head := len(b)
 	b = append(b, p...)
 	if len(p) > 0 {
-		s.bol = p[len(p)-1] == '\n'
+		s.bol, s.open = p[len(p)-1] == '\n', sw
 	}
 	if s.has && s.bol && !s.closed {
 		b = s.appendLine(b)

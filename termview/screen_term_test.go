@@ -92,3 +92,25 @@ func TestScreenNotLiveOffTerminal(t *testing.T) {
 		t.Fatalf("stderr %q stdout %q", errb.String(), out.String())
 	}
 }
+
+// TestScreenMessageAfterAnOpenLine: a message never glues onto a line
+// output left open (the runner passes on a huge line in pieces), a
+// message written in pieces stays one line, and the status line comes
+// back once the line is ended.
+func TestScreenMessageAfterAnOpenLine(t *testing.T) {
+	tm := tmuxtest.Start(t, 80, 24, "exec sleep 600")
+	stdout, stderr := paneFiles(t, tm)
+	scr := NewScreen(stdout, stderr, true)
+	t.Cleanup(scr.Close)
+	scr.Set(Status{Text: "STATUS"})
+	fmt.Fprintln(scr.Stdout(), "job line")
+	fmt.Fprint(scr.Stdout(), "a huge job line, first piece")
+	scr.Set(Status{Text: "STATUS 2"})
+	fmt.Fprint(scr.Messages(), "drove: a message")
+	fmt.Fprint(scr.Messages(), " in two pieces\n")
+	fmt.Fprintln(scr.Stdout(), "END")
+	s := tm.WaitFor("the status line back", func(s tmuxtest.Screen) bool { return s.Rows[s.CursorY] == "STATUS 2" })
+	tmuxtest.CheckStatus(t, s, func(l string) bool { return strings.HasPrefix(l, "STATUS") }, func(l string) bool {
+		return l == "job line" || l == "a huge job line, first piece" || l == "drove: a message in two pieces" || l == "END"
+	})
+}

@@ -32,7 +32,7 @@ type Sync struct {
 // NewSync returns the view of a sync on w: show draws the progress line;
 // verbose > 0 says more, > 1 lists every partition.
 func NewSync(scr *Screen, show bool, verbose int) *Sync {
-	u := &Sync{w: scr.Stderr(), show: show, verbose: verbose, stop: make(chan struct{}), line: newLine(scr, show)}
+	u := &Sync{w: scr.Messages(), show: show, verbose: verbose, stop: make(chan struct{}), line: newLine(scr, show)}
 	if show {
 		// Copies can run for minutes without an event: redraw anyway.
 		go u.tick()
