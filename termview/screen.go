@@ -205,7 +205,7 @@ func (s *Screen) erase() {
 
 // Erasing the status line: the cursor is kept at its start (see
 // appendLine), so "\r\x1b[K" clears it. After a resize, a terminal that
-// re-wraps long lines (tmux, VTE, kitty) may have made more rows of it
+// re-wraps long lines (tmux does) may have made more rows of it
 // below the cursor: eraseWrapped also clears from the next row down,
 // without clearing from the top-left corner (which tmux would save to
 // the scrollback).
