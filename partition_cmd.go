@@ -85,7 +85,9 @@ func (c *PartitionCmd) Run(ctx context.Context, e *env) error {
 		}
 	}()
 
-	st := termview.NewPartition(e.stderr)
+	scr := termview.NewScreen(e.stdout, e.stderr, true)
+	defer scr.Close()
+	st := termview.NewPartition(scr)
 	defer st.Finish()
 	opts.OnSkip = func(s partition.Skip) {
 		// One line per skip: the path is Go-quoted, and a PathError's own
@@ -102,7 +104,7 @@ func (c *PartitionCmd) Run(ctx context.Context, e *env) error {
 		if err != nil {
 			return err
 		}
-		if _, err := io.WriteString(e.stdout, line+"\n"); err != nil {
+		if _, err := io.WriteString(scr.Stdout(), line+"\n"); err != nil {
 			return fmt.Errorf("partition: writing job line: %w", err)
 		}
 		return nil
@@ -114,7 +116,7 @@ func (c *PartitionCmd) Run(ctx context.Context, e *env) error {
 	if opts.NoSizes {
 		size = "sizes not measured"
 	}
-	fmt.Fprintf(e.stderr, "drove: partition: %d files, %s, %d partitions, %d skipped (%d dirs crawled, %d excluded, %d special files ignored) in %s\n",
+	fmt.Fprintf(scr.Stderr(), "drove: partition: %d files, %s, %d partitions, %d skipped (%d dirs crawled, %d excluded, %d special files ignored) in %s\n",
 		sum.Files, size, sum.Parts, sum.Skipped, sum.Dirs, sum.Excluded, sum.Special, sum.Elapsed.Round(time.Millisecond))
 	switch {
 	case err != nil && (errors.Is(err, context.Canceled) || ctx.Err() != nil):

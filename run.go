@@ -110,12 +110,14 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	}
 	defer closeJobs()
 
-	stdout, closeOut, err := c.output(c.Stdout, e.stdout)
+	scr := termview.NewScreen(e.stdout, e.stderr, c.Status)
+	defer scr.Close()
+	stdout, closeOut, err := c.output(c.Stdout, scr.Stdout())
 	if err != nil {
 		return err
 	}
 	defer closeOut()
-	stderrOut, closeErr, err := c.output(c.Stderr, e.stderr)
+	stderrOut, closeErr, err := c.output(c.Stderr, scr.Stderr())
 	if err != nil {
 		return err
 	}
@@ -128,12 +130,14 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	defer dialer.Close()
 
 	var skipped atomic.Int64 // jobs the job log records as done
+	var newSkip func() func(jobs.Job) bool // a fresh --resume matcher (each counts what it skipped)
 	if c.Resume || c.ResumeFailed {
 		done, err := jobs.ReadJobLog(c.JobLog)
 		if err != nil {
 			return usageErrorf("--resume: %v", err)
 		}
-		src = jobs.Skip(src, done.Skipper(c.ResumeFailed), func(jobs.Job) { skipped.Add(1) })
+		newSkip = func() func(jobs.Job) bool { return done.Skipper(c.ResumeFailed) }
+		src = jobs.Skip(src, newSkip(), func(jobs.Job) { skipped.Add(1) })
 	}
 	if c.DryRun {
 		return c.dryRun(e, specs, dialer, src)
@@ -141,7 +145,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 
 	recs, err := records.Open(records.Options{
 		JobLog: c.JobLog, Results: c.Results, Events: c.Events, StatusFile: c.StatusFile, ActiveNodes: c.ActiveNodes,
-		Stdout: e.stdout, LocalNode: localNodeName,
+		Stdout: scr.Stdout(), LocalNode: localNodeName,
 	})
 	if err != nil {
 		return usageErrorf("%v", recordError(err))
@@ -152,7 +156,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 			recs.Close()
 		}
 	}()
-	ui := termview.NewRun(e.stderr, c.Status, c.Verbose)
+	ui := termview.NewRun(scr, c.Status, c.Verbose)
 	cfg := runner.Config{
 		Nodes:        c.poolNodes(specs, dialer),
 		EachNode:     c.OnEachNode,
@@ -181,6 +185,15 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	if c.OnEachNode == "" {
 		cfg.Jobs = src
 		cfg.FiniteJobs = c.jobsAreFinite()
+		if c.Status && cfg.FiniteJobs {
+			var skip func(jobs.Job) bool
+			if newSkip != nil {
+				skip = newSkip()
+			}
+			if n, ok := c.countJobs(skip); ok {
+				ui.SetTotal(n)
+			}
+		}
 		if updates := c.watchNodes(e, specs, fixed, dialer); updates != nil {
 			stop := make(chan struct{})
 			defer close(stop)

@@ -113,12 +113,14 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		}
 	}
 
-	ui := termview.NewSync(e.stderr, c.Status, c.Verbose)
+	scr := termview.NewScreen(e.stdout, e.stderr, c.Status)
+	defer scr.Close()
+	ui := termview.NewSync(scr, c.Status, c.Verbose)
 	o.Events = ui.Event
 	o.OnSkip = func(s partition.Skip) {
 		ui.Message("drove: sync: could not list %q: %v", filepath.Join(o.Src, s.Path), s.Err)
 	}
-	o.Stderr = e.stderr
+	o.Stderr = scr.Stderr()
 	o.Drain = e.drain
 
 	res, err := syncer.Run(ctx, o)

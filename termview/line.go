@@ -3,59 +3,41 @@ package termview
 import (
 	"fmt"
 	"io"
-	"os"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 )
 
-// line is a status line on stderr. When w is a terminal it is a
-// progress bar redrawn in place (schollz/progressbar); otherwise it is a
-// plain line printed at most once a second, unless forced, and never twice
-// the same. message prints a line of its own without tearing the bar.
-// Callers serialise calls.
+// line is a status line on a Screen. On a live screen it is redrawn in
+// place (see Screen); otherwise it is a plain line on stderr printed at
+// most once a second, unless forced, and never twice the same. message
+// prints a line of its own, which never tears the status line. Callers
+// serialise calls.
 type line struct {
+	scr      *Screen
 	w        io.Writer
-	bar      *progressbar.ProgressBar
+	live     bool
 	last     time.Time
 	lastLine string
 }
 
-// newLine returns a line on w; a bar only if on is set and w is a
-// terminal.
-func newLine(w io.Writer, on bool) *line {
-	l := &line{w: w}
-	if f, ok := w.(*os.File); ok && on && term.IsTerminal(int(f.Fd())) {
-		l.bar = progressbar.NewOptions64(1,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetWidth(20),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionSetElapsedTime(false),
-			progressbar.OptionSetPredictTime(false),
-		)
-	}
-	return l
+// newLine returns a line on scr; drawn in place only if on is set and scr
+// is live.
+func newLine(scr *Screen, on bool) *line {
+	return &line{scr: scr, w: scr.Messages(), live: on && scr.Live()}
 }
 
-// terminal reports whether the line is a bar redrawn in place.
-func (l *line) terminal() bool { return l.bar != nil }
+// terminal reports whether the line is redrawn in place.
+func (l *line) terminal() bool { return l.live }
 
-// message prints one line above the status line. The caller redraws the
-// status line afterwards (show with force) if it wants it back at once.
+// message prints one line above the status line.
 func (l *line) message(format string, args ...any) {
-	if l.bar != nil {
-		_ = l.bar.Clear()
-	}
 	fmt.Fprintf(l.w, format+"\n", args...)
 }
 
-// show displays text, with done of total for the bar.
+// show displays text, with done of total for the bar; total <= 0 when the
+// total is not known (no percentage then).
 func (l *line) show(text string, done, total int64, force bool) {
-	if l.bar != nil {
-		l.bar.ChangeMax64(max(total, 1))
-		l.bar.Describe(text)
-		_ = l.bar.Set64(done)
+	if l.live {
+		l.scr.Set(Status{Text: text, Done: done, Total: total})
 		return
 	}
 	if !force && (time.Since(l.last) < time.Second || text == l.lastLine) {
@@ -65,21 +47,14 @@ func (l *line) show(text string, done, total int64, force bool) {
 	fmt.Fprintln(l.w, text)
 }
 
-// finish ends the status line: a terminal bar is left showing text (or
-// cleared when text is ""), a plain one prints text a last time.
+// finish ends the status line: text (if not "") is printed as a line of
+// its own, and a live status line is removed.
 func (l *line) finish(text string) {
-	if l.bar == nil {
-		if text != "" {
-			fmt.Fprintln(l.w, text)
-		}
-		return
+	if l.live {
+		l.scr.Clear()
+		l.live = false
 	}
-	if text == "" {
-		_ = l.bar.Clear()
-	} else {
-		l.bar.Describe(text)
-		_ = l.bar.Finish()
-		fmt.Fprintln(l.w)
+	if text != "" {
+		fmt.Fprintln(l.w, text)
 	}
-	l.bar = nil
 }

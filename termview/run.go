@@ -20,18 +20,35 @@ type Run struct {
 	line    *line
 	stats   runner.Stats
 	start   time.Time
+	known   int // the total counted up front; -1 if not known
 }
 
-// NewRun returns the view of a run on w: show draws the status line
-// (clstr's --status); verbose > 0 says more, > 1 lists every job that
+// NewRun returns the view of a run on scr's stderr: show draws the status
+// line (clstr's --status); verbose > 0 says more, > 1 lists every job that
 // never ran.
-func NewRun(w io.Writer, show bool, verbose int) *Run {
-	return &Run{w: w, show: show, verbose: verbose, start: time.Now(), line: newLine(w, show)}
+func NewRun(scr *Screen, show bool, verbose int) *Run {
+	return &Run{w: scr.Messages(), show: show, verbose: verbose, start: time.Now(), line: newLine(scr, show), known: -1}
+}
+
+// SetTotal gives the number of jobs counted before the run (every job
+// file a regular file), shown as the total while the runner is still
+// reading the stream. Call it before the run starts. A stream that turns
+// out longer shows its own count again, with "+".
+func (u *Run) SetTotal(n int) { u.known = n }
+
+// withTotal is s with the total counted up front, when there is one and
+// the runner has not read past it.
+func (u *Run) withTotal(s runner.Stats) runner.Stats {
+	if !s.TotalKnown && u.known >= s.Total {
+		s.Total, s.TotalKnown = u.known, true
+	}
+	return s
 }
 
 // statusLine is clstr's status line, with an ETA once there is enough to
 // estimate one.
 func (u *Run) statusLine(s runner.Stats) string {
+	s = u.withTotal(s)
 	line := statusLine(s)
 	if eta, ok := s.ETA(time.Since(u.start)); ok && !s.Draining && s.Running > 0 {
 		line += " ETA " + eta.Round(time.Second).String()
@@ -114,7 +131,12 @@ func (u *Run) message(format string, args ...any) {
 // draw shows the status line: redrawn in place on a terminal, otherwise a
 // plain line at most once a second.
 func (u *Run) draw(force bool) {
-	u.line.show(u.statusLine(u.stats), int64(u.stats.Done()), int64(u.stats.Total), force)
+	s := u.withTotal(u.stats)
+	total := int64(s.Total)
+	if !s.TotalKnown {
+		total = 0 // no percentage while the total is unknown
+	}
+	u.line.show(u.statusLine(u.stats), int64(s.Done()), total, force)
 }
 
 // Finish prints the final status line and accounts for every job that did
@@ -122,7 +144,7 @@ func (u *Run) draw(force bool) {
 func (u *Run) Finish(rep *runner.Report) {
 	u.stats = rep.Stats
 	if u.show {
-		u.line.finish(statusLine(rep.Stats))
+		u.line.finish(statusLine(u.withTotal(rep.Stats)))
 	}
 	for _, f := range rep.Failed {
 		var tries []string

@@ -31,8 +31,8 @@ type Sync struct {
 
 // NewSync returns the view of a sync on w: show draws the progress line;
 // verbose > 0 says more, > 1 lists every partition.
-func NewSync(w io.Writer, show bool, verbose int) *Sync {
-	u := &Sync{w: w, show: show, verbose: verbose, stop: make(chan struct{}), line: newLine(w, show)}
+func NewSync(scr *Screen, show bool, verbose int) *Sync {
+	u := &Sync{w: scr.Messages(), show: show, verbose: verbose, stop: make(chan struct{}), line: newLine(scr, show)}
 	if show {
 		// Copies can run for minutes without an event: redraw anyway.
 		go u.tick()
@@ -140,7 +140,11 @@ func (u *Sync) messagef(format string, args ...any) {
 }
 
 func (u *Sync) draw(force bool) {
-	u.line.show(syncLine(u.prog, u.stats, u.phase), u.prog.CopiedBytes, u.prog.Bytes, force)
+	total := u.prog.Bytes
+	if !u.prog.CrawlDone {
+		total = 0 // no percentage while the crawl goes on
+	}
+	u.line.show(syncLine(u.prog, u.stats, u.phase), u.prog.CopiedBytes, total, force)
 }
 
 func (u *Sync) tick() {
