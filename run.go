@@ -129,7 +129,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	}
 	defer dialer.Close()
 
-	var skipped atomic.Int64 // jobs the job log records as done
+	var skipped atomic.Int64               // jobs the job log records as done
 	var newSkip func() func(jobs.Job) bool // a fresh --resume matcher (each counts what it skipped)
 	if c.Resume || c.ResumeFailed {
 		done, err := jobs.ReadJobLog(c.JobLog)
