@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/syncer"
 	"github.com/stretchr/testify/require"
 )
 
@@ -163,7 +164,8 @@ func requireSameTree(t *testing.T, src, dst string, modes, dirMtimes bool) {
 // rsync, except that for partition N (its list part.00000N):
 //
 //	ctl/block exists and N > ctl/pass: wait until ctl/block is removed
-//	ctl/fail.N exists: exit 23 without copying
+//	ctl/fail.N exists: exit 11 without copying (a real error: rsync's 23
+//	is judged from its log, see syncer)
 //	ctl/vanish.N exists: copy, then exit 24
 //
 // and it records ctl/started.N (with its pid) and ctl/finished.N.
@@ -184,7 +186,7 @@ done
 if [ "$n" -gt %d ]; then
   while [ -e "$ctl/block" ]; do sleep 0.02; done
 fi
-[ -e "$ctl/fail.$n" ] && exit 23
+[ -e "$ctl/fail.$n" ] && exit 11
 %s "$@" || exit $?
 [ "$n" -gt 0 ] && : > "$ctl/finished.$n"
 [ -e "$ctl/vanish.$n" ] && exit 24
@@ -385,7 +387,7 @@ func TestSyncFailedPartitionsListedThenFinished(t *testing.T) {
 	require.Equal(t, exitFailed, r.code, r.stderr)
 	list := filepath.Join(work, "lists", "1", "part.000002")
 	log := filepath.Join(work, "log", "1", "part.000002.log")
-	require.Contains(t, r.stderr, fmt.Sprintf("drove: sync: failed: partition 1/part.000002, list %s, node local, exited with status 23, log %s\n", list, log))
+	require.Contains(t, r.stderr, fmt.Sprintf("drove: sync: failed: partition 1/part.000002, list %s, node local, exited with status 11, log %s\n", list, log))
 	require.Contains(t, r.stderr, "exit 24; not a failure", "rsync's 24 is a warning")
 	require.NotContains(t, r.stderr, "final pass done", "no final pass while a partition is missing")
 	require.Contains(t, r.stderr, "run the same command again to finish")
@@ -407,8 +409,9 @@ func TestSyncDeleteAndVerify(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dst, "old dir", "sub", "x"), []byte("x"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dst, "old file"), []byte("x"), 0o644))
 
-	// What an rsync killed mid-file leaves: its temporary file.
-	leftover := filepath.Join(dst, hostileNames[0], "."+hostileNames[0]+"0.aB3xY9")
+	// What an rsync killed mid-file leaves: its temporary file, in
+	// drove's temporary directory.
+	leftover := filepath.Join(dst, syncer.TempDirName(filepath.Join(dir, "w1")), hostileNames[0]+"0.aB3xY9")
 	require.NoError(t, os.MkdirAll(filepath.Dir(leftover), 0o755))
 	require.NoError(t, os.WriteFile(leftover, []byte("partial"), 0o600))
 
@@ -418,6 +421,7 @@ func TestSyncDeleteAndVerify(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.FileExists(t, filepath.Join(dst, "old file"))
 	require.NoFileExists(t, leftover)
+	require.NoDirExists(t, filepath.Dir(leftover))
 	require.Contains(t, r.stderr, "0 differences, 2 entries only in DST")
 
 	// A planted difference: same size and mtime, other content. Only
@@ -519,4 +523,30 @@ func TestSyncExcludesInPartitionsFinalPassAndVerify(t *testing.T) {
 	require.NoDirExists(t, filepath.Join(dst, "d01", "skip"))
 	require.FileExists(t, filepath.Join(dst, "d00", "old.tmp"), "excluded names are not deleted (rsync's rule)")
 	require.Contains(t, r.stderr, "0 differences")
+}
+
+// TestSyncNeverRemovesWhatItDidNotCreate: without --delete, files of DST
+// that are not in SRC stay, whatever their names — dot-files that look
+// like rsync's temporary files included — and SRC's own such names are
+// copied; only drove's temporary directory goes.
+func TestSyncNeverRemovesWhatItDidNotCreate(t *testing.T) {
+	dir := t.TempDir()
+	src, dst, work := filepath.Join(dir, "src"), filepath.Join(dir, "dst"), filepath.Join(dir, "work")
+	makeTree(t, src, treeOpts{dirs: 3, filesPerDir: 4, maxSize: 100, seed: 9})
+	require.NoError(t, os.WriteFile(filepath.Join(src, ".in-src.AbC123"), []byte("src"), 0o644))
+	extras := []string{".env.sample", "sub/.npmrc.backup", ".bashrc.old123", "d00/.f000.Xy12_z", ".x.AbC123"}
+	for _, p := range extras {
+		require.NoError(t, os.MkdirAll(filepath.Join(dst, filepath.Dir(p)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dst, p), []byte("mine: "+p), 0o600))
+	}
+	r := drove(t, nil, nil, "sync", "-n", "2/:", "-f", "4", "-d", work, "--verify=checksum", src, dst)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	for _, p := range extras {
+		b, err := os.ReadFile(filepath.Join(dst, p))
+		require.NoError(t, err, "%s was removed", p)
+		require.Equal(t, "mine: "+p, string(b))
+	}
+	require.FileExists(t, filepath.Join(dst, ".in-src.AbC123"))
+	require.NoDirExists(t, filepath.Join(dst, syncer.TempDirName(work)))
+	require.Contains(t, r.stderr, fmt.Sprintf("0 differences, %d entries only in DST", len(extras)))
 }

@@ -196,6 +196,9 @@ type migration struct {
 	parts []*Part // indexed by job Seq-1
 	busy  map[string]int
 	res   Result
+	// lateFailed are the job Seqs of partitions whose job succeeded but
+	// whose rsync exit 23 was a real error.
+	lateFailed []int
 }
 
 func (o *Options) remoteDst() bool {
@@ -306,8 +309,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		m.res.AlreadyDone = true
 		return m.result(start), nil
 	}
-	if m.res.OK() && o.FinalPass {
-		m.final(ctx)
+	switch {
+	case !m.res.OK():
+	case o.FinalPass:
+		m.final(ctx, false)
+	case o.Tool == partition.ModeRsync:
+		m.final(ctx, true)
 	}
 	return m.result(start), nil
 }
