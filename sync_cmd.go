@@ -126,7 +126,8 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		var mm *syncer.MismatchError
 		var be *syncer.BusyError
 		var ve *syncer.VisibilityError
-		if errors.As(err, &mm) || errors.As(err, &be) || errors.As(err, &ve) {
+		var oe *syncer.OverlapError
+		if errors.As(err, &mm) || errors.As(err, &be) || errors.As(err, &ve) || errors.As(err, &oe) {
 			return &exitError{code: exitUsage, err: err}
 		}
 		return &exitError{code: exitFailed, err: err}
@@ -197,9 +198,6 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 		if dst, err = filepath.Abs(dst); err != nil {
 			return o, usageErrorf("sync: DST: %v", err)
 		}
-		if dst == src || strings.HasPrefix(dst, src+string(filepath.Separator)) {
-			return o, usageErrorf("sync: DST %s is inside SRC %s", dst, src)
-		}
 	}
 	work := c.Work
 	if work == "" {
@@ -208,9 +206,6 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 	}
 	if work, err = filepath.Abs(work); err != nil {
 		return o, usageErrorf("sync: --work: %v", err)
-	}
-	if work == src || strings.HasPrefix(work, src+string(filepath.Separator)) {
-		return o, usageErrorf("sync: --work %s is inside SRC %s", work, src)
 	}
 	for _, w := range append([]string{src, dst, work}, c.ToolArgs...) {
 		if strings.ContainsAny(w, "\n\r") {

@@ -489,7 +489,7 @@ func TestSyncBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"-n", ":", "-d", work, src, filepath.Join(dir, "other")}, `holds a sync with DST`},
-		{[]string{"-n", ":", "-d", work, "--mode", "rclone", src, filepath.Join(dir, "dst")}, `holds a sync with --mode "rsync"`},
+		{[]string{"-n", ":", "-d", work, "--mode", "rclone", src, filepath.Join(dir, "dst")}, `holds a sync with tool "rsync"`},
 		{[]string{"-n", ":", filepath.Join(dir, "nope"), filepath.Join(dir, "dst")}, "SRC: stat"},
 		{[]string{"-n", ":", src, filepath.Join(src, "inside")}, "is inside SRC"},
 		{[]string{"-n", ":", src, filepath.Join(dir, "no", "parent")}, "DST's parent"},
@@ -549,4 +549,33 @@ func TestSyncNeverRemovesWhatItDidNotCreate(t *testing.T) {
 	require.FileExists(t, filepath.Join(dst, ".in-src.AbC123"))
 	require.NoDirExists(t, filepath.Join(dst, syncer.TempDirName(work)))
 	require.Contains(t, r.stderr, fmt.Sprintf("0 differences, %d entries only in DST", len(extras)))
+}
+
+// TestSyncRefusesOverlaps: --delete with SRC inside DST used to delete SRC
+// (exit 0, "final pass done"), and a work directory inside DST was
+// deleted by the final pass. Overlaps are refused on resolved paths, with
+// one line and exit 2, before anything is touched.
+func TestSyncRefusesOverlaps(t *testing.T) {
+	dir := t.TempDir()
+	vol := filepath.Join(dir, "vol")
+	makeTree(t, filepath.Join(vol, "incoming"), treeOpts{dirs: 2, filesPerDir: 3, maxSize: 100, seed: 10})
+	require.NoError(t, os.Symlink(vol, filepath.Join(dir, "vol-link")))
+	before := readTree(t, vol, true, true)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{filepath.Join(vol, "incoming"), vol}, "SRC " + filepath.Join(vol, "incoming") + " is inside DST " + vol},
+		{[]string{filepath.Join(dir, "vol-link", "incoming"), vol}, "is inside DST"},
+		{[]string{"-d", filepath.Join(vol, "w"), filepath.Join(dir, "src2"), vol}, "work directory " + filepath.Join(vol, "w") + " is inside DST"},
+		{[]string{vol, filepath.Join(dir, "vol-link", "incoming", "copy")}, "DST"},
+	} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "src2"), 0o755))
+		args := append([]string{"sync", "-n", ":", "--delete"}, tc.args...)
+		r := drove(t, nil, nil, args...)
+		require.Equal(t, exitUsage, r.code, "%v: %s", tc.args, r.stderr)
+		require.Contains(t, r.stderr, tc.want)
+		require.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
+	}
+	require.Equal(t, before, readTree(t, vol, true, true), "nothing touched")
 }

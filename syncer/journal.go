@@ -47,7 +47,7 @@ type MismatchError struct {
 }
 
 func (e *MismatchError) Error() string {
-	return fmt.Sprintf("sync: %s holds a sync with %s %q, not %q: use another --work, or the same SRC, DST and --mode to resume",
+	return fmt.Sprintf("sync: %s holds a sync with %s %q, not %q: use another work directory, or the same SRC, DST and tool to resume",
 		e.Work, e.What, e.Journal, e.Given)
 }
 

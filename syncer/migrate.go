@@ -231,7 +231,9 @@ func (o *Options) validate() error {
 var ErrNoNodes = errors.New("sync: no node could be reached")
 
 // Run runs (or resumes) the sync o describes. It returns an error, and
-// copies nothing, for bad options, a work directory that holds another
+// copies nothing, for bad options, SRC, DST and the work directory
+// nested or the same once symbolic links are resolved (*OverlapError),
+// a work directory that holds another
 // sync (*MismatchError) or is in use (*BusyError), a node that does not
 // see SRC, DST's parent or WORK, or cannot write DST or WORK
 // (*VisibilityError), and when no node can be reached (ErrNoNodes); a
@@ -247,8 +249,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if !o.remoteDst() {
 		o.Dst = filepath.Clean(o.Dst)
 	}
+	if err := checkOverlap(&o); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(o.Work, 0o755); err != nil {
-		return nil, fmt.Errorf("sync: --work: %w", err)
+		return nil, fmt.Errorf("sync: work directory: %w", err)
 	}
 	j, st, err := openJournal(o.Work)
 	if err != nil {
@@ -332,7 +337,7 @@ func (m *migration) header(st *state) error {
 	case h.Dst != m.o.Dst:
 		return &MismatchError{Work: m.o.Work, What: "DST", Journal: h.Dst, Given: m.o.Dst}
 	case h.Tool != tool:
-		return &MismatchError{Work: m.o.Work, What: "--mode", Journal: h.Tool, Given: tool}
+		return &MismatchError{Work: m.o.Work, What: "tool", Journal: h.Tool, Given: tool}
 	}
 	return nil
 }
