@@ -66,7 +66,12 @@ func Run(ctx context.Context, opts Options, emit func(Partition) error, progress
 	c := newCrawler(ctx, root, &opts, entries, done, stopped)
 	walkErr := make(chan error, 1)
 	go func() {
-		err := walk(root, c.visit)
+		var err error
+		if c.batched {
+			err = c.fdWalk(walkers(opts.Walkers))
+		} else {
+			err = walk(root, c.visit)
+		}
 		close(entries)
 		walkErr <- err
 	}()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -130,7 +129,10 @@ func (m *migration) crawl(ctx context.Context, st *state, q *queue) {
 		if m.o.Tool == partition.ModeRclone {
 			key = partition.RclonePath
 		}
-		opts.Walk = skipListed(partition.FastWalk(m.o.Walkers), seen, key)
+		opts.Known = func(rel string) bool {
+			_, ok := seen[key(rel)]
+			return ok
+		}
 	}
 
 	m.mu.Lock()
@@ -232,26 +234,6 @@ func (m *migration) listed(st *state) (map[string]struct{}, error) {
 		}
 	}
 	return seen, nil
-}
-
-// skipListed wraps walk so that entries whose key is in seen are never
-// passed on (directories are still descended: what is below them is
-// checked entry by entry).
-func skipListed(walk partition.WalkFunc, seen map[string]struct{}, key func(rel string) string) partition.WalkFunc {
-	return func(root string, fn fs.WalkDirFunc) error {
-		prefix := root
-		if !strings.HasSuffix(prefix, string(filepath.Separator)) {
-			prefix += string(filepath.Separator)
-		}
-		return walk(root, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && p != root {
-				if _, ok := seen[key(strings.TrimPrefix(p, prefix))]; ok {
-					return nil
-				}
-			}
-			return fn(p, d, err)
-		})
-	}
 }
 
 // copyEvent accounts for one runner event of the copy and passes it on.
