@@ -479,6 +479,7 @@ func TestSyncRcloneLocalNodes(t *testing.T) {
 
 func TestSyncBadInput(t *testing.T) {
 	dir := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
 	src := filepath.Join(dir, "src")
 	makeTree(t, src, treeOpts{dirs: 1, filesPerDir: 2, maxSize: 10, seed: 7})
 	work := filepath.Join(dir, "work")
@@ -494,6 +495,7 @@ func TestSyncBadInput(t *testing.T) {
 		{[]string{"-n", ":", src, filepath.Join(src, "inside")}, "is inside SRC"},
 		{[]string{"-n", ":", src, filepath.Join(dir, "no", "parent")}, "DST's parent"},
 		{[]string{"-n", "somehost", src, filepath.Join(dir, "dst")}, "--work DIR is required with remote nodes"},
+		{[]string{"-n", ":", "-n", "somehost", src, filepath.Join(dir, "dst")}, "--work DIR is required with remote nodes (somehost)"},
 		{[]string{"-n", ":", "--size", "lots", src, filepath.Join(dir, "dst")}, "--size"},
 		{[]string{"-n", ":", "--verify=bits", src, filepath.Join(dir, "dst")}, "--verify=bits"},
 		{[]string{src, filepath.Join(dir, "dst")}, "no nodes"},
@@ -557,6 +559,7 @@ func TestSyncNeverRemovesWhatItDidNotCreate(t *testing.T) {
 // one line and exit 2, before anything is touched.
 func TestSyncRefusesOverlaps(t *testing.T) {
 	dir := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
 	vol := filepath.Join(dir, "vol")
 	makeTree(t, filepath.Join(vol, "incoming"), treeOpts{dirs: 2, filesPerDir: 3, maxSize: 100, seed: 10})
 	require.NoError(t, os.Symlink(vol, filepath.Join(dir, "vol-link")))

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -90,6 +91,13 @@ type Options struct {
 	// of the lists, as listed already (by an earlier crawl). Directories
 	// are still crawled. It is called from several goroutines at once.
 	Known func(rel string) bool
+	// Sync fsyncs each list file, then its directory, before the
+	// partition is emitted (and OutDir's parent once, when Run creates
+	// OutDir): a caller that records emitted partitions (a journal) never
+	// records a list that a crash can still lose or empty.
+	Sync bool
+	// fsync replaces (*os.File).Sync in tests.
+	fsync func(*os.File) error
 	// beforeOpen, when set (by tests), is called before each directory
 	// below Src is opened: a seam to change the tree between a
 	// directory's listing and its opening.

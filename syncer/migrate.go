@@ -61,6 +61,8 @@ type Options struct {
 	// on every node), or for rclone any rclone remote ("remote:bucket").
 	Src, Dst string
 	// Work is the work directory, absolute, on storage every node sees.
+	// Empty means DefaultWork, private to this user (0700, checked): only
+	// when every node is Local (else *WorkRequiredError).
 	Work string
 	// Tool is partition.ModeRsync or partition.ModeRclone.
 	Tool     partition.Mode
@@ -160,6 +162,7 @@ type Failure struct {
 // Result is the account of a run.
 type Result struct {
 	Progress
+	Work          string // the work directory (DefaultWork when none was given)
 	Resumed       bool // the work directory held an earlier run
 	AlreadyDone   bool // ...which had finished: nothing was copied
 	CrawlComplete bool // some crawl (this run's or an earlier one) listed the whole tree
@@ -242,6 +245,13 @@ var ErrNoNodes = errors.New("sync: no node could be reached")
 // incomplete crawl, an interrupt.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	start := time.Now()
+	var private string // the default work directory is checked up to here
+	if len(o.Nodes) > 0 {
+		var err error
+		if private, err = o.defaultWork(); err != nil {
+			return nil, err
+		}
+	}
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
@@ -252,7 +262,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := checkOverlap(&o); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(o.Work, 0o755); err != nil {
+	if private != "" {
+		if err := makePrivate(o.Work, private); err != nil {
+			return nil, err
+		}
+	} else if err := os.MkdirAll(o.Work, 0o755); err != nil {
 		return nil, fmt.Errorf("sync: work directory: %w", err)
 	}
 	j, st, err := openJournal(o.Work)
@@ -354,6 +368,7 @@ func (m *migration) result(start time.Time) *Result {
 	defer m.mu.Unlock()
 	r := m.res
 	r.Progress = m.prog
+	r.Work = m.o.Work
 	r.Elapsed = time.Since(start)
 	return &r
 }
