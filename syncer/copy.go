@@ -118,6 +118,8 @@ func (m *migration) crawl(ctx context.Context, st *state, q *queue) {
 		Format:   partition.Job{Mode: m.o.Tool}.ListFormat(),
 		Walkers:  m.o.Walkers,
 		OnSkip:   m.o.OnSkip,
+		// A list must be on disk before the journal records it.
+		Sync: true,
 	}
 	if len(st.order) > 0 {
 		seen, err := m.listed(st)

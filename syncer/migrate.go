@@ -163,9 +163,9 @@ type Failure struct {
 type Result struct {
 	Progress
 	Work          string // the work directory (DefaultWork when none was given)
-	Resumed       bool // the work directory held an earlier run
-	AlreadyDone   bool // ...which had finished: nothing was copied
-	CrawlComplete bool // some crawl (this run's or an earlier one) listed the whole tree
+	Resumed       bool   // the work directory held an earlier run
+	AlreadyDone   bool   // ...which had finished: nothing was copied
+	CrawlComplete bool   // some crawl (this run's or an earlier one) listed the whole tree
 	CrawlErr      error
 	Skipped       int       // entries this run's crawl could not list
 	Failed        []Failure // partitions that failed for good
