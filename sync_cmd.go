@@ -134,6 +134,9 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 	}
 	o.Work = res.Work
 	ui.summary(res, o.Work)
+	if res.NewRun {
+		fmt.Fprintf(e.stderr, "drove: sync: this was run %d of %s: run %d had finished, so the tree was synced again\n", res.Run, o.Work, res.Run-1)
+	}
 	switch {
 	case res.Interrupted:
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("sync: interrupted; run the same command again to resume (work directory %s)", o.Work)}

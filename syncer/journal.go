@@ -27,6 +27,7 @@ const journalName = "journal"
 //	{"t":"done","crawl":2,"seq":5,"node":"n1"}        it was copied (its job exited 0)
 //	{"t":"crawled","crawl":2}                         crawl 2 listed the whole tree
 //	{"t":"final"}                                     the final pass succeeded
+//	{"t":"restart","run":2}                           run 2 starts: the runs before had finished
 type record struct {
 	T     string    `json:"t"`
 	Src   string    `json:"src,omitempty"`
@@ -38,6 +39,7 @@ type record struct {
 	Files int       `json:"files,omitempty"`
 	Bytes int64     `json:"bytes,omitempty"`
 	Node  string    `json:"node,omitempty"`
+	Run   int       `json:"run,omitempty"`
 }
 
 // MismatchError is a work directory whose journal records another sync:
@@ -66,6 +68,29 @@ type state struct {
 	crawls  int       // highest crawl number started
 	crawled map[int]bool
 	final   bool
+	run     int // the current run's number, from 1
+}
+
+// finished reports whether the journal's current run is over: a crawl
+// listed the whole tree, every partition is done, and the final pass ran
+// (when asked for).
+func (st *state) finished(finalPass bool) bool {
+	if st.header == nil || st.crawls == 0 || !st.crawled[st.crawls] || (finalPass && !st.final) {
+		return false
+	}
+	for _, p := range st.parts {
+		if !p.Done {
+			return false
+		}
+	}
+	return true
+}
+
+// restart forgets the current run, keeping the header and the crawl
+// numbers (a new crawl gets a new list directory), and counts a new one.
+func (st *state) restart() {
+	st.parts, st.order, st.crawled, st.final = map[partKey]*Part{}, nil, map[int]bool{}, false
+	st.run++
 }
 
 type partKey struct{ crawl, seq int }
@@ -125,7 +150,7 @@ func readJournal(f *os.File, path string) (*state, error) {
 			return nil, fmt.Errorf("sync: journal: %w", err)
 		}
 	}
-	st := &state{parts: map[partKey]*Part{}, crawled: map[int]bool{}}
+	st := &state{parts: map[partKey]*Part{}, crawled: map[int]bool{}, run: 1}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 64<<20)
 	line := 0
@@ -160,6 +185,8 @@ func readJournal(f *os.File, path string) (*state, error) {
 			st.crawled[r.Crawl] = true
 		case "final":
 			st.final = true
+		case "restart":
+			st.restart()
 		case "run":
 		default:
 			return nil, fmt.Errorf("sync: %s:%d: unknown record %q", path, line, r.T)

@@ -19,6 +19,13 @@
 // create their directories), as the user they run jobs as, which need not
 // be drove's.
 //
+// Runs. A work directory holds the runs of one sync (SRC, DST, tool),
+// numbered from 1 as fpsync numbers its runs. A drove sync whose journal's
+// last run had finished (complete crawl, every partition done, the final
+// pass run if asked) starts the next run: a new crawl of the whole tree
+// (lists in the next crawl's directory) and a new final pass. A run that
+// had not finished is resumed.
+//
 // Resume. A run reads the journal first. Partitions created but not done
 // are run again from their existing lists. If the last crawl had listed the
 // whole tree, nothing is crawled again. If it had not (interrupt, crash,
@@ -163,8 +170,10 @@ type Failure struct {
 type Result struct {
 	Progress
 	Work          string // the work directory (DefaultWork when none was given)
-	Resumed       bool   // the work directory held an earlier run
-	AlreadyDone   bool   // ...which had finished: nothing was copied
+	Resumed       bool   // this run resumed an unfinished one of the work directory
+	AlreadyDone   bool   // never set any more: a finished sync starts a NewRun
+	Run           int    // the run's number in the work directory, from 1
+	NewRun        bool   // the work directory's last run had finished: this is run Run, from scratch
 	CrawlComplete bool   // some crawl (this run's or an earlier one) listed the whole tree
 	CrawlErr      error
 	Skipped       int       // entries this run's crawl could not list
@@ -299,6 +308,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	if st.finished(o.FinalPass) {
+		// The last run finished: this is a new one (a new crawl of the
+		// whole tree, the final pass), numbered as fpsync numbers runs.
+		st.restart()
+		if err := j.append(record{T: "restart", Run: st.run, Time: time.Now().UTC()}); err != nil {
+			return nil, err
+		}
+		m.res.Resumed, m.res.NewRun = false, true
+	}
+	m.res.Run = st.run
 	if err := j.append(record{T: "run", Time: time.Now().UTC()}); err != nil {
 		return nil, err
 	}
@@ -324,9 +343,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	if needCrawl || len(pending) > 0 {
 		m.copy(ctx, st, pending, needCrawl)
-	} else if st.final || !o.FinalPass {
-		m.res.AlreadyDone = true
-		return m.result(start), nil
 	}
 	switch {
 	case !m.res.OK():

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/drove-dev/drove/partition"
@@ -105,4 +106,46 @@ func TestRemoteNodeNeedsAWorkDirectory(t *testing.T) {
 	require.Equal(t, "far", we.Node)
 	require.NoDirExists(t, filepath.Join(dir, "state"))
 	require.NoDirExists(t, o.Dst)
+}
+
+// TestFinishedSyncStartsANewRun: a sync whose last run finished starts
+// run 2 (a new crawl of the whole tree), one that had not is resumed.
+func TestFinishedSyncStartsANewRun(t *testing.T) {
+	needTool(t, "rsync")
+	dir := t.TempDir()
+	o := defaultOpts(t, dir)
+	o.Work = filepath.Join(dir, "work")
+	res, err := Run(context.Background(), o)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Run)
+	require.False(t, res.NewRun || res.Resumed)
+
+	require.NoError(t, os.WriteFile(filepath.Join(o.Src, "new"), []byte("new"), 0o644))
+	res, err = Run(context.Background(), o)
+	require.NoError(t, err)
+	require.True(t, res.OK())
+	require.True(t, res.NewRun)
+	require.False(t, res.Resumed)
+	require.Equal(t, 2, res.Run)
+	require.Equal(t, int64(2), res.Files, "the whole tree, listed again")
+	require.FileExists(t, filepath.Join(o.Dst, "new"))
+	require.FileExists(t, filepath.Join(o.Work, "lists", "2", "part.000001"))
+
+	// Run 2 unfinished (its final pass lost): the next run resumes it.
+	b := readJournalText(t, o.Work)
+	i := strings.LastIndex(b, `{"t":"final"`)
+	require.NoError(t, os.WriteFile(filepath.Join(o.Work, journalName), []byte(b[:i]), 0o644))
+	res, err = Run(context.Background(), o)
+	require.NoError(t, err)
+	require.True(t, res.Resumed)
+	require.False(t, res.NewRun)
+	require.Equal(t, 2, res.Run)
+	require.True(t, res.FinalRan)
+}
+
+func readJournalText(t *testing.T, work string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(work, journalName))
+	require.NoError(t, err)
+	return string(b)
 }
