@@ -46,7 +46,13 @@ func (o *Options) tempDir() string { return filepath.Join(o.Dst, TempDirName(o.W
 func (o *Options) partCommand(p *Part) (string, error) {
 	job := partition.Job{Mode: o.Tool, Src: o.Src, Dst: o.Dst, ToolArgs: o.ToolArgs}
 	if o.Tool == partition.ModeRsync {
-		job.ToolArgs = append([]string{"--temp-dir=" + TempDirName(o.Work)}, o.ToolArgs...)
+		pre := []string{"--temp-dir=" + TempDirName(o.Work)}
+		if o.Delete {
+			// A directory of DST that SRC now has as a file or symlink
+			// is replaced, as the final pass's --delete would.
+			pre = append(pre, "--force")
+		}
+		job.ToolArgs = append(pre, o.ToolArgs...)
 	}
 	line, err := job.Format(partition.Partition{Seq: p.Seq, ListPath: p.List, Files: p.Files, Bytes: p.Bytes})
 	if err != nil {
@@ -91,7 +97,7 @@ func (o *Options) finalCommand() string {
 		tmp := TempDirName(o.Work)
 		w = append(w, "rsync", "-a")
 		if o.Delete {
-			w = append(w, "--delete")
+			w = append(w, "--delete", "--force")
 		}
 		w = append(w, q("--exclude=/"+tmp+"/"), q("--temp-dir="+tmp))
 		for _, x := range o.Excludes {

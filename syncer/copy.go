@@ -260,7 +260,7 @@ func (m *migration) copyEvent(ev runner.Event) {
 			// rsync exited 23 or 24: a vanished source is copied as
 			// far as it exists; a real error fails the partition here,
 			// without costing the node (the runner saw a success).
-			if err := checkExit23(p.Log); err != nil {
+			if err := checkExit23(p.Log, m.o.Src); err != nil {
 				p.Node = ev.Node
 				m.prog.PartsFailed++
 				m.res.Failed = append(m.res.Failed, Failure{Part: *p, Node: ev.Node, Reason: err.Error()})
@@ -340,7 +340,7 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 				m.fleet.markBroken(ev.Node)
 			case runner.JobSucceeded:
 				if ev.Stdout > 0 {
-					if checkErr = checkExit23(log); checkErr == nil {
+					if checkErr = checkExit23(log, m.o.Src); checkErr == nil {
 						m.res.Vanished++
 					}
 				}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // maxLogRead is how much of a log's end drove reads to judge an attempt:
@@ -21,7 +23,7 @@ const maxLogRead = 8 << 20
 // entry of --files-from that was deleted after it was listed, or whose
 // parent became a file (rsync exits 23 for those, not 24), or a directory
 // that went away during a recursive pass.
-var goneRE = regexp.MustCompile(`^rsync: (?:\[[a-z]+\] )?(?:link_stat|change_dir|opendir|readlink_stat) "(.*)" failed: (?:No such file or directory \(2\)|Not a directory \(20\))$`)
+var goneRE = regexp.MustCompile(`^rsync: (?:\[[a-z]+\] )?(?:link_stat|change_dir|opendir|readlink_stat) "(.*)" failed: (?:No such file or directory \(2\)|Not a directory \(20\)|Too many levels of symbolic links \(40\))$`)
 
 // vanishedRE matches rsync's note for a file that vanished while it was
 // being sent (exit 24), which may appear with other messages.
@@ -35,7 +37,7 @@ var vanishedRE = regexp.MustCompile(`^file has vanished: "(.*)"$`)
 // denied, a path rsync could not find but that exists here (a node that
 // does not see the tree as drove does), an error drove does not know, a
 // log it cannot read — is an error naming the first such message.
-func checkExit23(log string) error {
+func checkExit23(log, src string) error {
 	attempt, err := lastAttempt(log)
 	if err != nil {
 		return fmt.Errorf("sync: rsync exited 23 or 24 and its log cannot be read: %w", err)
@@ -59,7 +61,7 @@ func checkExit23(log string) error {
 			// "\#ooo" reads both ways: both must be gone.
 			raw := goneRE.FindStringSubmatch(l)[1]
 			for _, p := range []string{raw, unescapeRsync(raw)} {
-				if !isGone(p) {
+				if !isGone(src, p) {
 					return fmt.Errorf("rsync exited 23: it could not find %q, which is there on this machine", p)
 				}
 			}
@@ -75,11 +77,39 @@ func checkExit23(log string) error {
 	return nil
 }
 
-// isGone reports whether lstat says p does not exist (or a parent of it is
-// not a directory).
-func isGone(p string) bool {
-	_, err := os.Lstat(p)
-	return err != nil && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR))
+// isGone reports whether path p does not exist below src without
+// following a symbolic link: a component is missing, or is not a real
+// directory (a file, or a symbolic link, which a tool that refuses to
+// follow it reports as "Too many levels of symbolic links"). A path
+// outside src is checked with lstat.
+func isGone(src, p string) bool {
+	rel, ok := strings.CutPrefix(p, strings.TrimSuffix(src, "/")+"/")
+	if !ok {
+		_, err := os.Lstat(p)
+		return err != nil && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR))
+	}
+	gone := func(err error) bool {
+		return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ELOOP)
+	}
+	fd, err := unix.Open(src, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	parts := strings.Split(rel, "/")
+	for _, c := range parts[:len(parts)-1] {
+		if c == "" || c == "." {
+			continue
+		}
+		next, err := unix.Openat(fd, c, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		unix.Close(fd)
+		if err != nil {
+			return gone(err)
+		}
+		fd = next
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	return gone(unix.Fstatat(fd, parts[len(parts)-1], &st, unix.AT_SYMLINK_NOFOLLOW))
 }
 
 // lastAttempt returns the text of log after its last "== " attempt header
