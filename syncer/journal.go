@@ -163,8 +163,16 @@ func readJournal(f *os.File, path string) (*state, error) {
 		if line == 1 && r.T != "sync" {
 			return nil, fmt.Errorf("sync: %s:1: not a drove sync journal", path)
 		}
+		if r.Crawl < 0 || r.Seq < 0 || r.Files < 0 || r.Bytes < 0 || r.Run < 0 ||
+			(r.T == "part" || r.T == "done") && (r.Crawl == 0 || r.Seq == 0) ||
+			(r.T == "crawl" || r.T == "crawled") && r.Crawl == 0 {
+			return nil, fmt.Errorf("sync: %s:%d: bad numbers in a %q record", path, line, r.T)
+		}
 		switch r.T {
 		case "sync":
+			if line != 1 {
+				return nil, fmt.Errorf("sync: %s:%d: a second sync header", path, line)
+			}
 			rr := r
 			st.header = &rr
 		case "crawl":
