@@ -139,3 +139,46 @@ func TestExit23ThatIsNotVanishedFails(t *testing.T) {
 	require.True(t, res.OK(), "%+v", res.Failed)
 	require.True(t, res.FinalRan)
 }
+
+// TestCheckExit23: the judgement of an attempt's log, message by message.
+func TestCheckExit23(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	require.NoError(t, os.MkdirAll(filepath.Join(src, "here"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "here", "f"), nil, 0o644))
+	require.NoError(t, os.Symlink(dir, filepath.Join(src, "link")))
+	head := "== Mon Jan 1 00:00:00 UTC 2026 n1\n"
+	done := "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1394) [sender=3.5.0]\n" + exit23Line + "\n"
+	for _, tc := range []struct {
+		name, attempt string
+		ok            bool
+	}{
+		{"gone", `rsync: [sender] link_stat "` + src + `/gone" failed: No such file or directory (2)` + "\n", true},
+		{"parent became a file", `rsync: [sender] link_stat "` + src + `/here/f/x" failed: Not a directory (20)` + "\n", true},
+		{"through a symlink", `rsync: [sender] link_stat "` + src + `/link/src/here/f" failed: Too many levels of symbolic links (40)` + "\n", true},
+		{"translated", `rsync: [sender] link_stat "` + src + `/gone" failed: Aucun fichier ou dossier de ce type (2)` + "\n", true},
+		{"escaped newline", `rsync: [sender] link_stat "` + src + `/new\#012line" failed: No such file or directory (2)` + "\n", true},
+		{"there after all", `rsync: [sender] link_stat "` + src + `/here/f" failed: No such file or directory (2)` + "\n", false},
+		{"permission", `rsync: [sender] send_files failed to open "` + src + `/here/f": Permission denied (13)` + "\n", false},
+		{"mixed", `rsync: [sender] link_stat "` + src + `/gone" failed: No such file or directory (2)` + "\n" +
+			`rsync: [receiver] mkstemp "x" failed: No space left on device (28)` + "\n", false},
+		{"nothing said", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := filepath.Join(dir, "log")
+			// An earlier attempt's messages must not count.
+			old := head + `rsync: [sender] send_files failed to open "x": Permission denied (13)` + "\n" + done
+			require.NoError(t, os.WriteFile(log, []byte(old+head+tc.attempt+done), 0o644))
+			err := checkExit23(log, src)
+			if tc.ok {
+				require.NoError(t, err)
+			} else {
+				require.Error(t, err)
+			}
+		})
+	}
+	// Exit 24 (no exit-23 line) is always a vanished source.
+	log := filepath.Join(dir, "log24")
+	require.NoError(t, os.WriteFile(log, []byte(head+`file has vanished: "`+src+`/x"`+"\n"), 0o644))
+	require.NoError(t, checkExit23(log, src))
+}

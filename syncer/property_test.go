@@ -108,10 +108,10 @@ func randomTree(t *testing.T, r *rand.Rand, root string, symlinks bool) []string
 // TestSyncProperty: for random trees of hostile names and random extra
 // entries in DST (dot-files among them), a sync makes DST equal SRC plus,
 // without Delete, every extra entry untouched (same content, mode and
-// mtime). DROVE_LONG_TESTS=N runs 20*N seeds per variant, else 3 (rclone,
+// mtime). DROVE_LONG_TESTS=N runs 20*N seeds per variant, else 2 (rclone,
 // slow to start: 1); the seed is printed on failure.
 func TestSyncProperty(t *testing.T) {
-	seeds := 3
+	seeds := 2
 	if n, _ := strconv.Atoi(os.Getenv("DROVE_LONG_TESTS")); n > 0 {
 		seeds = 20 * n
 	}

@@ -21,9 +21,11 @@ const maxLogRead = 8 << 20
 
 // goneRE matches rsync's message for a source path it could not find: an
 // entry of --files-from that was deleted after it was listed, or whose
-// parent became a file (rsync exits 23 for those, not 24), or a directory
-// that went away during a recursive pass.
-var goneRE = regexp.MustCompile(`^rsync: (?:\[[a-z]+\] )?(?:link_stat|change_dir|opendir|readlink_stat) "(.*)" failed: (?:No such file or directory \(2\)|Not a directory \(20\)|Too many levels of symbolic links \(40\))$`)
+// parent became a file or a symlink (rsync exits 23 for those, not 24), or
+// a directory that went away during a recursive pass. The error is matched
+// by its errno (ENOENT 2, ENOTDIR 20, ELOOP 40), not by strerror's text,
+// which the node's locale may translate.
+var goneRE = regexp.MustCompile(`^rsync: (?:\[[a-z]+\] )?(?:link_stat|change_dir|opendir|readlink_stat) "(.*)" failed: [^"]*\((?:2|20|40)\)$`)
 
 // vanishedRE matches rsync's note for a file that vanished while it was
 // being sent (exit 24), which may appear with other messages.
