@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -23,7 +21,7 @@ type SyncCmd struct {
 	Src string `arg:"" placeholder:"SRC" help:"Directory to copy. drove crawls it here, and every node must see it at the same path."`
 	Dst string `arg:"" placeholder:"DST" help:"Where to copy it: a directory whose parent exists on every node, or with --mode rclone an rclone remote (remote:path)."`
 
-	Work        string     `short:"d" placeholder:"DIR" help:"Work directory: partition lists, the journal, per-partition logs (fpsync -d). With remote nodes it is required and must be shared storage every node sees at the same path. Default with only ':' nodes: a directory under the system temp dir named after SRC, DST and --mode. Run the same command with the same DIR to resume."`
+	Work        string     `short:"d" placeholder:"DIR" help:"Work directory: partition lists, the journal, per-partition logs (fpsync -d). With remote nodes it is required and must be shared storage every node sees at the same path. Default with only ':' nodes: a private directory under $XDG_STATE_HOME/drove/sync (or ~/.local/state/drove/sync) named after SRC, DST and --mode. Run the same command with the same DIR to resume."`
 	Mode        string     `enum:"rsync,rclone" default:"rsync" help:"Copy tool: rsync (rsync -a --from0 --files-from) or rclone (rclone copy --files-from-raw)."`
 	Files       int        `short:"f" default:"2000" placeholder:"N" help:"Close a partition at N entries (default 2000, as fpsync -f)."`
 	Size        string     `short:"s" default:"4GiB" placeholder:"SIZE" help:"Close a partition before it exceeds SIZE bytes (default 4GiB, as fpsync -s and drove partition -s); a bigger single file gets a partition of its own. K M G T and KiB..TiB are powers of 1024, KB MB GB TB powers of 1000."`
@@ -104,9 +102,6 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		hasLocal = hasLocal || local
 		o.Nodes = append(o.Nodes, syncer.Node{Node: n, Local: local})
 	}
-	if !hasLocal && c.Work == "" {
-		return usageErrorf("sync: --work DIR is required with remote nodes: a directory on storage every node sees at the same path")
-	}
 	if hasLocal && !isRcloneRemote(c.Mode, c.Dst) {
 		if _, err := os.Stat(filepath.Dir(o.Dst)); err != nil {
 			return usageErrorf("sync: DST's parent: %v", err)
@@ -129,12 +124,22 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		var mm *syncer.MismatchError
 		var be *syncer.BusyError
 		var ve *syncer.VisibilityError
-		if errors.As(err, &mm) || errors.As(err, &be) || errors.As(err, &ve) {
+		var oe *syncer.OverlapError
+		var ue *syncer.UnsafeWorkError
+		var wr *syncer.WorkRequiredError
+		if errors.As(err, &wr) {
+			return usageErrorf("sync: --work DIR is required with remote nodes (%s): a directory on storage every node sees at the same path", wr.Node)
+		}
+		if errors.As(err, &mm) || errors.As(err, &be) || errors.As(err, &ve) || errors.As(err, &oe) || errors.As(err, &ue) {
 			return &exitError{code: exitUsage, err: err}
 		}
 		return &exitError{code: exitFailed, err: err}
 	}
+	o.Work = res.Work
 	ui.Summary(res, o.Work)
+	if res.NewRun {
+		fmt.Fprintf(e.stderr, "drove: sync: this was run %d of %s: run %d had finished, so the tree was synced again\n", res.Run, o.Work, res.Run-1)
+	}
 	switch {
 	case res.Interrupted:
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("sync: interrupted; run the same command again to resume (work directory %s)", o.Work)}
@@ -200,27 +205,19 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 		if dst, err = filepath.Abs(dst); err != nil {
 			return o, usageErrorf("sync: DST: %v", err)
 		}
-		if dst == src || strings.HasPrefix(dst, src+string(filepath.Separator)) {
-			return o, usageErrorf("sync: DST %s is inside SRC %s", dst, src)
+	}
+	work := c.Work // "": syncer.DefaultWork
+	if work != "" {
+		if work, err = filepath.Abs(work); err != nil {
+			return o, usageErrorf("sync: --work: %v", err)
 		}
-	}
-	work := c.Work
-	if work == "" {
-		sum := sha256.Sum256([]byte(src + "\x00" + dst + "\x00" + c.Mode))
-		work = filepath.Join(os.TempDir(), "drove-sync-"+hex.EncodeToString(sum[:6]))
-	}
-	if work, err = filepath.Abs(work); err != nil {
-		return o, usageErrorf("sync: --work: %v", err)
-	}
-	if work == src || strings.HasPrefix(work, src+string(filepath.Separator)) {
-		return o, usageErrorf("sync: --work %s is inside SRC %s", work, src)
 	}
 	for _, w := range append([]string{src, dst, work}, c.ToolArgs...) {
 		if strings.ContainsAny(w, "\n\r") {
 			return o, usageErrorf("sync: SRC, DST, --work and --tool-args cannot contain a newline")
 		}
 	}
-	opts := partition.Options{Src: src, OutDir: work, MaxFiles: c.Files, MaxBytes: maxBytes, Excludes: c.Exclude}
+	opts := partition.Options{Src: src, OutDir: "lists", MaxFiles: c.Files, MaxBytes: maxBytes, Excludes: c.Exclude}
 	if err := opts.Validate(); err != nil {
 		return o, usageErrorf("sync: %v", err)
 	}

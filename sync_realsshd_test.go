@@ -80,7 +80,7 @@ func TestRealSSHSyncHostileTree(t *testing.T) {
 	require.NoError(t, os.Mkdir(readOnly, 0o755)) // root's
 	r = drove(t, nil, nil, "sync", "-F", c.SSHConfig, "-n", "node3", "-d", readOnly, src, dst+"2")
 	require.Equal(t, exitUsage, r.code, r.stderr)
-	require.Contains(t, r.stderr, "drove: sync: node node3 cannot write --work "+readOnly)
+	require.Contains(t, r.stderr, "drove: sync: node node3 cannot write work directory "+readOnly)
 	require.NoError(t, os.Mkdir(work+"2", 0o755))
 	require.NoError(t, os.Chown(work+"2", c.UID, c.GID))
 	r = drove(t, nil, nil, "sync", "-F", c.SSHConfig, "-n", "node2", "-d", work+"2", src, filepath.Join(hidden, "dst"))

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/syncer"
 	"github.com/stretchr/testify/require"
 )
 
@@ -165,7 +166,8 @@ func requireSameTree(t *testing.T, src, dst string, modes, dirMtimes bool) {
 // rsync, except that for partition N (its list part.00000N):
 //
 //	ctl/block exists and N > ctl/pass: wait until ctl/block is removed
-//	ctl/fail.N exists: exit 23 without copying
+//	ctl/fail.N exists: exit 11 without copying (a real error: rsync's 23
+//	is judged from its log, see syncer)
 //	ctl/vanish.N exists: copy, then exit 24
 //
 // and it records ctl/started.N (with its pid) and ctl/finished.N.
@@ -182,11 +184,11 @@ n=0
 for a in "$@"; do
   case "$a" in --files-from=*) n=$(basename -- "$a" | sed 's/^part\.0*//') ;; esac
 done
-[ "$n" -gt 0 ] && echo $$ > "$ctl/started.$n"
+[ "$n" -gt 0 ] && echo $$ > "$ctl/.started.$n" && mv "$ctl/.started.$n" "$ctl/started.$n"
 if [ "$n" -gt %d ]; then
   while [ -e "$ctl/block" ]; do sleep 0.02; done
 fi
-[ -e "$ctl/fail.$n" ] && exit 23
+[ -e "$ctl/fail.$n" ] && exit 11
 %s "$@" || exit $?
 [ "$n" -gt 0 ] && : > "$ctl/finished.$n"
 [ -e "$ctl/vanish.$n" ] && exit 24
@@ -246,10 +248,20 @@ func TestSyncHostileTreeLocalNodes(t *testing.T) {
 	require.Contains(t, r.stderr, "0 differences")
 	require.Greater(t, journalCount(t, work, "part"), 8, "several partitions")
 
-	// The same command again has nothing to do.
+	// The same command again, after the sync finished, is a new run
+	// (fpsync's run IDs): the tree is crawled and synced again, and a
+	// file changed since is copied.
+	parts := journalCount(t, work, "part")
+	changed := filepath.Join(src, hostileNames[0], hostileNames[0]+"0")
+	require.NoError(t, os.WriteFile(changed, []byte("changed after run 1"), 0o644))
 	r = drove(t, nil, nil, "sync", "-n", "4/:", "-f", "17", "-z", "-d", work, src, dst)
 	require.Equal(t, exitOK, r.code, r.stderr)
-	require.Contains(t, r.stderr, "records a finished sync")
+	require.Contains(t, r.stderr, "drove: sync: this was run 2 of "+work+": run 1 had finished, so the tree was synced again\n")
+	require.NotContains(t, r.stderr, "resumed from")
+	require.Equal(t, 1, journalCount(t, work, "restart"))
+	require.Equal(t, 2*parts, journalCount(t, work, "part"), "the whole tree listed again")
+	require.DirExists(t, filepath.Join(work, "lists", "2"))
+	requireSameTree(t, src, dst, true, true)
 }
 
 func TestSyncResumeAfterInterrupt(t *testing.T) {
@@ -387,8 +399,8 @@ func TestSyncFailedPartitionsListedThenFinished(t *testing.T) {
 	require.Equal(t, exitFailed, r.code, r.stderr)
 	list := filepath.Join(work, "lists", "1", "part.000002")
 	log := filepath.Join(work, "log", "1", "part.000002.log")
-	require.Contains(t, r.stderr, fmt.Sprintf("drove: sync: failed: partition 1/part.000002, list %s, node local, exited with status 23, log %s\n", list, log))
-	require.Contains(t, r.stderr, "exit 24; not a failure", "rsync's 24 is a warning")
+	require.Contains(t, r.stderr, fmt.Sprintf("drove: sync: failed: partition 1/part.000002, list %s, node local, exited with status 11, log %s\n", list, log))
+	require.Contains(t, r.stderr, "vanished after they were listed", "rsync's 24 is a note, not a failure")
 	require.NotContains(t, r.stderr, "final pass done", "no final pass while a partition is missing")
 	require.Contains(t, r.stderr, "run the same command again to finish")
 	_, ok := doneSeqs(t, work)[3]
@@ -409,8 +421,9 @@ func TestSyncDeleteAndVerify(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dst, "old dir", "sub", "x"), []byte("x"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dst, "old file"), []byte("x"), 0o644))
 
-	// What an rsync killed mid-file leaves: its temporary file.
-	leftover := filepath.Join(dst, hostileNames[0], "."+hostileNames[0]+"0.aB3xY9")
+	// What an rsync killed mid-file leaves: its temporary file, in
+	// drove's temporary directory.
+	leftover := filepath.Join(dst, syncer.TempDirName(filepath.Join(dir, "w1")), hostileNames[0]+"0.aB3xY9")
 	require.NoError(t, os.MkdirAll(filepath.Dir(leftover), 0o755))
 	require.NoError(t, os.WriteFile(leftover, []byte("partial"), 0o600))
 
@@ -420,10 +433,12 @@ func TestSyncDeleteAndVerify(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.FileExists(t, filepath.Join(dst, "old file"))
 	require.NoFileExists(t, leftover)
+	require.NoDirExists(t, filepath.Dir(leftover))
 	require.Contains(t, r.stderr, "0 differences, 2 entries only in DST")
 
 	// A planted difference: same size and mtime, other content. Only
-	// --verify=checksum sees it; the finished work directory is not run again.
+	// --verify=checksum sees it; a new run of the finished work directory
+	// does not copy it again (rsync's quick check).
 	victim := filepath.Join(dst, hostileNames[0], hostileNames[0]+"0")
 	fi, err := os.Stat(victim)
 	require.NoError(t, err)
@@ -439,11 +454,11 @@ func TestSyncDeleteAndVerify(t *testing.T) {
 	require.Equal(t, exitFailed, r.code, r.stderr)
 	require.Contains(t, r.stderr, fmt.Sprintf("drove: sync: differs: %q: content\n", filepath.Join(hostileNames[0], hostileNames[0]+"0")))
 	require.Contains(t, r.stderr, "DST differs from SRC in 1 entries")
-	// A changed mtime is seen without checksums.
+	// With another mtime, the next run copies it again.
 	require.NoError(t, os.Chtimes(victim, fi.ModTime().Add(time.Hour), fi.ModTime().Add(time.Hour)))
-	r = drove(t, nil, nil, "sync", "-n", "3/:", "-d", filepath.Join(dir, "w1"), "--verify", src, dst)
-	require.Equal(t, exitFailed, r.code, r.stderr)
-	require.Contains(t, r.stderr, ": mtime\n")
+	r = drove(t, nil, nil, "sync", "-n", "3/:", "-d", filepath.Join(dir, "w1"), "--verify=checksum", src, dst)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Contains(t, r.stderr, "this was run 4 of")
 
 	// A new sync with --delete (and rsync --checksum, which sees the
 	// planted content) makes DST equal SRC: the final pass deletes the
@@ -477,6 +492,7 @@ func TestSyncRcloneLocalNodes(t *testing.T) {
 
 func TestSyncBadInput(t *testing.T) {
 	dir := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
 	src := filepath.Join(dir, "src")
 	makeTree(t, src, treeOpts{dirs: 1, filesPerDir: 2, maxSize: 10, seed: 7})
 	work := filepath.Join(dir, "work")
@@ -487,11 +503,12 @@ func TestSyncBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"-n", ":", "-d", work, src, filepath.Join(dir, "other")}, `holds a sync with DST`},
-		{[]string{"-n", ":", "-d", work, "--mode", "rclone", src, filepath.Join(dir, "dst")}, `holds a sync with --mode "rsync"`},
+		{[]string{"-n", ":", "-d", work, "--mode", "rclone", src, filepath.Join(dir, "dst")}, `holds a sync with tool "rsync"`},
 		{[]string{"-n", ":", filepath.Join(dir, "nope"), filepath.Join(dir, "dst")}, "SRC: stat"},
 		{[]string{"-n", ":", src, filepath.Join(src, "inside")}, "is inside SRC"},
 		{[]string{"-n", ":", src, filepath.Join(dir, "no", "parent")}, "DST's parent"},
 		{[]string{"-n", "somehost", src, filepath.Join(dir, "dst")}, "--work DIR is required with remote nodes"},
+		{[]string{"-n", ":", "-n", "somehost", src, filepath.Join(dir, "dst")}, "--work DIR is required with remote nodes (somehost)"},
 		{[]string{"-n", ":", "--size", "lots", src, filepath.Join(dir, "dst")}, "--size"},
 		{[]string{"-n", ":", "--verify=bits", src, filepath.Join(dir, "dst")}, "--verify=bits"},
 		{[]string{src, filepath.Join(dir, "dst")}, "no nodes"},
@@ -521,4 +538,60 @@ func TestSyncExcludesInPartitionsFinalPassAndVerify(t *testing.T) {
 	require.NoDirExists(t, filepath.Join(dst, "d01", "skip"))
 	require.FileExists(t, filepath.Join(dst, "d00", "old.tmp"), "excluded names are not deleted (rsync's rule)")
 	require.Contains(t, r.stderr, "0 differences")
+}
+
+// TestSyncNeverRemovesWhatItDidNotCreate: without --delete, files of DST
+// that are not in SRC stay, whatever their names — dot-files that look
+// like rsync's temporary files included — and SRC's own such names are
+// copied; only drove's temporary directory goes.
+func TestSyncNeverRemovesWhatItDidNotCreate(t *testing.T) {
+	dir := t.TempDir()
+	src, dst, work := filepath.Join(dir, "src"), filepath.Join(dir, "dst"), filepath.Join(dir, "work")
+	makeTree(t, src, treeOpts{dirs: 3, filesPerDir: 4, maxSize: 100, seed: 9})
+	require.NoError(t, os.WriteFile(filepath.Join(src, ".in-src.AbC123"), []byte("src"), 0o644))
+	extras := []string{".env.sample", "sub/.npmrc.backup", ".bashrc.old123", "d00/.f000.Xy12_z", ".x.AbC123"}
+	for _, p := range extras {
+		require.NoError(t, os.MkdirAll(filepath.Join(dst, filepath.Dir(p)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dst, p), []byte("mine: "+p), 0o600))
+	}
+	r := drove(t, nil, nil, "sync", "-n", "2/:", "-f", "4", "-d", work, "--verify=checksum", src, dst)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	for _, p := range extras {
+		b, err := os.ReadFile(filepath.Join(dst, p))
+		require.NoError(t, err, "%s was removed", p)
+		require.Equal(t, "mine: "+p, string(b))
+	}
+	require.FileExists(t, filepath.Join(dst, ".in-src.AbC123"))
+	require.NoDirExists(t, filepath.Join(dst, syncer.TempDirName(work)))
+	require.Contains(t, r.stderr, fmt.Sprintf("0 differences, %d entries only in DST", len(extras)))
+}
+
+// TestSyncRefusesOverlaps: --delete with SRC inside DST used to delete SRC
+// (exit 0, "final pass done"), and a work directory inside DST was
+// deleted by the final pass. Overlaps are refused on resolved paths, with
+// one line and exit 2, before anything is touched.
+func TestSyncRefusesOverlaps(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	vol := filepath.Join(dir, "vol")
+	makeTree(t, filepath.Join(vol, "incoming"), treeOpts{dirs: 2, filesPerDir: 3, maxSize: 100, seed: 10})
+	require.NoError(t, os.Symlink(vol, filepath.Join(dir, "vol-link")))
+	before := readTree(t, vol, true, true)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{filepath.Join(vol, "incoming"), vol}, "SRC " + filepath.Join(vol, "incoming") + " is inside DST " + vol},
+		{[]string{filepath.Join(dir, "vol-link", "incoming"), vol}, "is inside DST"},
+		{[]string{"-d", filepath.Join(vol, "w"), filepath.Join(dir, "src2"), vol}, "work directory " + filepath.Join(vol, "w") + " is inside DST"},
+		{[]string{vol, filepath.Join(dir, "vol-link", "incoming", "copy")}, "DST"},
+	} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "src2"), 0o755))
+		args := append([]string{"sync", "-n", ":", "--delete"}, tc.args...)
+		r := drove(t, nil, nil, args...)
+		require.Equal(t, exitUsage, r.code, "%v: %s", tc.args, r.stderr)
+		require.Contains(t, r.stderr, tc.want)
+		require.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
+	}
+	require.Equal(t, before, readTree(t, vol, true, true), "nothing touched")
 }

@@ -70,7 +70,7 @@ func (c *collection) pack(opts *Options, emit func(Partition) error) error {
 	var w *bufio.Writer
 	next := 0
 	for bin := range opts.Parts {
-		l, err := createList(opts.OutDir, bin+1, opts.Format, w)
+		l, err := createList(opts.OutDir, bin+1, opts.Format, w, opts.syncer())
 		if err != nil {
 			return err
 		}

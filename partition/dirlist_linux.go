@@ -12,80 +12,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// batchedCrawl is true on Linux: directories list their own files.
+// batchedCrawl is true on Linux: the crawl is fdWalk, which opens every
+// directory relative to its parent's descriptor and lists each directory's
+// files in batches.
 const batchedCrawl = true
 
 const batchSize = 256
 
-// listDir lists the files, symlinks and specials of directory dir (rel is
-// its path relative to Src, "" for Src) and sends them in batches: one
-// getdents pass, fstatat relative to the open directory (no path walk per
-// file), one channel send per batchSize entries. Subdirectories are left to
-// the walker; a directory without any returns SkipDir, so the walker does
-// not read it a second time. An unreadable directory is reported and
-// skipped (SkipDir); an unreadable Src is an error.
-func (c *crawler) listDir(dir, rel string) error {
-	fd, err := openDir(dir)
-	if err != nil {
-		return c.dirFailed(dir, rel, "open", err, nil)
-	}
-	defer unix.Close(fd)
-	bp, _ := c.bufs.Get().(*[]byte)
-	if bp == nil {
-		b := make([]byte, 32<<10)
-		bp = &b
-	}
-	defer c.bufs.Put(bp)
-	buf := *bp
-
-	var batch []entry // grown by append: most directories hold a few files
-	seen, subdirs := 0, 0
-	for {
-		n, err := readDirent(fd, buf)
-		if err != nil {
-			return c.dirFailed(dir, rel, "readdirent", err, batch)
-		}
-		if n <= 0 {
-			break
-		}
-		for off := 0; off < n; {
-			reclen, typ, name := parseDirent(buf[off:n])
-			if reclen == 0 {
-				break
-			}
-			off += reclen
-			if name == "" || name == "." || name == ".." {
-				continue
-			}
-			seen++
-			e, ok, isDir := c.fileEntry(fd, rel, name, typ)
-			if isDir {
-				subdirs++
-			}
-			if ok {
-				batch = append(batch, e)
-				if len(batch) == batchSize {
-					if err := c.sendBatch(batch); err != nil {
-						return err
-					}
-					batch = nil
-				}
-			}
-		}
-	}
-	if seen == 0 && rel != "" && c.opts.EmptyDirs {
-		batch = append(batch, entry{rel: rel})
-	}
-	if len(batch) > 0 {
-		if err := c.sendBatch(batch); err != nil {
-			return err
-		}
-	}
-	if subdirs == 0 {
-		return filepath.SkipDir // a leaf: nothing left for the walker
-	}
-	return nil
-}
+// dirFlags open a directory below Src: never through a symbolic link (a
+// directory swapped for one between its listing and its opening is gone,
+// not followed), never anything but a directory.
+const dirFlags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
 
 // fileEntry turns one directory entry into a list entry (or a skip);
 // ok is false for directories (isDir), exclusions, specials and vanished
@@ -111,6 +48,9 @@ func (c *crawler) fileEntry(dirfd int, dirRel, name string, typ byte) (e entry, 
 		c.excluded.Add(1)
 		return entry{}, false, false
 	}
+	if c.known(rel) {
+		return entry{}, false, false
+	}
 	if typ != unix.DT_REG && typ != unix.DT_LNK {
 		c.special.Add(1)
 		return entry{}, false, false
@@ -133,7 +73,8 @@ func (c *crawler) fileEntry(dirfd int, dirRel, name string, typ byte) (e entry, 
 }
 
 // dirFailed reports an unreadable directory (after sending what was already
-// listed) and skips it; for Src itself it is an error.
+// listed): nil, so the walk goes on without it; for Src itself it is an
+// error.
 func (c *crawler) dirFailed(dir, rel, op string, err error, batch []entry) error {
 	perr := &fs.PathError{Op: op, Path: dir, Err: err}
 	if rel == "" {
@@ -143,11 +84,18 @@ func (c *crawler) dirFailed(dir, rel, op string, err error, batch []entry) error
 		batch = append(batch, entry{rel: rel, err: perr})
 	}
 	if len(batch) > 0 {
-		if err := c.sendBatch(batch); err != nil {
-			return err
+		return c.sendBatch(batch)
+	}
+	return nil
+}
+
+func openAt(dirfd int, name string) (int, error) {
+	for {
+		fd, err := unix.Openat(dirfd, name, dirFlags, 0)
+		if err != unix.EINTR {
+			return fd, err
 		}
 	}
-	return filepath.SkipDir
 }
 
 func openDir(dir string) (int, error) {

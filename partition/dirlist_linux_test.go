@@ -14,11 +14,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestListDirFailure: a directory the batched crawler cannot open is
-// reported (as the per-entry walker would) and skipped; Src itself failing
-// is an error. Root reads everything, so a file stands in for the
-// unreadable directory.
-func TestListDirFailure(t *testing.T) {
+// TestDirFailure: an unreadable directory below Src is reported (with
+// what was listed of it) and the walk goes on; Src itself failing is an
+// error. Root reads everything, so a file stands in for the unreadable
+// directory.
+func TestDirFailure(t *testing.T) {
 	root := t.TempDir()
 	mkFiles(t, root, "notadir")
 	out := make(chan []entry, 4)
@@ -26,28 +26,17 @@ func TestListDirFailure(t *testing.T) {
 	c := newCrawler(context.Background(), root, &Options{}, out, done, func() error { return nil })
 	require.True(t, c.batched)
 
-	// A leaf directory is listed, then skipped so the walker does not read
-	// it again; one with subdirectories is left to the walker.
-	mkFiles(t, root, "leaf/a", "parent/child/b")
-	require.ErrorIs(t, c.listDir(filepath.Join(root, "leaf"), "leaf"), filepath.SkipDir)
-	assert.Equal(t, "leaf/a", (<-out)[0].rel)
-	require.NoError(t, c.listDir(filepath.Join(root, "parent"), "parent"))
-	assert.Empty(t, out)
-
-	err := c.listDir(filepath.Join(root, "notadir"), "notadir")
-	require.ErrorIs(t, err, filepath.SkipDir)
+	require.NoError(t, c.dirFailed(filepath.Join(root, "sub"), "sub", "open", syscall.EACCES, nil))
 	batch := <-out
 	require.Len(t, batch, 1)
-	assert.Equal(t, "notadir", batch[0].rel)
-	assert.ErrorIs(t, batch[0].err, syscall.ENOTDIR)
+	assert.Equal(t, "sub", batch[0].rel)
+	assert.ErrorIs(t, batch[0].err, syscall.EACCES)
 
-	// Vanished directories are not failures.
-	require.ErrorIs(t, c.listDir(filepath.Join(root, "gone"), "gone"), filepath.SkipDir)
-	assert.Empty(t, out)
-
-	err = c.listDir(filepath.Join(root, "notadir"), "")
+	c = newCrawler(context.Background(), filepath.Join(root, "notadir"), &Options{}, out, done, func() error { return nil })
+	err := c.fdWalk(2)
 	var perr *fs.PathError
 	require.ErrorAs(t, err, &perr)
+	assert.ErrorIs(t, err, syscall.ENOTDIR)
 }
 
 // TestListDirUnknownType: entries are typed by fstatat when the file

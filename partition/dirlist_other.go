@@ -2,7 +2,8 @@
 
 package partition
 
-// batchedCrawl is false off Linux: every entry gets its own callback.
+// batchedCrawl is false off Linux: the crawl is FastWalk, one callback per
+// entry, opening directories by path.
 const batchedCrawl = false
 
-func (c *crawler) listDir(dir, rel string) error { panic("partition: listDir needs Linux") }
+func (c *crawler) fdWalk(int) error { panic("partition: fdWalk needs Linux") }

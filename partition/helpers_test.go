@@ -139,3 +139,18 @@ func renderLists(t testing.TB, parts []Partition, sep byte) string {
 	}
 	return b.String()
 }
+
+// mkFiles creates files (with parents) under root; names ending in "/" are
+// directories.
+func mkFiles(t *testing.T, root string, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		p := filepath.Join(root, n)
+		if n[len(n)-1] == '/' {
+			require.NoError(t, os.MkdirAll(p, 0o755))
+			continue
+		}
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(n), 0o644))
+	}
+}

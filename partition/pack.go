@@ -13,11 +13,12 @@ type listFile struct {
 	f    *os.File
 	w    *bufio.Writer
 	fmt  ListFormat
+	sync func(*os.File) error // nil: no fsync
 }
 
 // createList creates the list file for partition seq; it never overwrites.
 // w, if not nil, is a writer to reuse (its buffer is kept).
-func createList(outDir string, seq int, format ListFormat, w *bufio.Writer) (*listFile, error) {
+func createList(outDir string, seq int, format ListFormat, w *bufio.Writer, sync func(*os.File) error) (*listFile, error) {
 	p := filepath.Join(outDir, ListName(seq))
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
@@ -28,7 +29,7 @@ func createList(outDir string, seq int, format ListFormat, w *bufio.Writer) (*li
 	} else {
 		w.Reset(f)
 	}
-	return &listFile{part: Partition{Seq: seq, ListPath: p}, f: f, w: w, fmt: format}, nil
+	return &listFile{part: Partition{Seq: seq, ListPath: p}, f: f, w: w, fmt: format, sync: sync}, nil
 }
 
 func (l *listFile) add(e entry) error {
@@ -40,11 +41,18 @@ func (l *listFile) add(e entry) error {
 	return nil
 }
 
-// close flushes and closes the file and returns its partition.
+// close flushes and closes the file and returns its partition; with
+// Options.Sync the file and then its directory are fsync'd first.
 func (l *listFile) close() (Partition, error) {
 	err := l.w.Flush()
+	if err == nil && l.sync != nil {
+		err = l.sync(l.f)
+	}
 	if cerr := l.f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && l.sync != nil {
+		err = syncDir(filepath.Dir(l.part.ListPath), l.sync)
 	}
 	if err != nil {
 		return Partition{}, fmt.Errorf("partition: list %s: %w", l.part.ListPath, err)
@@ -75,7 +83,7 @@ func (p *packer) add(e entry) error {
 		}
 	}
 	if p.cur == nil {
-		l, err := createList(p.opts.OutDir, p.seq+1, p.opts.Format, p.w)
+		l, err := createList(p.opts.OutDir, p.seq+1, p.opts.Format, p.w, p.opts.syncer())
 		if err != nil {
 			return err
 		}
@@ -113,4 +121,26 @@ func (p *packer) abort() {
 		p.cur.abort()
 		p.cur = nil
 	}
+}
+
+// syncDir fsyncs directory dir with sync, so the names created in it
+// survive a crash.
+func syncDir(dir string, sync func(*os.File) error) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return sync(d)
+}
+
+// syncer is the fsync of list files: nil without Sync.
+func (o *Options) syncer() func(*os.File) error {
+	switch {
+	case !o.Sync:
+		return nil
+	case o.fsync != nil:
+		return o.fsync
+	}
+	return (*os.File).Sync
 }

@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -196,4 +197,28 @@ func TestBalanceSpreadsEmptyEntries(t *testing.T) {
 	}
 	assert.Equal(t, []int64{30, 30}, bytes)
 	assert.Equal(t, []int{6, 6}, files)
+}
+
+// TestSyncBeforeEmit: with Sync, every list file and then its directory
+// are fsync'd before the partition is emitted (a journal recording it
+// must never point at a list a crash can empty).
+func TestSyncBeforeEmit(t *testing.T) {
+	root := t.TempDir()
+	mkFiles(t, root, "a", "b", "c", "d/e", "d/f")
+	out := filepath.Join(t.TempDir(), "lists")
+	synced := map[string]int{}
+	opts := Options{Src: root, OutDir: out, MaxFiles: 2, Sync: true, fsync: func(f *os.File) error {
+		synced[f.Name()]++
+		return nil
+	}}
+	n := 0
+	_, err := Run(context.Background(), opts, func(p Partition) error {
+		n++
+		require.Equal(t, 1, synced[p.ListPath], "list %s fsync'd before emit", p.ListPath)
+		require.Equal(t, n, synced[out], "its directory fsync'd after it")
+		require.Equal(t, 1, synced[filepath.Dir(out)], "the parent of OutDir, once")
+		return nil
+	}, nil)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
 }

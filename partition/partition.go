@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -73,14 +74,34 @@ type Options struct {
 	// combined with MaxBytes or Parts, which need sizes.
 	NoSizes bool
 
-	// Walkers is the number of parallel crawlers (0: fastwalk's default).
+	// Walkers is the number of parallel crawlers (0: GOMAXPROCS clamped
+	// to 4..32, fastwalk's default).
 	Walkers int
-	// Walk replaces the crawler. nil means fastwalk with Walkers workers;
-	// on Linux each directory's files are then listed in one batch
-	// (getdents, fstatat relative to the directory). A WalkFunc set here
-	// gets one callback per entry: it is a seam for tests and for callers
-	// that prefer filepath.WalkDir.
+	// Walk replaces the crawler. nil means Run's own: on Linux, Walkers
+	// goroutines that open every directory relative to its parent's
+	// descriptor without following symbolic links (a directory swapped
+	// for a symlink during the crawl is left out, never followed out of
+	// Src) and list each directory's files in one batch (getdents, fstatat
+	// relative to the directory); elsewhere FastWalk. A WalkFunc set here
+	// gets one callback per entry and is trusted to stay inside Src: it is
+	// a seam for tests and for callers that prefer filepath.WalkDir.
 	Walk WalkFunc
+	// Known, when set, is asked about every file, symlink and empty
+	// directory (its path relative to Src): those it reports are left out
+	// of the lists, as listed already (by an earlier crawl). Directories
+	// are still crawled. It is called from several goroutines at once.
+	Known func(rel string) bool
+	// Sync fsyncs each list file, then its directory, before the
+	// partition is emitted (and OutDir's parent once, when Run creates
+	// OutDir): a caller that records emitted partitions (a journal) never
+	// records a list that a crash can still lose or empty.
+	Sync bool
+	// fsync replaces (*os.File).Sync in tests.
+	fsync func(*os.File) error
+	// beforeOpen, when set (by tests), is called before each directory
+	// below Src is opened: a seam to change the tree between a
+	// directory's listing and its opening.
+	beforeOpen func(rel string)
 	// ProgressEvery is the interval between progress callbacks during the
 	// crawl (0: 200ms). Progress is also reported after every partition.
 	ProgressEvery time.Duration

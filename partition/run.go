@@ -35,6 +35,11 @@ func Run(ctx context.Context, opts Options, emit func(Partition) error, progress
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return sum, fmt.Errorf("partition: %w", err)
 	}
+	if sync := opts.syncer(); sync != nil {
+		if err := syncDir(filepath.Dir(filepath.Clean(opts.OutDir)), sync); err != nil {
+			return sum, fmt.Errorf("partition: %w", err)
+		}
+	}
 	if progress == nil {
 		progress = func(Progress) {}
 	}
@@ -66,7 +71,12 @@ func Run(ctx context.Context, opts Options, emit func(Partition) error, progress
 	c := newCrawler(ctx, root, &opts, entries, done, stopped)
 	walkErr := make(chan error, 1)
 	go func() {
-		err := walk(root, c.visit)
+		var err error
+		if c.batched {
+			err = c.fdWalk(walkers(opts.Walkers))
+		} else {
+			err = walk(root, c.visit)
+		}
 		close(entries)
 		walkErr <- err
 	}()

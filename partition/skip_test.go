@@ -16,21 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// mkFiles creates files (with parents) under root; names ending in "/" are
-// directories.
-func mkFiles(t *testing.T, root string, names ...string) {
-	t.Helper()
-	for _, n := range names {
-		p := filepath.Join(root, n)
-		if n[len(n)-1] == '/' {
-			require.NoError(t, os.MkdirAll(p, 0o755))
-			continue
-		}
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(n), 0o644))
-	}
-}
-
 // listed returns every entry of parts, sorted.
 func listed(t *testing.T, parts []Partition, sep byte) []string {
 	t.Helper()

@@ -16,7 +16,10 @@ import (
 
 // FastWalk returns a WalkFunc that crawls with charlievieth/fastwalk using
 // workers goroutines (0: fastwalk's default, GOMAXPROCS clamped to 4..32).
-// Symbolic links are never followed.
+// Symbolic links found as entries are never followed, but directories are
+// opened by path: a directory swapped for a symbolic link while the crawl
+// runs can lead it outside the root. Run's own crawl on Linux (Options.Walk
+// nil) opens every directory relative to its parent and cannot be led out.
 func FastWalk(workers int) WalkFunc {
 	conf := fastwalk.Config{NumWorkers: workers}
 	return func(root string, fn fs.WalkDirFunc) error {
@@ -36,10 +39,11 @@ type entry struct {
 // batches of entries on one channel. Counters are atomic; bufs is a pool;
 // everything else is read-only.
 //
-// With fastwalk on Linux the crawler is batched: the callback for each
-// directory lists that directory's files itself (one getdents pass, fstatat
-// relative to the directory, one channel send per batch), and fastwalk only
-// walks the directories. Other walkers get one callback per entry.
+// On Linux without Options.Walk the crawl is fdWalk: each directory is
+// opened relative to its parent's descriptor and lists its own files (one
+// getdents pass, fstatat relative to the directory, one channel send per
+// batch). Other walkers (Options.Walk, FastWalk off Linux) call visit once
+// per entry.
 type crawler struct {
 	root     string // cleaned walk root
 	prefix   string // root with a trailing separator, cut from each path
@@ -63,6 +67,9 @@ func newCrawler(ctx context.Context, root string, opts *Options, out chan<- []en
 	return &crawler{root: root, prefix: prefix, opts: opts, batched: opts.Walk == nil && batchedCrawl,
 		out: out, ctx: ctx, done: done, stopErr: stopErr}
 }
+
+// known reports whether Options.Known leaves rel out.
+func (c *crawler) known(rel string) bool { return c.opts.Known != nil && c.opts.Known(rel) }
 
 // send hands e to the packer, or gives up when the run is stopping.
 func (c *crawler) send(e entry) error { return c.sendBatch([]entry{e}) }
@@ -94,9 +101,6 @@ func (c *crawler) visit(p string, d fs.DirEntry, err error) error {
 		}
 		if d != nil && d.IsDir() {
 			c.dirs.Add(1)
-			if c.batched {
-				return c.listDir(p, "")
-			}
 		}
 		return nil
 	}
@@ -111,13 +115,6 @@ func (c *crawler) visit(p string, d fs.DirEntry, err error) error {
 	}
 	name := d.Name()
 	isDir := d.IsDir()
-	if c.batched && !isDir {
-		// listDir has handled it with its directory.
-		if d.Type().IsRegular() {
-			return fastwalk.ErrSkipFiles // and the directory's other files
-		}
-		return nil
-	}
 	if len(c.opts.Excludes) > 0 && excluded(c.opts.Excludes, name, rel) {
 		c.excluded.Add(1)
 		if isDir {
@@ -141,14 +138,14 @@ func (c *crawler) visit(p string, d fs.DirEntry, err error) error {
 	switch {
 	case isDir:
 		c.dirs.Add(1)
-		if c.batched {
-			return c.listDir(p, rel)
-		}
-		if c.opts.EmptyDirs && isEmptyDir(p) {
+		if c.opts.EmptyDirs && isEmptyDir(p) && !c.known(rel) {
 			return c.send(entry{rel: rel})
 		}
 		return nil
 	case typ.IsRegular() || typ&fs.ModeSymlink != 0:
+		if c.known(rel) {
+			return nil
+		}
 		if c.opts.NoSizes {
 			return c.send(entry{rel: rel})
 		}
@@ -188,4 +185,12 @@ func isEmptyDir(p string) bool {
 	defer f.Close()
 	_, err = f.Readdirnames(1)
 	return errors.Is(err, io.EOF)
+}
+
+// walkers is the number of crawl goroutines for Options.Walkers n.
+func walkers(n int) int {
+	if n > 0 {
+		return n
+	}
+	return fastwalk.DefaultNumWorkers()
 }

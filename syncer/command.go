@@ -1,6 +1,8 @@
 package syncer
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -9,18 +11,49 @@ import (
 )
 
 // vanishedWord is what a partition job prints on stdout, and only then,
-// when rsync exited 24 (source files vanished during the copy): the job
-// succeeds and the run counts a warning.
+// when rsync exited 24 (source files vanished during the copy) or 23
+// (some files were not transferred): the job succeeds, and drove reads the
+// attempt's log to tell a vanished source (a warning) from a real error (a
+// failed partition). Exit 23 is also noted in the log as exit23Line.
 const vanishedWord = "drove-vanished"
+
+// exit23Line is the line a partition job appends to its log after an rsync
+// that exited 23.
+const exit23Line = "== exit 23"
+
+// TempDirName is the name of the directory, at the top of DST, where the
+// rsyncs of the sync whose work directory is work keep their temporary
+// files (rsync --temp-dir): a file being copied is never written into its
+// own directory under a name that could be an ordinary file of DST, and
+// what an rsync killed mid-file leaves behind is only ever in this
+// directory, which drove removes after the final pass. The name depends on
+// the work directory only; the crawl never lists an entry of SRC so named.
+func TempDirName(work string) string {
+	sum := sha256.Sum256([]byte(filepath.Clean(work)))
+	return ".drove-tmp." + hex.EncodeToString(sum[:6])
+}
+
+func (o *Options) tempDir() string { return filepath.Join(o.Dst, TempDirName(o.Work)) }
 
 // partCommand is the shell command that copies one partition: the tool's
 // output goes to the partition's log (appended, one "==" header per
-// attempt), and rsync's exit 24 becomes a success. Every path is quoted.
+// attempt), and rsync's exits 24 and 23 become a success that drove checks
+// (see vanishedWord). rsync's temporary files go to DST/TempDirName (a
+// relative --temp-dir is relative to DST). Every path is quoted.
 //
-//	mkdir -p -- LOGDIR && { echo "== $(date -u) $(uname -n)"; mkdir -p -- DST && rsync -a --from0 --files-from=LIST ARGS SRC/ DST/; } >>LOG 2>&1
-//	s=$?; if [ $s -eq 24 ]; then echo drove-vanished; s=0; fi; exit $s
+//	mkdir -p -- LOGDIR && { echo "== $(date -u) $(uname -n)"; mkdir -p -- DST/TMP && rsync -a --from0 --files-from=LIST --temp-dir=TMP ARGS SRC/ DST/; } >>LOG 2>&1
+//	s=$?; if [ $s -eq 24 ]; then echo drove-vanished; s=0; elif [ $s -eq 23 ]; then echo '== exit 23' >>LOG && echo drove-vanished && s=0; fi; exit $s
 func (o *Options) partCommand(p *Part) (string, error) {
 	job := partition.Job{Mode: o.Tool, Src: o.Src, Dst: o.Dst, ToolArgs: o.ToolArgs}
+	if o.Tool == partition.ModeRsync {
+		pre := []string{"--temp-dir=" + TempDirName(o.Work)}
+		if o.Delete {
+			// A directory of DST that SRC now has as a file or symlink
+			// is replaced, as the final pass's --delete would.
+			pre = append(pre, "--force")
+		}
+		job.ToolArgs = append(pre, o.ToolArgs...)
+	}
 	line, err := job.Format(partition.Partition{Seq: p.Seq, ListPath: p.List, Files: p.Files, Bytes: p.Bytes})
 	if err != nil {
 		return "", err
@@ -30,48 +63,52 @@ func (o *Options) partCommand(p *Part) (string, error) {
 
 // wrap runs line with its output appended to log, creating the log's
 // directory first (on the node, as the user the node runs jobs as: drove
-// may run as another user), and DST for rsync (rsync creates only the last
-// component, and racing rsyncs should not depend on how it handles a
-// concurrent mkdir).
+// may run as another user), and DST with rsync's temporary directory in it
+// for rsync (rsync creates only the last component, and racing rsyncs
+// should not depend on how it handles a concurrent mkdir).
 func (o *Options) wrap(line, log string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "mkdir -p -- %s && ", partition.Quote(filepath.Dir(log)))
 	b.WriteString(`{ echo "== $(date -u) $(uname -n)"; `)
 	if o.Tool == partition.ModeRsync {
-		fmt.Fprintf(&b, "mkdir -p -- %s && ", partition.Quote(o.Dst))
+		fmt.Fprintf(&b, "mkdir -p -- %s && ", partition.Quote(o.tempDir()))
 	}
 	b.WriteString(line)
 	fmt.Fprintf(&b, "; } >>%s 2>&1; s=$?; ", partition.Quote(log))
 	if o.Tool == partition.ModeRsync {
-		b.WriteString("if [ $s -eq 24 ]; then echo " + vanishedWord + "; s=0; fi; ")
+		fmt.Fprintf(&b, "if [ $s -eq 24 ]; then echo %s; s=0; elif [ $s -eq 23 ]; then echo '%s' >>%s && echo %s && s=0; fi; ",
+			vanishedWord, exit23Line, partition.Quote(log), vanishedWord)
 	}
 	b.WriteString("exit $s")
 	return b.String()
 }
 
 // finalCommand is the final pass: one rsync -a of the whole tree (with
-// --delete if asked; otherwise deleting only temporary files that killed
-// rsyncs left), or rclone copy (rclone sync with --delete), with the run's
-// tool arguments and excludes, logged to WORK/log/final.log.
+// --delete if asked, which never touches drove's temporary directory),
+// then the removal of drove's temporary directory (whatever killed rsyncs
+// left in it) and DST's mtime set back to SRC's; or rclone copy (rclone
+// sync with --delete). With the run's tool arguments and excludes, logged
+// to WORK/log/final.log. Without Delete nothing of DST is ever removed but
+// drove's own temporary directory.
 func (o *Options) finalCommand() string {
 	q := partition.Quote
 	var w []string
 	if o.Tool == partition.ModeRsync {
-		w = append(w, "rsync", "-a", "--delete")
+		tmp := TempDirName(o.Work)
+		w = append(w, "rsync", "-a")
+		if o.Delete {
+			w = append(w, "--delete", "--force")
+		}
+		w = append(w, q("--exclude=/"+tmp+"/"), q("--temp-dir="+tmp))
 		for _, x := range o.Excludes {
 			w = append(w, q("--exclude="+rsyncPattern(x)))
-		}
-		if !o.Delete {
-			// Delete only what an rsync killed mid-file (SIGKILL, a
-			// node that died) left behind: its temporary ".NAME.XXXXXX"
-			// files, when no such name is in SRC. Everything else in
-			// DST is protected.
-			w = append(w, q("--filter=R "+rsyncTempPattern), q("--filter=P *"))
 		}
 		for _, a := range o.ToolArgs {
 			w = append(w, q(a))
 		}
-		w = append(w, "--", q(strings.TrimSuffix(o.Src, "/")+"/"), q(strings.TrimSuffix(o.Dst, "/")+"/"))
+		src, dst := q(strings.TrimSuffix(o.Src, "/")+"/"), q(strings.TrimSuffix(o.Dst, "/")+"/")
+		w = append(w, "--", src, dst)
+		w = append(w, "; s=$?; rm -rf --", q(o.tempDir()), "&& touch -c -m -r", src, dst, "; (exit $s)")
 	} else {
 		verb := "copy"
 		if o.Delete {
@@ -91,9 +128,11 @@ func (o *Options) finalCommand() string {
 	return o.wrap(strings.Join(w, " "), filepath.Join(o.Work, "log", "final.log"))
 }
 
-// rsyncTempPattern matches the names of rsync's temporary files: a dot,
-// the file's name, a dot and six mkstemp characters.
-const rsyncTempPattern = ".*.[A-Za-z0-9_][A-Za-z0-9_][A-Za-z0-9_][A-Za-z0-9_][A-Za-z0-9_][A-Za-z0-9_]"
+// cleanupCommand removes drove's temporary directory from DST when there is
+// no final pass (which removes it otherwise).
+func (o *Options) cleanupCommand() string {
+	return fmt.Sprintf("rm -rf -- %s", partition.Quote(o.tempDir()))
+}
 
 // rsyncPattern turns an exclude glob (partition.Options.Excludes: a name
 // pattern, or a path pattern relative to SRC when it holds "/") into the

@@ -5,9 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +77,9 @@ func (m *migration) copy(ctx context.Context, st *state, pending []*Part, needCr
 	m.res.Refused = append(m.res.Refused, rep.Refused...)
 	m.res.Evicted = append(m.res.Evicted, rep.Evicted...)
 	failed := map[int]bool{}
+	for _, seq := range m.lateFailed {
+		failed[seq] = true
+	}
 	for _, f := range rep.Failed {
 		if f.Job.Seq < 1 || f.Job.Seq > len(m.parts) {
 			continue
@@ -110,10 +113,13 @@ func (m *migration) crawl(ctx context.Context, st *state, q *queue) {
 		MaxFiles:  m.o.MaxFiles,
 		MaxBytes:  m.o.MaxBytes,
 		EmptyDirs: m.o.EmptyDirs,
-		Excludes:  m.o.Excludes,
-		Format:    partition.Job{Mode: m.o.Tool}.ListFormat(),
-		Walkers:   m.o.Walkers,
-		OnSkip:    m.o.OnSkip,
+		// drove's temporary directory in DST is never copied into itself.
+		Excludes: append(slices.Clone(m.o.Excludes), "/"+TempDirName(m.o.Work)),
+		Format:   partition.Job{Mode: m.o.Tool}.ListFormat(),
+		Walkers:  m.o.Walkers,
+		OnSkip:   m.o.OnSkip,
+		// A list must be on disk before the journal records it.
+		Sync: true,
 	}
 	if len(st.order) > 0 {
 		seen, err := m.listed(st)
@@ -125,7 +131,10 @@ func (m *migration) crawl(ctx context.Context, st *state, q *queue) {
 		if m.o.Tool == partition.ModeRclone {
 			key = partition.RclonePath
 		}
-		opts.Walk = skipListed(partition.FastWalk(m.o.Walkers), seen, key)
+		opts.Known = func(rel string) bool {
+			_, ok := seen[key(rel)]
+			return ok
+		}
 	}
 
 	m.mu.Lock()
@@ -229,26 +238,6 @@ func (m *migration) listed(st *state) (map[string]struct{}, error) {
 	return seen, nil
 }
 
-// skipListed wraps walk so that entries whose key is in seen are never
-// passed on (directories are still descended: what is below them is
-// checked entry by entry).
-func skipListed(walk partition.WalkFunc, seen map[string]struct{}, key func(rel string) string) partition.WalkFunc {
-	return func(root string, fn fs.WalkDirFunc) error {
-		prefix := root
-		if !strings.HasSuffix(prefix, string(filepath.Separator)) {
-			prefix += string(filepath.Separator)
-		}
-		return walk(root, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && p != root {
-				if _, ok := seen[key(strings.TrimPrefix(p, prefix))]; ok {
-					return nil
-				}
-			}
-			return fn(p, d, err)
-		})
-	}
-}
-
 // copyEvent accounts for one runner event of the copy and passes it on.
 func (m *migration) copyEvent(ev runner.Event) {
 	m.mu.Lock()
@@ -267,14 +256,24 @@ func (m *migration) copyEvent(ev runner.Event) {
 		p.Node = ev.Node
 	case runner.JobSucceeded:
 		m.idle(ev.Node)
+		if ev.Stdout > 0 {
+			// rsync exited 23 or 24: a vanished source is copied as
+			// far as it exists; a real error fails the partition here,
+			// without costing the node (the runner saw a success).
+			if err := checkExit23(p.Log, m.o.Src); err != nil {
+				p.Node = ev.Node
+				m.prog.PartsFailed++
+				m.res.Failed = append(m.res.Failed, Failure{Part: *p, Node: ev.Node, Reason: err.Error()})
+				m.lateFailed = append(m.lateFailed, ev.Job.Seq)
+				break
+			}
+			m.res.Vanished++
+		}
 		p.Done, p.Node = true, ev.Node
 		m.prog.PartsDone++
 		m.prog.CopiedFiles += int64(p.Files)
 		m.prog.CopiedBytes += p.Bytes
 		m.prog.RunBytes += p.Bytes
-		if ev.Stdout > 0 {
-			m.res.Vanished++
-		}
 		err := m.j.append(record{T: "done", Crawl: p.Crawl, Seq: p.Seq, Node: ev.Node})
 		if err != nil && m.res.JournalErr == nil {
 			m.res.JournalErr = err
@@ -304,24 +303,30 @@ func (m *migration) idle(node string) {
 	}
 }
 
-// final runs the final pass once, on a local node if there is one, else
-// on any node still in the pool.
-func (m *migration) final(ctx context.Context) {
+// final runs the final pass once (or, with cleanup, only the removal of
+// drove's temporary directory from DST), on a local node if there is one,
+// else on any node still in the pool.
+func (m *migration) final(ctx context.Context, cleanup bool) {
+	what, cmd := "final pass", m.o.finalCommand()
+	if cleanup {
+		what, cmd = "cleanup", m.o.cleanupCommand()
+	}
 	nodes := m.fleet.runnerNodes(func(n Node) bool { return n.Local })
 	if len(nodes) == 0 {
 		nodes = m.fleet.runnerNodes(nil)
 	}
 	if len(nodes) == 0 {
-		m.res.FinalErr = errors.New("sync: final pass: no node is left to run it")
+		m.res.FinalErr = fmt.Errorf("sync: %s: no node is left to run it", what)
 		return
 	}
 	for i := range nodes {
 		nodes[i].Slots = 1
 	}
 	log := filepath.Join(m.o.Work, "log", "final.log")
+	var checkErr error
 	rep := runner.Run(ctx, runner.Config{
 		Nodes:       nodes,
-		Jobs:        &jobs.Strings{Cmds: []string{m.o.finalCommand()}, Name: "final pass"},
+		Jobs:        &jobs.Strings{Cmds: []string{cmd}, Name: what},
 		OnFailure:   runner.Retry,
 		MaxAttempts: m.o.MaxAttempts,
 		Stderr:      runner.NewOutput(m.o.Stderr),
@@ -335,15 +340,22 @@ func (m *migration) final(ctx context.Context) {
 				m.fleet.markBroken(ev.Node)
 			case runner.JobSucceeded:
 				if ev.Stdout > 0 {
-					m.res.Vanished++
+					if checkErr = checkExit23(log, m.o.Src); checkErr == nil {
+						m.res.Vanished++
+					}
 				}
 			}
-			m.emit(Event{Kind: Final, Run: ev})
+			if !cleanup {
+				m.emit(Event{Kind: Final, Run: ev})
+			}
 		},
 	})
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch {
+	case rep.OK() && checkErr != nil:
+		m.res.FinalErr = fmt.Errorf("sync: final pass: %w (see %s)", checkErr, log)
+	case rep.OK() && cleanup:
 	case rep.OK():
 		m.res.FinalRan = true
 		if err := m.j.append(record{T: "final", Time: time.Now().UTC()}); err != nil {
@@ -353,8 +365,8 @@ func (m *migration) final(ctx context.Context) {
 		m.res.Interrupted = true
 	case len(rep.Failed) > 0 && len(rep.Failed[0].Attempts) > 0:
 		a := rep.Failed[0].Attempts
-		m.res.FinalErr = fmt.Errorf("sync: final pass failed on %s: %w (see %s)", a[len(a)-1].Node, a[len(a)-1].Err, log)
+		m.res.FinalErr = fmt.Errorf("sync: %s failed on %s: %w (see %s)", what, a[len(a)-1].Node, a[len(a)-1].Err, log)
 	default:
-		m.res.FinalErr = fmt.Errorf("sync: final pass could not run: no node could be reached (see %s)", log)
+		m.res.FinalErr = fmt.Errorf("sync: %s could not run: no node could be reached (see %s)", what, log)
 	}
 }

@@ -117,7 +117,7 @@ func (k *keptHost) Close() error {
 // write where it must (DST, the work directory's logs).
 type VisibilityError struct {
 	Node string
-	What string // "SRC", "DST's parent", "--work"; "DST" or "--work" with ReadOnly
+	What string // "SRC", "DST's parent", "work directory"; "DST" or "work directory" with ReadOnly
 	Path string
 	// ReadOnly: the node sees Path but the user it runs jobs as cannot
 	// write there.
@@ -128,7 +128,7 @@ func (e *VisibilityError) Error() string {
 	switch {
 	case e.ReadOnly:
 		return fmt.Sprintf("sync: node %s cannot write %s %s (as the user it runs jobs as)", e.Node, e.What, e.Path)
-	case e.What == "--work":
+	case e.What == "work directory":
 		return fmt.Sprintf("sync: node %s does not see the work directory %s drove writes to (it must be shared storage mounted at the same path)", e.Node, e.Path)
 	}
 	return fmt.Sprintf("sync: node %s does not see %s %s (it must be mounted at the same path on every node)", e.Node, e.What, e.Path)
@@ -147,7 +147,7 @@ func (m *migration) check(ctx context.Context) error {
 	token := hex.EncodeToString(b[:])
 	probe := filepath.Join(m.o.Work, ".probe-"+token)
 	if err := os.WriteFile(probe, []byte(token+"\n"), 0o644); err != nil {
-		return fmt.Errorf("sync: --work: %w", err)
+		return fmt.Errorf("sync: work directory: %w", err)
 	}
 	defer os.Remove(probe)
 	dst, dstParent := "", ""
@@ -170,11 +170,11 @@ func (m *migration) check(ctx context.Context) error {
 			case ee.Status == exitNoDst:
 				failed[ev.Node] = &VisibilityError{Node: ev.Node, What: "DST's parent", Path: dstParent}
 			case ee.Status == exitNoWork:
-				failed[ev.Node] = &VisibilityError{Node: ev.Node, What: "--work", Path: m.o.Work}
+				failed[ev.Node] = &VisibilityError{Node: ev.Node, What: "work directory", Path: m.o.Work}
 			case ee.Status == exitDstRO:
 				failed[ev.Node] = &VisibilityError{Node: ev.Node, What: "DST", Path: dst, ReadOnly: true}
 			case ee.Status == exitWorkRO:
-				failed[ev.Node] = &VisibilityError{Node: ev.Node, What: "--work", Path: m.o.Work, ReadOnly: true}
+				failed[ev.Node] = &VisibilityError{Node: ev.Node, What: "work directory", Path: m.o.Work, ReadOnly: true}
 			}
 			m.mu.Lock()
 			m.emit(Event{Kind: Checking, Run: ev})

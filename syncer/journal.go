@@ -25,6 +25,7 @@ const journalName = "journal"
 //	{"t":"done","crawl":2,"seq":5,"node":"n1"}        it was copied (its job exited 0)
 //	{"t":"crawled","crawl":2}                         crawl 2 listed the whole tree
 //	{"t":"final"}                                     the final pass succeeded
+//	{"t":"restart","run":2}                           run 2 starts: the runs before had finished
 type record struct {
 	T     string    `json:"t"`
 	Src   string    `json:"src,omitempty"`
@@ -36,6 +37,7 @@ type record struct {
 	Files int       `json:"files,omitempty"`
 	Bytes int64     `json:"bytes,omitempty"`
 	Node  string    `json:"node,omitempty"`
+	Run   int       `json:"run,omitempty"`
 }
 
 // MismatchError is a work directory whose journal records another sync:
@@ -45,7 +47,7 @@ type MismatchError struct {
 }
 
 func (e *MismatchError) Error() string {
-	return fmt.Sprintf("sync: %s holds a sync with %s %q, not %q: use another --work, or the same SRC, DST and --mode to resume",
+	return fmt.Sprintf("sync: %s holds a sync with %s %q, not %q: use another work directory, or the same SRC, DST and tool to resume",
 		e.Work, e.What, e.Journal, e.Given)
 }
 
@@ -64,6 +66,29 @@ type state struct {
 	crawls  int       // highest crawl number started
 	crawled map[int]bool
 	final   bool
+	run     int // the current run's number, from 1
+}
+
+// finished reports whether the journal's current run is over: a crawl
+// listed the whole tree, every partition is done, and the final pass ran
+// (when asked for).
+func (st *state) finished(finalPass bool) bool {
+	if st.header == nil || st.crawls == 0 || !st.crawled[st.crawls] || (finalPass && !st.final) {
+		return false
+	}
+	for _, p := range st.parts {
+		if !p.Done {
+			return false
+		}
+	}
+	return true
+}
+
+// restart forgets the current run, keeping the header and the crawl
+// numbers (a new crawl gets a new list directory), and counts a new one.
+func (st *state) restart() {
+	st.parts, st.order, st.crawled, st.final = map[partKey]*Part{}, nil, map[int]bool{}, false
+	st.run++
 }
 
 type partKey struct{ crawl, seq int }
@@ -81,9 +106,18 @@ type journal struct {
 // *BusyError.
 func openJournal(work string) (*journal, *state, error) {
 	path := filepath.Join(work, journalName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	// Never through a symbolic link (a planted one would make drove
+	// truncate or append to its target), never anything but a file.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND|openNoFollow, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sync: journal: %w", err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = errNotRegular
+		}
+		return nil, nil, fmt.Errorf("sync: journal %s: %w", path, err)
 	}
 	if busy, err := lockFile(f); err != nil || busy {
 		f.Close()
@@ -114,7 +148,7 @@ func readJournal(f *os.File, path string) (*state, error) {
 			return nil, fmt.Errorf("sync: journal: %w", err)
 		}
 	}
-	st := &state{parts: map[partKey]*Part{}, crawled: map[int]bool{}}
+	st := &state{parts: map[partKey]*Part{}, crawled: map[int]bool{}, run: 1}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 64<<20)
 	line := 0
@@ -127,8 +161,16 @@ func readJournal(f *os.File, path string) (*state, error) {
 		if line == 1 && r.T != "sync" {
 			return nil, fmt.Errorf("sync: %s:1: not a drove sync journal", path)
 		}
+		if r.Crawl < 0 || r.Seq < 0 || r.Files < 0 || r.Bytes < 0 || r.Run < 0 ||
+			(r.T == "part" || r.T == "done") && (r.Crawl == 0 || r.Seq == 0) ||
+			(r.T == "crawl" || r.T == "crawled") && r.Crawl == 0 {
+			return nil, fmt.Errorf("sync: %s:%d: bad numbers in a %q record", path, line, r.T)
+		}
 		switch r.T {
 		case "sync":
+			if line != 1 {
+				return nil, fmt.Errorf("sync: %s:%d: a second sync header", path, line)
+			}
 			rr := r
 			st.header = &rr
 		case "crawl":
@@ -149,6 +191,8 @@ func readJournal(f *os.File, path string) (*state, error) {
 			st.crawled[r.Crawl] = true
 		case "final":
 			st.final = true
+		case "restart":
+			st.restart()
 		case "run":
 		default:
 			return nil, fmt.Errorf("sync: %s:%d: unknown record %q", path, line, r.T)

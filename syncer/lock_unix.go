@@ -17,3 +17,16 @@ func lockFile(f *os.File) (busy bool, err error) {
 	}
 	return false, err
 }
+
+// openNoFollow makes an open fail on a symbolic link, and not block on a
+// FIFO planted where a file was expected.
+const openNoFollow = syscall.O_NOFOLLOW | syscall.O_NONBLOCK
+
+// fileOwner is the uid that owns fi.
+func fileOwner(fi os.FileInfo) (int, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return int(st.Uid), true
+}

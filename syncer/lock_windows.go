@@ -18,3 +18,10 @@ func lockFile(f *os.File) (busy bool, err error) {
 	}
 	return false, err
 }
+
+// openNoFollow: Windows opens have no such flag; the work directory's
+// owner and permissions are checked instead.
+const openNoFollow = 0
+
+// fileOwner: Windows files have no uid; ownership is not checked.
+func fileOwner(os.FileInfo) (int, bool) { return 0, false }

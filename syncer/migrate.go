@@ -19,6 +19,13 @@
 // create their directories), as the user they run jobs as, which need not
 // be drove's.
 //
+// Runs. A work directory holds the runs of one sync (SRC, DST, tool),
+// numbered from 1 as fpsync numbers its runs. A drove sync whose journal's
+// last run had finished (complete crawl, every partition done, the final
+// pass run if asked) starts the next run: a new crawl of the whole tree
+// (lists in the next crawl's directory) and a new final pass. A run that
+// had not finished is resumed.
+//
 // Resume. A run reads the journal first. Partitions created but not done
 // are run again from their existing lists. If the last crawl had listed the
 // whole tree, nothing is crawled again. If it had not (interrupt, crash,
@@ -61,6 +68,8 @@ type Options struct {
 	// on every node), or for rclone any rclone remote ("remote:bucket").
 	Src, Dst string
 	// Work is the work directory, absolute, on storage every node sees.
+	// Empty means DefaultWork, private to this user (0700, checked): only
+	// when every node is Local (else *WorkRequiredError).
 	Work string
 	// Tool is partition.ModeRsync or partition.ModeRclone.
 	Tool     partition.Mode
@@ -99,91 +108,6 @@ type Options struct {
 	OnSkip func(partition.Skip)
 }
 
-// Part is one partition of the sync.
-type Part struct {
-	Crawl, Seq int
-	List, Log  string // absolute paths
-	Files      int
-	Bytes      int64
-	Done       bool   // copied, in this run or an earlier one
-	Node       string // where it was copied, or last tried
-}
-
-// Name is the partition's name, its list path relative to WORK/lists.
-func (p *Part) Name() string { return fmt.Sprintf("%d/%s", p.Crawl, partition.ListName(p.Seq)) }
-
-// EventKind says what an Event reports.
-type EventKind int
-
-// The events of a sync.
-const (
-	Checking EventKind = iota // a runner event of the visibility check (Run)
-	Crawling                  // crawl progress
-	Listed                    // a partition was written and queued (Part)
-	Crawled                   // the crawl ended (Err says why it is incomplete)
-	Copying                   // a runner event of the copy (Run; Part for job events)
-	Final                     // a runner event of the final pass (Run)
-)
-
-// Event is one thing that happened in a sync, with the progress after it.
-type Event struct {
-	Kind     EventKind
-	Part     *Part // a copy
-	Run      runner.Event
-	Err      error
-	Progress Progress
-}
-
-// Progress counts a sync. Listed and copied counts include the partitions
-// of earlier runs with the same work directory.
-type Progress struct {
-	Files, Bytes             int64 // entries listed so far
-	CopiedFiles, CopiedBytes int64 // entries in done partitions
-	RunBytes                 int64 // bytes of partitions this run copied
-	Parts, PartsDone         int
-	PartsFailed              int // failed for good in this run
-	CrawlDone                bool
-	Busy                     int // nodes copying a partition now
-	Nodes                    int // nodes in the pool
-	Running                  int // partitions being copied
-	Start                    time.Time
-}
-
-// Failure is a partition that failed for good in this run.
-type Failure struct {
-	Part   Part
-	Node   string // the node of its last attempt
-	Err    error  // of its last attempt (*runner.ExitError etc.), nil if it never ran
-	Reason string
-}
-
-// Result is the account of a run.
-type Result struct {
-	Progress
-	Resumed       bool // the work directory held an earlier run
-	AlreadyDone   bool // ...which had finished: nothing was copied
-	CrawlComplete bool // some crawl (this run's or an earlier one) listed the whole tree
-	CrawlErr      error
-	Skipped       int       // entries this run's crawl could not list
-	Failed        []Failure // partitions that failed for good
-	Unrun         []Part    // partitions that never ran (no node left, interrupted)
-	Vanished      int       // partitions whose rsync exited 24 (counted as copied)
-	Interrupted   bool
-	FinalRan      bool  // the final pass ran and succeeded
-	FinalErr      error // the final pass failed (or could not run)
-	Refused       []runner.NodeFailure
-	Evicted       []runner.NodeFailure
-	JournalErr    error // a copied partition could not be recorded
-	Elapsed       time.Duration
-}
-
-// OK reports whether the tree was copied whole: every partition done, the
-// crawl complete, and the final pass (if asked for) run.
-func (r *Result) OK() bool {
-	return len(r.Failed) == 0 && len(r.Unrun) == 0 && r.CrawlComplete && r.CrawlErr == nil &&
-		!r.Interrupted && r.FinalErr == nil && r.JournalErr == nil && r.PartsDone == r.Parts
-}
-
 // migration is one run's state. mu guards progress, parts and events: they
 // are touched from the crawl goroutine and the runner's event goroutine.
 type migration struct {
@@ -196,6 +120,9 @@ type migration struct {
 	parts []*Part // indexed by job Seq-1
 	busy  map[string]int
 	res   Result
+	// lateFailed are the job Seqs of partitions whose job succeeded but
+	// whose rsync exit 23 was a real error.
+	lateFailed []int
 }
 
 func (o *Options) remoteDst() bool {
@@ -228,7 +155,9 @@ func (o *Options) validate() error {
 var ErrNoNodes = errors.New("sync: no node could be reached")
 
 // Run runs (or resumes) the sync o describes. It returns an error, and
-// copies nothing, for bad options, a work directory that holds another
+// copies nothing, for bad options, SRC, DST and the work directory
+// nested or the same once symbolic links are resolved (*OverlapError),
+// a work directory that holds another
 // sync (*MismatchError) or is in use (*BusyError), a node that does not
 // see SRC, DST's parent or WORK, or cannot write DST or WORK
 // (*VisibilityError), and when no node can be reached (ErrNoNodes); a
@@ -237,6 +166,13 @@ var ErrNoNodes = errors.New("sync: no node could be reached")
 // incomplete crawl, an interrupt.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	start := time.Now()
+	var private string // the default work directory is checked up to here
+	if len(o.Nodes) > 0 {
+		var err error
+		if private, err = o.defaultWork(); err != nil {
+			return nil, err
+		}
+	}
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
@@ -244,8 +180,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if !o.remoteDst() {
 		o.Dst = filepath.Clean(o.Dst)
 	}
-	if err := os.MkdirAll(o.Work, 0o755); err != nil {
-		return nil, fmt.Errorf("sync: --work: %w", err)
+	if err := checkOverlap(&o); err != nil {
+		return nil, err
+	}
+	if private != "" {
+		if err := makePrivate(o.Work, private); err != nil {
+			return nil, err
+		}
+	} else if err := os.MkdirAll(o.Work, 0o755); err != nil {
+		return nil, fmt.Errorf("sync: work directory: %w", err)
 	}
 	j, st, err := openJournal(o.Work)
 	if err != nil {
@@ -277,6 +220,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	if st.finished(o.FinalPass) {
+		// The last run finished: this is a new one (a new crawl of the
+		// whole tree, the final pass), numbered as fpsync numbers runs.
+		st.restart()
+		if err := j.append(record{T: "restart", Run: st.run, Time: time.Now().UTC()}); err != nil {
+			return nil, err
+		}
+		m.res.Resumed, m.res.NewRun = false, true
+	}
+	m.res.Run = st.run
 	if err := j.append(record{T: "run", Time: time.Now().UTC()}); err != nil {
 		return nil, err
 	}
@@ -302,12 +255,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	if needCrawl || len(pending) > 0 {
 		m.copy(ctx, st, pending, needCrawl)
-	} else if st.final || !o.FinalPass {
-		m.res.AlreadyDone = true
-		return m.result(start), nil
 	}
-	if m.res.OK() && o.FinalPass {
-		m.final(ctx)
+	switch {
+	case !m.res.OK():
+	case o.FinalPass:
+		m.final(ctx, false)
+	case o.Tool == partition.ModeRsync:
+		m.final(ctx, true)
 	}
 	return m.result(start), nil
 }
@@ -325,7 +279,7 @@ func (m *migration) header(st *state) error {
 	case h.Dst != m.o.Dst:
 		return &MismatchError{Work: m.o.Work, What: "DST", Journal: h.Dst, Given: m.o.Dst}
 	case h.Tool != tool:
-		return &MismatchError{Work: m.o.Work, What: "--mode", Journal: h.Tool, Given: tool}
+		return &MismatchError{Work: m.o.Work, What: "tool", Journal: h.Tool, Given: tool}
 	}
 	return nil
 }
@@ -342,6 +296,7 @@ func (m *migration) result(start time.Time) *Result {
 	defer m.mu.Unlock()
 	r := m.res
 	r.Progress = m.prog
+	r.Work = m.o.Work
 	r.Elapsed = time.Since(start)
 	return &r
 }

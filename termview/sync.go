@@ -181,11 +181,6 @@ func (u *Sync) Summary(r *syncer.Result, work string) {
 	u.Finish()
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if r.AlreadyDone {
-		fmt.Fprintf(u.w, "drove: sync: %s records a finished sync of %d files, %s in %d partitions: nothing to do (use another --work to sync again)\n",
-			work, r.Files, partition.FormatSize(r.Bytes), r.Parts)
-		return
-	}
 	rate := float64(r.RunBytes) / max(r.Elapsed.Seconds(), 0.001)
 	fmt.Fprintf(u.w, "drove: sync: %d of %d files, %s of %s copied in %d of %d partitions (%d failed, %d not run), %s, %s/s",
 		r.CopiedFiles, r.Files, partition.FormatSize(r.CopiedBytes), partition.FormatSize(r.Bytes),
@@ -201,7 +196,7 @@ func (u *Sync) Summary(r *syncer.Result, work string) {
 		fmt.Fprintf(u.w, "drove: sync: resumed from %s: %s of it copied by this run\n", work, partition.FormatSize(r.RunBytes))
 	}
 	if r.Vanished > 0 {
-		fmt.Fprintf(u.w, "drove: sync: warning: rsync reported source files vanished during %d copies (exit 24; not a failure)\n", r.Vanished)
+		fmt.Fprintf(u.w, "drove: sync: note: source files vanished after they were listed, during %d copies (a live tree; not a failure: the final pass catches up)\n", r.Vanished)
 	}
 	for _, f := range r.Failed {
 		fmt.Fprintf(u.w, "drove: sync: failed: partition %s, list %s, node %s, %s, log %s\n",

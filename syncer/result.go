@@ -1,0 +1,96 @@
+package syncer
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/drove-dev/drove/partition"
+	"github.com/drove-dev/drove/runner"
+)
+
+// Part is one partition of the sync.
+type Part struct {
+	Crawl, Seq int
+	List, Log  string // absolute paths
+	Files      int
+	Bytes      int64
+	Done       bool   // copied, in this run or an earlier one
+	Node       string // where it was copied, or last tried
+}
+
+// Name is the partition's name, its list path relative to WORK/lists.
+func (p *Part) Name() string { return fmt.Sprintf("%d/%s", p.Crawl, partition.ListName(p.Seq)) }
+
+// EventKind says what an Event reports.
+type EventKind int
+
+// The events of a sync.
+const (
+	Checking EventKind = iota // a runner event of the visibility check (Run)
+	Crawling                  // crawl progress
+	Listed                    // a partition was written and queued (Part)
+	Crawled                   // the crawl ended (Err says why it is incomplete)
+	Copying                   // a runner event of the copy (Run; Part for job events)
+	Final                     // a runner event of the final pass (Run)
+)
+
+// Event is one thing that happened in a sync, with the progress after it.
+type Event struct {
+	Kind     EventKind
+	Part     *Part // a copy
+	Run      runner.Event
+	Err      error
+	Progress Progress
+}
+
+// Progress counts a sync. Listed and copied counts include the partitions
+// of earlier runs with the same work directory.
+type Progress struct {
+	Files, Bytes             int64 // entries listed so far
+	CopiedFiles, CopiedBytes int64 // entries in done partitions
+	RunBytes                 int64 // bytes of partitions this run copied
+	Parts, PartsDone         int
+	PartsFailed              int // failed for good in this run
+	CrawlDone                bool
+	Busy                     int // nodes copying a partition now
+	Nodes                    int // nodes in the pool
+	Running                  int // partitions being copied
+	Start                    time.Time
+}
+
+// Failure is a partition that failed for good in this run.
+type Failure struct {
+	Part   Part
+	Node   string // the node of its last attempt
+	Err    error  // of its last attempt (*runner.ExitError etc.), nil if it never ran
+	Reason string
+}
+
+// Result is the account of a run.
+type Result struct {
+	Progress
+	Work          string // the work directory (DefaultWork when none was given)
+	Resumed       bool   // this run resumed an unfinished one of the work directory
+	Run           int    // the run's number in the work directory, from 1
+	NewRun        bool   // the work directory's last run had finished: this is run Run, from scratch
+	CrawlComplete bool   // some crawl (this run's or an earlier one) listed the whole tree
+	CrawlErr      error
+	Skipped       int       // entries this run's crawl could not list
+	Failed        []Failure // partitions that failed for good
+	Unrun         []Part    // partitions that never ran (no node left, interrupted)
+	Vanished      int       // partitions whose source files vanished after listing (rsync exit 24, or 23 for paths drove found gone; counted as copied)
+	Interrupted   bool
+	FinalRan      bool  // the final pass ran and succeeded
+	FinalErr      error // the final pass failed (or could not run)
+	Refused       []runner.NodeFailure
+	Evicted       []runner.NodeFailure
+	JournalErr    error // a copied partition could not be recorded
+	Elapsed       time.Duration
+}
+
+// OK reports whether the tree was copied whole: every partition done, the
+// crawl complete, and the final pass (if asked for) run.
+func (r *Result) OK() bool {
+	return len(r.Failed) == 0 && len(r.Unrun) == 0 && r.CrawlComplete && r.CrawlErr == nil &&
+		!r.Interrupted && r.FinalErr == nil && r.JournalErr == nil && r.PartsDone == r.Parts
+}
