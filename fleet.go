@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -179,4 +180,13 @@ func (c *fleetFlags) watchNodes(e *env, specs, fixed []nodes.Spec, d *nodes.Dial
 		return nil
 	}
 	return u
+}
+
+// nodeHint adds the flag that helps with a node's error, for the views.
+func nodeHint(err error) string {
+	var hk *nodes.HostKeyError
+	if errors.As(err, &hk) && hk.NewHost() {
+		return "or run with --accept-new-host-keys"
+	}
+	return ""
 }

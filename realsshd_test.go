@@ -309,7 +309,7 @@ func TestRealSSHHostKeyAndAuthErrors(t *testing.T) {
 		want  []string
 	}{
 		{"unknown host key", host("  IdentityFile "+c.ClientKey, "  UserKnownHostsFile "+empty),
-			[]string{"node bad dropped", "unknown", "accept-new"}},
+			[]string{"node bad dropped", "unknown", "accept-new", "or run with --accept-new-host-keys"}},
 		{"changed host key", host("  IdentityFile "+c.ClientKey, "  UserKnownHostsFile "+changed, "  StrictHostKeyChecking no"),
 			[]string{"node bad dropped", "changed"}},
 		{"key not authorized", host("  IdentityFile "+wrongKey, "  IdentitiesOnly yes", "  UserKnownHostsFile "+c.KnownHosts),

@@ -157,6 +157,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		}
 	}()
 	ui := termview.NewRun(scr, c.Status, c.Verbose)
+	ui.Hint = nodeHint
 	cfg := runner.Config{
 		Nodes:        c.poolNodes(specs, dialer),
 		EachNode:     c.OnEachNode,

@@ -111,6 +111,7 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 	scr := termview.NewScreen(e.stdout, e.stderr, c.Status)
 	defer scr.Close()
 	ui := termview.NewSync(scr, c.Status, c.Verbose)
+	ui.Hint = nodeHint
 	o.Events = ui.Event
 	o.OnSkip = func(s partition.Skip) {
 		ui.Message("drove: sync: could not list %q: %v", filepath.Join(o.Src, s.Path), s.Err)

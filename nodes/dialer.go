@@ -278,7 +278,7 @@ func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name 
 
 	db, err := d.knownHosts(t)
 	if err != nil {
-		return nil, fmt.Errorf("nodes: %s: %w", name, err)
+		return nil, &ConfigError{Node: name, Err: err}
 	}
 	deadline := time.Now().Add(timeout)
 	dctx, cancel := context.WithDeadline(ctx, deadline)

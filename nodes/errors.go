@@ -37,27 +37,37 @@ type HostKeyError struct {
 	recordFailed bool // accept-new could not write the key
 }
 
-// Error describes the refusal and what to do about it.
-func (e *HostKeyError) Error() string {
+// Error describes the refusal and what to do about it: "nodes: NODE: "
+// and Reason.
+func (e *HostKeyError) Error() string { return "nodes: " + e.Node + ": " + e.Reason() }
+
+// Reason is the refusal without the node's name.
+func (e *HostKeyError) Reason() string {
 	fp := ""
 	if e.Key != nil {
 		fp = e.Key.Type() + " " + ssh.FingerprintSHA256(e.Key)
 	}
 	switch {
 	case e.Changed:
-		return fmt.Sprintf("nodes: %s: host key changed: the server offered %s but %s:%d holds a different key for this host "+
-			"(possible man-in-the-middle attack); if the change is expected, remove that line", e.Node, fp, e.OldFile, e.OldLine)
+		return fmt.Sprintf("host key changed: the server offered %s but %s:%d holds a different key for this host "+
+			"(possible man-in-the-middle attack); if the change is expected, remove that line", fp, e.OldFile, e.OldLine)
 	case e.Revoked:
-		return fmt.Sprintf("nodes: %s: host key %s is revoked (%s:%d)", e.Node, fp, e.OldFile, e.OldLine)
+		return fmt.Sprintf("host key %s is revoked (%s:%d)", fp, e.OldFile, e.OldLine)
 	case e.IPDiffers:
-		return fmt.Sprintf("nodes: %s: the host key %s matches %s:%d but differs from the key for the IP address %s at %s:%d "+
-			"(CheckHostIP); remove the stale line", e.Node, fp, e.HostFile, e.HostLine, e.IP, e.OldFile, e.OldLine)
+		return fmt.Sprintf("the host key %s matches %s:%d but differs from the key for the IP address %s at %s:%d "+
+			"(CheckHostIP); remove the stale line", fp, e.HostFile, e.HostLine, e.IP, e.OldFile, e.OldLine)
 	case e.Unknown && e.recordFailed:
-		return fmt.Sprintf("nodes: %s: host key unknown and could not be recorded: %v", e.Node, e.Err)
+		return fmt.Sprintf("host key unknown and could not be recorded: %v", e.Err)
 	default:
-		return fmt.Sprintf("nodes: %s: host key unknown (not in %s); to accept it set \"StrictHostKeyChecking accept-new\" "+
-			"for this host in ssh_config or run with --accept-new-host-keys", e.Node, strings.Join(e.Files, ", "))
+		return fmt.Sprintf("host key unknown (not in %s); to accept it set \"StrictHostKeyChecking accept-new\" "+
+			"for this host in ssh_config", strings.Join(e.Files, ", "))
 	}
+}
+
+// NewHost reports a key refused only because the host has none on file:
+// accepting new keys (StrictHostKeyChecking accept-new) would let it in.
+func (e *HostKeyError) NewHost() bool {
+	return e.Unknown && !e.recordFailed && !e.Changed && !e.Revoked && !e.IPDiffers
 }
 
 // Unwrap returns the underlying error (a *knownhosts.KeyError, a
@@ -76,9 +86,11 @@ type AuthError struct {
 
 // Error names the keys that were tried, e.g.
 // "nodes: web1: no accepted key (tried agent, ~/.ssh/id_ed25519)".
-func (e *AuthError) Error() string {
+func (e *AuthError) Error() string { return "nodes: " + e.Node + ": " + e.Reason() }
+
+// Reason is Error without the node's name.
+func (e *AuthError) Reason() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "nodes: %s: ", e.Node)
 	switch {
 	case e.notAsked:
 		fmt.Fprintf(&b, "the server does not accept public-key authentication (%v)", e.Err)
@@ -110,24 +122,39 @@ type DialError struct {
 
 // Error describes the failure, e.g. "nodes: web1: connect timeout after 10s
 // (10.0.0.5:22)" or "nodes: web1: connection refused (10.0.0.5:22)".
-func (e *DialError) Error() string {
+func (e *DialError) Error() string { return "nodes: " + e.Node + ": " + e.Reason() }
+
+// Reason is Error without the node's name.
+func (e *DialError) Reason() string {
 	var pe *ProxyCommandError
 	switch {
 	case e.Timeout && e.Proxy != "":
-		return fmt.Sprintf("nodes: %s: connect timeout after %s (ProxyCommand %q)", e.Node, e.After, e.Proxy)
+		return fmt.Sprintf("connect timeout after %s (ProxyCommand %q)", e.After, e.Proxy)
 	case e.Timeout:
-		return fmt.Sprintf("nodes: %s: connect timeout after %s (%s)", e.Node, e.After, e.Addr)
+		return fmt.Sprintf("connect timeout after %s (%s)", e.After, e.Addr)
 	case errors.As(e.Err, &pe):
-		return fmt.Sprintf("nodes: %s: %v", e.Node, pe)
+		return fmt.Sprintf("%v", pe)
 	case connRefused(e.Err):
-		return fmt.Sprintf("nodes: %s: connection refused (%s)", e.Node, e.Addr)
+		return fmt.Sprintf("connection refused (%s)", e.Addr)
 	default:
-		return fmt.Sprintf("nodes: %s: %s: %v", e.Node, e.Addr, e.Err)
+		return fmt.Sprintf("%s: %v", e.Addr, e.Err)
 	}
 }
 
 // Unwrap returns the cause.
 func (e *DialError) Unwrap() error { return e.Err }
+
+// ConfigError is a node whose ssh_config settings drove cannot use: a
+// ProxyJump loop or chain too deep, ProxyJump and ProxyCommand both set,
+// unreadable known_hosts files.
+type ConfigError struct {
+	Node string
+	Err  error
+}
+
+func (e *ConfigError) Error() string  { return "nodes: " + e.Node + ": " + e.Err.Error() }
+func (e *ConfigError) Reason() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error  { return e.Err }
 
 // Retryable reports whether err is a dial failure worth retrying at once: the
 // server dropped the connection (reset or EOF) before the handshake finished,

@@ -267,7 +267,7 @@ func (d *Dialer) fileList(key string, v []string, expand func(string, string) (s
 // first hop's own ProxyJump chain in front of it.
 func (d *Dialer) resolveJump(node, value string, path []string) ([]*Target, error) {
 	if len(path) > maxJumpDepth {
-		return nil, fmt.Errorf("nodes: %s: ProxyJump chain deeper than %d hops", node, maxJumpDepth)
+		return nil, &ConfigError{Node: node, Err: fmt.Errorf("ProxyJump chain deeper than %d hops", maxJumpDepth)}
 	}
 	var chain []*Target
 	for i, hop := range strings.Split(value, ",") {
@@ -278,10 +278,10 @@ func (d *Dialer) resolveJump(node, value string, path []string) ([]*Target, erro
 			err = fmt.Errorf("not [user@]host[:port]")
 		}
 		if err != nil {
-			return nil, fmt.Errorf("nodes: %s: bad ProxyJump hop %q: %w", node, hop, err)
+			return nil, &ConfigError{Node: node, Err: fmt.Errorf("bad ProxyJump hop %q: %w", hop, err)}
 		}
 		if containsStr(path, spec.Key()) {
-			return nil, fmt.Errorf("nodes: %s: ProxyJump loop: %s -> %s", node, strings.Join(path, " -> "), spec.Key())
+			return nil, &ConfigError{Node: node, Err: fmt.Errorf("ProxyJump loop: %s -> %s", strings.Join(path, " -> "), spec.Key())}
 		}
 		ht, err := d.resolve(spec, path)
 		if err != nil {

@@ -39,8 +39,8 @@ func (d *Dialer) resolveProxy(t *Target, cfg *cfgValues, tok map[byte]string, no
 		cmdLine = nil
 	}
 	if cmdLine != nil && jumpLine != nil {
-		return fmt.Errorf("nodes: %s: inconsistent ssh_config: ProxyJump (%s) and ProxyCommand (%s) both set, as ssh refuses",
-			node, d.displayOrigin(jumpLine), d.displayOrigin(cmdLine))
+		return &ConfigError{Node: node, Err: fmt.Errorf("inconsistent ssh_config: ProxyJump (%s) and ProxyCommand (%s) both set, as ssh refuses",
+			d.displayOrigin(jumpLine), d.displayOrigin(cmdLine))}
 	}
 	if cmdLine != nil {
 		ptok := make(map[byte]string, len(tok)+2)
@@ -52,7 +52,7 @@ func (d *Dialer) resolveProxy(t *Target, cfg *cfgValues, tok map[byte]string, no
 		ptok['L'] = short
 		c, err := expandTokens(cmdLine.raw, ptok)
 		if err != nil {
-			return fmt.Errorf("nodes: %s: ProxyCommand (%s): %w", node, d.displayOrigin(cmdLine), err)
+			return &ConfigError{Node: node, Err: fmt.Errorf("ProxyCommand (%s): %w", d.displayOrigin(cmdLine), err)}
 		}
 		t.ProxyCommand = c
 		return nil

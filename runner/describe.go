@@ -3,7 +3,6 @@ package runner
 import (
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // Describe is an attempt's error as a short phrase for a line that already
@@ -35,7 +34,7 @@ func Describe(node string, err error) string {
 	}
 	var ne *NodeError
 	if errors.As(err, &ne) && ne.Node == node {
-		err = ne.Err
+		return ne.Err.Error()
 	}
-	return strings.TrimPrefix(err.Error(), "nodes: "+node+": ")
+	return err.Error()
 }

@@ -14,6 +14,10 @@ import (
 // accounting at the end. It is called from the runner's event goroutine
 // only.
 type Run struct {
+	// Hint, when set, may add advice to a node's error (the command
+	// layer names flags there); "" adds nothing.
+	Hint func(error) string
+
 	w       io.Writer
 	show    bool
 	verbose int
@@ -81,12 +85,12 @@ func (u *Run) Event(ev runner.Event) {
 	u.stats = ev.Stats
 	switch ev.Kind {
 	case runner.NodeRefused:
-		u.message("drove: node %s dropped: %s", ev.Node, runner.Describe(ev.Node, ev.Err))
+		u.message("drove: node %s dropped: %s", ev.Node, u.why(ev.Node, ev.Err))
 	case runner.JobFailed:
 		u.jobFailed(ev)
 	case runner.NodeRetired:
 		if u.verbose > 0 {
-			u.message("drove: node %s retired after its --max-node-uses jobs", ev.Node)
+			u.message("drove: node %s retired: it ran as many jobs as a node may", ev.Node)
 		}
 	case runner.Draining:
 		u.message("drove: interrupted: starting no new jobs; waiting for %d running (Ctrl-C again kills them)", ev.Stats.Running)
@@ -101,7 +105,7 @@ func (u *Run) Event(ev runner.Event) {
 	case runner.NodeReadmitted:
 		u.message("drove: node %s passed its probe and is back in the pool", ev.Node)
 	case runner.NodeProbeFailed:
-		u.message("drove: node %s stays out: %s", ev.Node, runner.Describe(ev.Node, ev.Err))
+		u.message("drove: node %s stays out: %s", ev.Node, u.why(ev.Node, ev.Err))
 	}
 	if u.show {
 		u.draw(false)
@@ -114,10 +118,10 @@ func (u *Run) jobFailed(ev runner.Event) {
 		what = "requeued"
 	}
 	if ev.Evicted {
-		u.message("drove: evicted node %s: job %q %s; %s", ev.Node, ev.Job.Cmd, runner.Describe(ev.Node, ev.Err), what)
+		u.message("drove: evicted node %s: job %q %s; %s", ev.Node, ev.Job.Cmd, u.why(ev.Node, ev.Err), what)
 		return
 	}
-	u.message("drove: job %q %s on node %s; %s", ev.Job.Cmd, runner.Describe(ev.Node, ev.Err), ev.Node, what)
+	u.message("drove: job %q %s on node %s; %s", ev.Job.Cmd, u.why(ev.Node, ev.Err), ev.Node, what)
 }
 
 // message prints one line, keeping a terminal status line intact.
@@ -149,7 +153,7 @@ func (u *Run) Finish(rep *runner.Report) {
 	for _, f := range rep.Failed {
 		var tries []string
 		for _, a := range f.Attempts {
-			tries = append(tries, fmt.Sprintf("%s on %s", runner.Describe(a.Node, a.Err), a.Node))
+			tries = append(tries, fmt.Sprintf("%s on %s", u.why(a.Node, a.Err), a.Node))
 		}
 		if len(tries) == 0 {
 			tries = append(tries, "never started")
@@ -206,4 +210,16 @@ func summary(rep *runner.Report) string {
 		b.WriteString("; interrupted")
 	}
 	return b.String()
+}
+
+// why is err as a phrase for a line that names node, with the command's
+// hint if it has one.
+func (u *Run) why(node string, err error) string {
+	s := runner.Describe(node, err)
+	if u.Hint != nil && err != nil {
+		if h := u.Hint(err); h != "" {
+			s += "; " + h
+		}
+	}
+	return s
 }
