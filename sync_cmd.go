@@ -102,7 +102,7 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		hasLocal = hasLocal || local
 		o.Nodes = append(o.Nodes, syncer.Node{Node: n, Local: local})
 	}
-	if hasLocal && !isRcloneRemote(c.Mode, c.Dst) {
+	if hasLocal && !c.remoteDst() {
 		if _, err := os.Stat(filepath.Dir(o.Dst)); err != nil {
 			return usageErrorf("sync: DST's parent: %v", err)
 		}
@@ -150,7 +150,7 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 	if c.Verify == "" {
 		return nil
 	}
-	if isRcloneRemote(c.Mode, c.Dst) {
+	if c.remoteDst() {
 		return usageErrorf("sync: --verify needs DST to be a directory on this machine, not an rclone remote")
 	}
 	start := time.Now()
@@ -202,7 +202,7 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 		return o, usageErrorf("sync: SRC %s is not a directory", c.Src)
 	}
 	dst := c.Dst
-	if !isRcloneRemote(c.Mode, dst) {
+	if !c.remoteDst() {
 		if dst, err = filepath.Abs(dst); err != nil {
 			return o, usageErrorf("sync: DST: %v", err)
 		}
@@ -231,12 +231,8 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 	}, nil
 }
 
-// isRcloneRemote reports whether dst names an rclone remote ("name:path")
-// rather than a local directory.
-func isRcloneRemote(mode, dst string) bool {
-	if mode != "rclone" || filepath.IsAbs(dst) {
-		return false
-	}
-	first, _, _ := strings.Cut(dst, "/")
-	return strings.Contains(first, ":")
+// remoteDst reports whether DST is an rclone remote (syncer decides).
+func (c *SyncCmd) remoteDst() bool {
+	mode, err := partition.ParseMode(c.Mode)
+	return err == nil && syncer.IsRemote(mode, c.Dst)
 }

@@ -125,8 +125,18 @@ type migration struct {
 	lateFailed []int
 }
 
-func (o *Options) remoteDst() bool {
-	return o.Tool == partition.ModeRclone && !filepath.IsAbs(o.Dst)
+// remoteDst reports whether Dst is an rclone remote.
+func (o *Options) remoteDst() bool { return IsRemote(o.Tool, o.Dst) }
+
+// IsRemote reports whether dst names an rclone remote ("name:path", the
+// name before the first slash holding a colon) rather than a directory:
+// only in rclone mode, and never for an absolute path.
+func IsRemote(tool partition.Mode, dst string) bool {
+	if tool != partition.ModeRclone || filepath.IsAbs(dst) {
+		return false
+	}
+	first, _, _ := strings.Cut(dst, "/")
+	return strings.Contains(first, ":")
 }
 
 func (o *Options) validate() error {

@@ -71,3 +71,20 @@ func TestOverlapRefused(t *testing.T) {
 	require.FileExists(t, filepath.Join(vol, "incoming", "sub", "f"))
 	require.NoDirExists(t, j("w"))
 }
+
+func TestIsRemote(t *testing.T) {
+	for _, c := range []struct {
+		tool partition.Mode
+		dst  string
+		want bool
+	}{
+		{partition.ModeRclone, "s3:bucket/dir", true},
+		{partition.ModeRclone, "remote:", true},
+		{partition.ModeRclone, "/abs/with:colon", false},
+		{partition.ModeRclone, "rel/with:colon", false}, // the colon is past the first slash: a relative directory
+		{partition.ModeRclone, "plain", false},
+		{partition.ModeRsync, "host:path", false}, // rsync mode copies to directories only
+	} {
+		require.Equal(t, c.want, IsRemote(c.tool, c.dst), "%s %q", c.tool, c.dst)
+	}
+}
