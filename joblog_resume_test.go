@@ -54,7 +54,8 @@ func TestNodeRangesOnTheCommandLine(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	var names []string
 	for _, l := range strings.Split(r.stdout, "\n") {
-		if name, _, ok := strings.Cut(l, "\t"); ok {
+		// A node's line; the option lines under it start with a tab.
+		if name, _, ok := strings.Cut(l, "\t"); ok && name != "" {
 			names = append(names, name)
 		}
 	}

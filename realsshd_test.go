@@ -142,9 +142,12 @@ func TestRealSSHHungNodeDetectedByKeepalive(t *testing.T) {
 	active := filepath.Join(t.TempDir(), "active")
 	res := make(chan result, 1)
 	start := time.Now()
+	// The job waits at a gate that opens only once its node is frozen: it
+	// can finish only on the other node (not a race against a sleep).
+	gate := filepath.Join(c.Nodes[0].Scratch, "gate")
 	go func() {
 		res <- drove(t, nil, nil, "-F", cfg, "-n", "node2", "-n", "node1", "-m", "1", "-A", active,
-			"-j", "sleep 3; echo finished")
+			"-j", "while [ ! -e "+gate+" ]; do sleep 0.02; done; echo finished")
 	}()
 	// Whichever node took the job hangs now.
 	var froze *sshdtest.Node
@@ -160,6 +163,7 @@ func TestRealSSHHungNodeDetectedByKeepalive(t *testing.T) {
 	}, 20*time.Second, 10*time.Millisecond)
 	froze.Freeze(t)
 	defer froze.Thaw(t)
+	require.NoError(t, os.WriteFile(gate, nil, 0o644))
 	r := <-res
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Contains(t, r.stderr, "evicted node "+froze.Name)

@@ -98,14 +98,19 @@ var slowTree = treeOpts{dirs: 6, filesPerDir: 6, maxSize: 60 << 10, symlinks: tr
 func TestRealSSHSyncNodeKilledMidRun(t *testing.T) {
 	c := sshdtest.Start(t, sshdtest.Options{Nodes: 3})
 	src, dst, work := sshdSyncDirs(t, c, slowTree)
+	// Every rsync waits on a FIFO (its --exclude-from) until the gate
+	// opens, after node2 is dead: node2 is killed mid-copy by
+	// construction, not by racing copies that may end first.
+	gate := newFIFOGate(t, filepath.Join(c.Nodes[0].Scratch, "gate"))
 	res := make(chan result, 1)
 	go func() {
 		res <- drove(t, nil, nil, "sync", "-F", c.SSHConfig, "-N", c.NodesFile, "-f", "3", "-d", work,
-			"--tool-args=--bwlimit=300", "--verify", src, dst)
+			"--tool-args=--exclude-from="+gate.path, "--verify", src, dst)
 	}()
-	waitFor(t, 30*time.Second, "node2 copying", func() bool { return rsyncOn(t, c, c.Nodes[1]) })
+	waitFor(t, 60*time.Second, "node2 copying", func() bool { return rsyncOn(t, c, c.Nodes[1]) })
 	c.Nodes[1].Kill(t)
 	require.Less(t, journalCount(t, work, "done"), journalCount(t, work, "part"), "killed mid-run")
+	gate.open()
 	r := <-res
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Contains(t, r.stderr, "drove: sync: node node2 evicted")
