@@ -180,7 +180,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	var gather *termview.Gather
 	if c.Gather {
 		gather = termview.NewGather()
-		cfg.JobOutput = bothOutputs(cfg.JobOutput, gather.JobOutput)
+		cfg.JobOutput = runner.JoinJobOutputs(cfg.JobOutput, gather.JobOutput)
 		cfg.Stdout = runner.NewOutput(io.Discard)
 	}
 	if c.OnEachNode == "" {
@@ -227,38 +227,6 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		return nil
 	}
 	return outcome(rep)
-}
-
-// jobOutput is runner.Config.JobOutput.
-type jobOutput = func(j jobs.Job, attempt int, node string) (stdout, stderr io.Writer, finish func(error))
-
-// bothOutputs gives each attempt's output to a and b (either may be nil).
-func bothOutputs(a, b jobOutput) jobOutput {
-	if a == nil {
-		return b
-	}
-	return func(j jobs.Job, attempt int, node string) (io.Writer, io.Writer, func(error)) {
-		ao, ae, af := a(j, attempt, node)
-		bo, be, bf := b(j, attempt, node)
-		return multi(ao, bo), multi(ae, be), func(err error) {
-			if af != nil {
-				af(err)
-			}
-			if bf != nil {
-				bf(err)
-			}
-		}
-	}
-}
-
-func multi(a, b io.Writer) io.Writer {
-	switch {
-	case a == nil:
-		return b
-	case b == nil:
-		return a
-	}
-	return io.MultiWriter(a, b)
 }
 
 // recordFlags are the flags that ask for each record.
