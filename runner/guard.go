@@ -179,8 +179,8 @@ func (g *guard) alive() bool {
 
 // job returns the command that runs job under the guard, and its token.
 // The job registers, then runs in the login shell with stdin from
-// /dev/null, and passes its status on as RemoteCommand does; if the guard
-// is gone or going, it kills itself first.
+// /dev/null as RemoteCommand runs it (see jobCommand); if the guard is
+// gone or going, it kills itself first.
 func (g *guard) job(job string) (tok int64, command string) {
 	tok = g.next.Add(1)
 	g.mu.Lock()
@@ -191,7 +191,7 @@ func (g *guard) job(job string) (tok int64, command string) {
 	g.mu.Unlock()
 	t := strconv.FormatInt(tok, 10)
 	return tok, `{ echo "$$ ` + t + `" >&5 && [ -e ` + shquote.Quote(g.dir+"/up") + ` ] && kill -0 ` + g.pid + `; } ` +
-		`2>/dev/null 5<>` + shquote.Quote(g.dir+"/q") + ` || kill -KILL $$; exec </dev/null` + "\n" + job + "\n" + reraise
+		`2>/dev/null 5<>` + shquote.Quote(g.dir+"/q") + ` || kill -KILL $$; exec </dev/null; ` + jobCommand(job)
 }
 
 // ended notes that a job's session is over: the guard is asked to drain

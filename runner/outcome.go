@@ -45,6 +45,9 @@ func (p *pool) done(r result) {
 		return
 	}
 	switch {
+	case errors.Is(r.err, ErrJobUnstartable):
+		// The job's own fault, the same on every node.
+		p.failWith(js, ev, "no node can start it")
 	case errors.Is(r.err, ErrKilled):
 		p.failWith(js, ev, "the run was interrupted")
 	case isNodeErr, p.cfg.OnFailure == Evict:

@@ -51,3 +51,28 @@ func TestRealSSHGuard(t *testing.T) {
 	<-errc
 	c.WaitNoProcs(t, m2, 10*time.Second)
 }
+
+// TestRealSSHJobsMeanWhatShMeans runs the oracle corpus (trickyJobs) on a
+// real OpenSSH node, whose login shell is /bin/sh: the first job of each
+// connection carries its own watcher, later ones are guarded. Each must
+// give the bytes and status "sh -c JOB" gives here.
+func TestRealSSHJobsMeanWhatShMeans(t *testing.T) {
+	c := sshdtest.Start(t, sshdtest.Options{Nodes: 1})
+	dial := func(ctx context.Context) (*ssh.Client, error) { return c.Dial(ctx, 0) }
+	newHost := func() *SSH {
+		h, err := NewSSH(context.Background(), "node1", dial, SSHOptions{Grace: time.Second})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = h.Close() })
+		return h
+	}
+	guarded := newHost()
+	require.NoError(t, guarded.Run(context.Background(), "true", io.Discard, io.Discard))
+	require.Eventually(t, func() bool { return guarded.guardFor(guarded.conns[0]) != nil }, 10*time.Second, 5*time.Millisecond)
+	for _, job := range trickyJobs {
+		want := runShell(t, "sh", job, false)
+		requireSame(t, "sh", job, "real sshd guarded", want, hostRun(t, guarded, job))
+		fresh := newHost()
+		requireSame(t, "sh", job, "real sshd watcher", want, hostRun(t, fresh, job))
+		require.NoError(t, fresh.Close())
+	}
+}

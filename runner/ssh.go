@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -148,6 +149,12 @@ func (h *SSH) watch(client *ssh.Client) *sshConn {
 // Run runs cmd in a new session, wrapped so that it dies with the session
 // (see RemoteCommand).
 func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) error {
+	// A job no node could start fails before it reaches the node: OpenSSH
+	// drops the whole connection over a NUL in an exec request.
+	command := RemoteCommand(cmd, h.graceSeconds())
+	if err := CheckJob(cmd, command); err != nil {
+		return err
+	}
 	c, sess, err := h.session(ctx)
 	if err != nil {
 		return err
@@ -160,12 +167,14 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 		return &NodeError{Node: h.name, Err: err}
 	}
 	sess.Stdout, sess.Stderr = stdout, stderr
-	command := RemoteCommand(cmd, h.graceSeconds())
 	g := h.guardFor(c)
 	var tok int64
 	if g != nil {
 		tok, command = g.job(cmd)
 		defer g.ended()
+		if err := CheckJob(cmd, command); err != nil {
+			return err
+		}
 	}
 	if err := sess.Start(command); err != nil {
 		return h.classify(c, err)
@@ -225,7 +234,16 @@ func (h *SSH) classify(c *sshConn, err error) error {
 	var ee *ssh.ExitError
 	if errors.As(err, &ee) {
 		if sig := ee.Signal(); sig != "" {
-			return &ExitError{Status: ee.ExitStatus(), Signal: sig}
+			// x/crypto/ssh knows no number for USR1 and USR2 and reports
+			// 128 for them: use Linux's, as Local does.
+			st := ee.ExitStatus()
+			switch sig {
+			case "USR1":
+				st = 128 + int(syscall.SIGUSR1)
+			case "USR2":
+				st = 128 + int(syscall.SIGUSR2)
+			}
+			return &ExitError{Status: st, Signal: sig}
 		}
 		return &ExitError{Status: ee.ExitStatus()}
 	}

@@ -1,5 +1,12 @@
 package runner
 
+import (
+	"fmt"
+	"strings"
+
+	"github.com/drove-dev/drove/internal/shquote"
+)
+
 // RemoteCommand wraps a job for a node's login shell so that the job dies
 // with its session. OpenSSH does not end a command when its session closes
 // unless it has a pty or is signalled (and signals are refused for root
@@ -13,34 +20,84 @@ package runner
 //     it then sends TERM to the session's process group (sshd puts every
 //     session in a process group of its own with setsid), waits up to
 //     graceSeconds for the job to go, and sends KILL to the group, itself
-//     included. If the job has already exited it just leaves;
-//   - the job itself follows on its own line, run by the login shell as
-//     ssh would run it (no second shell, which cost 0.7 ms of node CPU per
-//     job), with stdin from /dev/null, never the session;
-//   - a last line passes the job's exit status on, and when the job's last
-//     command died of a signal (the shell reports 128+n, ksh93 256+n: the
-//     shell does not exec it) re-raises that signal on the shell, so sshd
-//     reports the signal by name. A job that runs "exit N" itself never
-//     reaches that line.
+//     included. If the job has already exited it just leaves. The watcher
+//     is started from a subshell that exits at once, so it is not a child
+//     of the job's shell: a job's "wait", "jobs" and "$!" never see it
+//     (ksh93 runs a subshell in its own process unless it must fork: the
+//     ulimit builtin is what forces that fork; it changes nothing for the
+//     job, and fails harmlessly under a lower hard limit);
+//   - the job runs as the body of the wrapper; see jobCommand.
 //
 // Only POSIX sh features are used; nothing needs installing on the node,
 // but the login shell must be POSIX-compatible (sh, dash, bash, ksh, zsh).
+// job must not hold a NUL byte (see CheckJob).
 func RemoteCommand(job string, graceSeconds int) string {
 	g := itoa(graceSeconds)
-	return `exec 3<&0; ` +
-		`( trap '' HUP INT TERM; while read -r _; do :; done; ` +
+	return `exec 3<&0; ( ulimit -t unlimited 2>/dev/null; ( trap '' HUP INT TERM; while read -r _; do :; done; ` +
 		`kill -0 $$ 2>/dev/null || exit 0; kill -TERM 0; n=0; ` +
 		`while kill -0 $$ 2>/dev/null && [ $n -lt ` + g + ` ]; do sleep 1; n=$((n+1)); done; ` +
-		`kill -KILL 0 ) <&3 >/dev/null 2>&1 & ` +
-		`exec 3<&- </dev/null` + "\n" + job + "\n" + reraise
+		`kill -KILL 0 ) <&3 >/dev/null 2>&1 & ); ` +
+		`exec 3<&- </dev/null; ` + jobCommand(job)
+}
+
+// jobCommand is how a wrapper runs a job: its text is one single-quoted
+// word given to eval, so the shell parses and runs it exactly as
+// "shell -c JOB" would (a trailing "|", "&&" or "\", an open quote or
+// here-doc is the same syntax error, "exit", "set -e", traps, $0 and "$@"
+// behave the same), with no fork and no second shell. Nothing of the
+// wrapper follows the job on its own line, so nothing the job leaves open
+// can swallow it. The one visible difference: a message from the shell
+// about the job's own text names eval ("sh: 1: eval: Syntax error",
+// "(eval):1:" under zsh) where "sh -c" would not.
+//
+// After the job, in the same line (parsed before the job runs, so aliases
+// the job defines cannot touch it, and with its trace sent to /dev/null so
+// a job's "set -x" shows only the job), the wrapper passes the job's
+// status on. When the job's last command died of a signal (the shell
+// reports 128+n, ksh93 256+n) and the job set no trap, it re-raises that
+// signal on the shell, so the node reports the signal by name, as it would
+// have when "sh -c" runs the last command in its place. A job that runs
+// "exit N" itself never reaches that part.
+func jobCommand(job string) string {
+	if strings.Contains(job, "trap") {
+		// The job may set a trap: let the shell end as it would.
+		return `eval ` + shquote.Quote(job)
+	}
+	return `eval ` + shquote.Quote(job) + `; ` + reraise
 }
 
 // reraise turns a status of 128+n (256+n in ksh93), for a signal n that
-// ends a process by default, back into death by that signal.
-const reraise = `s=$?; case $s in ` +
+// ends a process by default, back into death by that signal, unless the
+// job set a trap: then the shell exits with 128+n, so an EXIT trap still
+// runs. A job whose text says "trap" gets no reraise at all; for a trap
+// set where the text does not show it (a sourced file), bash and ksh93
+// list it in "$(trap)", which forks, but only after a job ended by a
+// signal. dash and zsh list nothing there, so under them such a job dies
+// of the signal without running its EXIT trap.
+const reraise = `{ s=$?; case $s in ` +
 	`129|130|131|132|134|135|136|137|138|139|140|141|142|143) n=$((s-128));; ` +
-	`257|258|259|260|262|263|264|265|266|267|268|269|270|271) n=$((s-256));; ` +
-	`*) exit $s;; esac; trap - $n 2>/dev/null; kill -$n $$; exit $s`
+	`257|258|259|260|262|263|264|265|266|267|268|269|270|271) n=$((s-256)); s=$((n+128));; ` +
+	`*) exit "$s";; esac; [ -z "$(trap)" ] || exit "$s"; kill -"$n" "$$"; exit "$s"; } 2>/dev/null`
+
+// MaxCommand is the longest command, wrapper included, that drove gives a
+// node's shell: Linux refuses a single argument of 128 KiB or more
+// (MAX_ARG_STRLEN) with "argument list too long", and sshd passes the
+// command to the login shell as one argument.
+const MaxCommand = 128<<10 - 1
+
+// CheckJob reports, as an *UnstartableError, a job that no node could
+// start: one holding a NUL byte (no shell argument or SSH exec request can
+// carry it; OpenSSH drops the whole connection over one), or one whose
+// wrapped command is longer than MaxCommand.
+func CheckJob(job, command string) error {
+	if i := strings.IndexByte(job, 0); i >= 0 {
+		return &UnstartableError{Reason: fmt.Sprintf("it holds a NUL byte (at byte %d), which no shell command can carry", i)}
+	}
+	if len(command) > MaxCommand {
+		return &UnstartableError{Reason: fmt.Sprintf("it is %d bytes, %d once wrapped for the node, over the %d a shell accepts as its command", len(job), len(command), MaxCommand)}
+	}
+	return nil
+}
 
 func itoa(n int) string {
 	if n <= 0 {
