@@ -444,6 +444,7 @@ func (p *pool) start(js *jobState, n *node) {
 	}
 	stdout := p.cfg.Stdout.Writer(prefix)
 	stderr := p.cfg.Stderr.Writer(prefix)
+	stderr.pair(stdout)
 	var finish func(error)
 	if p.cfg.JobOutput != nil {
 		stdout.tee, stderr.tee, finish = p.cfg.JobOutput(js.job, attempt, n.Name)
