@@ -75,13 +75,27 @@ func (p *pool) requeueOrFail(js *jobState, ev Event) {
 func (p *pool) failWith(js *jobState, ev Event, reason string) {
 	p.rep.Stats.Failed++
 	p.rep.Failed = append(p.rep.Failed, Failure{Job: js.job, Attempts: js.attempts, Reason: reason})
+	ev.Reason = reason
 	p.emit(ev)
 }
 
-// fail fails a queued job that cannot run anywhere any more.
+// fail fails a requeued job that cannot run anywhere any more, and says so
+// with JobAbandoned: its JobFailed said it would run again.
 func (p *pool) fail(js *jobState, reason string) {
 	p.rep.Stats.Failed++
 	p.rep.Failed = append(p.rep.Failed, Failure{Job: js.job, Attempts: js.attempts, Reason: reason})
+	ev := Event{Kind: JobAbandoned, Job: js.job, Attempt: len(js.attempts), Reason: reason}
+	if n := len(js.attempts); n > 0 {
+		last := js.attempts[n-1]
+		ev.Node, ev.Err, ev.Duration = last.Node, last.Err, last.Duration
+	}
+	p.emit(ev)
+}
+
+// neverRan lists a job read from the stream that will never start.
+func (p *pool) neverRan(j jobs.Job, reason string) {
+	p.rep.Unrun = append(p.rep.Unrun, j)
+	p.emit(Event{Kind: JobNeverRan, Job: j, Reason: reason})
 }
 
 // slotFree returns a finished attempt's slot to the pool, retires a node

@@ -491,7 +491,12 @@ func (p *pool) finish() {
 		p.rep.Unread = true
 		return
 	}
-	// No node is left: read the rest of the stream to list what never ran.
+	// No node is left, or the run was interrupted: read the rest of the
+	// stream to list what never ran.
+	why := "no node was left to run it"
+	if p.rep.Interrupted {
+		why = "the run was interrupted"
+	}
 	for !p.streamEnded {
 		select {
 		case it := <-p.feed:
@@ -500,7 +505,7 @@ func (p *pool) finish() {
 				break
 			}
 			p.rep.Stats.Total++
-			p.rep.Unrun = append(p.rep.Unrun, it.job)
+			p.neverRan(it.job, why)
 		case <-p.ctx.Done():
 			p.rep.Unread = true
 			return
