@@ -30,7 +30,7 @@ func (l *Local) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) e
 	if grace <= 0 {
 		grace = 5 * time.Second
 	}
-	command := RemoteCommand(cmd, int((grace+time.Second-1)/time.Second))
+	command := remoteCommand(cmd, int((grace+time.Second-1)/time.Second), newMark())
 	if err := CheckJob(cmd, command); err != nil {
 		return err
 	}
@@ -60,7 +60,10 @@ func (l *Local) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) e
 	case err = <-done:
 	case <-ctx.Done():
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
-		_ = pw.Close() // the wrapper's watcher takes it from here
+		// The wrapper's watcher takes it from here, processes that left the
+		// job's group included.
+		_, _ = pw.Write([]byte("k\n"))
+		_ = pw.Close()
 		t := time.NewTimer(grace + time.Second)
 		select {
 		case <-done:

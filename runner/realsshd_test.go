@@ -76,3 +76,35 @@ func TestRealSSHJobsMeanWhatShMeans(t *testing.T) {
 		require.NoError(t, fresh.Close())
 	}
 }
+
+// TestRealSSHKilledJobTakesEscapedProcesses: on OpenSSH, a guarded job
+// cancelled (--timeout, second Ctrl-C) takes with it what it started in
+// sessions of its own, and so does a job whose connection closes.
+func TestRealSSHKilledJobTakesEscapedProcesses(t *testing.T) {
+	c := sshdtest.Start(t, sshdtest.Options{Nodes: 1})
+	dial := func(ctx context.Context) (*ssh.Client, error) { return c.Dial(ctx, 0) }
+	h, err := NewSSH(context.Background(), "node1", dial, SSHOptions{Grace: time.Second})
+	require.NoError(t, err)
+	defer h.Close()
+	require.NoError(t, h.Run(context.Background(), "true", io.Discard, io.Discard))
+	require.Eventually(t, func() bool { return h.guardFor(h.conns[0]) != nil }, 10*time.Second, 5*time.Millisecond)
+
+	m := fmt.Sprintf("droveescape%d", time.Now().UnixNano())
+	job := escapingJob(m, "/tmp/"+m+".started") + "; : " + m
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- h.Run(ctx, job, io.Discard, io.Discard) }()
+	require.Eventually(t, func() bool { return len(c.Procs(t, "sleep 30; : "+m)) >= 3 }, 10*time.Second, 10*time.Millisecond)
+	cancel()
+	require.ErrorIs(t, <-errc, context.Canceled)
+	c.WaitNoProcs(t, m, 10*time.Second)
+
+	m2 := m + "b"
+	go func() {
+		errc <- h.Run(context.Background(), escapingJob(m2, "/tmp/"+m2+".started"), io.Discard, io.Discard)
+	}()
+	require.Eventually(t, func() bool { return len(c.Procs(t, "sleep 30; : "+m2)) >= 3 }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, h.Close())
+	<-errc
+	c.WaitNoProcs(t, m2, 10*time.Second)
+}

@@ -195,6 +195,7 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 			go redrain(g, ended)
 		}
 		_ = sess.Signal(ssh.SIGTERM)
+		_, _ = io.WriteString(stdin, "k\n") // the watcher's "kill", for a job that already died of TERM
 		_ = stdin.Close()
 		grace.Store(time.AfterFunc(h.opts.Grace+2*time.Second, func() { _ = sess.Close() }))
 	})

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -15,29 +17,62 @@ import (
 //
 //   - fd 3 keeps the session's stdin, because a background list in a
 //     non-interactive shell gets /dev/null as its stdin;
-//   - a watcher in the background reads stdin until EOF, which comes when
-//     drove closes stdin, the session closes, or sshd drops the connection;
-//     it then sends TERM to the session's process group (sshd puts every
-//     session in a process group of its own with setsid), waits up to
-//     graceSeconds for the job to go, and sends KILL to the group, itself
-//     included. If the job has already exited it just leaves. The watcher
-//     is started from a subshell that exits at once, so it is not a child
-//     of the job's shell: a job's "wait", "jobs" and "$!" never see it
-//     (ksh93 runs a subshell in its own process unless it must fork: the
-//     ulimit builtin is what forces that fork; it changes nothing for the
-//     job, and fails harmlessly under a lower hard limit);
-//   - the job runs as the body of the wrapper; see jobCommand.
+//   - a watcher in the background reads stdin until drove writes "k" (kill
+//     the job) or EOF, which comes when drove closes stdin, the session
+//     closes, or sshd drops the connection. Unless the job has already
+//     exited by itself (EOF with the job's shell gone), it sends TERM to
+//     the session's process group (sshd puts every session in a process
+//     group of its own with setsid) and to every process marked as the
+//     job's (see killMarked), waits up to graceSeconds for the job's shell
+//     to go, and sends KILL to the marked processes and to the group,
+//     itself included. The watcher is started from a subshell that exits
+//     at once, so it is not a child of the job's shell: a job's "wait",
+//     "jobs" and "$!" never see it (ksh93 runs a subshell in its own
+//     process unless it must fork: the ulimit builtin is what forces that
+//     fork; it changes nothing for the job, and fails harmlessly under a
+//     lower hard limit);
+//   - the job runs as the body of the wrapper, with DROVE_JOB set to a
+//     random mark in its environment; see jobCommand.
 //
 // Only POSIX sh features are used; nothing needs installing on the node,
 // but the login shell must be POSIX-compatible (sh, dash, bash, ksh, zsh).
 // job must not hold a NUL byte (see CheckJob).
 func RemoteCommand(job string, graceSeconds int) string {
+	return remoteCommand(job, graceSeconds, newMark())
+}
+
+// remoteCommand is RemoteCommand with the job's mark given.
+func remoteCommand(job string, graceSeconds int, mark string) string {
 	g := itoa(graceSeconds)
-	return `exec 3<&0; ( ulimit -t unlimited 2>/dev/null; ( trap '' HUP INT TERM; while read -r _; do :; done; ` +
-		`kill -0 $$ 2>/dev/null || exit 0; kill -TERM 0; n=0; ` +
+	pat := shquote.Quote(markVar + "=" + mark)
+	return `exec 3<&0; ( ulimit -t unlimited 2>/dev/null; ( trap '' HUP INT TERM; k=; ` +
+		`while read -r k; do [ "$k" = k ] && break; done; ` +
+		`[ "$k" = k ] || kill -0 $$ 2>/dev/null || exit 0; kill -TERM 0; ` + killMarked("TERM", "-x "+pat) + `; n=0; ` +
 		`while kill -0 $$ 2>/dev/null && [ $n -lt ` + g + ` ]; do sleep 1; n=$((n+1)); done; ` +
-		`kill -KILL 0 ) <&3 >/dev/null 2>&1 & ); ` +
-		`exec 3<&- </dev/null; ` + jobCommand(job)
+		killMarked("KILL", "-x "+pat) + `; kill -KILL 0 ) <&3 >/dev/null 2>&1 & ); ` +
+		`exec 3<&- </dev/null; ` + markVar + `=` + mark + `; export ` + markVar + `; ` + jobCommand(job)
+}
+
+// markVar is the environment variable that marks a job's processes.
+const markVar = "DROVE_JOB"
+
+// killMarked is shell code that sends sig to every process whose initial
+// environment holds a DROVE_JOB matching grep's pattern args (-x and a
+// fixed mark, or a regular expression for a prefix). Processes that leave
+// the job's process group (setsid, daemons, nohup in a new session) keep
+// the environment they were started with, so they are found where /proc
+// and grep -z (GNU, busybox) exist; a process that clears its environment
+// (env -i, sudo, systemd-run) or another user's is not. It forks grep
+// once, only when a job is killed.
+func killMarked(sig, args string) string {
+	return `for f in $(grep -lz ` + args + ` /proc/[0-9]*/environ 2>/dev/null); do f=${f#/proc/}; kill -` + sig + ` ${f%/environ}; done`
+}
+
+// newMark returns a random mark for one job's processes.
+func newMark() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // jobCommand is how a wrapper runs a job: its text is one single-quoted
