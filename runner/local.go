@@ -59,11 +59,11 @@ func (l *Local) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) e
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
 		// The wrapper's watcher takes it from here, processes that left the
 		// job's group included.
 		_, _ = pw.Write([]byte("k\n"))
 		_ = pw.Close()
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
 		t := time.NewTimer(grace + time.Second)
 		select {
 		case <-done:

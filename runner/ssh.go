@@ -179,12 +179,12 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 	if err := sess.Start(command); err != nil {
 		return h.classify(c, err)
 	}
-	// On cancellation: ask nicely (honoured by OpenSSH >= 7.9 for non-root
-	// logins); have the guard send TERM, then KILL, to the job's process
-	// group, asking it to drain until the session ends, since the job may
-	// not have registered yet; and close stdin, which the per-job watcher
-	// turns into the job's end. If the node does not end the session
-	// within the grace period, drop the session.
+	// On cancellation: have the guard send TERM, then KILL, to the job's
+	// process group and marked processes, asking it to drain until the
+	// session ends, since the job may not have registered yet; and write
+	// "k" to stdin and close it, which the per-job watcher turns into the
+	// same. If the node does not end the session within the grace period,
+	// drop the session.
 	var killed atomic.Bool
 	var grace atomic.Pointer[time.Timer]
 	ended := make(chan struct{})
@@ -194,8 +194,13 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 			g.kill(tok)
 			go redrain(g, ended)
 		}
-		_ = sess.Signal(ssh.SIGTERM)
-		_, _ = io.WriteString(stdin, "k\n") // the watcher's "kill", for a job that already died of TERM
+		// A job's own watcher reads "k": kill the job. No signal is sent
+		// to the session (the watcher or guard sends TERM): a job's shell
+		// killed first could end the session before the watcher had read
+		// "k", and it would then take the job for one that ended by
+		// itself and leave the processes it started in sessions of their
+		// own.
+		_, _ = io.WriteString(stdin, "k\n")
 		_ = stdin.Close()
 		grace.Store(time.AfterFunc(h.opts.Grace+2*time.Second, func() { _ = sess.Close() }))
 	})

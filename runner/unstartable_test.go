@@ -68,12 +68,14 @@ func TestUnstartableJobFailsAloneNodeStays(t *testing.T) {
 func TestSSHUnstartableJobs(t *testing.T) {
 	ts := sshtest.New(t, sshtest.Options{})
 	h := hostOn(t, ts, SSHOptions{Grace: time.Second})
-	var out bytes.Buffer
-	require.ErrorIs(t, h.Run(context.Background(), "echo a\x00b", &out, &out), ErrJobUnstartable)
-	require.ErrorIs(t, h.Run(context.Background(), strings.Repeat("x", MaxCommand), &out, &out), ErrJobUnstartable)
+	// Separate buffers: x/crypto/ssh copies stdout and stderr at once.
+	var out, errOut bytes.Buffer
+	require.ErrorIs(t, h.Run(context.Background(), "echo a\x00b", &out, &errOut), ErrJobUnstartable)
+	require.ErrorIs(t, h.Run(context.Background(), strings.Repeat("x", MaxCommand), &out, &errOut), ErrJobUnstartable)
 	require.Zero(t, ts.Commands.Load())
-	require.NoError(t, h.Run(context.Background(), "echo ok", &out, &out))
+	require.NoError(t, h.Run(context.Background(), "echo ok", &out, &errOut))
 	require.Equal(t, "ok\n", out.String())
+	require.Empty(t, errOut.String())
 }
 
 // TestRealSSHNulJobKeepsConnection: OpenSSH drops a connection whose exec

@@ -24,9 +24,12 @@ import (
 //     the session's process group (sshd puts every session in a process
 //     group of its own with setsid) and to every process marked as the
 //     job's (see killMarked), waits up to graceSeconds for the job's shell
-//     to go, and sends KILL to the marked processes and to the group,
-//     itself included. The watcher is started from a subshell that exits
-//     at once, so it is not a child of the job's shell: a job's "wait",
+//     to go, and sends KILL to the group, itself included. The marked
+//     processes get KILL only once the group is gone, from a helper in a
+//     session of its own (setsid(1), util-linux or busybox; without it
+//     they get TERM only): killed first, a marked process in the group
+//     would let its shell run on for a moment. The watcher is started
+//     from a subshell that exits at once, so it is not a child of the job's shell: a job's "wait",
 //     "jobs" and "$!" never see it (ksh93 runs a subshell in its own
 //     process unless it must fork: the ulimit builtin is what forces that
 //     fork; it changes nothing for the job, and fails harmlessly under a
@@ -49,7 +52,8 @@ func remoteCommand(job string, graceSeconds int, mark string) string {
 		`while read -r k; do [ "$k" = k ] && break; done; ` +
 		`[ "$k" = k ] || kill -0 $$ 2>/dev/null || exit 0; kill -TERM 0; ` + killMarked("TERM", "-x "+pat) + `; n=0; ` +
 		`while kill -0 $$ 2>/dev/null && [ $n -lt ` + g + ` ]; do sleep 1; n=$((n+1)); done; ` +
-		killMarked("KILL", "-x "+pat) + `; kill -KILL 0 ) <&3 >/dev/null 2>&1 & ); ` +
+		`setsid sh -c ` + shquote.Quote(`while kill -0 -$0 2>/dev/null; do sleep 0.05 2>/dev/null || sleep 1; done; `+killMarked("KILL", "-x "+pat)) + ` $$ & ` +
+		`kill -KILL 0 ) <&3 >/dev/null 2>&1 & ); ` +
 		`exec 3<&- </dev/null; ` + markVar + `=` + mark + `; export ` + markVar + `; ` + jobCommand(job)
 }
 
