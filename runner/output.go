@@ -23,15 +23,38 @@ import (
 //
 // With a prefix (--tag) every line, a last one without newline included,
 // starts with the prefix; a line written in pieces gets it once.
+//
+// Run makes its Stdout and Stderr share one hold: at most one job at a
+// time holds either, so two jobs each in a long line on a different
+// stream never wait for each other.
 type Output struct {
-	mu      sync.Mutex
-	free    *sync.Cond // signalled when holder lets go
-	holder  *jobMark   // the job holding the Output across a long line
-	holds   int        // how many of its writers hold it
+	h       *hold
+	mu      sync.Mutex // taken after h.mu, never before
 	w       io.Writer
 	midLine bool     // the last byte written was not a newline
 	last    *jobMark // whose it was
 	bufs    sync.Pool
+}
+
+// hold says which job, if any, holds its Outputs across a long line.
+type hold struct {
+	mu     sync.Mutex
+	free   *sync.Cond // signalled when holder lets go
+	holder *jobMark
+	holds  int // how many of its writers hold it
+}
+
+func newHold() *hold {
+	h := &hold{}
+	h.free = sync.NewCond(&h.mu)
+	return h
+}
+
+// shareHold makes o and other share one hold; no job may be writing.
+func (o *Output) shareHold(other *Output) {
+	if o != other {
+		o.h = other.h
+	}
 }
 
 // jobMark tells one job attempt's writers apart from other jobs': its
@@ -44,9 +67,7 @@ func NewOutput(w io.Writer) *Output {
 	if w == nil {
 		w = io.Discard
 	}
-	o := &Output{w: w}
-	o.free = sync.NewCond(&o.mu)
-	return o
+	return &Output{w: w, h: newHold()}
 }
 
 // maxLine is how much of a line without a newline is held before the job
@@ -75,12 +96,19 @@ func (o *Output) Writer(prefix string) *LineWriter {
 // pair makes l a writer of the same job as other (its other stream).
 func (l *LineWriter) pair(other *LineWriter) { l.mark = other.mark }
 
-// lock waits until no other job holds o, and locks it.
-func (o *Output) lock(m *jobMark) {
-	o.mu.Lock()
-	for o.holder != nil && o.holder != m {
-		o.free.Wait()
+// lock waits until no other job holds o, and locks it; with take, m
+// takes the hold.
+func (o *Output) lock(m *jobMark, take bool) {
+	o.h.mu.Lock()
+	for o.h.holder != nil && o.h.holder != m {
+		o.h.free.Wait()
 	}
+	if take {
+		o.h.holder = m
+		o.h.holds++
+	}
+	o.mu.Lock()
+	o.h.mu.Unlock()
 }
 
 // write writes b for m; o is locked.
@@ -115,8 +143,8 @@ func (l *LineWriter) Write(p []byte) (int, error) {
 		}
 		l.out.mu.Lock()
 		l.out.write(l.mark, rest[:i+1])
-		l.release()
 		l.out.mu.Unlock()
+		l.release()
 		rest = rest[i+1:]
 	}
 	l.buf = append(l.buf, rest...)
@@ -133,13 +161,16 @@ func (l *LineWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// release lets go of the Output; it is locked.
+// release lets go of the hold.
 func (l *LineWriter) release() {
 	l.holding = false
-	if l.out.holds--; l.out.holds == 0 {
-		l.out.holder = nil
-		l.out.free.Broadcast()
+	h := l.out.h
+	h.mu.Lock()
+	if h.holds--; h.holds == 0 {
+		h.holder = nil
+		h.free.Broadcast()
 	}
+	h.mu.Unlock()
 }
 
 // ReadFrom copies r to the writer through a buffer borrowed from the
@@ -189,14 +220,12 @@ func (l *LineWriter) flush(lines []byte, hold bool) {
 			b = append(b, line...)
 		}
 	}
-	l.out.lock(l.mark)
+	l.out.lock(l.mark, hold)
 	l.out.write(l.mark, b)
+	l.out.mu.Unlock()
 	if hold {
 		l.holding = true
-		l.out.holder = l.mark
-		l.out.holds++
 	}
-	l.out.mu.Unlock()
 }
 
 // Close writes what is left of a last line without a newline, as it is,
@@ -207,9 +236,7 @@ func (l *LineWriter) Close() error {
 		l.buf = l.buf[:0]
 	}
 	if l.holding {
-		l.out.mu.Lock()
 		l.release()
-		l.out.mu.Unlock()
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -143,4 +144,67 @@ func TestOutputNeverMixesJobs(t *testing.T) {
 	for j := range njobs {
 		require.Equal(t, want[j], got[j], "job %d (seed %d)", j, seed)
 	}
+}
+
+// TestLongLinesOnTwoStreamsDoNotDeadlock: job A is in a long line on
+// stdout and writes a line to stderr while job B is in a long line on
+// stderr and writes a line to stdout. With a hold per Output, A waits for
+// B's stderr line and B for A's stdout line, for ever; Run makes the two share one hold, so B waits
+// and A goes on.
+func TestLongLinesOnTwoStreamsDoNotDeadlock(t *testing.T) {
+	var so, se bytes.Buffer
+	stdout, stderr := NewOutput(&so), NewOutput(&se)
+	h := twoStreamHost{stderr: stderr, aHolds: make(chan struct{})}
+	ns := []Node{{Name: "n", Slots: 2, Connect: func(context.Context) (Host, error) { return h, nil }}}
+	done := make(chan *Report, 1)
+	go func() {
+		done <- Run(context.Background(), Config{Nodes: ns, Jobs: jobs.Concat(&jobs.Strings{Cmds: []string{"A", "B"}}), Stdout: stdout, Stderr: stderr})
+	}()
+	select {
+	case rep := <-done:
+		require.True(t, rep.OK())
+	case <-time.After(20 * time.Second):
+		t.Fatal("deadlock: two jobs in long lines on two streams wait for each other")
+	}
+	big := maxLine + 10
+	require.Equal(t, strings.Repeat("a", big)+"\n", so.String()[:big+1])
+	require.Contains(t, so.String(), "\nb-out\n")
+	require.Contains(t, se.String(), "a-err\n")
+	require.Contains(t, se.String(), strings.Repeat("b", big)+"\n")
+}
+
+// twoStreamHost runs job A and job B of TestLongLinesOnTwoStreamsDoNotDeadlock.
+type twoStreamHost struct {
+	stderr *Output
+	aHolds chan struct{} // closed once A is in its long line
+}
+
+func (h twoStreamHost) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) error {
+	big := maxLine + 10
+	switch cmd {
+	case "A":
+		_, _ = stdout.Write([]byte(strings.Repeat("a", big)))
+		close(h.aHolds)
+		// B is in its long line on stderr, or waiting for A: either way
+		// someone holds stderr's hold.
+		for !held(h.stderr) {
+			time.Sleep(time.Millisecond)
+		}
+		_, _ = stderr.Write([]byte("a-err\n"))
+		_, _ = stdout.Write([]byte("\n"))
+	case "B":
+		<-h.aHolds
+		_, _ = stderr.Write([]byte(strings.Repeat("b", big)))
+		_, _ = stdout.Write([]byte("b-out\n"))
+		_, _ = stderr.Write([]byte("\n"))
+	}
+	return nil
+}
+
+func (twoStreamHost) Close() error { return nil }
+
+func held(o *Output) bool {
+	o.h.mu.Lock()
+	defer o.h.mu.Unlock()
+	return o.h.holder != nil
 }

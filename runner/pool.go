@@ -94,6 +94,7 @@ func Run(ctx context.Context, cfg Config) *Report {
 	if cfg.Stderr == nil {
 		cfg.Stderr = NewOutput(nil)
 	}
+	cfg.Stderr.shareHold(cfg.Stdout)
 	p := &pool{
 		cfg:     cfg,
 		ctx:     ctx,
