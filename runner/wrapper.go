@@ -85,9 +85,12 @@ func newMark() string {
 // here-doc is the same syntax error, "exit", "set -e", traps, $0 and "$@"
 // behave the same), with no fork and no second shell. Nothing of the
 // wrapper follows the job on its own line, so nothing the job leaves open
-// can swallow it. The one visible difference: a message from the shell
-// about the job's own text names eval ("sh: 1: eval: Syntax error",
-// "(eval):1:" under zsh) where "sh -c" would not.
+// can swallow it. What stays visible is listed in README ("Jobs"): the
+// shell's messages about the job's own text name eval ("sh: 1: eval:
+// Syntax error", "(eval):1:" under zsh) where "sh -c" would not, bash and
+// ksh93 note a last command killed by a signal (sh -c would have exec'd
+// it), and ksh93 parses the whole text before running it, so an alias
+// the job defines does not apply to its later lines.
 //
 // After the job, in the same line (parsed before the job runs, so aliases
 // the job defines cannot touch it, and with its trace sent to /dev/null so
