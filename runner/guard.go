@@ -32,7 +32,7 @@ import (
 // "up" still exists and the guard is alive, and only then runs. The guard
 // does not read the FIFO per job; it drains it when drove asks ("p", sent
 // after every few jobs and shortly after jobs end), forgetting jobs whose
-// process group is empty.
+// shell has exited.
 //
 // When its stdin ends the guard removes "up", drains the FIFO up to a line
 // it writes itself, removes the directory, and sends TERM, then KILL after
@@ -99,7 +99,7 @@ end() { kill -TERM -$1; S TERM $2; (sleep ` + g + `; kill -KILL -$1; S KILL $2) 
 drain() {
   echo e >&4
   while read -r i j <&4 && [ "$i" != e ]; do case $k in *" $j "*) end $i $j;; *) p="$p$j:$i ";; esac; done
-  q=' '; for e in $p; do kill -0 -${e#*:} && q="$q$e "; done; p=$q
+  q=' '; for e in $p; do kill -0 ${e#*:} && q="$q$e "; done; p=$q
 }
 while read -r o t; do case $o in
   p) drain;;
