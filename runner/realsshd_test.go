@@ -37,19 +37,19 @@ func TestRealSSHGuard(t *testing.T) {
 	go func() {
 		errc <- h.Run(ctx, fmt.Sprintf("trap '' TERM; sh -c 'sleep 30; : %s' & sleep 30; : %s", m, m), io.Discard, io.Discard)
 	}()
-	require.Eventually(t, func() bool { return len(c.Procs(t, m)) >= 1 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(c.Procs(t, m)) >= 1 }, 30*time.Second, 10*time.Millisecond)
 	cancel()
 	require.ErrorIs(t, <-errc, context.Canceled)
-	c.WaitNoProcs(t, m, 10*time.Second)
+	c.WaitNoProcs(t, m, 20*time.Second) // the job would live 30 s
 
 	m2 := m + "b"
 	go func() {
 		errc <- h.Run(context.Background(), fmt.Sprintf("sh -c 'sleep 30; : %s' & sleep 30; : %s", m2, m2), io.Discard, io.Discard)
 	}()
-	require.Eventually(t, func() bool { return len(c.Procs(t, m2)) >= 1 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(c.Procs(t, m2)) >= 1 }, 30*time.Second, 10*time.Millisecond)
 	require.NoError(t, h.Close())
 	<-errc
-	c.WaitNoProcs(t, m2, 10*time.Second)
+	c.WaitNoProcs(t, m2, 20*time.Second)
 }
 
 // TestRealSSHJobsMeanWhatShMeans runs the oracle corpus (trickyJobs) on a
@@ -99,17 +99,17 @@ func TestRealSSHKilledJobTakesEscapedProcesses(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- h.Run(ctx, job, io.Discard, io.Discard) }()
-	require.Eventually(t, func() bool { return len(c.Procs(t, "sleep 30; : "+m)) >= 3 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(c.Procs(t, "sleep 30; : "+m)) >= 3 }, 30*time.Second, 10*time.Millisecond)
 	cancel()
 	require.ErrorIs(t, <-errc, context.Canceled)
-	c.WaitNoProcs(t, m, 10*time.Second)
+	c.WaitNoProcs(t, m, 20*time.Second)
 
 	m2 := m + "b"
 	go func() {
 		errc <- h.Run(context.Background(), escapingJob(m2, "/tmp/"+m2+".started"), io.Discard, io.Discard)
 	}()
-	require.Eventually(t, func() bool { return len(c.Procs(t, "sleep 30; : "+m2)) >= 3 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(c.Procs(t, "sleep 30; : "+m2)) >= 3 }, 30*time.Second, 10*time.Millisecond)
 	require.NoError(t, h.Close())
 	<-errc
-	c.WaitNoProcs(t, m2, 10*time.Second)
+	c.WaitNoProcs(t, m2, 20*time.Second)
 }
