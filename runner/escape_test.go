@@ -62,7 +62,7 @@ func runAndKill(t *testing.T, h Host) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("the killed job did not end")
 	}
-	require.Eventually(t, func() bool { return !psHas(t, mark) }, 10*time.Second, 20*time.Millisecond,
+	require.Eventually(t, func() bool { return !psHas(t, mark) }, 20*time.Second, 20*time.Millisecond,
 		"a process that left the job's process group survived the kill")
 }
 
@@ -99,7 +99,7 @@ func TestKilledJobTakesEscapedProcesses(t *testing.T) {
 		waitFile(t, started)
 		require.NoError(t, h.Close())
 		<-errc
-		require.Eventually(t, func() bool { return !psHas(t, mark) }, 10*time.Second, 20*time.Millisecond,
+		require.Eventually(t, func() bool { return !psHas(t, mark) }, 20*time.Second, 20*time.Millisecond,
 			"a process that left the job's process group survived the connection's end")
 	})
 }
