@@ -63,6 +63,8 @@ func TestFailedForGoodAfterRequeueHasFinalEvent(t *testing.T) {
 	require.Equal(t, 2, ab.Attempt)
 	require.Equal(t, &ExitError{Status: 1}, ab.Err)
 	require.Equal(t, rep.Failed[0].Attempts[1].Node, ab.Node)
+	require.Equal(t, rep.Failed[0].Attempts[1].Start, ab.Start)
+	require.Equal(t, rep.Failed[0].Attempts[1].Duration, ab.Duration)
 	require.Equal(t, "no node it has not failed on is left", ab.Reason)
 	for _, seq := range []int{2, 3} {
 		require.Len(t, f[seq], 1)

@@ -62,7 +62,8 @@ type Event struct {
 	Requeued bool          // JobFailed: the job goes back to the queue
 	Reason   string        // JobFailed (final), JobAbandoned, JobNeverRan: why it will not run again
 	Evicted  bool          // JobFailed: this failure evicted the node (a NodeEvicted event follows)
-	Duration time.Duration // for JobSucceeded and JobFailed
+	Start    time.Time     // JobSucceeded, JobFailed, JobAbandoned: when the (last) attempt started
+	Duration time.Duration // JobSucceeded, JobFailed, JobAbandoned: how long the (last) attempt ran
 	Stdout   int64         // bytes the attempt wrote to stdout
 	Stats    Stats         // the run's counts after this event
 }

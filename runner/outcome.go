@@ -29,7 +29,7 @@ func (p *pool) done(r result) {
 		}
 		js.tried[n] = true
 	}
-	ev := Event{Node: n.Name, Slot: r.slot, Job: js.job, Attempt: len(js.attempts), Err: r.err, Duration: r.dur, Stdout: r.stdout}
+	ev := Event{Node: n.Name, Slot: r.slot, Job: js.job, Attempt: len(js.attempts), Err: r.err, Start: r.start, Duration: r.dur, Stdout: r.stdout}
 
 	if r.err == nil {
 		p.rep.Stats.Succeeded++
@@ -87,7 +87,7 @@ func (p *pool) fail(js *jobState, reason string) {
 	ev := Event{Kind: JobAbandoned, Job: js.job, Attempt: len(js.attempts), Reason: reason}
 	if n := len(js.attempts); n > 0 {
 		last := js.attempts[n-1]
-		ev.Node, ev.Err, ev.Duration = last.Node, last.Err, last.Duration
+		ev.Node, ev.Err, ev.Start, ev.Duration = last.Node, last.Err, last.Start, last.Duration
 	}
 	p.emit(ev)
 }
