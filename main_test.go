@@ -143,7 +143,8 @@ func TestTagAndOutputFiles(t *testing.T) {
 	require.Empty(t, r.stdout)
 	o, _ := os.ReadFile(outF)
 	e, _ := os.ReadFile(errF)
-	require.Equal(t, "local: a\nlocal: c\n", string(o))
+	// The last line had no newline: it gets the prefix, and still no newline.
+	require.Equal(t, "local: a\nlocal: c", string(o))
 	require.Equal(t, "local: b\n", string(e))
 
 	// A bare -o discards, as in clstr.

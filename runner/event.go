@@ -25,7 +25,28 @@ const (
 	JobFailed                        // a job attempt failed (Err); Requeued says whether it will run again
 	Draining                         // the run was asked to stop starting jobs
 	StreamEnd                        // the job stream was read to its end (Stats.TotalKnown is now true)
+	JobAbandoned                     // a requeued job will not run again, failed for good (Reason; Node, Err, Attempt of its last attempt)
+	JobNeverRan                      // a job read from the stream never started (Reason)
 )
+
+// Every job read from the stream ends with exactly one final event, the
+// one a job log records:
+//
+//   - JobSucceeded: an attempt exited 0;
+//   - JobFailed with Requeued false: the attempt failed and the job with
+//     it, for good (Reason says why; Err is ErrKilled for an attempt killed
+//     by an interrupt, which a job log may leave out so that a resumed run
+//     runs it again);
+//   - JobAbandoned: the job's last attempt failed with Requeued true, and
+//     then it could not run again: no node it had not failed on was left,
+//     or the run stopped first. It failed for good;
+//   - JobNeverRan: it never started (no node was left, or the run was
+//     interrupted and the stream read to its end).
+//
+// A JobFailed with Requeued true is followed, for the same job (same
+// Job.Seq), by a JobStarted or by JobAbandoned; no job starts again after
+// JobSucceeded. Jobs of a stream left unread (Report.Unread) have no event.
+// Under EachNode, a node that was refused has NodeRefused and no job event.
 
 // Event is one thing that happened in a run. Events are delivered one at a
 // time, in order, from the goroutine that owns the run's state, so a handler
@@ -39,8 +60,10 @@ type Event struct {
 	Attempt  int           // 1 for a job's first run, 2 for its first retry...
 	Err      error         // *ExitError, *NodeError, *TimeoutError or a dial error
 	Requeued bool          // JobFailed: the job goes back to the queue
+	Reason   string        // JobFailed (final), JobAbandoned, JobNeverRan: why it will not run again
 	Evicted  bool          // JobFailed: this failure evicted the node (a NodeEvicted event follows)
-	Duration time.Duration // for JobSucceeded and JobFailed
+	Start    time.Time     // JobSucceeded, JobFailed, JobAbandoned: when the (last) attempt started
+	Duration time.Duration // JobSucceeded, JobFailed, JobAbandoned: how long the (last) attempt ran
 	Stdout   int64         // bytes the attempt wrote to stdout
 	Stats    Stats         // the run's counts after this event
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,9 +42,14 @@ import (
 // no "up" (or no FIFO) and kills itself before running anything.
 //
 // drove kills one job (timeout, second Ctrl-C) with "k TOKEN": the guard
-// drains, then sends TERM and later KILL to that job's group; a token not
+// drains, then sends TERM and later KILL to that job's group and to the
+// processes marked with the job's DROVE_JOB (NAME:TOKEN; see killMarked),
+// as it does for every job still running when its stdin ends; a token not
 // registered yet is remembered and killed when its line arrives, and drove
-// keeps asking for drains until the job's session ends.
+// keeps asking for drains until the job's session ends; the processes
+// marked with its token get TERM at once and KILL after the grace period
+// either way, since a job whose group is already gone may have left
+// processes in sessions of their own.
 //
 // Protocol on the guard's stdin, one line each: "p", "k TOKEN".
 //
@@ -88,18 +94,19 @@ func guardScript(graceSeconds int, name string) string {
 	script := `trap '' HUP INT TERM PIPE; d=${TMPDIR:-/tmp}/` + name + `
 mkdir -m 700 "$d" && mkfifo -m 600 "$d/q" && : >"$d/up" && exec 4<>"$d/q" || { rm -rf "$d"; exit 1; }
 printf '` + guardHello + ` %s %s\n' $$ "$d"; exec >/dev/null 2>&1; p=' ' k=' '
-end() { kill -TERM -$1; (sleep ` + g + `; kill -KILL -$1) & }
+S() { ` + killMarked(`$1`, `"^`+markVar+`=`+name+`:$2\$"`) + `; }
+end() { kill -TERM -$1; S TERM $2; (sleep ` + g + `; kill -KILL -$1; S KILL $2) & }
 drain() {
   echo e >&4
-  while read -r i j <&4 && [ "$i" != e ]; do case $k in *" $j "*) end $i;; *) p="$p$j:$i ";; esac; done
+  while read -r i j <&4 && [ "$i" != e ]; do case $k in *" $j "*) end $i $j;; *) p="$p$j:$i ";; esac; done
   q=' '; for e in $p; do kill -0 ${e#*:} && q="$q$e "; done; p=$q
 }
 while read -r o t; do case $o in
   p) drain;;
-  k) drain; case $p in *" $t:"*) n=${p#* $t:}; end ${n%% *};; *) k="$k$t ";; esac;;
+  k) drain; case $p in *" $t:"*) n=${p#* $t:}; end ${n%% *} $t;; *) k="$k$t "; S TERM $t; (sleep ` + g + `; S KILL $t) &;; esac;;
 esac; done
 rm -f "$d/up"; drain; rm -rf "$d"
-[ "$p" = ' ' ] || { for e in $p; do kill -TERM -${e#*:}; done; sleep ` + g + `; for e in $p; do kill -KILL -${e#*:}; done; }`
+[ "$p" = ' ' ] || { for e in $p; do kill -TERM -${e#*:}; S TERM ${e%%:*}; done; sleep ` + g + `; for e in $p; do kill -KILL -${e#*:}; S KILL ${e%%:*}; done; }`
 	return "exec sh -c " + shquote.Quote(script)
 }
 
@@ -179,8 +186,8 @@ func (g *guard) alive() bool {
 
 // job returns the command that runs job under the guard, and its token.
 // The job registers, then runs in the login shell with stdin from
-// /dev/null, and passes its status on as RemoteCommand does; if the guard
-// is gone or going, it kills itself first.
+// /dev/null as RemoteCommand runs it (see jobCommand); if the guard is
+// gone or going, it kills itself first.
 func (g *guard) job(job string) (tok int64, command string) {
 	tok = g.next.Add(1)
 	g.mu.Lock()
@@ -191,7 +198,8 @@ func (g *guard) job(job string) (tok int64, command string) {
 	g.mu.Unlock()
 	t := strconv.FormatInt(tok, 10)
 	return tok, `{ echo "$$ ` + t + `" >&5 && [ -e ` + shquote.Quote(g.dir+"/up") + ` ] && kill -0 ` + g.pid + `; } ` +
-		`2>/dev/null 5<>` + shquote.Quote(g.dir+"/q") + ` || kill -KILL $$; exec </dev/null` + "\n" + job + "\n" + reraise
+		`2>/dev/null 5<>` + shquote.Quote(g.dir+"/q") + ` || kill -KILL $$; exec </dev/null; ` +
+		markVar + `=` + path.Base(g.dir) + `:` + t + `; export ` + markVar + `; ` + jobCommand(job)
 }
 
 // ended notes that a job's session is over: the guard is asked to drain

@@ -56,3 +56,16 @@ func (e *TimeoutError) Error() string {
 // ErrKilled is the error of an attempt killed because the run was
 // interrupted (its context cancelled): not the job's failure nor the node's.
 var ErrKilled = errors.New("killed: run interrupted")
+
+// ErrJobUnstartable is what every *UnstartableError matches with errors.Is:
+// a job no node could start (a NUL byte in its text, a text too long for a
+// shell's command). It fails on its own, at once, and no node is blamed.
+var ErrJobUnstartable = errors.New("job cannot be started")
+
+// UnstartableError is a job that cannot be started on any node, and why.
+type UnstartableError struct{ Reason string }
+
+func (e *UnstartableError) Error() string { return "cannot be started: " + e.Reason }
+
+// Is makes errors.Is(err, ErrJobUnstartable) true.
+func (e *UnstartableError) Is(target error) bool { return target == ErrJobUnstartable }

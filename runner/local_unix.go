@@ -19,17 +19,25 @@ func (l *Local) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) e
 	if grace <= 0 {
 		grace = 5 * time.Second
 	}
+	command := remoteCommand(cmd, int((grace+time.Second-1)/time.Second), newMark())
+	if err := CheckJob(cmd, command); err != nil {
+		return err
+	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return &NodeError{Node: ":", Err: err}
 	}
-	c := exec.Command("sh", "-c", RemoteCommand(cmd, int((grace+time.Second-1)/time.Second)))
+	c := exec.Command("sh", "-c", command)
 	c.Stdin, c.Stdout, c.Stderr = pr, stdout, stderr
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = c.Start()
 	pr.Close()
 	if err != nil {
 		pw.Close()
+		if errors.Is(err, syscall.E2BIG) {
+			// The job's environment and command together exceed ARG_MAX.
+			return &UnstartableError{Reason: err.Error()}
+		}
 		return &NodeError{Node: ":", Err: err}
 	}
 	defer pw.Close()
@@ -40,8 +48,11 @@ func (l *Local) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) e
 	select {
 	case err = <-done:
 	case <-ctx.Done():
+		// The wrapper's watcher takes it from here, processes that left the
+		// job's group included.
+		_, _ = pw.Write([]byte("k\n"))
+		_ = pw.Close()
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
-		_ = pw.Close() // the wrapper's watcher takes it from here
 		t := time.NewTimer(grace + time.Second)
 		select {
 		case <-done:

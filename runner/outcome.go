@@ -29,7 +29,7 @@ func (p *pool) done(r result) {
 		}
 		js.tried[n] = true
 	}
-	ev := Event{Node: n.Name, Slot: r.slot, Job: js.job, Attempt: len(js.attempts), Err: r.err, Duration: r.dur, Stdout: r.stdout}
+	ev := Event{Node: n.Name, Slot: r.slot, Job: js.job, Attempt: len(js.attempts), Err: r.err, Start: r.start, Duration: r.dur, Stdout: r.stdout}
 
 	if r.err == nil {
 		p.rep.Stats.Succeeded++
@@ -45,6 +45,9 @@ func (p *pool) done(r result) {
 		return
 	}
 	switch {
+	case errors.Is(r.err, ErrJobUnstartable):
+		// The job's own fault, the same on every node.
+		p.failWith(js, ev, "no node can start it")
 	case errors.Is(r.err, ErrKilled):
 		p.failWith(js, ev, "the run was interrupted")
 	case isNodeErr, p.cfg.OnFailure == Evict:
@@ -72,13 +75,27 @@ func (p *pool) requeueOrFail(js *jobState, ev Event) {
 func (p *pool) failWith(js *jobState, ev Event, reason string) {
 	p.rep.Stats.Failed++
 	p.rep.Failed = append(p.rep.Failed, Failure{Job: js.job, Attempts: js.attempts, Reason: reason})
+	ev.Reason = reason
 	p.emit(ev)
 }
 
-// fail fails a queued job that cannot run anywhere any more.
+// fail fails a requeued job that cannot run anywhere any more, and says so
+// with JobAbandoned: its JobFailed said it would run again.
 func (p *pool) fail(js *jobState, reason string) {
 	p.rep.Stats.Failed++
 	p.rep.Failed = append(p.rep.Failed, Failure{Job: js.job, Attempts: js.attempts, Reason: reason})
+	ev := Event{Kind: JobAbandoned, Job: js.job, Attempt: len(js.attempts), Reason: reason}
+	if n := len(js.attempts); n > 0 {
+		last := js.attempts[n-1]
+		ev.Node, ev.Err, ev.Start, ev.Duration = last.Node, last.Err, last.Start, last.Duration
+	}
+	p.emit(ev)
+}
+
+// neverRan lists a job read from the stream that will never start.
+func (p *pool) neverRan(j jobs.Job, reason string) {
+	p.rep.Unrun = append(p.rep.Unrun, j)
+	p.emit(Event{Kind: JobNeverRan, Job: j, Reason: reason})
 }
 
 // slotFree returns a finished attempt's slot to the pool, retires a node

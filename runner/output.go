@@ -7,41 +7,121 @@ import (
 	"sync"
 )
 
-// Output is a destination shared by many jobs (drove's stdout, or a file)
-// that receives whole lines only: lines of two jobs never mix inside a line.
+// Output is a destination shared by many jobs (drove's stdout, or a file).
+// It passes on every byte of every job unchanged, and never mixes two
+// jobs' bytes inside a line:
+//
+//   - a job's complete lines are written whole, at once;
+//   - a line longer than maxLine is not held in memory: once that much of
+//     it has arrived the job takes hold of the Output, writes the line as
+//     it comes, and lets go when its newline arrives (or the job ends);
+//     other jobs' lines wait meanwhile;
+//   - a job's last line without a newline is written as it is, without
+//     one; if another job writes next, a newline is written between them
+//     first (it belongs to neither job: a single job's output, say
+//     "drove -n 1/: -j 'cat FILE'", is FILE byte for byte).
+//
+// With a prefix (--tag) every line, a last one without newline included,
+// starts with the prefix; a line written in pieces gets it once.
+//
+// Run makes its Stdout and Stderr share one hold: at most one job at a
+// time holds either, so two jobs each in a long line on a different
+// stream never wait for each other.
 type Output struct {
-	mu   sync.Mutex
-	w    io.Writer
-	bufs sync.Pool // read buffers for LineWriter.ReadFrom
+	h       *hold
+	mu      sync.Mutex // taken after h.mu, never before
+	w       io.Writer
+	midLine bool     // the last byte written was not a newline
+	last    *jobMark // whose it was
+	bufs    sync.Pool
 }
+
+// hold says which job, if any, holds its Outputs across a long line.
+type hold struct {
+	mu     sync.Mutex
+	free   *sync.Cond // signalled when holder lets go
+	holder *jobMark
+	holds  int // how many of its writers hold it
+}
+
+func newHold() *hold {
+	h := &hold{}
+	h.free = sync.NewCond(&h.mu)
+	return h
+}
+
+// shareHold makes o and other share one hold; no job may be writing.
+func (o *Output) shareHold(other *Output) {
+	if o != other {
+		o.h = other.h
+	}
+}
+
+// jobMark tells one job attempt's writers apart from other jobs': its
+// stdout and stderr writers share one, so a job whose two streams go to
+// the same Output never waits for itself.
+type jobMark struct{ _ byte } // not zero-size: each must have its own address
 
 // NewOutput wraps w; nil means discard.
 func NewOutput(w io.Writer) *Output {
 	if w == nil {
 		w = io.Discard
 	}
-	return &Output{w: w}
+	return &Output{w: w, h: newHold()}
 }
 
-// maxLine is how much of a line without a newline is held before it is
-// written anyway; a longer line is the one case that can be split.
+// maxLine is how much of a line without a newline is held before the job
+// takes hold of the Output and writes it as it comes.
 const maxLine = 1 << 20
 
 // LineWriter collects one job's stream and passes it to an Output a whole
 // line at a time, each prefixed with prefix (for --tag). It is streamed:
 // every complete line is written as soon as it arrives. Close writes a last
-// line that had no newline, adding one so the next job's line starts clean.
+// line that had no newline, as it is.
 type LineWriter struct {
-	out    *Output
-	prefix []byte
-	buf    []byte
-	n      int64     // bytes received
-	tee    io.Writer // also gets every byte as it arrives (--results); may be nil
+	out     *Output
+	mark    *jobMark
+	prefix  []byte
+	buf     []byte
+	holding bool      // in a long line, holding out
+	n       int64     // bytes received
+	tee     io.Writer // also gets every byte as it arrives (--results); may be nil
 }
 
 // Writer returns a LineWriter for one job on o.
 func (o *Output) Writer(prefix string) *LineWriter {
-	return &LineWriter{out: o, prefix: []byte(prefix)}
+	return &LineWriter{out: o, mark: &jobMark{}, prefix: []byte(prefix)}
+}
+
+// pair makes l a writer of the same job as other (its other stream).
+func (l *LineWriter) pair(other *LineWriter) { l.mark = other.mark }
+
+// lock waits until no other job holds o, and locks it; with take, m
+// takes the hold.
+func (o *Output) lock(m *jobMark, take bool) {
+	o.h.mu.Lock()
+	for o.h.holder != nil && o.h.holder != m {
+		o.h.free.Wait()
+	}
+	if take {
+		o.h.holder = m
+		o.h.holds++
+	}
+	o.mu.Lock()
+	o.h.mu.Unlock()
+}
+
+// write writes b for m; o is locked.
+func (o *Output) write(m *jobMark, b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	if o.midLine && o.last != m {
+		_, _ = o.w.Write([]byte{'\n'})
+	}
+	_, _ = o.w.Write(b)
+	o.midLine = b[len(b)-1] != '\n'
+	o.last = m
 }
 
 // Write never fails for the job: an error of the destination is the run's
@@ -51,19 +131,46 @@ func (l *LineWriter) Write(p []byte) (int, error) {
 	if l.tee != nil {
 		_, _ = l.tee.Write(p)
 	}
-	l.buf = append(l.buf, p...)
-	end := bytes.LastIndexByte(l.buf, '\n')
-	if end < 0 {
-		if len(l.buf) >= maxLine {
-			l.flush(l.buf, true)
-			l.buf = l.buf[:0]
+	rest := p
+	if l.holding {
+		// The rest of a long line goes straight through, up to its end.
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			l.out.mu.Lock()
+			l.out.write(l.mark, rest)
+			l.out.mu.Unlock()
+			return len(p), nil
 		}
-		return len(p), nil
+		l.out.mu.Lock()
+		l.out.write(l.mark, rest[:i+1])
+		l.out.mu.Unlock()
+		l.release()
+		rest = rest[i+1:]
 	}
-	l.flush(l.buf[:end+1], false)
-	rest := copy(l.buf, l.buf[end+1:])
-	l.buf = l.buf[:rest]
+	l.buf = append(l.buf, rest...)
+	end := bytes.LastIndexByte(l.buf, '\n')
+	if end >= 0 {
+		l.flush(l.buf[:end+1], false)
+		n := copy(l.buf, l.buf[end+1:])
+		l.buf = l.buf[:n]
+	}
+	if len(l.buf) >= maxLine {
+		l.flush(l.buf, true)
+		l.buf = l.buf[:0]
+	}
 	return len(p), nil
+}
+
+// release lets go of the hold.
+func (l *LineWriter) release() {
+	l.holding = false
+	h := l.out.h
+	h.mu.Lock()
+	if h.holds--; h.holds == 0 {
+		h.holder = nil
+		h.free.Broadcast()
+	}
+	h.mu.Unlock()
 }
 
 // ReadFrom copies r to the writer through a buffer borrowed from the
@@ -95,14 +202,12 @@ func (l *LineWriter) ReadFrom(r io.Reader) (int64, error) {
 // Bytes reports how many bytes the job wrote.
 func (l *LineWriter) Bytes() int64 { return l.n }
 
-func (l *LineWriter) flush(lines []byte, addNewline bool) {
-	var b []byte
-	if len(l.prefix) == 0 {
-		b = lines
-		if addNewline {
-			b = append(append([]byte(nil), lines...), '\n')
-		}
-	} else {
+// flush writes lines, each with the prefix; hold says the last one is the
+// start of a long line, and the writer takes hold of the Output.
+func (l *LineWriter) flush(lines []byte, hold bool) {
+	b := lines
+	if len(l.prefix) > 0 {
+		b = nil
 		for len(lines) > 0 {
 			i := bytes.IndexByte(lines, '\n')
 			line := lines
@@ -114,20 +219,24 @@ func (l *LineWriter) flush(lines []byte, addNewline bool) {
 			b = append(b, l.prefix...)
 			b = append(b, line...)
 		}
-		if addNewline {
-			b = append(b, '\n')
-		}
 	}
-	l.out.mu.Lock()
-	_, _ = l.out.w.Write(b)
+	l.out.lock(l.mark, hold)
+	l.out.write(l.mark, b)
 	l.out.mu.Unlock()
+	if hold {
+		l.holding = true
+	}
 }
 
-// Close writes what is left of a last line without a newline.
+// Close writes what is left of a last line without a newline, as it is,
+// and lets go of the Output.
 func (l *LineWriter) Close() error {
 	if len(l.buf) > 0 {
-		l.flush(l.buf, true)
+		l.flush(l.buf, false)
 		l.buf = l.buf[:0]
+	}
+	if l.holding {
+		l.release()
 	}
 	return nil
 }

@@ -75,6 +75,6 @@ func TestLineWriterReadFromIsWrite(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, len(in), n)
 	require.NoError(t, w.Close())
-	require.Equal(t, strings.Repeat("n: line\n", 10000)+"n: end\n", buf.String())
+	require.Equal(t, strings.Repeat("n: line\n", 10000)+"n: end", buf.String())
 	require.Equal(t, in, tee.String())
 }

@@ -94,6 +94,7 @@ func Run(ctx context.Context, cfg Config) *Report {
 	if cfg.Stderr == nil {
 		cfg.Stderr = NewOutput(nil)
 	}
+	cfg.Stderr.shareHold(cfg.Stdout)
 	p := &pool{
 		cfg:     cfg,
 		ctx:     ctx,
@@ -444,6 +445,7 @@ func (p *pool) start(js *jobState, n *node) {
 	}
 	stdout := p.cfg.Stdout.Writer(prefix)
 	stderr := p.cfg.Stderr.Writer(prefix)
+	stderr.pair(stdout)
 	var finish func(error)
 	if p.cfg.JobOutput != nil {
 		stdout.tee, stderr.tee, finish = p.cfg.JobOutput(js.job, attempt, n.Name)
@@ -490,7 +492,12 @@ func (p *pool) finish() {
 		p.rep.Unread = true
 		return
 	}
-	// No node is left: read the rest of the stream to list what never ran.
+	// No node is left, or the run was interrupted: read the rest of the
+	// stream to list what never ran.
+	why := "no node was left to run it"
+	if p.rep.Interrupted {
+		why = "the run was interrupted"
+	}
 	for !p.streamEnded {
 		select {
 		case it := <-p.feed:
@@ -499,7 +506,7 @@ func (p *pool) finish() {
 				break
 			}
 			p.rep.Stats.Total++
-			p.rep.Unrun = append(p.rep.Unrun, it.job)
+			p.neverRan(it.job, why)
 		case <-p.ctx.Done():
 			p.rep.Unread = true
 			return

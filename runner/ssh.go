@@ -148,6 +148,12 @@ func (h *SSH) watch(client *ssh.Client) *sshConn {
 // Run runs cmd in a new session, wrapped so that it dies with the session
 // (see RemoteCommand).
 func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) error {
+	// A job no node could start fails before it reaches the node: OpenSSH
+	// drops the whole connection over a NUL in an exec request.
+	command := RemoteCommand(cmd, h.graceSeconds())
+	if err := CheckJob(cmd, command); err != nil {
+		return err
+	}
 	c, sess, err := h.session(ctx)
 	if err != nil {
 		return err
@@ -160,22 +166,24 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 		return &NodeError{Node: h.name, Err: err}
 	}
 	sess.Stdout, sess.Stderr = stdout, stderr
-	command := RemoteCommand(cmd, h.graceSeconds())
 	g := h.guardFor(c)
 	var tok int64
 	if g != nil {
 		tok, command = g.job(cmd)
 		defer g.ended()
+		if err := CheckJob(cmd, command); err != nil {
+			return err
+		}
 	}
 	if err := sess.Start(command); err != nil {
 		return h.classify(c, err)
 	}
-	// On cancellation: ask nicely (honoured by OpenSSH >= 7.9 for non-root
-	// logins); have the guard send TERM, then KILL, to the job's process
-	// group, asking it to drain until the session ends, since the job may
-	// not have registered yet; and close stdin, which the per-job watcher
-	// turns into the job's end. If the node does not end the session
-	// within the grace period, drop the session.
+	// On cancellation: have the guard send TERM, then KILL, to the job's
+	// process group and marked processes, asking it to drain until the
+	// session ends, since the job may not have registered yet; and write
+	// "k" to stdin and close it, which the per-job watcher turns into the
+	// same. If the node does not end the session within the grace period,
+	// drop the session.
 	var killed atomic.Bool
 	var grace atomic.Pointer[time.Timer]
 	ended := make(chan struct{})
@@ -185,7 +193,13 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 			g.kill(tok)
 			go redrain(g, ended)
 		}
-		_ = sess.Signal(ssh.SIGTERM)
+		// A job's own watcher reads "k": kill the job. No signal is sent
+		// to the session (the watcher or guard sends TERM): a job's shell
+		// killed first could end the session before the watcher had read
+		// "k", and it would then take the job for one that ended by
+		// itself and leave the processes it started in sessions of their
+		// own.
+		_, _ = io.WriteString(stdin, "k\n")
 		_ = stdin.Close()
 		grace.Store(time.AfterFunc(h.opts.Grace+2*time.Second, func() { _ = sess.Close() }))
 	})
@@ -225,7 +239,18 @@ func (h *SSH) classify(c *sshConn, err error) error {
 	var ee *ssh.ExitError
 	if errors.As(err, &ee) {
 		if sig := ee.Signal(); sig != "" {
-			return &ExitError{Status: ee.ExitStatus(), Signal: sig}
+			// x/crypto/ssh knows no number for USR1 and USR2 and reports
+			// 128 for them: use Linux's (the node's numbering, whatever
+			// this machine's is), as Local does on Linux.
+			const linuxUSR1, linuxUSR2 = 10, 12
+			st := ee.ExitStatus()
+			switch sig {
+			case "USR1":
+				st = 128 + linuxUSR1
+			case "USR2":
+				st = 128 + linuxUSR2
+			}
+			return &ExitError{Status: st, Signal: sig}
 		}
 		return &ExitError{Status: ee.ExitStatus()}
 	}

@@ -2,6 +2,7 @@ package shquote
 
 import (
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -27,4 +28,20 @@ func TestQuotePlainWordsUnchanged(t *testing.T) {
 	require.Equal(t, "/src/dir-1/a.txt", Quote("/src/dir-1/a.txt"))
 	require.Equal(t, "'a b'", Quote("a b"))
 	require.Equal(t, `'a'\''b'`, Quote("a'b"))
+}
+
+// FuzzQuote: any bytes but NUL, quoted, come back unchanged from a real sh
+// as one word, and run nothing.
+func FuzzQuote(f *testing.F) {
+	for _, s := range []string{"", "plain", "a b", "a'b", "'", "''", "\\", "$(id)", "`id`", "-n", "--", "=x", "~", "*", "\n", "\xff\xfe", "%s", "a=~b", "!", "#"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if strings.IndexByte(s, 0) >= 0 {
+			t.Skip("no shell word can carry a NUL")
+		}
+		out, err := exec.Command("sh", "-c", "printf %s "+Quote(s)).Output()
+		require.NoError(t, err, "word %q quoted as %s", s, Quote(s))
+		require.Equal(t, s, string(out), "quoted as %s", Quote(s))
+	})
 }
