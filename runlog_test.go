@@ -302,3 +302,29 @@ func TestJobLogLocalHostIsColon(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "b\n", string(out))
 }
+
+// Issue 11, defect 4: a job that failed for good under the default
+// --on-failure evict (requeued, then no node left) is in the job log, so
+// --resume does not run it again and --resume-failed does.
+func TestJobLogRecordsJobsAbandonedAfterEviction(t *testing.T) {
+	dir := t.TempDir()
+	joblog := filepath.Join(dir, "joblog")
+	events := filepath.Join(dir, "events")
+	r := drove(t, nil, nil, "-n", ":", "--joblog", joblog, "--events", events, "-j", "exit 3")
+	require.Equal(t, exitFailed, r.code, r.stderr)
+	b, err := os.ReadFile(joblog)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	require.Len(t, lines, 2, "header and the abandoned job: %q", b)
+	f := strings.Split(lines[1], "\t")
+	require.Equal(t, []string{"1", ":"}, f[:2])
+	require.Equal(t, []string{"3", "0", "exit 3"}, f[6:])
+	ev, err := os.ReadFile(events)
+	require.NoError(t, err)
+	require.Contains(t, string(ev), `"event":"job_failed","node":"local","seq":1,"command":"exit 3"`)
+
+	r = drove(t, nil, nil, "-n", ":", "--joblog", joblog, "--resume", "-j", "exit 3")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	r = drove(t, nil, nil, "-n", ":", "--joblog", joblog, "--resume-failed", "-j", "exit 3")
+	require.Equal(t, exitFailed, r.code, r.stderr)
+}

@@ -16,6 +16,7 @@ var eventNames = map[runner.EventKind]string{
 	runner.NodeLeft: "node_left", runner.NodeReadmitted: "node_readmitted", runner.NodeProbeFailed: "node_probe_failed",
 	runner.JobStarted: "job_started", runner.JobSucceeded: "job_finished", runner.JobFailed: "job_finished",
 	runner.Draining: "draining", runner.StreamEnd: "stream_end",
+	runner.JobAbandoned: "job_failed", runner.JobNeverRan: "job_never_ran",
 }
 
 // EventLine is one line of the event log.
@@ -32,6 +33,7 @@ type EventLine struct {
 	DurationS   *float64  `json:"duration_s,omitempty"`
 	StdoutBytes *int64    `json:"stdout_bytes,omitempty"`
 	Requeued    bool      `json:"requeued,omitempty"`
+	Reason      string    `json:"reason,omitempty"` // why a job will not run again (job_failed, job_never_ran, a final job_finished)
 	Error       string    `json:"error,omitempty"`
 }
 
@@ -68,8 +70,10 @@ func (l *eventLog) Event(ev runner.Event) {
 	}
 	je := EventLine{Time: ev.Time, Event: name, Node: ev.Node}
 	switch {
-	case ev.Kind >= runner.JobStarted && ev.Kind <= runner.JobFailed:
+	case ev.Kind >= runner.JobStarted && ev.Kind <= runner.JobFailed, ev.Kind == runner.JobAbandoned:
 		je.Seq, je.Command, je.Attempt = ev.Job.Seq, ev.Job.Cmd, ev.Attempt
+	case ev.Kind == runner.JobNeverRan:
+		je.Seq, je.Command = ev.Job.Seq, ev.Job.Cmd
 	case ev.Kind == runner.NodeEvicted && ev.Job.Seq != 0:
 		// The job whose failure evicted the node.
 		je.Seq, je.Command = ev.Job.Seq, ev.Job.Cmd
@@ -88,5 +92,6 @@ func (l *eventLog) Event(ev runner.Event) {
 	if ev.Err != nil {
 		je.Error = runner.Describe(ev.Node, ev.Err)
 	}
+	je.Reason = ev.Reason
 	l.err = l.enc.Encode(je)
 }

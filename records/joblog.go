@@ -8,9 +8,10 @@ import (
 )
 
 // jobLogger writes the job log: one line per job that has finished for
-// good (succeeded, or failed and not requeued). Attempts that are
-// requeued, and jobs killed by an interrupt, are not logged, so a resumed
-// run runs them again.
+// good (succeeded; failed and not requeued; or requeued and then
+// abandoned, with its last attempt's node, times and status). Attempts
+// that are requeued, jobs killed by an interrupt and jobs that never ran
+// are not logged, so a resumed run runs them again.
 type jobLogger struct {
 	log   *jobs.JobLog
 	local string // the local node's name, logged as ":"
@@ -26,7 +27,8 @@ func openJobLog(path, local string) (*jobLogger, error) {
 }
 
 func (l *jobLogger) Event(ev runner.Event) {
-	final := ev.Kind == runner.JobSucceeded || (ev.Kind == runner.JobFailed && !ev.Requeued && !errors.Is(ev.Err, runner.ErrKilled))
+	final := ev.Kind == runner.JobSucceeded || ev.Kind == runner.JobAbandoned ||
+		(ev.Kind == runner.JobFailed && !ev.Requeued && !errors.Is(ev.Err, runner.ErrKilled))
 	if !final || l.err != nil {
 		return
 	}
@@ -40,7 +42,7 @@ func (l *jobLogger) Event(ev runner.Event) {
 		host = ":"
 	}
 	l.err = l.log.Record(jobs.Entry{
-		Seq: ev.Job.Seq, Host: host, Start: ev.Time.Add(-ev.Duration), Runtime: ev.Duration,
+		Seq: ev.Job.Seq, Host: host, Start: ev.Start, Runtime: ev.Duration,
 		Receive: ev.Stdout, Exitval: exit, Signal: sig, Command: ev.Job.Cmd,
 	})
 }

@@ -116,7 +116,7 @@ func (r *resultsDir) open(dir string) (*os.File, *os.File, error) {
 
 // Event forgets the attempts of jobs that are done for good.
 func (r *resultsDir) Event(ev runner.Event) {
-	if ev.Kind == runner.JobSucceeded || (ev.Kind == runner.JobFailed && !ev.Requeued) {
+	if ev.Kind == runner.JobSucceeded || ev.Kind == runner.JobAbandoned || (ev.Kind == runner.JobFailed && !ev.Requeued) {
 		r.mu.Lock()
 		delete(r.attempts, ev.Job.Seq)
 		r.mu.Unlock()
