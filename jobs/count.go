@@ -14,7 +14,7 @@ import (
 // long ends the count: the run reports it, and no total is better than a
 // wrong one).
 func Count(cmds, paths []string, skip func(Job) bool) (n int, ok bool) {
-	srcs := []Source{&Strings{Cmds: cmds, Name: "--job"}}
+	srcs := []Source{&Strings{Cmds: cmds, Name: "job"}} // origins do not matter to a count
 	for _, path := range paths {
 		f, err := os.Open(path)
 		if err != nil {

@@ -57,14 +57,14 @@ func (p *pool) done(r result) {
 	case p.cfg.OnFailure == Retry:
 		p.requeueOrFail(js, ev)
 	default: // Keep
-		p.failWith(js, ev, "--on-failure keep")
+		p.failWith(js, ev, "failed where it ran; on failure nodes are kept and jobs not retried (Keep)")
 	}
 	p.slotFree(n, freed)
 }
 
 func (p *pool) requeueOrFail(js *jobState, ev Event) {
 	if p.cfg.MaxAttempts > 0 && len(js.attempts) >= p.cfg.MaxAttempts {
-		p.failWith(js, ev, fmt.Sprintf("failed on %d nodes (--max-attempts %d)", len(js.attempts), p.cfg.MaxAttempts))
+		p.failWith(js, ev, fmt.Sprintf("failed on %d nodes, as many as a job may try", len(js.attempts)))
 		return
 	}
 	ev.Requeued = true

@@ -418,7 +418,7 @@ func (p *pool) join(n *node, h Host, kind EventKind) {
 	p.removeTokens(n)
 	if p.cfg.EachNode != "" {
 		p.emit(Event{Kind: kind, Node: n.Name})
-		js := &jobState{job: jobs.Job{Seq: n.seq, Cmd: p.cfg.EachNode, Origin: "--on-each-node"}, pin: n}
+		js := &jobState{job: jobs.Job{Seq: n.seq, Cmd: p.cfg.EachNode, Origin: "on each node"}, pin: n}
 		p.start(js, n)
 		return
 	}
