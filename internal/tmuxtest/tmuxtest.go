@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -61,8 +62,9 @@ func (s Screen) LastUsed() int {
 func Columns(s string) int { return utf8.RuneCountInString(s) }
 
 // Start runs cmd (a line for sh -c) in a new tmux server whose only pane is
-// cols x rows; end cmd with "; exec sleep 600" to keep the pane after it. The server is killed at the end of the test. The test is
-// skipped when tmux is not installed, unless CI=true, where it fails.
+// cols x rows; end cmd with "; exec sleep 600" to keep the pane after it.
+// At the end of the test the pane's process group is killed (SIGKILL), then
+// the server. The test is skipped when tmux is not installed, unless CI=true, where it fails.
 func Start(t testing.TB, cols, rows int, cmd string) *Term {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
@@ -78,6 +80,14 @@ func Start(t testing.TB, cols, rows int, cmd string) *Term {
 	}
 	tm := &Term{t: t, sock: dir + "/s"}
 	t.Cleanup(func() {
+		// Kill what the pane runs first: a drove survives the SIGHUP that
+		// kill-server sends (SIGHUP re-reads its node files), and a test
+		// that failed early may have left its jobs waiting at a gate.
+		if out, err := exec.Command("tmux", "-S", tm.sock, "display-message", "-p", "#{pane_pid}").Output(); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(out))); err == nil && pid > 1 {
+				_ = syscall.Kill(-pid, syscall.SIGKILL)
+			}
+		}
 		_ = exec.Command("tmux", "-S", tm.sock, "kill-server").Run()
 		_ = os.RemoveAll(dir)
 	})
