@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/drove-dev/drove/internal/sshdtest"
+	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/records"
 	"github.com/stretchr/testify/require"
 )
@@ -327,4 +328,16 @@ func TestJobLogRecordsJobsAbandonedAfterEviction(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	r = drove(t, nil, nil, "-n", ":", "--joblog", joblog, "--resume-failed", "-j", "exit 3")
 	require.Equal(t, exitFailed, r.code, r.stderr)
+}
+
+// Issue 11, defect 6: a job line over the reader's limit does not end the
+// stream silently: it is listed as never run, with its file and line, and
+// the jobs after it run.
+func TestOverlongJobLineNeverRunsAndReadingGoesOn(t *testing.T) {
+	jobsFile := writeFile(t, "jobs.txt", "echo before\n"+strings.Repeat("x", jobs.MaxLineBytes+10)+"\necho after\n")
+	r := drove(t, nil, nil, "-n", "1/:", "-J", jobsFile)
+	require.Equal(t, exitFailed, r.code, r.stderr)
+	require.Equal(t, "before\nafter\n", r.stdout)
+	require.Contains(t, r.stderr, "never ran")
+	require.Contains(t, r.stderr, "drove: never ran: "+jobsFile+":2: a line longer than a job may be")
 }

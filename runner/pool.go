@@ -149,7 +149,7 @@ func (p *pool) read(src jobs.Source) {
 		case <-p.quit:
 			return
 		}
-		if err != nil {
+		if err != nil && !errors.Is(err, jobs.ErrLineTooLong) {
 			return
 		}
 	}
@@ -173,6 +173,13 @@ func (p *pool) loop() {
 		}
 		select {
 		case it := <-feed:
+			if errors.Is(it.err, jobs.ErrLineTooLong) {
+				// A line no job can be made of: listed as never run,
+				// with its file and line, and the stream goes on.
+				p.rep.Stats.Total++
+				p.neverRan(it.job, it.err.Error())
+				continue
+			}
 			if it.err != nil {
 				p.endStream(it.err)
 				continue

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/runner"
 )
 
@@ -169,6 +170,12 @@ func (u *Run) Finish(rep *runner.Report) {
 		if i == listCap && u.verbose < 2 {
 			fmt.Fprintf(u.w, "drove: ... and %d more jobs never ran (-vv lists them all)\n", len(rep.Unrun)-listCap)
 			break
+		}
+		if j.Cmd == "" {
+			// A line the reader could not make a job of (the only way a
+			// job has no text).
+			fmt.Fprintf(u.w, "drove: never ran: %s: a line longer than a job may be (%d bytes)\n", j.Origin, jobs.MaxLineBytes)
+			continue
 		}
 		fmt.Fprintf(u.w, "drove: never ran: %s (%s)\n", j.Cmd, j.Origin)
 	}
