@@ -209,7 +209,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 			unit = ""
 		}
 		if err := gather.Print(stdout, unit); err != nil {
-			fmt.Fprintf(e.stderr, "drove: --gather: %v\n", err)
+			fmt.Fprintf(scr.Stderr(), "drove: --gather: %v\n", err)
 		}
 	}
 	ui.Finish(rep)
