@@ -86,7 +86,7 @@ func (u *Run) Event(ev runner.Event) {
 	u.stats = ev.Stats
 	switch ev.Kind {
 	case runner.NodeRefused:
-		u.message("drove: node %s dropped: %s", ev.Node, u.why(ev.Node, ev.Err))
+		u.message("drove: node %s dropped: %s", ev.Node, describe(u.Hint, ev.Node, ev.Err))
 	case runner.JobFailed:
 		u.jobFailed(ev)
 	case runner.NodeRetired:
@@ -106,7 +106,7 @@ func (u *Run) Event(ev runner.Event) {
 	case runner.NodeReadmitted:
 		u.message("drove: node %s passed its probe and is back in the pool", ev.Node)
 	case runner.NodeProbeFailed:
-		u.message("drove: node %s stays out: %s", ev.Node, u.why(ev.Node, ev.Err))
+		u.message("drove: node %s stays out: %s", ev.Node, describe(u.Hint, ev.Node, ev.Err))
 	}
 	if u.show {
 		u.draw(false)
@@ -119,10 +119,10 @@ func (u *Run) jobFailed(ev runner.Event) {
 		what = "requeued"
 	}
 	if ev.Evicted {
-		u.message("drove: evicted node %s: job %q %s; %s", ev.Node, ev.Job.Cmd, u.why(ev.Node, ev.Err), what)
+		u.message("drove: evicted node %s: job %q %s; %s", ev.Node, ev.Job.Cmd, describe(u.Hint, ev.Node, ev.Err), what)
 		return
 	}
-	u.message("drove: job %q %s on node %s; %s", ev.Job.Cmd, u.why(ev.Node, ev.Err), ev.Node, what)
+	u.message("drove: job %q %s on node %s; %s", ev.Job.Cmd, describe(u.Hint, ev.Node, ev.Err), ev.Node, what)
 }
 
 // message prints one line, keeping a terminal status line intact.
@@ -154,7 +154,7 @@ func (u *Run) Finish(rep *runner.Report) {
 	for _, f := range rep.Failed {
 		var tries []string
 		for _, a := range f.Attempts {
-			tries = append(tries, fmt.Sprintf("%s on %s", u.why(a.Node, a.Err), a.Node))
+			tries = append(tries, fmt.Sprintf("%s on %s", describe(u.Hint, a.Node, a.Err), a.Node))
 		}
 		if len(tries) == 0 {
 			tries = append(tries, "never started")
@@ -217,16 +217,4 @@ func summary(rep *runner.Report) string {
 		b.WriteString("; interrupted")
 	}
 	return b.String()
-}
-
-// why is err as a phrase for a line that names node, with the command's
-// hint if it has one.
-func (u *Run) why(node string, err error) string {
-	s := runner.Describe(node, err)
-	if u.Hint != nil && err != nil {
-		if h := u.Hint(err); h != "" {
-			s += "; " + h
-		}
-	}
-	return s
 }

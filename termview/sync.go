@@ -81,7 +81,7 @@ func (u *Sync) Event(ev syncer.Event) {
 	switch ev.Kind {
 	case syncer.Checking:
 		if ev.Run.Kind == runner.NodeRefused {
-			u.messagef("drove: sync: node %s dropped: %s", ev.Run.Node, u.why(ev.Run.Node, ev.Run.Err))
+			u.messagef("drove: sync: node %s dropped: %s", ev.Run.Node, describe(u.Hint, ev.Run.Node, ev.Run.Err))
 		}
 		u.phase = "checking nodes"
 	case syncer.Copying:
@@ -95,7 +95,7 @@ func (u *Sync) Event(ev syncer.Event) {
 		case runner.JobStarted:
 			u.messagef("drove: sync: final pass on %s", ev.Run.Node)
 		case runner.JobFailed:
-			u.messagef("drove: sync: final pass %s on node %s", u.why(ev.Run.Node, ev.Run.Err), ev.Run.Node)
+			u.messagef("drove: sync: final pass %s on node %s", describe(u.Hint, ev.Run.Node, ev.Run.Err), ev.Run.Node)
 		}
 	case syncer.Crawled:
 		if ev.Err == nil && u.verbose > 0 {
@@ -111,15 +111,15 @@ func (u *Sync) copying(ev syncer.Event) {
 	r := ev.Run
 	switch r.Kind {
 	case runner.NodeRefused:
-		u.messagef("drove: sync: node %s dropped: %s", r.Node, u.why(r.Node, r.Err))
+		u.messagef("drove: sync: node %s dropped: %s", r.Node, describe(u.Hint, r.Node, r.Err))
 	case runner.NodeEvicted:
-		u.messagef("drove: sync: node %s evicted: %s", r.Node, u.why(r.Node, r.Err))
+		u.messagef("drove: sync: node %s evicted: %s", r.Node, describe(u.Hint, r.Node, r.Err))
 	case runner.JobFailed:
 		what := "failed for good"
 		if r.Requeued {
 			what = "will be retried on another node"
 		}
-		u.messagef("drove: sync: partition %s %s on node %s; %s (log %s)", ev.Part.Name(), u.why(r.Node, r.Err), r.Node, what, ev.Part.Log)
+		u.messagef("drove: sync: partition %s %s on node %s; %s (log %s)", ev.Part.Name(), describe(u.Hint, r.Node, r.Err), r.Node, what, ev.Part.Log)
 	case runner.JobSucceeded:
 		if u.verbose > 1 {
 			u.messagef("drove: sync: partition %s copied on %s (%d files, %s)", ev.Part.Name(), r.Node, ev.Part.Files, partition.FormatSize(ev.Part.Bytes))
@@ -256,18 +256,6 @@ func failReason(f syncer.Failure) string {
 func orDash(s string) string {
 	if s == "" {
 		return "-"
-	}
-	return s
-}
-
-// why is err as a phrase for a line that names node, with the command's
-// hint if it has one.
-func (u *Sync) why(node string, err error) string {
-	s := runner.Describe(node, err)
-	if u.Hint != nil && err != nil {
-		if h := u.Hint(err); h != "" {
-			s += "; " + h
-		}
 	}
 	return s
 }
