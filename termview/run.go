@@ -159,7 +159,7 @@ func (u *Run) Finish(rep *runner.Report) {
 		if len(tries) == 0 {
 			tries = append(tries, "never started")
 		}
-		line := fmt.Sprintf("drove: failed: %s (%s): %s", f.Job.Cmd, f.Job.Origin, strings.Join(tries, "; "))
+		line := fmt.Sprintf("drove: failed: %s (%s): %s", printable(f.Job.Cmd), f.Job.Origin, strings.Join(tries, "; "))
 		if f.Reason != "" {
 			line += " [" + f.Reason + "]"
 		}
@@ -177,7 +177,7 @@ func (u *Run) Finish(rep *runner.Report) {
 			fmt.Fprintf(u.w, "drove: never ran: %s: a line longer than a job may be (%d bytes)\n", j.Origin, jobs.MaxLineBytes)
 			continue
 		}
-		fmt.Fprintf(u.w, "drove: never ran: %s (%s)\n", j.Cmd, j.Origin)
+		fmt.Fprintf(u.w, "drove: never ran: %s (%s)\n", printable(j.Cmd), j.Origin)
 	}
 	if rep.Unread {
 		fmt.Fprintln(u.w, "drove: the rest of the job stream was not read, so those jobs never ran")
