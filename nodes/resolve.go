@@ -94,6 +94,17 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 			d.logf("nodes: %s: ignoring ssh_config %s %q: %v", node, key, val, err)
 		}
 	}
+	// yesNo sets *dst from a yes/no option when the config sets it (false,
+	// noted, for any other value).
+	yesNo := func(key string, dst *bool) {
+		if v := cfg.get(key); v != "" {
+			b, ok := parseYesNo(v)
+			if !ok {
+				note(key, v, fmt.Errorf("want yes or no"))
+			}
+			*dst = b
+		}
+	}
 	t := &Target{Spec: spec, Alias: alias, HostName: alias, Port: 22, User: d.localUser}
 
 	if v := cfg.get("HostName"); v != "" {
@@ -171,13 +182,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 			}
 		}
 	}
-	if v := cfg.get("IdentitiesOnly"); v != "" {
-		b, ok := parseYesNo(v)
-		if !ok {
-			note("IdentitiesOnly", v, fmt.Errorf("want yes or no"))
-		}
-		t.IdentitiesOnly = b
-	}
+	yesNo("IdentitiesOnly", &t.IdentitiesOnly)
 
 	t.ConnectTimeout = d.connectTimeout
 	if v := cfg.get("ConnectTimeout"); v != "" {
@@ -219,23 +224,11 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 		ukh = []string{"~/.ssh/known_hosts", "~/.ssh/known_hosts2"}
 	}
 	t.KnownHostsFiles = d.fileList("UserKnownHostsFile", ukh, expandPath)
-	if v := cfg.get("HashKnownHosts"); v != "" {
-		b, ok := parseYesNo(v)
-		if !ok {
-			note("HashKnownHosts", v, fmt.Errorf("want yes or no"))
-		}
-		t.HashKnownHosts = b
-	}
+	yesNo("HashKnownHosts", &t.HashKnownHosts)
 	if v := cfg.get("HostKeyAlias"); v != "" && !strings.EqualFold(v, "none") {
 		t.HostKeyAlias = v
 	}
-	if v := cfg.get("CheckHostIP"); v != "" {
-		b, ok := parseYesNo(v)
-		if !ok {
-			note("CheckHostIP", v, fmt.Errorf("want yes or no"))
-		}
-		t.CheckHostIP = b
-	}
+	yesNo("CheckHostIP", &t.CheckHostIP)
 	gkh := cfg.getArgs("GlobalKnownHostsFile")
 	if len(gkh) == 0 {
 		gkh = []string{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}
