@@ -5,17 +5,14 @@ package main
 // drove sync of a tree that changes while it is copied: a mutator keeps
 // creating, deleting, renaming, truncating, growing and swapping files,
 // directories and symlinks in SRC — among them directories swapped for
-// symlinks to a directory outside SRC whose entries have other names —
-// while drove sync runs, with the real rsync and rclone. Every sync exits
-// 0 or says what failed; no list and no entry of DST ever holds an entry
-// from outside SRC, and nothing outside changes; once the mutator stops,
-// one more run makes DST equal SRC (--verify=checksum).
-//
-// Not tested, because it does not hold: an outside directory with the
-// same names as the swapped one. rsync (3.5 resolves the components of a
-// --relative path itself, following a symlinked one) and rclone open
-// files by path, so a file listed as d0/f0 is read through d0 if d0 has
-// become a symlink by then (see README, "Live trees").
+// symlinks to a directory outside SRC that has the same names as the
+// swapped one (and more), its files and symlink targets marked — while
+// drove sync runs, with the real rsync and rclone. Every sync exits 0 or
+// says what failed; no list and no entry of DST ever holds anything from
+// outside SRC (as root, not even a symlink's target: see README, "Live
+// trees", for what another user's rsync still lets through), and nothing
+// outside changes; once the mutator stops, one more run makes DST equal
+// SRC (--verify=checksum).
 
 import (
 	"bytes"
@@ -77,8 +74,15 @@ func newMutator(t *testing.T, src, outside string, seed uint64, symlinks bool) *
 		for f := range 6 {
 			name := filepath.Join(d, fmt.Sprintf("f%d", f))
 			require.NoError(t, os.WriteFile(filepath.Join(src, name), m.content(f*100), 0o644))
-			out := filepath.Join(outside, d, fmt.Sprintf("OUTSIDE-f%d", f))
-			require.NoError(t, os.WriteFile(out, []byte(outsideMarker+" "+name), 0o644))
+			// The same names as inside (what a copy tool that follows the
+			// swapped directory would take), and names only outside.
+			for _, out := range []string{name, filepath.Join(d, fmt.Sprintf("OUTSIDE-f%d", f))} {
+				require.NoError(t, os.WriteFile(filepath.Join(outside, out), []byte(outsideMarker+" "+name), 0o644))
+			}
+		}
+		require.NoError(t, os.Symlink("/"+outsideMarker, filepath.Join(outside, d, "lnk")))
+		if symlinks {
+			require.NoError(t, os.Symlink("inside", filepath.Join(src, d, "lnk")))
 		}
 	}
 	return m
@@ -193,9 +197,10 @@ func (m *mutator) settle(t *testing.T, dst string, del bool) {
 	}))
 }
 
-// requireNothingFromOutside fails if any entry of dst has an outside name
-// or any regular file holds the outside marker (dst is walked without
-// following symlinks), or if a list of work names an outside entry.
+// requireNothingFromOutside fails if any entry of dst has an outside name,
+// any regular file holds the outside marker, or (as root) any symlink's
+// target does (dst is walked without following symlinks), or if a list of
+// work names an outside entry.
 func requireNothingFromOutside(t *testing.T, dst, work string) {
 	t.Helper()
 	lists, err := filepath.Glob(filepath.Join(work, "lists", "*", "part.*"))
@@ -210,6 +215,13 @@ func requireNothingFromOutside(t *testing.T, dst, work string) {
 			return err
 		}
 		require.NotContains(t, d.Name(), "OUTSIDE", "%s in DST came from outside SRC", p)
+		if d.Type()&fs.ModeSymlink != 0 && os.Geteuid() == 0 {
+			l, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			require.NotContains(t, l, outsideMarker, "%s in DST came from outside SRC", p)
+		}
 		if !d.Type().IsRegular() {
 			return nil
 		}

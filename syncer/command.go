@@ -38,28 +38,40 @@ func (o *Options) tempDir() string { return filepath.Join(o.Dst, TempDirName(o.W
 // partCommand is the shell command that copies one partition: the tool's
 // output goes to the partition's log (appended, one "==" header per
 // attempt), and rsync's exits 24 and 23 become a success that drove checks
-// (see vanishedWord). rsync's temporary files go to DST/TempDirName (a
+// (see vanishedWord). rsync reads SRC through drove's daemon module (see
+// confine.go) and keeps its temporary files in DST/TempDirName (a
 // relative --temp-dir is relative to DST). Every path is quoted.
 //
-//	mkdir -p -- LOGDIR && { echo "== $(date -u) $(uname -n)"; mkdir -p -- DST/TMP && rsync -a --from0 --files-from=LIST --temp-dir=TMP ARGS SRC/ DST/; } >>LOG 2>&1
+//	mkdir -p -- LOGDIR && { echo "== $(date -u) $(uname -n)"; drove_m=...; mkdir -p -- DST/TMP && rsync -a --from0 --files-from=LIST --temp-dir=TMP ARGS -e RSH --rsync-path=... "drove::$drove_m/" DST/; } >>LOG 2>&1
 //	s=$?; if [ $s -eq 24 ]; then echo drove-vanished; s=0; elif [ $s -eq 23 ]; then echo '== exit 23' >>LOG && echo drove-vanished && s=0; fi; exit $s
 func (o *Options) partCommand(p *Part) (string, error) {
-	job := partition.Job{Mode: o.Tool, Src: o.Src, Dst: o.Dst, ToolArgs: o.ToolArgs}
-	if o.Tool == partition.ModeRsync {
-		pre := []string{"--temp-dir=" + TempDirName(o.Work)}
-		if o.Delete {
-			// A directory of DST that SRC now has as a file or symlink
-			// is replaced, as the final pass's --delete would.
-			pre = append(pre, "--force")
+	if strings.ContainsAny(p.List, "\n\r") {
+		return "", partition.ErrMultiline
+	}
+	if o.Tool != partition.ModeRsync {
+		job := partition.Job{Mode: o.Tool, Src: o.Src, Dst: o.Dst, ToolArgs: o.ToolArgs}
+		line, err := job.Format(partition.Partition{Seq: p.Seq, ListPath: p.List, Files: p.Files, Bytes: p.Bytes})
+		if err != nil {
+			return "", err
 		}
-		job.ToolArgs = append(pre, o.ToolArgs...)
+		return o.wrap(line, p.Log), nil
 	}
-	line, err := job.Format(partition.Partition{Seq: p.Seq, ListPath: p.List, Files: p.Files, Bytes: p.Bytes})
-	if err != nil {
-		return "", err
+	q := partition.Quote
+	w := []string{"rsync", "-a", "--from0", "--files-from=" + q(p.List), q("--temp-dir=" + TempDirName(o.Work))}
+	if o.Delete {
+		// A directory of DST that SRC now has as a file or symlink is
+		// replaced, as the final pass's --delete would.
+		w = append(w, "--force")
 	}
-	return o.wrap(line, p.Log), nil
+	for _, a := range o.ToolArgs {
+		w = append(w, q(a))
+	}
+	w = append(w, o.rsyncSource(), q(dstDir(o.Dst)))
+	return o.wrap(strings.Join(w, " "), p.Log), nil
 }
+
+// dstDir is DST as rsync's destination directory argument.
+func dstDir(dst string) string { return leadSafe(strings.TrimSuffix(dst, "/") + "/") }
 
 // wrap runs line with its output appended to log, creating the log's
 // directory first (on the node, as the user the node runs jobs as: drove
@@ -71,6 +83,7 @@ func (o *Options) wrap(line, log string) string {
 	fmt.Fprintf(&b, "mkdir -p -- %s && ", partition.Quote(filepath.Dir(log)))
 	b.WriteString(`{ echo "== $(date -u) $(uname -n)"; `)
 	if o.Tool == partition.ModeRsync {
+		b.WriteString(pickModule)
 		fmt.Fprintf(&b, "mkdir -p -- %s && ", partition.Quote(o.tempDir()))
 	}
 	b.WriteString(line)
@@ -83,7 +96,8 @@ func (o *Options) wrap(line, log string) string {
 	return b.String()
 }
 
-// finalCommand is the final pass: one rsync -a of the whole tree (with
+// finalCommand is the final pass: one rsync -a of the whole tree, read
+// through drove's daemon module as the partitions are (with
 // --delete if asked, which never touches drove's temporary directory),
 // then the removal of drove's temporary directory (whatever killed rsyncs
 // left in it) and DST's mtime set back to SRC's; or rclone copy (rclone
@@ -106,8 +120,8 @@ func (o *Options) finalCommand() string {
 		for _, a := range o.ToolArgs {
 			w = append(w, q(a))
 		}
-		src, dst := q(strings.TrimSuffix(o.Src, "/")+"/"), q(strings.TrimSuffix(o.Dst, "/")+"/")
-		w = append(w, "--", src, dst)
+		src, dst := q(strings.TrimSuffix(o.Src, "/")+"/"), q(dstDir(o.Dst))
+		w = append(w, o.rsyncSource(), dst)
 		w = append(w, "; s=$?; rm -rf --", q(o.tempDir()), "&& touch -c -m -r", src, dst, "; (exit $s)")
 	} else {
 		verb := "copy"

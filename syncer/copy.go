@@ -103,7 +103,8 @@ func (m *migration) copy(ctx context.Context, st *state, pending []*Part, needCr
 // an earlier one, and queues each partition as it closes.
 func (m *migration) crawl(ctx context.Context, st *state, q *queue) {
 	crawl := st.crawls + 1
-	if err := m.j.append(record{T: "crawl", Crawl: crawl}); err != nil {
+	started := time.Now()
+	if err := m.j.append(record{T: "crawl", Crawl: crawl, Time: started.UTC()}); err != nil {
 		m.crawlEnded(err)
 		return
 	}
@@ -142,7 +143,7 @@ func (m *migration) crawl(ctx context.Context, st *state, q *queue) {
 	m.mu.Unlock()
 	var listedFiles, listedBytes int64 // by this crawl, in closed partitions
 	emit := func(pp partition.Partition) error {
-		p := &Part{Crawl: crawl, Seq: pp.Seq, Files: pp.Files, Bytes: pp.Bytes}
+		p := &Part{Crawl: crawl, Seq: pp.Seq, Files: pp.Files, Bytes: pp.Bytes, listed: started}
 		m.place(p)
 		if p.List != pp.ListPath {
 			return fmt.Errorf("sync: partition wrote %s, expected %s", pp.ListPath, p.List)
@@ -260,7 +261,7 @@ func (m *migration) copyEvent(ev runner.Event) {
 			// rsync exited 23 or 24: a vanished source is copied as
 			// far as it exists; a real error fails the partition here,
 			// without costing the node (the runner saw a success).
-			if err := checkExit23(p.Log, m.o.Src); err != nil {
+			if err := checkExit23(p.Log, m.o.Src, p.listed); err != nil {
 				p.Node = ev.Node
 				m.prog.PartsFailed++
 				m.res.Failed = append(m.res.Failed, Failure{Part: *p, Node: ev.Node, Reason: err.Error()})
@@ -323,6 +324,7 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 		nodes[i].Slots = 1
 	}
 	log := filepath.Join(m.o.Work, "log", "final.log")
+	finalStart := time.Now()
 	var checkErr error
 	rep := runner.Run(ctx, runner.Config{
 		Nodes:       nodes,
@@ -340,7 +342,7 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 				m.fleet.markBroken(ev.Node)
 			case runner.JobSucceeded:
 				if ev.Stdout > 0 {
-					if checkErr = checkExit23(log, m.o.Src); checkErr == nil {
+					if checkErr = checkExit23(log, m.o.Src, finalStart); checkErr == nil {
 						m.res.Vanished++
 					}
 				}

@@ -8,16 +8,23 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// isGone reports whether path p does not exist below src without
-// following a symbolic link: a component is missing, or is not a real
+// ctimeSlack is how much earlier than since a change may be stamped and
+// still count: the kernel stamps ctime from a coarse clock, up to a tick
+// (10 ms at HZ=100) behind the time drove read.
+const ctimeSlack = 50 * time.Millisecond
+
+// goneSince reports whether path p does not exist below src without
+// following a symbolic link — a component is missing, or is not a real
 // directory (a file, or a symbolic link, which a tool that refuses to
-// follow it reports as "Too many levels of symbolic links"). A path
-// outside src is checked with lstat.
-func isGone(src, p string) bool {
+// follow it reports as "Too many levels of symbolic links") — or whether
+// p or one of its directories below src changed (ctime) at or after since
+// (never, when since is zero). A path outside src is checked with lstat.
+func goneSince(src, p string, since time.Time) bool {
 	rel, ok := strings.CutPrefix(p, strings.TrimSuffix(src, "/")+"/")
 	if !ok {
 		_, err := os.Lstat(p)
@@ -26,10 +33,14 @@ func isGone(src, p string) bool {
 	gone := func(err error) bool {
 		return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ELOOP)
 	}
+	changed := func(st *unix.Stat_t) bool {
+		return !since.IsZero() && !time.Unix(st.Ctim.Unix()).Before(since.Add(-ctimeSlack))
+	}
 	fd, err := unix.Open(src, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return false
 	}
+	var st unix.Stat_t
 	parts := strings.Split(rel, "/")
 	for _, c := range parts[:len(parts)-1] {
 		if c == "" || c == "." {
@@ -41,8 +52,14 @@ func isGone(src, p string) bool {
 			return gone(err)
 		}
 		fd = next
+		if unix.Fstat(fd, &st) == nil && changed(&st) {
+			unix.Close(fd)
+			return true
+		}
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	return gone(unix.Fstatat(fd, parts[len(parts)-1], &st, unix.AT_SYMLINK_NOFOLLOW))
+	if err := unix.Fstatat(fd, parts[len(parts)-1], &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return gone(err)
+	}
+	return changed(&st)
 }

@@ -20,7 +20,7 @@ const journalName = "journal"
 //
 //	{"t":"sync","src":...,"dst":...,"tool":"rsync"}  first line: what is being copied
 //	{"t":"run","time":...}                            each run of drove sync
-//	{"t":"crawl","crawl":2}                           a crawl started (lists in lists/2/)
+//	{"t":"crawl","crawl":2,"time":...}                a crawl started (lists in lists/2/)
 //	{"t":"part","crawl":2,"seq":5,"files":F,"bytes":B} partition lists/2/part.000005 was written
 //	{"t":"done","crawl":2,"seq":5,"node":"n1"}        it was copied (its job exited 0)
 //	{"t":"crawled","crawl":2}                         crawl 2 listed the whole tree
@@ -65,8 +65,11 @@ type state struct {
 	order   []partKey // in the order they were created
 	crawls  int       // highest crawl number started
 	crawled map[int]bool
-	final   bool
-	run     int // the current run's number, from 1
+	// crawlTime is when each crawl started (zero for journals written
+	// before drove recorded it).
+	crawlTime map[int]time.Time
+	final     bool
+	run       int // the current run's number, from 1
 }
 
 // finished reports whether the journal's current run is over: a crawl
@@ -148,7 +151,7 @@ func readJournal(f *os.File, path string) (*state, error) {
 			return nil, fmt.Errorf("sync: journal: %w", err)
 		}
 	}
-	st := &state{parts: map[partKey]*Part{}, crawled: map[int]bool{}, run: 1}
+	st := &state{parts: map[partKey]*Part{}, crawled: map[int]bool{}, crawlTime: map[int]time.Time{}, run: 1}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 64<<20)
 	line := 0
@@ -175,12 +178,13 @@ func readJournal(f *os.File, path string) (*state, error) {
 			st.header = &rr
 		case "crawl":
 			st.crawls = max(st.crawls, r.Crawl)
+			st.crawlTime[r.Crawl] = r.Time
 		case "part":
 			k := partKey{r.Crawl, r.Seq}
 			if _, dup := st.parts[k]; !dup {
 				st.order = append(st.order, k)
 			}
-			st.parts[k] = &Part{Crawl: r.Crawl, Seq: r.Seq, Files: r.Files, Bytes: r.Bytes}
+			st.parts[k] = &Part{Crawl: r.Crawl, Seq: r.Seq, Files: r.Files, Bytes: r.Bytes, listed: st.crawlTime[r.Crawl]}
 		case "done":
 			p, ok := st.parts[partKey{r.Crawl, r.Seq}]
 			if !ok {

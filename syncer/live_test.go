@@ -18,15 +18,18 @@ import (
 // hookHost runs jobs on this machine with the real tools, calling before
 // ahead of each partition job (cmd holds its list path) and after once it
 // has ended: a seam that changes SRC between the listing and the copy, by
-// construction.
+// construction. before returns the command to run instead, or "".
 type hookHost struct {
 	runner.Local
-	before, after func(cmd string)
+	before func(cmd string) string
+	after  func(cmd string)
 }
 
 func (h *hookHost) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) error {
 	if h.before != nil {
-		h.before(cmd)
+		if c := h.before(cmd); c != "" {
+			cmd = c
+		}
 	}
 	err := h.Local.Run(ctx, cmd, stdout, stderr)
 	if h.after != nil {
@@ -35,7 +38,7 @@ func (h *hookHost) Run(ctx context.Context, cmd string, stdout, stderr io.Writer
 	return err
 }
 
-func hookNodes(slots int, before, after func(cmd string)) []Node {
+func hookNodes(slots int, before func(cmd string) string, after func(cmd string)) []Node {
 	return []Node{{Node: runner.Node{Name: "local", Slots: slots, Connect: func(context.Context) (runner.Host, error) {
 		return &hookHost{Local: runner.Local{Grace: time.Second}, before: before, after: after}, nil
 	}}, Local: true}}
@@ -50,9 +53,10 @@ func needTool(t *testing.T, name string) {
 
 // TestVanishedAfterListingIsNotAFailure: rsync exits 23 (not 24) for a
 // --files-from entry deleted after it was listed, and for one whose
-// parent became a file. That is a live tree, not a failure: the partition
-// counts as copied, the node stays, every other partition and the final
-// pass run, and DST equals SRC.
+// parent became a file, and for one deleted and made again before drove
+// looks. That is a live tree, not a failure: the partition counts as
+// copied, the node stays, every other partition and the final pass run,
+// and DST equals SRC.
 func TestVanishedAfterListingIsNotAFailure(t *testing.T) {
 	needTool(t, "rsync")
 	dir := t.TempDir()
@@ -62,20 +66,28 @@ func TestVanishedAfterListingIsNotAFailure(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(src, p), []byte(p), 0o644))
 	}
 	hit := 0
-	before := func(cmd string) {
+	before := func(cmd string) string {
 		if !strings.Contains(cmd, "part.000001") {
-			return
+			return ""
 		}
 		hit++
 		// After the listing, before the copy: one file deleted, one
-		// directory replaced by a file.
+		// directory replaced by a file, one file deleted for now.
 		require.NoError(t, os.Remove(filepath.Join(src, "sub", "small2")))
 		require.NoError(t, os.RemoveAll(filepath.Join(src, "gone")))
 		require.NoError(t, os.WriteFile(filepath.Join(src, "gone"), []byte("now a file"), 0o644))
+		require.NoError(t, os.Remove(filepath.Join(src, "z", "1")))
+		return ""
+	}
+	after := func(cmd string) {
+		if strings.Contains(cmd, "part.000001") {
+			// Made again after the copy, before drove reads its log.
+			require.NoError(t, os.WriteFile(filepath.Join(src, "z", "1"), []byte("made again"), 0o644))
+		}
 	}
 	res, err := Run(context.Background(), Options{
 		Src: src, Dst: dst, Work: filepath.Join(dir, "work"), Tool: partition.ModeRsync,
-		MaxFiles: 100, FinalPass: true, Nodes: hookNodes(1, before, nil), OnFailure: runner.Evict,
+		MaxFiles: 100, FinalPass: true, Nodes: hookNodes(1, before, after), OnFailure: runner.Evict,
 	})
 	require.NoError(t, err)
 	require.Equal(t, 1, hit)
@@ -89,35 +101,41 @@ func TestVanishedAfterListingIsNotAFailure(t *testing.T) {
 }
 
 // TestExit23ThatIsNotVanishedFails: rsync's exit 23 for a path that is
-// still there here (hidden from rsync during its run, as on a node that
-// does not see the tree as drove does) is a failed partition, and only
+// still there here, unchanged since it was listed (a node that does not
+// see the tree as drove does: here the first partition's rsync reads a
+// copy of SRC without its first file) is a failed partition, and only
 // that: the node is not evicted, the other partitions are copied, and a
 // second run finishes.
 func TestExit23ThatIsNotVanishedFails(t *testing.T) {
 	needTool(t, "rsync")
 	dir := t.TempDir()
 	src, dst, work := filepath.Join(dir, "src"), filepath.Join(dir, "dst"), filepath.Join(dir, "work")
+	other := filepath.Join(dir, "other") // what the node sees
 	for _, p := range []string{"a/1", "a/2", "b/1", "b/2", "c/1", "c/2"} {
-		require.NoError(t, os.MkdirAll(filepath.Join(src, filepath.Dir(p)), 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(src, p), []byte(p), 0o644))
+		for _, root := range []string{src, other} {
+			require.NoError(t, os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(root, p), []byte(p), 0o644))
+		}
 	}
-	hidden := filepath.Join(dir, "hidden")
-	var victim string
+	// Unchanged since the listing means changed before it, by more than
+	// the clock slack goneSince allows: wait that out (no race: only the
+	// age of the files matters).
+	time.Sleep(2 * ctimeSlack)
+	otherConf := filepath.Join(dir, "other.conf")
+	require.NoError(t, os.WriteFile(otherConf, []byte(daemonConf(other)), 0o644))
 	hide := true
-	before := func(cmd string) {
-		if hide && strings.Contains(cmd, "part.000001") {
-			b, err := os.ReadFile(filepath.Join(work, "lists", "1", "part.000001"))
-			require.NoError(t, err)
-			victim = filepath.Join(src, strings.TrimPrefix(strings.Split(string(b), "\x00")[0], "./"))
-			require.NoError(t, os.Rename(victim, hidden))
+	before := func(cmd string) string {
+		if !hide || !strings.Contains(cmd, "part.000001") {
+			return ""
 		}
+		b, err := os.ReadFile(filepath.Join(work, "lists", "1", "part.000001"))
+		require.NoError(t, err)
+		require.NoError(t, os.Remove(filepath.Join(other, strings.Split(string(b), "\x00")[0])))
+		conf := filepath.Join(work, daemonConfName)
+		require.Contains(t, cmd, conf)
+		return strings.ReplaceAll(cmd, conf, otherConf)
 	}
-	after := func(cmd string) {
-		if victim != "" {
-			require.NoError(t, os.Rename(hidden, victim))
-			victim = ""
-		}
-	}
+	after := func(string) {}
 	o := Options{
 		Src: src, Dst: dst, Work: work, Tool: partition.ModeRsync,
 		MaxFiles: 2, FinalPass: true, Nodes: hookNodes(1, before, after), OnFailure: runner.Evict,
@@ -163,13 +181,19 @@ func TestCheckExit23(t *testing.T) {
 		{"mixed", `rsync: [sender] link_stat "` + src + `/gone" failed: No such file or directory (2)` + "\n" +
 			`rsync: [receiver] mkstemp "x" failed: No space left on device (28)` + "\n", false},
 		{"nothing said", "", false},
+		{"gone, in the chrooted module", `rsync: [sender] link_stat "/gone" (in root) failed: No such file or directory (2)` + "\n", true},
+		{"gone, in the user module", `rsync: [sender] link_stat "here/f/x" (in user) failed: Not a directory (20)` + "\n", true},
+		{"vanished, in a module", `file has vanished: "/here/g" (in root)` + "\n" + `rsync: [sender] link_stat "/gone" (in root) failed: No such file or directory (2)` + "\n", true},
+		{"there after all, in a module", `rsync: [sender] link_stat "/here/f" (in root) failed: No such file or directory (2)` + "\n", false},
+		{"another module", `rsync: [sender] link_stat "/gone" (in other) failed: No such file or directory (2)` + "\n", false},
+		{"broken pipe before the summary", `rsync: [sender] link_stat "/gone" (in root) failed: No such file or directory (2)` + "\n" + teardownLine + "\n", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			log := filepath.Join(dir, "log")
 			// An earlier attempt's messages must not count.
 			old := head + `rsync: [sender] send_files failed to open "x": Permission denied (13)` + "\n" + done
 			require.NoError(t, os.WriteFile(log, []byte(old+head+tc.attempt+done), 0o644))
-			err := checkExit23(log, src)
+			err := checkExit23(log, src, time.Time{})
 			if tc.ok {
 				require.NoError(t, err)
 			} else {
@@ -177,8 +201,25 @@ func TestCheckExit23(t *testing.T) {
 			}
 		})
 	}
+	// The receiver's broken pipe after its summary is the daemon's end.
+	log := filepath.Join(dir, "teardown")
+	gone := `rsync: [sender] link_stat "/gone" (in root) failed: No such file or directory (2)` + "\n"
+	require.NoError(t, os.WriteFile(log, []byte(head+gone+strings.TrimSuffix(done, exit23Line+"\n")+teardownLine+"\n"+exit23Line+"\n"), 0o644))
+	require.NoError(t, checkExit23(log, src, time.Time{}))
+
+	// A path that is there but changed after the listing (made again)
+	// is a live tree; unchanged since, it is not.
+	log = filepath.Join(dir, "since")
+	there := `rsync: [sender] link_stat "/here/f" (in root) failed: No such file or directory (2)` + "\n"
+	require.NoError(t, os.WriteFile(log, []byte(head+there+done), 0o644))
+	listed := time.Now()
+	require.Error(t, checkExit23(log, src, listed.Add(time.Hour)), "changed long before the listing")
+	require.NoError(t, os.Remove(filepath.Join(src, "here", "f")))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "here", "f"), []byte("again"), 0o644))
+	require.NoError(t, checkExit23(log, src, listed))
+
 	// Exit 24 (no exit-23 line) is always a vanished source.
-	log := filepath.Join(dir, "log24")
+	log = filepath.Join(dir, "log24")
 	require.NoError(t, os.WriteFile(log, []byte(head+`file has vanished: "`+src+`/x"`+"\n"), 0o644))
-	require.NoError(t, checkExit23(log, src))
+	require.NoError(t, checkExit23(log, src, time.Time{}))
 }

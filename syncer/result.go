@@ -14,8 +14,9 @@ type Part struct {
 	List, Log  string // absolute paths
 	Files      int
 	Bytes      int64
-	Done       bool   // copied, in this run or an earlier one
-	Node       string // where it was copied, or last tried
+	Done       bool      // copied, in this run or an earlier one
+	Node       string    // where it was copied, or last tried
+	listed     time.Time // when its crawl started; zero if unknown
 }
 
 // Name is the partition's name, its list path relative to WORK/lists.
