@@ -11,9 +11,12 @@ package syncer
 //
 // So every rsync of a sync reads SRC as the module of a single-use rsync
 // daemon, started by the copy itself over a pipe: rsync's daemon mode over
-// a remote shell, with sh in place of ssh (-e) and the configuration drove
-// writes to WORK/rsyncd.conf (--rsync-path). The receiving side is the
-// usual rsync writing DST. The configuration has two modules:
+// a remote shell, with sh in place of ssh (-e), and a daemon command
+// (--rsync-path) that writes the configuration to a private temporary file
+// on the node (mktemp: 0600, the node user's; removed when the daemon
+// exits). The configuration is in the job's text, not in a file of WORK
+// that someone able to write there could point at "/". The receiving side
+// is the usual rsync writing DST. The configuration has two modules:
 //
 //   - "root", for a node that runs jobs as root: the daemon chroots to SRC,
 //     so the kernel resolves every path the sender opens inside SRC,
@@ -31,18 +34,12 @@ package syncer
 // The job picks the module with id -u on the node.
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 
 	"github.com/drove-dev/drove/partition"
 )
-
-// daemonConfName is the rsync daemon configuration's name in WORK.
-const daemonConfName = "rsyncd.conf"
 
 // daemonHost is the host part of the module argument. It is never looked
 // up: the "remote shell" ignores it.
@@ -84,20 +81,35 @@ func envRefs(src string) []string {
 }
 
 // rsyncPath is rsync's --rsync-path: the daemon's command, which the
-// "remote shell" parses. When SRC holds what rsync could take for
-// environment variables (envRefs), the daemon runs without them (env -u,
-// which takes any name, where sh's unset takes only shell names; rsync is
-// found first, should PATH be one of them).
-func rsyncPath(conf string, unset []string) string {
+// "remote shell" parses, rsync appending "--server --daemon .". It writes
+// the configuration for src to a private temporary file, removed when the
+// shell exits, also on the signals it may get (rsync sends its children
+// SIGUSR1 when it fails); only SIGKILL leaves the file behind. When src
+// holds what rsync could take for environment variables (envRefs), the
+// daemon runs without them (env -u, which takes any name, where sh's unset
+// takes only shell names; rsync is found first, should PATH be one).
+//
+//	drove_c=$(mktemp "${TMPDIR:-/tmp}/drove-rsyncd.XXXXXX") && trap 'rm -f -- "$drove_c"' EXIT && trap 'exit 1' HUP INT TERM USR1 USR2 PIPE &&
+//	  printf '%s\n' LINE... >"$drove_c" && rsync --config="$drove_c"
+func rsyncPath(src string) string {
 	q := partition.Quote
-	if len(unset) == 0 {
-		return "rsync --config=" + q(conf)
+	var b strings.Builder
+	b.WriteString(`drove_c=$(mktemp "${TMPDIR:-/tmp}/drove-rsyncd.XXXXXX") && trap 'rm -f -- "$drove_c"' EXIT && trap 'exit 1' HUP INT TERM USR1 USR2 PIPE && printf '%s\n'`)
+	for _, l := range strings.Split(strings.TrimSuffix(daemonConf(src), "\n"), "\n") {
+		b.WriteString(" " + q(l))
 	}
-	s := "env"
-	for _, n := range unset {
-		s += " -u " + q(n)
+	b.WriteString(` >"$drove_c" && `)
+	if unset := envRefs(src); len(unset) > 0 {
+		b.WriteString("env")
+		for _, n := range unset {
+			b.WriteString(" -u " + q(n))
+		}
+		b.WriteString(` "$(command -v rsync)"`)
+	} else {
+		b.WriteString("rsync")
 	}
-	return s + ` "$(command -v rsync)" --config=` + q(conf)
+	b.WriteString(` --config="$drove_c"`)
+	return b.String()
 }
 
 // daemonConf is the rsync daemon configuration that serves src. src is
@@ -106,49 +118,24 @@ func rsyncPath(conf string, unset []string) string {
 // the trailing slash protects.
 func daemonConf(src string) string {
 	path := strings.TrimSuffix(src, "/") + "/"
-	return fmt.Sprintf(`# Written by drove sync: the copies read SRC through this single-use
-# rsync daemon so that they never follow a directory of SRC swapped for a
-# symbolic link out of it (see drove's README, "Live trees").
-log file = /dev/null
+	return fmt.Sprintf(`log file = /dev/null
 reverse lookup = no
-
 [root]
-	path = %[1]s
-	use chroot = yes
-	uid = 0
-	gid = 0
-	numeric ids = yes
-	read only = yes
-	list = no
-	munge symlinks = no
-
+path = %[1]s
+use chroot = yes
+uid = 0
+gid = 0
+numeric ids = yes
+read only = yes
+list = no
+munge symlinks = no
 [user]
-	path = %[1]s
-	use chroot = no
-	read only = yes
-	list = no
-	munge symlinks = no
+path = %[1]s
+use chroot = no
+read only = yes
+list = no
+munge symlinks = no
 `, path)
-}
-
-// writeDaemonConf writes WORK/rsyncd.conf for this sync (readable by the
-// nodes' users, replaced atomically).
-func (o *Options) writeDaemonConf() error {
-	if o.Tool != partition.ModeRsync {
-		return nil
-	}
-	path := filepath.Join(o.Work, daemonConfName)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(daemonConf(o.Src)), 0o644); err != nil {
-		return fmt.Errorf("sync: rsync daemon configuration: %w", err)
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil { // whatever the umask
-		return fmt.Errorf("sync: rsync daemon configuration: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return errors.Join(fmt.Errorf("sync: rsync daemon configuration: %w", err), os.Remove(tmp))
-	}
-	return nil
 }
 
 // pickModule is the shell text, run before rsync on the node, that sets
@@ -158,9 +145,8 @@ const pickModule = `drove_m=user; [ "$(id -u)" -eq 0 ] && drove_m=root; `
 // rsyncSource is rsync's source argument, and the options before it, that
 // read SRC through the daemon (after pickModule):
 //
-//	-e RSH --rsync-path='rsync --config=CONF' "drove::$drove_m/"
+//	-e RSH --rsync-path=DAEMON "drove::$drove_m/"
 func (o *Options) rsyncSource() string {
 	q := partition.Quote
-	conf := filepath.Join(o.Work, daemonConfName)
-	return "-e " + q(rshCommand) + " --rsync-path=" + q(rsyncPath(conf, envRefs(o.Src))) + ` "` + daemonHost + `::$drove_m/"`
+	return "-e " + q(rshCommand) + " --rsync-path=" + q(rsyncPath(o.Src)) + ` "` + daemonHost + `::$drove_m/"`
 }

@@ -95,7 +95,8 @@ func leaked(t *testing.T, dst string, targets bool) []string {
 // as nobody (rsync's own confinement). No file's contents from outside
 // ever land in DST; as root no symbolic link's target either (as another
 // user rsync 3.5.0 still lets one through now and then: see confine.go).
-// Once the loop stops, a copy brings every file. Before the copies read
+// Once the loop stops, a copy brings every file. No daemon configuration
+// file is left behind. Before the copies read
 // SRC through the daemon, 94 of 100 partition copies took files from
 // outside.
 func TestCopyNeverLeavesSrc(t *testing.T) {
@@ -116,11 +117,16 @@ func TestCopyNeverLeavesSrc(t *testing.T) {
 			require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
 			require.NoError(t, os.Chmod(dir, 0o777))
 			src, dst, work := filepath.Join(dir, "src"), filepath.Join(dir, "dst"), filepath.Join(dir, "work")
+			// The daemon's configuration file goes here, and must go away
+			// also when rsync fails and signals it (SIGUSR1).
+			tmp := filepath.Join(dir, "tmp")
+			require.NoError(t, os.Mkdir(tmp, 0o777))
+			require.NoError(t, os.Chmod(tmp, 0o777))
+			t.Setenv("TMPDIR", tmp)
 			list := leakTree(t, dir, 20)
 			require.NoError(t, os.Mkdir(work, 0o777))
 			require.NoError(t, os.Chmod(work, 0o777)) // whatever the umask
 			o := Options{Src: src, Dst: dst, Work: work, Tool: partition.ModeRsync, FinalPass: true}
-			require.NoError(t, o.writeDaemonConf())
 			p := &Part{Crawl: 1, Seq: 1, List: filepath.Join(work, "part"), Log: filepath.Join(work, "log", "part.log")}
 			require.NoError(t, os.WriteFile(p.List, list, 0o644))
 			part, err := o.partCommand(p)
@@ -170,6 +176,9 @@ func TestCopyNeverLeavesSrc(t *testing.T) {
 			l, err := os.Readlink(filepath.Join(dst, "d0", "sub", "lnk"))
 			require.NoError(t, err)
 			require.Equal(t, "inside-target", l)
+			left, err := os.ReadDir(tmp)
+			require.NoError(t, err)
+			require.Empty(t, left, "daemon configuration files left behind")
 		})
 	}
 }

@@ -121,8 +121,6 @@ func TestExit23ThatIsNotVanishedFails(t *testing.T) {
 	// the clock slack goneSince allows: wait that out (no race: only the
 	// age of the files matters).
 	time.Sleep(2 * ctimeSlack)
-	otherConf := filepath.Join(dir, "other.conf")
-	require.NoError(t, os.WriteFile(otherConf, []byte(daemonConf(other)), 0o644))
 	hide := true
 	before := func(cmd string) string {
 		if !hide || !strings.Contains(cmd, "part.000001") {
@@ -131,9 +129,10 @@ func TestExit23ThatIsNotVanishedFails(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(work, "lists", "1", "part.000001"))
 		require.NoError(t, err)
 		require.NoError(t, os.Remove(filepath.Join(other, strings.Split(string(b), "\x00")[0])))
-		conf := filepath.Join(work, daemonConfName)
-		require.Contains(t, cmd, conf)
-		return strings.ReplaceAll(cmd, conf, otherConf)
+		// The daemon's module (see confine.go) serves the other tree.
+		module := "path = " + src + "/"
+		require.Contains(t, cmd, module)
+		return strings.ReplaceAll(cmd, module, "path = "+other+"/")
 	}
 	after := func(string) {}
 	o := Options{

@@ -205,9 +205,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer j.close()
-	if err := o.writeDaemonConf(); err != nil {
-		return nil, err
-	}
 	m := &migration{o: o, j: j, fleet: newFleet(o.Nodes), busy: map[string]int{}}
 	defer m.fleet.close()
 	m.prog.Start = start
