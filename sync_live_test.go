@@ -294,6 +294,9 @@ func TestSyncLiveTree(t *testing.T) {
 				r := drove(t, nil, nil, append(args[:len(args)-2:len(args)-2], "--tool-args=--checksum", "--verify=checksum", src, dst)...)
 				require.Equal(t, exitOK, r.code, r.stderr)
 				require.Contains(t, r.stderr, " 0 differences")
+				if os.Geteuid() == 0 {
+					require.NotContains(t, r.stderr, "unconfined", "root can always confine rclone here")
+				}
 				requireNothingFromOutside(t, dst, work)
 				if del {
 					requireSameTree(t, src, dst, tool == "rsync", false)
@@ -302,4 +305,24 @@ func TestSyncLiveTree(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestSyncRcloneUnconfinedWarns: where rclone cannot be confined to SRC
+// (unshare fails here, as where namespaces are not allowed), the sync
+// still copies and says, once, on which nodes the copies ran without.
+func TestSyncRcloneUnconfinedWarns(t *testing.T) {
+	if _, err := exec.LookPath("rclone"); err != nil {
+		t.Skip("rclone is not installed")
+	}
+	dir := t.TempDir()
+	t.Setenv("RCLONE_CONFIG", filepath.Join(dir, "rclone.conf"))
+	bin := filepath.Join(dir, "bin")
+	require.NoError(t, os.Mkdir(bin, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "unshare"), []byte("#!/bin/sh\nexit 1\n"), 0o755))
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	makeTree(t, src, treeOpts{dirs: 2, filesPerDir: 5, maxSize: 100, seed: 9})
+	r := drove(t, nil, nil, "sync", "--mode", "rclone", "-n", "2/:", "-f", "3", "-d", filepath.Join(dir, "work"), src, dst)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Equal(t, 1, strings.Count(r.stderr, "drove: sync: warning: rclone ran unconfined on local (no mount namespace there)"), r.stderr)
 }

@@ -54,7 +54,7 @@ func (o *Options) partCommand(p *Part) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return o.wrap(line, p.Log), nil
+		return o.wrap(o.rcloneConfined(line), p.Log), nil
 	}
 	q := partition.Quote
 	w := []string{"rsync", "-a", "--from0", "--files-from=" + q(p.List), q("--temp-dir=" + TempDirName(o.Work))}
@@ -87,7 +87,12 @@ func (o *Options) wrap(line, log string) string {
 		fmt.Fprintf(&b, "mkdir -p -- %s && ", partition.Quote(o.tempDir()))
 	}
 	b.WriteString(line)
-	fmt.Fprintf(&b, "; } >>%s 2>&1; s=$?; ", partition.Quote(log))
+	if o.Tool == partition.ModeRclone {
+		// fd 3 is the job's stdout, for unconfinedWord.
+		fmt.Fprintf(&b, "; } 3>&1 >>%s 2>&1; s=$?; ", partition.Quote(log))
+	} else {
+		fmt.Fprintf(&b, "; } >>%s 2>&1; s=$?; ", partition.Quote(log))
+	}
 	if o.Tool == partition.ModeRsync {
 		fmt.Fprintf(&b, "if [ $s -eq 24 ]; then echo %s; s=0; elif [ $s -eq 23 ]; then echo '%s' >>%s && echo %s && s=0; fi; ",
 			vanishedWord, exit23Line, partition.Quote(log), vanishedWord)
@@ -138,6 +143,7 @@ func (o *Options) finalCommand() string {
 			w = append(w, q(a))
 		}
 		w = append(w, q(leadSafe(o.Src)), q(leadSafe(o.Dst)))
+		return o.wrap(o.rcloneConfined(strings.Join(w, " ")), filepath.Join(o.Work, "log", "final.log"))
 	}
 	return o.wrap(strings.Join(w, " "), filepath.Join(o.Work, "log", "final.log"))
 }

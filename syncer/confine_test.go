@@ -121,3 +121,26 @@ func FuzzEnvRefs(f *testing.F) {
 		}
 	})
 }
+
+func TestFollowsLinks(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"--links"}, false},
+		{[]string{"-l", "-v"}, false},
+		{[]string{"-L"}, true},
+		{[]string{"-vL"}, true},
+		{[]string{"--copy-links"}, true},
+		{[]string{"--copy-links=true"}, true},
+		{[]string{"--copy-links=false"}, false},
+		{[]string{"--", "-L"}, false},
+	} {
+		require.Equal(t, tc.want, followsLinks(tc.args), "%q", tc.args)
+	}
+	o := Options{Src: "/s", Tool: partition.ModeRclone, ToolArgs: []string{"-L"}}
+	require.Equal(t, "rclone x", o.rcloneConfined("rclone x"))
+	o.ToolArgs = nil
+	require.Contains(t, o.rcloneConfined("rclone x"), "nosymfollow")
+}

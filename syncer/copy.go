@@ -239,6 +239,16 @@ func (m *migration) listed(st *state) (map[string]struct{}, error) {
 	return seen, nil
 }
 
+// unconfined notes ev's node when ev is the end of an rclone copy that
+// said it ran unconfined (the only thing an rclone job writes on stdout).
+// The caller holds m.mu.
+func (m *migration) unconfined(ev runner.Event) {
+	if m.o.Tool != partition.ModeRclone || ev.Stdout == 0 || slices.Contains(m.res.Unconfined, ev.Node) {
+		return
+	}
+	m.res.Unconfined = append(m.res.Unconfined, ev.Node)
+}
+
 // copyEvent accounts for one runner event of the copy and passes it on.
 func (m *migration) copyEvent(ev runner.Event) {
 	m.mu.Lock()
@@ -257,7 +267,9 @@ func (m *migration) copyEvent(ev runner.Event) {
 		p.Node = ev.Node
 	case runner.JobSucceeded:
 		m.idle(ev.Node)
-		if ev.Stdout > 0 {
+		if m.o.Tool == partition.ModeRclone {
+			m.unconfined(ev)
+		} else if ev.Stdout > 0 {
 			// rsync exited 23 or 24: a vanished source is copied as
 			// far as it exists; a real error fails the partition here,
 			// without costing the node (the runner saw a success).
@@ -281,6 +293,7 @@ func (m *migration) copyEvent(ev runner.Event) {
 		}
 	case runner.JobFailed:
 		m.idle(ev.Node)
+		m.unconfined(ev)
 		if !ev.Requeued {
 			m.prog.PartsFailed++
 		}
@@ -341,11 +354,15 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 			case runner.NodeEvicted, runner.NodeRefused:
 				m.fleet.markBroken(ev.Node)
 			case runner.JobSucceeded:
-				if ev.Stdout > 0 {
+				if m.o.Tool == partition.ModeRclone {
+					m.unconfined(ev)
+				} else if ev.Stdout > 0 {
 					if checkErr = checkExit23(log, m.o.Src, finalStart); checkErr == nil {
 						m.res.Vanished++
 					}
 				}
+			case runner.JobFailed:
+				m.unconfined(ev)
 			}
 			if !cleanup {
 				m.emit(Event{Kind: Final, Run: ev})

@@ -87,6 +87,9 @@ type Result struct {
 	Evicted       []runner.NodeFailure
 	JournalErr    error // a copied partition could not be recorded
 	Elapsed       time.Duration
+	// Unconfined are the nodes where an rclone copy ran without its
+	// confinement to SRC (no mount namespace there; see confine.go).
+	Unconfined []string
 }
 
 // OK reports whether the tree was copied whole: every partition done, the
