@@ -87,12 +87,11 @@ func (o *Options) wrap(line, log string) string {
 		fmt.Fprintf(&b, "mkdir -p -- %s && ", partition.Quote(o.tempDir()))
 	}
 	b.WriteString(line)
+	stdout := "" // rclone: fd 3 is the job's stdout, for unconfinedWord
 	if o.Tool == partition.ModeRclone {
-		// fd 3 is the job's stdout, for unconfinedWord.
-		fmt.Fprintf(&b, "; } 3>&1 >>%s 2>&1; s=$?; ", partition.Quote(log))
-	} else {
-		fmt.Fprintf(&b, "; } >>%s 2>&1; s=$?; ", partition.Quote(log))
+		stdout = "3>&1 "
 	}
+	fmt.Fprintf(&b, "; } %s>>%s 2>&1; s=$?; ", stdout, partition.Quote(log))
 	if o.Tool == partition.ModeRsync {
 		fmt.Fprintf(&b, "if [ $s -eq 24 ]; then echo %s; s=0; elif [ $s -eq 23 ]; then echo '%s' >>%s && echo %s && s=0; fi; ",
 			vanishedWord, exit23Line, partition.Quote(log), vanishedWord)

@@ -267,9 +267,8 @@ func (m *migration) copyEvent(ev runner.Event) {
 		p.Node = ev.Node
 	case runner.JobSucceeded:
 		m.idle(ev.Node)
-		if m.o.Tool == partition.ModeRclone {
-			m.unconfined(ev)
-		} else if ev.Stdout > 0 {
+		m.unconfined(ev)
+		if m.o.Tool == partition.ModeRsync && ev.Stdout > 0 {
 			// rsync exited 23 or 24: a vanished source is copied as
 			// far as it exists; a real error fails the partition here,
 			// without costing the node (the runner saw a success).
@@ -354,9 +353,8 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 			case runner.NodeEvicted, runner.NodeRefused:
 				m.fleet.markBroken(ev.Node)
 			case runner.JobSucceeded:
-				if m.o.Tool == partition.ModeRclone {
-					m.unconfined(ev)
-				} else if ev.Stdout > 0 {
+				m.unconfined(ev)
+				if m.o.Tool == partition.ModeRsync && ev.Stdout > 0 {
 					if checkErr = checkExit23(log, m.o.Src, finalStart); checkErr == nil {
 						m.res.Vanished++
 					}
