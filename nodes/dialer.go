@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drove-dev/drove/knownhosts"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -41,9 +42,7 @@ type Dialer struct {
 	certMu sync.Mutex
 	certs  map[string]*ssh.Certificate // user certificate files, nil = none
 
-	khMu     sync.Mutex
-	khCache  map[string]*hostDB
-	accepted map[string]bool // known_hosts lines recorded in this run
+	hosts *knownhosts.Store // known_hosts databases, and the host keys recorded in this run
 
 	hsMu       sync.Mutex
 	handshakes map[string]chan struct{} // per address: handshakes under way
@@ -90,8 +89,7 @@ func NewDialer(opts Options) (*Dialer, error) {
 		certs:     map[string]*ssh.Certificate{},
 		agents:    map[string]*agentFor{},
 		noted:     map[string]bool{},
-		khCache:   map[string]*hostDB{},
-		accepted:  map[string]bool{},
+		hosts:     knownhosts.NewStore(),
 	}
 	if d.home == "" {
 		h, err := os.UserHomeDir()
@@ -317,7 +315,7 @@ func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name 
 			return s, nil
 		})},
 		HostKeyCallback:   d.hostKeyCallback(t, db, name, &st),
-		HostKeyAlgorithms: db.hostKeyAlgorithms(t),
+		HostKeyAlgorithms: hostKeyAlgorithms(db, t),
 		Timeout:           timeout,
 	}
 	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)

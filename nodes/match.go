@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/drove-dev/drove/internal/sshpattern"
 )
 
 // cfgValues is ssh_config evaluated for one host: the active lines in file
@@ -161,7 +163,7 @@ func (c *evalCtx) readFile(path string, userConf bool, active *bool, neverMatch 
 // key.
 func (c *evalCtx) ignoredUnknown(key string) bool {
 	pats := c.values.getArgs("ignoreunknown")
-	return len(pats) > 0 && matchPatternList(key, strings.Split(strings.Join(pats, ","), ","), true) == 1
+	return len(pats) > 0 && sshpattern.MatchList(key, strings.Split(strings.Join(pats, ","), ","), true) == 1
 }
 
 // matchHost is a Host line: a pattern matching the host as written activates
@@ -173,7 +175,7 @@ func (c *evalCtx) matchHost(l *cfgLine) bool {
 		if neg {
 			p = p[1:]
 		}
-		if matchPatternList(c.origHost, []string{p}, false) == 1 {
+		if sshpattern.MatchList(c.origHost, []string{p}, false) == 1 {
 			if neg {
 				return false
 			}
@@ -272,13 +274,13 @@ func (c *evalCtx) matchLine(l *cfgLine) bool {
 		var r bool
 		switch name {
 		case "host":
-			r = matchPatternList(c.curHost(), strings.Split(arg, ","), true) == 1
+			r = sshpattern.MatchList(c.curHost(), strings.Split(arg, ","), true) == 1
 		case "originalhost":
-			r = matchPatternList(c.origHost, strings.Split(arg, ","), true) == 1
+			r = sshpattern.MatchList(c.origHost, strings.Split(arg, ","), true) == 1
 		case "user":
-			r = matchPatternList(c.curUser(), strings.Split(arg, ","), false) == 1
+			r = sshpattern.MatchList(c.curUser(), strings.Split(arg, ","), false) == 1
 		case "localuser":
-			r = matchPatternList(c.d.localUser, strings.Split(arg, ","), false) == 1
+			r = sshpattern.MatchList(c.d.localUser, strings.Split(arg, ","), false) == 1
 		case "exec":
 			if !result {
 				continue // OpenSSH skips exec once an earlier criterion failed

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/drove-dev/drove/internal/sshpattern"
 )
 
 // resolveProxy sets t.ProxyCommand or t.Jump with OpenSSH's precedence
@@ -114,7 +116,7 @@ func (d *Dialer) resolveSession(t *Target, cfg *cfgValues, note func(key, val st
 			if rm, ok := strings.CutPrefix(p, "-"); ok {
 				kept := t.SendEnv[:0]
 				for _, x := range t.SendEnv {
-					if !wildcardMatch(x, rm) {
+					if !sshpattern.Match(x, rm) {
 						kept = append(kept, x)
 					}
 				}
