@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/hostlist"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -61,7 +62,7 @@ func newTestDialer(t *testing.T, opts Options) (*Dialer, *logRecorder) {
 
 func resolve(t *testing.T, d *Dialer, spec string) *Target {
 	t.Helper()
-	s, err := ParseSpec(spec)
+	s, err := hostlist.ParseSpec(spec)
 	require.NoError(t, err)
 	tg, err := d.Resolve(s)
 	require.NoError(t, err)
@@ -175,9 +176,9 @@ func TestResolveProxyJump(t *testing.T) {
 	assert.Nil(t, p.Jump[0].Jump, "--jump does not apply to the jump host itself")
 	assert.Nil(t, resolve(t, d, "direct").Jump)
 
-	_, err := d.Resolve(Spec{Slots: 1, Host: "loop1"})
+	_, err := d.Resolve(hostlist.Spec{Slots: 1, Host: "loop1"})
 	assert.EqualError(t, err, "nodes: loop2: ProxyJump loop: loop1 -> loop2 -> loop1")
-	_, err = d.Resolve(Spec{Slots: 1, Host: "badjump"})
+	_, err = d.Resolve(hostlist.Spec{Slots: 1, Host: "badjump"})
 	assert.EqualError(t, err, `nodes: badjump: bad ProxyJump hop "2/hop2": not [user@]host[:port]`)
 
 	d2, _ := newTestDialer(t, Options{ConfigFile: "none", Jump: "a@j1:2022, ssh://j2"})

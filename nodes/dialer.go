@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drove-dev/drove/hostlist"
 	"github.com/drove-dev/drove/knownhosts"
 	"golang.org/x/crypto/ssh"
 )
@@ -114,7 +115,7 @@ func NewDialer(opts Options) (*Dialer, error) {
 	}
 	for _, hop := range strings.Split(opts.Jump, ",") {
 		if hop = strings.TrimSpace(hop); opts.Jump != "" {
-			if _, err := ParseSpec(strings.TrimPrefix(hop, "ssh://")); err != nil {
+			if _, err := hostlist.ParseSpec(strings.TrimPrefix(hop, "ssh://")); err != nil {
 				return nil, fmt.Errorf("nodes: bad jump host: %w", err)
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/drove-dev/drove/hostlist"
 )
 
 // Setting is one resolved option of a node and where its value came from,
@@ -19,7 +21,7 @@ type Setting struct {
 
 // Explain resolves spec and lists the options drove uses for it, in ssh -G's
 // spirit, each with its origin. Errors are those of Resolve.
-func (d *Dialer) Explain(spec Spec) ([]Setting, error) {
+func (d *Dialer) Explain(spec hostlist.Spec) ([]Setting, error) {
 	t, err := d.Resolve(spec)
 	if err != nil {
 		return nil, err

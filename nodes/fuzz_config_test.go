@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/hostlist"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -34,7 +35,7 @@ func FuzzSSHConfig(f *testing.F) {
 		d, err := NewDialer(Options{ConfigFile: cfg, Home: home, AgentSocket: noAgent()})
 		require.NoError(t, err)
 		for _, h := range []string{"a", "u@b:2", "c"} {
-			s, err := ParseSpec(h)
+			s, err := hostlist.ParseSpec(h)
 			require.NoError(t, err)
 			t1, err1 := d.Resolve(s)
 			t2, err2 := d.Resolve(s)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drove-dev/drove/hostlist"
 	"github.com/drove-dev/drove/internal/sshpattern"
 )
 
@@ -84,7 +85,7 @@ const maxIncludedFiles = 1024
 // evalConfig evaluates every config file for the host of spec, as OpenSSH's
 // read_config_file does (twice when a Match final asks for a final pass),
 // and returns the active lines.
-func (d *Dialer) evalConfig(spec Spec) *cfgValues {
+func (d *Dialer) evalConfig(spec hostlist.Spec) *cfgValues {
 	ctx := &evalCtx{d: d, origHost: spec.Host, user: spec.User, port: spec.Port,
 		values: &cfgValues{first: map[string]*cfgLine{}}}
 	for _, src := range d.cfg.top {

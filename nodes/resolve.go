@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/drove-dev/drove/hostlist"
 )
 
 // Defaults used when neither ssh_config nor Options say otherwise.
@@ -69,19 +71,19 @@ type Options struct {
 // Spec, Alias and HostName set; it cannot be dialled. Errors name the node and
 // come from bad ssh_config values that cannot be ignored safely (a bad
 // ProxyJump or a ProxyJump loop).
-func (d *Dialer) Resolve(spec Spec) (*Target, error) {
+func (d *Dialer) Resolve(spec hostlist.Spec) (*Target, error) {
 	if spec.Slots < 1 {
 		spec.Slots = 1
 	}
 	if spec.Local() {
-		return &Target{Spec: spec, Alias: LocalHost, HostName: LocalHost}, nil
+		return &Target{Spec: spec, Alias: hostlist.LocalHost, HostName: hostlist.LocalHost}, nil
 	}
 	return d.resolve(spec, nil)
 }
 
 // resolve resolves spec; path holds the keys of the nodes whose ProxyJump led
 // here (nil for a node itself), for loop detection.
-func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
+func (d *Dialer) resolve(spec hostlist.Spec, path []string) (*Target, error) {
 	alias := spec.Host
 	cfg := d.evalConfig(spec)
 	node := spec.Key()
@@ -121,7 +123,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 	if spec.Port != 0 {
 		t.Port = spec.Port
 	} else if v := cfg.get("Port"); v != "" {
-		if p, err := parsePort(v); err != nil {
+		if p, err := hostlist.ParsePort(v); err != nil {
 			note("Port", v, err)
 		} else {
 			t.Port = p
@@ -266,7 +268,7 @@ func (d *Dialer) resolveJump(node, value string, path []string) ([]*Target, erro
 	for i, hop := range strings.Split(value, ",") {
 		hop = strings.TrimSpace(hop)
 		hop = strings.TrimPrefix(hop, "ssh://")
-		spec, err := ParseSpec(hop)
+		spec, err := hostlist.ParseSpec(hop)
 		if err == nil && (spec.Local() || spec.Slots != 1 || strings.Contains(hop, "/")) {
 			err = fmt.Errorf("not [user@]host[:port]")
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/hostlist"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -46,7 +47,7 @@ func corpusDir(t *testing.T) string {
 
 // sshG runs `ssh -G -F file [-p port] [user@]host` with an empty HOME and
 // returns its output as keyword -> values (in order).
-func sshG(t *testing.T, file string, spec Spec) map[string][]string {
+func sshG(t *testing.T, file string, spec hostlist.Spec) map[string][]string {
 	t.Helper()
 	args := []string{"-G", "-F", file}
 	if spec.Port != 0 {
@@ -99,7 +100,7 @@ func TestSSHConfigMatchesSSHG(t *testing.T) {
 		d, rec := newTestDialer(t, Options{ConfigFile: file, Home: home})
 		for _, s := range specs {
 			t.Run(filepath.Base(file)+"/"+s, func(t *testing.T) {
-				spec, err := ParseSpec(s)
+				spec, err := hostlist.ParseSpec(s)
 				require.NoError(t, err)
 				g := sshG(t, file, spec)
 				tg, err := d.Resolve(spec)

@@ -1,4 +1,4 @@
-package nodes
+package hostlist
 
 import (
 	"errors"
@@ -194,11 +194,11 @@ func splitHostPort(s string) (string, int, error) {
 	if !hasPort {
 		return host, 0, nil
 	}
-	p, err := parsePort(port)
+	p, err := ParsePort(port)
 	return host, p, err
 }
 
-func parsePort(s string) (int, error) {
+func ParsePort(s string) (int, error) {
 	if s == "" {
 		return 0, fmt.Errorf("empty port")
 	}

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package nodes
+package hostlist
 
 // localJobs says whether this machine can run jobs as the ":" node.
 const localJobs = true

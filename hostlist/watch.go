@@ -1,4 +1,4 @@
-package nodes
+package hostlist
 
 import (
 	"os"

@@ -1,6 +1,7 @@
-package nodes
+package hostlist
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,4 +28,12 @@ func TestParseSpecRefusesLocalWhereJobsCannotRun(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, sp.Local())
 	assert.Equal(t, localJobs, func() bool { _, err := ParseSpec(":"); return err == nil }())
+}
+
+func asError[T error](t *testing.T, err error) T {
+	t.Helper()
+	var target T
+	require.Error(t, err)
+	require.True(t, errors.As(err, &target), "want %T, got %T: %v", target, err, err)
+	return target
 }
