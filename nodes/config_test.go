@@ -253,38 +253,3 @@ func TestConfigUserFileAndInclude(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "nodes: ssh_config: open "+filepath.Join(home, "missing"))
 }
-
-func TestSplitConfigArgs(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want []string
-	}{
-		{`"/a b"  /c ""`, []string{"/a b", "/c", ""}},
-		{"\t~/x ", []string{"~/x"}},
-		{"  ", nil},
-		{`a # comment`, []string{"a"}},
-		{`a#b 'c d' e\ f "g\"h"`, []string{"a#b", "c d", "e f", `g"h`}},
-	} {
-		got, err := splitConfigArgs(c.in)
-		require.NoError(t, err, c.in)
-		assert.Equal(t, c.want, got, c.in)
-	}
-	_, err := splitConfigArgs(`"open`)
-	assert.Error(t, err)
-}
-
-func TestExpandTokens(t *testing.T) {
-	tok := map[byte]string{'h': "H", 'p': "22"}
-	got, err := expandTokens("a%h-%p%%b", tok)
-	require.NoError(t, err)
-	assert.Equal(t, "aH-22%b", got)
-	_, err = expandTokens("%z", tok)
-	assert.EqualError(t, err, `unknown token %z in "%z"`)
-	_, err = expandTokens("x%", tok)
-	assert.EqualError(t, err, `trailing % in "x%"`)
-	assert.Equal(t, "/h", expandTilde("~", "/h"))
-	assert.Equal(t, "/h/x", expandTilde("~/x", "/h"))
-	assert.Equal(t, "~bob/x", expandTilde("~bob/x", "/h"))
-	assert.Equal(t, "~/.ssh/id", abbrevHome("/h/.ssh/id", "/h"))
-	assert.Equal(t, "/other", abbrevHome("/other", "/h"))
-}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/drove-dev/drove/hostlist"
 	"github.com/drove-dev/drove/knownhosts"
+	"github.com/drove-dev/drove/sshconfig"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -29,7 +30,8 @@ type Dialer struct {
 	strict         string // normalised Options.StrictHostKeyChecking, "" = from ssh_config
 	connectTimeout time.Duration
 	attempts       int
-	cfg            *sshConfig
+	cfg            *sshconfig.Config
+	cfgEnv         sshconfig.Env // what ssh_config evaluation sees of this machine
 
 	logMu sync.Mutex
 
@@ -124,11 +126,15 @@ func NewDialer(opts Options) (*Dialer, error) {
 	if d.attempts <= 0 {
 		d.attempts = DefaultDialAttempts
 	}
-	cfg, err := loadSSHConfig(opts.ConfigFile, d.home)
+	cfg, err := sshconfig.Load(opts.ConfigFile, d.home)
 	if err != nil {
 		return nil, err
 	}
 	d.cfg = cfg
+	d.cfgEnv = sshconfig.Env{
+		Home: d.home, LocalUser: d.localUser, LocalHost: d.localHost, UID: os.Getuid(),
+		Exec: sshconfig.ShellExec, NoteOnce: d.noteOnce, Logf: d.logf,
+	}
 	return d, nil
 }
 
@@ -174,8 +180,17 @@ func (d *Dialer) logf(format string, args ...any) {
 	d.opts.Logf(format, args...)
 }
 
+// hostLogf sends a note about t when t's LogLevel shows messages of level
+// (INFO or VERBOSE; DEBUG1-3 show VERBOSE too).
+func (d *Dialer) hostLogf(t *Target, level, format string, args ...any) {
+	if sshconfig.LogLevelRank(t.LogLevel) < sshconfig.LogLevelRank(level) {
+		return
+	}
+	d.logf(format, args...)
+}
+
 // display shows a path for messages, with the home directory as "~".
-func (d *Dialer) display(p string) string { return abbrevHome(p, d.home) }
+func (d *Dialer) display(p string) string { return sshconfig.AbbrevHome(p, d.home) }
 
 // Dial connects to t, through its ProxyJump chain if any, and returns an
 // authenticated client. Each connection (hop) is bounded by its

@@ -29,10 +29,10 @@ func (d *Dialer) Explain(spec hostlist.Spec) ([]Setting, error) {
 	if spec.Local() {
 		return nil, nil
 	}
-	cfg := d.evalConfig(t.Spec)
+	cfg := d.cfg.Eval(&d.cfgEnv, t.Spec.Host, t.Spec.User, t.Spec.Port)
 	var out []Setting
 	origin := func(key string) string {
-		if l := cfg.getLine(key); l != nil {
+		if l := cfg.GetLine(key); l != nil {
 			return d.displayOrigin(l)
 		}
 		return "default"
@@ -40,8 +40,8 @@ func (d *Dialer) Explain(spec hostlist.Spec) ([]Setting, error) {
 	add := func(key, val string) { out = append(out, Setting{key, val, origin(key)}) }
 	addAll := func(key string, vals []string) {
 		var origins []string
-		for _, l := range cfg.lines {
-			if l.key == strings.ToLower(key) {
+		for _, l := range cfg.Lines() {
+			if l.Key == strings.ToLower(key) {
 				origins = append(origins, d.displayOrigin(l))
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/drove-dev/drove/hostlist"
+	"github.com/drove-dev/drove/sshconfig"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -127,9 +128,9 @@ func compareWithSSHG(t *testing.T, d *Dialer, tg *Target, g map[string][]string,
 	tok := map[byte]string{'h': one("hostname"), 'p': one("port"), 'r': one("user"), 'n': tg.Alias,
 		'u': d.localUser, 'd': home, 'l': d.localHost, 'i': strconv.Itoa(os.Getuid())}
 	expand := func(v string) string {
-		e, err := expandTokens(v, tok)
+		e, err := sshconfig.ExpandTokens(v, tok)
 		require.NoError(t, err, v)
-		return expandTilde(e, home)
+		return sshconfig.ExpandTilde(e, home)
 	}
 	yes := func(k string) bool { v := one(k); return v == "yes" || v == "true" }
 

@@ -1,4 +1,4 @@
-package nodes
+package sshconfig
 
 import "strings"
 
@@ -71,12 +71,12 @@ var notHonoured = map[string]string{
 }
 
 // reportNotHonoured reports whether an active line for key should be noted.
-func reportNotHonoured(l *cfgLine) (string, bool) {
-	why, ok := notHonoured[l.key]
+func reportNotHonoured(l *Line) (string, bool) {
+	why, ok := notHonoured[l.Key]
 	if !ok {
 		return "", false
 	}
-	if len(l.args) > 0 && (strings.EqualFold(l.args[0], "no") || strings.EqualFold(l.args[0], "none")) {
+	if len(l.Args) > 0 && (strings.EqualFold(l.Args[0], "no") || strings.EqualFold(l.Args[0], "none")) {
 		return "", false
 	}
 	return why, true
