@@ -270,17 +270,6 @@ func (d *Dialer) signers(t *Target, st *authState) []ssh.Signer {
 	return out
 }
 
-// noteOnce logs a note the first time key is seen by this Dialer.
-func (d *Dialer) noteOnce(key, format string, args ...any) {
-	d.keysMu.Lock()
-	seen := d.noted[key]
-	d.noted[key] = true
-	d.keysMu.Unlock()
-	if !seen {
-		d.logf(format, args...)
-	}
-}
-
 // deadlineConn bounds every Read and Write on a connection.
 type deadlineConn struct {
 	net.Conn

@@ -33,14 +33,13 @@ type Dialer struct {
 	cfg            *sshconfig.Config
 	cfgEnv         sshconfig.Env // what ssh_config evaluation sees of this machine
 
-	logMu sync.Mutex
+	notes notes // Options.Logf and ProxyStderr, serialised
 
 	agentMu sync.Mutex
 	agents  map[string]*agentFor // by socket; nil = unreachable
 
 	keysMu sync.Mutex
 	keys   map[string]*identity
-	noted  map[string]bool
 
 	certMu sync.Mutex
 	certs  map[string]*ssh.Certificate // user certificate files, nil = none
@@ -91,7 +90,7 @@ func NewDialer(opts Options) (*Dialer, error) {
 		keys:      map[string]*identity{},
 		certs:     map[string]*ssh.Certificate{},
 		agents:    map[string]*agentFor{},
-		noted:     map[string]bool{},
+		notes:     notes{logf: opts.Logf, stderr: opts.ProxyStderr},
 		hosts:     knownhosts.NewStore(),
 	}
 	if d.home == "" {
@@ -155,30 +154,13 @@ func (d *Dialer) Close() error {
 
 // proxyStderr is where ProxyCommand stderr lines go: Options.ProxyStderr,
 // one line per write, serialised with the Dialer's notes.
-func (d *Dialer) proxyStderr() io.Writer {
-	if d.opts.ProxyStderr == nil {
-		return nil
-	}
-	return writerFunc(func(p []byte) (int, error) {
-		d.logMu.Lock()
-		defer d.logMu.Unlock()
-		return d.opts.ProxyStderr.Write(p)
-	})
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+func (d *Dialer) proxyStderr() io.Writer { return d.notes.proxyStderr() }
 
 // logf sends one note to Options.Logf, one call at a time.
-func (d *Dialer) logf(format string, args ...any) {
-	if d.opts.Logf == nil {
-		return
-	}
-	d.logMu.Lock()
-	defer d.logMu.Unlock()
-	d.opts.Logf(format, args...)
-}
+func (d *Dialer) logf(format string, args ...any) { d.notes.printf(format, args...) }
+
+// noteOnce logs a note the first time key is seen by this Dialer.
+func (d *Dialer) noteOnce(key, format string, args ...any) { d.notes.once(key, format, args...) }
 
 // hostLogf sends a note about t when t's LogLevel shows messages of level
 // (INFO or VERBOSE; DEBUG1-3 show VERBOSE too).
