@@ -5,7 +5,7 @@
 // main.go holds the command line (kong), the exit statuses, and turns
 // signals into contexts; each command's flags and wiring sit in a file of
 // its own (run.go, partition_cmd.go, sync_cmd.go). The work lives in the
-// packages below main, listed in README.md's "Code layout".
+// packages below main, listed in CONTRIBUTING.md's "Code layout".
 package main
 
 import (
