@@ -201,7 +201,7 @@ func (u *Sync) Summary(r *syncer.Result, work string) {
 		fmt.Fprintf(u.w, "drove: sync: resumed from %s: %s of it copied by this run\n", work, partition.FormatSize(r.RunBytes))
 	}
 	if len(r.Unconfined) > 0 {
-		fmt.Fprintf(u.w, "drove: sync: warning: rclone ran unconfined on %s (no mount namespace there): a directory of SRC swapped for a symlink during a copy could have led it outside SRC (see README, \"Live trees\")\n", strings.Join(r.Unconfined, ", "))
+		fmt.Fprintf(u.w, "drove: sync: warning: rclone ran unconfined on %s (no mount namespace there): a directory of SRC swapped for a symlink during a copy could have led it outside SRC (see docs/sync.md, \"Live trees\")\n", strings.Join(r.Unconfined, ", "))
 	}
 	if r.Vanished > 0 {
 		fmt.Fprintf(u.w, "drove: sync: note: source files vanished after they were listed, during %d copies (a live tree; not a failure: the final pass catches up)\n", r.Vanished)

@@ -1,4 +1,3 @@
-// Package testkit holds helpers shared by the tests of several packages.
 package testkit
 
 import (
