@@ -51,7 +51,7 @@ type sshConn struct {
 	guardDone  bool // the guard's start ended, up or refused
 	jobs       int  // jobs started on this connection
 	open       int  // sessions open or opening (guarded by SSH.mu)
-	limit      int  // sessions the server allowed at once; 0 = not yet refused
+	limit      int  // job sessions the server allowed at once; 0 = not yet refused, -1 = none
 	used       bool // a session was opened here once (guarded by SSH.mu)
 	// refusedAt is when the server first refused a session here with none
 	// open, in the current run of such refusals (guarded by SSH.mu).
@@ -337,8 +337,12 @@ func (h *SSH) session(ctx context.Context) (*sshConn, *ssh.Session, error) {
 			others++
 		}
 		if others > 0 {
-			// The server said no with others open there: its limit.
-			c.limit = others
+			// The server said no with others open there: its limit, in
+			// job sessions (-1: none besides the guard).
+			c.limit = c.open
+			if c.limit == 0 {
+				c.limit = -1
+			}
 			h.mu.Unlock()
 			if attempt > 64 {
 				return nil, nil, &NodeError{Node: h.name, Err: fmt.Errorf("sessions refused: %w", err)}
