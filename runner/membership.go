@@ -28,6 +28,7 @@ func (p *pool) updateNodes(ns []Node) {
 		case n.state == nodeProbing:
 			n.state = nodeGone
 		}
+		p.closeIfOut(n) // an evicted node kept for a verdict goes now
 		delete(p.byName, name)
 	}
 	for _, w := range ns {
@@ -102,6 +103,8 @@ func (p *pool) probed(d dialResult) {
 	}
 	if d.err != nil {
 		n.state = nodeGone
+		n.lost = true
+		p.closeIfOut(n)
 		p.emit(Event{Kind: NodeProbeFailed, Node: n.Name, Err: fmt.Errorf("readmission probe %d: %w", n.probes, d.err)})
 		p.scheduleProbe(n)
 		return
@@ -114,5 +117,7 @@ func (p *pool) probed(d dialResult) {
 		return
 	}
 	p.closeHost(n)
+	n.suspects, n.guilty, n.lost = nil, false, false
+	p.unevict(n)
 	p.join(n, d.host, NodeReadmitted)
 }

@@ -30,13 +30,19 @@ type node struct {
 	leaving bool  // removed from the node list: finishes its jobs, takes no more
 	joining bool  // added by a node list update (its NodeUp is NodeJoined)
 	probes  int   // readmission probes made
+
+	// Blame (blame.go): jobs whose own failure here awaits its verdict,
+	// and whether the node is out for a reason of its own.
+	suspects map[*jobState]bool
+	guilty   bool // a job that failed here was not at fault
+	lost     bool // the node failed (a *NodeError, a failed probe)
 }
 
 type jobState struct {
 	job      jobs.Job
 	attempts []Attempt
-	tried    map[*node]bool
-	pin      *node // EachNode: the only node it may run on
+	tried    map[*node]bool // nodes it failed on by its own failure
+	pin      *node          // EachNode: the only node it may run on
 }
 
 type result struct {
@@ -78,6 +84,7 @@ type pool struct {
 	running     int
 	streamEnded bool
 	draining    bool
+	readmitted  bool // a node was readmitted since the loop last looked
 	rep         Report
 }
 
@@ -163,7 +170,11 @@ func (p *pool) loop() {
 		updates = nil
 	}
 	for {
+		p.readmitted = false
 		p.dispatchRetries()
+		if p.readmitted || p.unstick() {
+			continue // slots came back: dispatch again before waiting
+		}
 		if p.finished() {
 			return
 		}
@@ -251,7 +262,7 @@ func (p *pool) anyDialing() bool {
 // anyLive reports whether some node can still take a job now or later.
 func (p *pool) anyLive() bool {
 	for _, n := range p.nodes {
-		if n.state == nodeDialing || n.state == nodeProbing || p.usable(n) {
+		if n.state == nodeDialing || n.state == nodeProbing || p.usable(n) || p.awaiting(n) {
 			return true
 		}
 	}
