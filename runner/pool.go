@@ -78,7 +78,7 @@ type pool struct {
 	dials   chan dialResult
 	feed    chan item
 	quit    chan struct{}
-	dialSem chan struct{}
+	dialCtx context.Context  // for Connect: ends with ctx, or when Run returns
 	byName  map[string]*node // the listed node of each name
 
 	running     int
@@ -92,9 +92,6 @@ type pool struct {
 // for good or cannot run (no node left, or the run was drained or
 // cancelled). The Report accounts for all of them.
 func Run(ctx context.Context, cfg Config) *Report {
-	if cfg.DialConcurrency <= 0 {
-		cfg.DialConcurrency = 128
-	}
 	if cfg.Stdout == nil {
 		cfg.Stdout = NewOutput(nil)
 	}
@@ -108,10 +105,12 @@ func Run(ctx context.Context, cfg Config) *Report {
 		results: make(chan result, 64),
 		dials:   make(chan dialResult),
 		quit:    make(chan struct{}),
-		dialSem: make(chan struct{}, cfg.DialConcurrency),
 		byName:  map[string]*node{},
 	}
 	defer close(p.quit)
+	var stopDials context.CancelFunc
+	p.dialCtx, stopDials = context.WithCancel(ctx)
+	defer stopDials()
 	for _, n := range cfg.Nodes {
 		if n.Slots < 1 {
 			n.Slots = 1
