@@ -57,7 +57,7 @@ func (f *faultyFleet) run(kind nodeKind, node, cmd string) error {
 // fails, no healthy node is out at the end (a poison job is at fault, not
 // the nodes it evicted), no lost node is ever readmitted, and no job
 // fails twice on one node. DROVE_SEED and DROVE_PROPERTY_RUNS as for
-// TestSchedulerProperties.
+// TestSchedulerProperties; DROVE_DEBUG=1 logs every event of each run.
 func TestBlameProperties(t *testing.T) {
 	seed := propertySeed(t)
 	runs := 300
@@ -221,4 +221,22 @@ func blameRun(t *testing.T, seed uint64) bool {
 		}
 	}
 	return ok
+}
+
+// TestReadmittedForJobAtFaultKeepsSlotCount: a node whose slot count
+// shrank while it was out awaiting a verdict comes back with the new count
+// of tokens, not the old.
+func TestReadmittedForJobAtFaultKeepsSlotCount(t *testing.T) {
+	p := &pool{cfg: Config{MaxAttempts: 3}}
+	n := &node{Node: Node{Name: "n1", Slots: 3}}
+	p.join(n, &fakeHost{name: "n1"}, NodeUp)
+	js := &jobState{tried: map[*node]bool{n: true}}
+	p.suspect(n, js)
+	n.state = nodeGone
+	p.resize(n, 1)
+	require.True(t, p.awaiting(n))
+	p.judge(js, true, failedOnNodes)
+	require.Equal(t, nodeUp, n.state)
+	require.Len(t, p.tokens, 1)
+	require.Equal(t, []int{0}, n.free)
 }

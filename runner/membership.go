@@ -49,16 +49,18 @@ func (p *pool) updateNodes(ns []Node) {
 
 // resize changes a node's slot count: new slots join at once, removed ones
 // leave as they come free.
+// An evicted node's free slots change too: a node readmitted for a job at
+// fault (blame.go) takes its tokens from them.
 func (p *pool) resize(n *node, slots int) {
 	old := n.Slots
 	n.Slots = slots
-	if n.state != nodeUp {
-		return
-	}
+	up := n.state == nodeUp
 	if slots > old {
 		for s := old; s < slots; s++ {
 			n.free = append(n.free, s)
-			p.tokens = append(p.tokens, n)
+			if up {
+				p.tokens = append(p.tokens, n)
+			}
 		}
 		return
 	}
@@ -69,6 +71,9 @@ func (p *pool) resize(n *node, slots int) {
 		}
 	}
 	n.free = kept
+	if !up {
+		return
+	}
 	// One token per free slot left.
 	p.removeTokens(n)
 	for range n.free {
