@@ -325,7 +325,7 @@ func TestNoNodesLeftListsEveryUnrunJob(t *testing.T) {
 	rep := Run(context.Background(), Config{Nodes: ns, Jobs: cmds(4, "j%d")})
 	require.Len(t, rep.Unrun, 4)
 	require.False(t, rep.Unread)
-	require.Equal(t, 4, rep.Stats.Total)
+	require.Equal(t, 5, rep.Stats.Total)
 }
 
 // TestStreamRunsBeforeItEnds: the first job runs while the stream is still
@@ -441,21 +441,24 @@ func TestEachNodeRunsOncePerNode(t *testing.T) {
 		ran[node]++
 		mu.Unlock()
 		_, _ = io.WriteString(stdout, "model name : "+node+"\n")
-		if node == "n3" {
+		switch node {
+		case "n3":
 			return &ExitError{Status: 1}
+		case "n4":
+			return &NodeError{Node: node, Err: errors.New("connection lost")}
 		}
 		return nil
 	}
 	var out strings.Builder
-	ns := fakeNodes([]int{4, 1, 2}, fn)
+	ns := fakeNodes([]int{4, 1, 2, 1}, fn)
 	ns = append(ns, Node{Name: "gone", Slots: 1, Connect: func(context.Context) (Host, error) { return nil, errors.New("refused") }})
 	rep := Run(context.Background(), Config{Nodes: ns, EachNode: "grep 'model name' /proc/cpuinfo", Stdout: NewOutput(&out), Tag: true})
-	require.Equal(t, map[string]int{"n1": 1, "n2": 1, "n3": 1}, ran)
+	require.Equal(t, map[string]int{"n1": 1, "n2": 1, "n3": 1, "n4": 1}, ran)
 	require.Equal(t, 2, rep.Succeeded)
-	require.Len(t, rep.Failed, 1)
-	require.Equal(t, "n3", rep.Failed[0].Attempts[0].Node)
+	require.Len(t, rep.Failed, 2)
+	require.ElementsMatch(t, []string{"n3", "n4"}, []string{rep.Failed[0].Attempts[0].Node, rep.Failed[1].Attempts[0].Node})
 	require.Len(t, rep.Refused, 1)
-	require.Empty(t, rep.Evicted)
+	require.Empty(t, rep.Evicted, "an inventory never evicts, not even for a lost connection")
 	require.Contains(t, out.String(), "n2: model name : n2\n")
-	require.Equal(t, 4, rep.Stats.Total)
+	require.Equal(t, 5, rep.Stats.Total)
 }
