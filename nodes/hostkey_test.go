@@ -43,7 +43,7 @@ func TestHostKeyUnknownRefused(t *testing.T) {
 	assert.True(t, hk.NewHost(), "accepting new keys would let it in (the command names its flag)")
 	assert.NoFileExists(t, env.kh, "yes never writes")
 	assert.False(t, Retryable(err))
-	waitFor(t, 2*time.Second, "the refused connection to close", func() bool { return srv.OpenConns() == 0 })
+	require.Eventually(t, func() bool { return srv.OpenConns() == 0 }, 2*time.Second, 5*time.Millisecond, "the refused connection to close")
 }
 
 func TestHostKeyAcceptNew(t *testing.T) {

@@ -1,12 +1,15 @@
-package jobs
+package records
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/jobs"
 	"github.com/stretchr/testify/require"
 )
 
@@ -15,9 +18,9 @@ func TestJobLogRoundTrip(t *testing.T) {
 	l, err := OpenJobLog(path)
 	require.NoError(t, err)
 	start := time.Unix(1700000000, 250_000_000)
-	require.NoError(t, l.Record(Entry{Seq: 1, Host: "web1", Start: start, Runtime: 1500 * time.Millisecond, Receive: 12, Exitval: 0, Command: "echo ok"}))
-	require.NoError(t, l.Record(Entry{Seq: 2, Host: "web2", Start: start, Runtime: time.Second, Exitval: 3, Command: "exit 3"}))
-	require.NoError(t, l.Record(Entry{Seq: 3, Host: ":", Start: start, Exitval: 0, Signal: 15, Command: "a\tb\nc\\d"}))
+	require.NoError(t, l.Record(JobLogEntry{Seq: 1, Host: "web1", Start: start, Runtime: 1500 * time.Millisecond, Receive: 12, Exitval: 0, Command: "echo ok"}))
+	require.NoError(t, l.Record(JobLogEntry{Seq: 2, Host: "web2", Start: start, Runtime: time.Second, Exitval: 3, Command: "exit 3"}))
+	require.NoError(t, l.Record(JobLogEntry{Seq: 3, Host: ":", Start: start, Exitval: 0, Signal: 15, Command: "a\tb\nc\\d"}))
 	require.NoError(t, l.Close())
 
 	b, err := os.ReadFile(path)
@@ -31,7 +34,7 @@ func TestJobLogRoundTrip(t *testing.T) {
 	// Reopening appends without a second header.
 	l, err = OpenJobLog(path)
 	require.NoError(t, err)
-	require.NoError(t, l.Record(Entry{Seq: 4, Host: "web1", Start: start, Exitval: 0, Command: "exit 3"}))
+	require.NoError(t, l.Record(JobLogEntry{Seq: 4, Host: "web1", Start: start, Exitval: 0, Command: "exit 3"}))
 	require.NoError(t, l.Close())
 
 	log, err := ReadJobLog(path)
@@ -42,26 +45,30 @@ func TestJobLogRoundTrip(t *testing.T) {
 	requireFinished(t, log, "never", 0, 0)
 }
 
-func requireFinished(t *testing.T, l *Log, cmd string, finished, succeeded int) {
+func requireFinished(t *testing.T, l *JobLogSummary, cmd string, finished, succeeded int) {
 	t.Helper()
 	f, s := l.Finished(cmd)
 	require.Equal(t, [2]int{finished, succeeded}, [2]int{f, s}, "finished, succeeded of %q", cmd)
 }
 
-func parseLog(t *testing.T, text string) *Log {
+func parseLog(t *testing.T, text string) *JobLogSummary {
 	t.Helper()
 	l, err := ParseJobLog(strings.NewReader(text), "log")
 	require.NoError(t, err)
 	return l
 }
 
-func skipped(t *testing.T, l *Log, retryFailed bool, cmds ...string) []string {
+func skipped(t *testing.T, l *JobLogSummary, retryFailed bool, cmds ...string) []string {
 	t.Helper()
 	var out []string
-	src := Skip(Concat(&Strings{Cmds: cmds}), l.Skipper(retryFailed), func(j Job) { out = append(out, j.Cmd) })
-	_, err := readAll(t, src)
-	require.NoError(t, err)
-	return out
+	src := jobs.Skip(jobs.Concat(&jobs.Strings{Cmds: cmds}), l.Skipper(retryFailed), func(j jobs.Job) { out = append(out, j.Cmd) })
+	for {
+		_, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		require.NoError(t, err)
+	}
 }
 
 // Issue 11 defect 4: two identical lines, one logged: --resume skips one.
@@ -107,7 +114,7 @@ func TestJobLogRepairsATornLastLine(t *testing.T) {
 		require.NoError(t, os.WriteFile(path, []byte(head+torn), 0o644))
 		l, err := OpenJobLog(path)
 		require.NoError(t, err)
-		require.NoError(t, l.Record(Entry{Seq: 2, Host: ":", Start: time.Unix(1700000001, 0), Command: "next"}))
+		require.NoError(t, l.Record(JobLogEntry{Seq: 2, Host: ":", Start: time.Unix(1700000001, 0), Command: "next"}))
 		require.NoError(t, l.Close())
 		b, err := os.ReadFile(path)
 		require.NoError(t, err)
@@ -128,20 +135,9 @@ func TestJobLogNeverCutsAFileThatIsNotALog(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("my notes\nunfinished"), 0o644))
 	l, err := OpenJobLog(path)
 	require.NoError(t, err)
-	require.NoError(t, l.Record(Entry{Seq: 1, Host: ":", Start: time.Unix(5, 0), Command: "a"}))
+	require.NoError(t, l.Record(JobLogEntry{Seq: 1, Host: ":", Start: time.Unix(5, 0), Command: "a"}))
 	require.NoError(t, l.Close())
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.Equal(t, "my notes\nunfinished\n1\t:\t5.000\t     0.000\t0\t0\t0\t0\ta\n", string(b))
-}
-
-func TestSkip(t *testing.T) {
-	var skipped []string
-	s := Skip(Concat(&Strings{Cmds: []string{"a", "b", "c"}}), func(j Job) bool { return j.Cmd == "b" }, func(j Job) { skipped = append(skipped, j.Cmd) })
-	got, err := readAll(t, s)
-	require.NoError(t, err)
-	require.Len(t, got, 2)
-	require.Equal(t, "c", got[1].Cmd)
-	require.Equal(t, 3, got[1].Seq)
-	require.Equal(t, []string{"b"}, skipped)
 }

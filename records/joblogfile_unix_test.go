@@ -1,6 +1,6 @@
 //go:build unix
 
-package jobs
+package records
 
 import (
 	"os"
@@ -25,7 +25,7 @@ func TestJobLogOneHeaderWhenTwoRunsStartAtOnce(t *testing.T) {
 	require.NoError(t, syscall.Flock(int(first.Fd()), syscall.LOCK_EX))
 
 	type opened struct {
-		l   *JobLog
+		l   *JobLogFile
 		err error
 	}
 	second := make(chan opened, 1)
@@ -47,7 +47,7 @@ func TestJobLogOneHeaderWhenTwoRunsStartAtOnce(t *testing.T) {
 		got = <-second
 	}
 	require.NoError(t, got.err)
-	require.NoError(t, got.l.Record(Entry{Seq: 1, Host: ":", Command: "a"}))
+	require.NoError(t, got.l.Record(JobLogEntry{Seq: 1, Host: ":", Command: "a"}))
 	require.NoError(t, got.l.Close())
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)

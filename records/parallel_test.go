@@ -1,4 +1,4 @@
-package jobs
+package records
 
 import (
 	"bytes"
@@ -45,7 +45,7 @@ var oracleJobs = []string{
 }
 
 // TestFormatIsGNUParallels runs the same jobs through GNU parallel --joblog
-// and requires Format to give back each of its lines byte for byte, from
+// and requires FormatJobLogEntry to give back each of its lines byte for byte, from
 // the values parsed out of that line: column order, separators, padding
 // and number formats all come from parallel, only the values are read.
 func TestFormatIsGNUParallels(t *testing.T) {
@@ -60,9 +60,9 @@ func TestFormatIsGNUParallels(t *testing.T) {
 	require.Len(t, lines, len(oracleJobs))
 	var cmds []string
 	for _, line := range lines {
-		e, err := ParseEntry(strings.TrimSuffix(line, "\n"))
+		e, err := ParseJobLogEntry(strings.TrimSuffix(line, "\n"))
 		require.NoError(t, err, "%q", line)
-		require.Equal(t, line, Format(e))
+		require.Equal(t, line, FormatJobLogEntry(e))
 		require.Equal(t, ":", e.Host, "parallel's host for a local job")
 		cmds = append(cmds, e.Command)
 	}
@@ -72,8 +72,8 @@ func TestFormatIsGNUParallels(t *testing.T) {
 	require.Equal(t, want, cmds)
 
 	// And a drove entry for the same kind of job is laid out the same way.
-	e := Entry{Seq: 12, Host: ":", Start: time.UnixMilli(1795930082138), Runtime: 205 * time.Millisecond, Receive: 6, Command: "sleep 0.2; echo hello"}
-	require.Equal(t, "12\t:\t1795930082.138\t     0.205\t0\t6\t0\t0\tsleep 0.2; echo hello\n", Format(e))
+	e := JobLogEntry{Seq: 12, Host: ":", Start: time.UnixMilli(1795930082138), Runtime: 205 * time.Millisecond, Receive: 6, Command: "sleep 0.2; echo hello"}
+	require.Equal(t, "12\t:\t1795930082.138\t     0.205\t0\t6\t0\t0\tsleep 0.2; echo hello\n", FormatJobLogEntry(e))
 }
 
 // TestFormatNewlineIsParallels: parallel writes a newline in a command as
@@ -85,10 +85,10 @@ func TestFormatNewlineIsParallels(t *testing.T) {
 	require.NoError(t, err)
 	line := strings.SplitAfter(string(b), "\n")[1]
 	require.True(t, strings.HasSuffix(line, "\techo 'x\x00y'\n"), "%q", line)
-	e, err := ParseEntry(strings.TrimSuffix(line, "\n"))
+	e, err := ParseJobLogEntry(strings.TrimSuffix(line, "\n"))
 	require.NoError(t, err)
 	require.Equal(t, "echo 'x\ny'", e.Command)
-	require.Equal(t, line, Format(e))
+	require.Equal(t, line, FormatJobLogEntry(e))
 }
 
 // TestDroveResumesFromParallelsLog: drove's reader on a log written by GNU
@@ -132,8 +132,8 @@ func TestParallelResumesFromDrovesLog(t *testing.T) {
 		l, err := OpenJobLog(filepath.Join(dir, "log"))
 		require.NoError(t, err)
 		now := time.Now()
-		require.NoError(t, l.Record(Entry{Seq: 1, Host: ":", Start: now, Runtime: time.Millisecond, Command: list[0]}))
-		require.NoError(t, l.Record(Entry{Seq: 2, Host: "node1", Start: now, Exitval: 3, Command: list[1]}))
+		require.NoError(t, l.Record(JobLogEntry{Seq: 1, Host: ":", Start: now, Runtime: time.Millisecond, Command: list[0]}))
+		require.NoError(t, l.Record(JobLogEntry{Seq: 2, Host: "node1", Start: now, Exitval: 3, Command: list[1]}))
 		require.NoError(t, l.Close())
 		parallel(t, dir, input, tc.flag, "--joblog", "log")
 		ran, err := os.ReadFile(filepath.Join(dir, "ran"))
