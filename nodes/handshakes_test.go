@@ -103,7 +103,7 @@ func TestHandshakesInProgressAreBounded(t *testing.T) {
 		_, err := d.Dial(t.Context(), stall)
 		res <- result{"stall", err}
 	}()
-	waitFor(t, 5*time.Second, "the stalled handshake to take the slot", func() bool { return len(d.handshaking) == 1 })
+	require.Eventually(t, func() bool { return len(d.handshaking) == 1 }, 5*time.Second, 5*time.Millisecond, "the stalled handshake to take the slot")
 	web := resolve(t, d, "web1")
 	go func() {
 		c, err := d.Dial(t.Context(), web)
