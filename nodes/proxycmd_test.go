@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/hostlist"
 	"github.com/drove-dev/drove/internal/sshtest"
 	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/stretchr/testify/assert"
@@ -207,7 +208,7 @@ Host *
     ProxyJump fleetjump
 `))
 	d, _ := newTestDialer(t, Options{ConfigFile: cfg, Home: home})
-	s, _ := ParseSpec("both")
+	s, _ := hostlist.ParseSpec("both")
 	_, err := d.Resolve(s)
 	assert.EqualError(t, err, "nodes: both: inconsistent ssh_config: ProxyJump (~/config:2) and ProxyCommand (~/config:3) both set, as ssh refuses")
 	tg := resolve(t, d, "cmdfirst")
