@@ -23,7 +23,7 @@ type fleetFlags struct {
 	Verbose int `short:"v" type:"counter" help:"More detail at the end; -vv lists every job that never ran."`
 
 	MaxNodes    int           `short:"m" placeholder:"N" help:"Run at most N jobs at once, whatever the slots (0 = no limit)."`
-	MaxAttempts int           `default:"3" placeholder:"N" help:"Fail a job once it has failed on N distinct nodes (0 = never: clstr's behaviour, which lets one bad job drain the fleet). Default: ${default}."`
+	MaxAttempts int           `default:"3" placeholder:"N" help:"Fail a job once it has failed on N distinct nodes; such a job is at fault, and the nodes it evicted come back (0 = never fail it: clstr's behaviour, which lets one bad job drain the fleet). Default: ${default}."`
 	OnFailure   string        `enum:"evict,retry,keep" default:"evict" help:"What a job's non-zero exit does: evict (the node is presumed broken and leaves; the job runs elsewhere), retry (node stays; job runs elsewhere), keep (node stays; job failed). A lost connection always evicts."`
 	Timeout     time.Duration `placeholder:"DURATION" help:"Kill a job on its node after DURATION (seconds, or 90s, 2h) and count it failed. Default: no limit."`
 

@@ -35,7 +35,8 @@ const (
 
 const exitHelp = `Exit status: 0 every job succeeded; 1 some job failed or never ran (or, for
 partition, the listing was incomplete); 2 bad command line or input, nothing
-was run; 130 interrupted.`
+was run; 130 interrupted. With -S/--max-exit, a failed run exits with the
+largest exit status of its jobs (255: a node not reached or lost).`
 
 // CLI is drove's command line. The default command runs jobs (clstr's
 // command line); partition and sync are subcommands.

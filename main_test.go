@@ -97,14 +97,23 @@ func TestExitStatuses(t *testing.T) {
 	require.Contains(t, r.stderr, "0 of 1 jobs succeeded, 1 failed")
 }
 
-// TestEvictedLocalNodeLeavesJobsUnrun: clstr's model on the one local node:
-// the failure evicts it, and the jobs left are listed as never run.
+// TestEvictedLocalNodeLeavesJobsUnrun: clstr's model on the one local node
+// (--max-attempts 0): the failure evicts it, and the jobs left are listed
+// as never run. With attempts bounded (the default), the job that failed
+// on every node left to it is at fault: the node comes back and the other
+// job runs (issue 21.1).
 func TestEvictedLocalNodeLeavesJobsUnrun(t *testing.T) {
-	r := drove(t, nil, nil, "-n", ":", "-m", "1", "-j", "exit 4", "-j", "echo never")
+	r := drove(t, nil, nil, "-n", ":", "-m", "1", "--max-attempts", "0", "-j", "exit 4", "-j", "echo never")
 	require.Equal(t, exitFailed, r.code)
 	require.Contains(t, r.stderr, `drove: evicted node local: job "exit 4" exited with status 4; requeued`)
 	require.Contains(t, r.stderr, "drove: never ran: echo never (--job #2)")
 	require.Empty(t, r.stdout)
+
+	r = drove(t, nil, nil, "-n", ":", "-m", "1", "-j", "exit 4", "-j", "echo ran")
+	require.Equal(t, exitFailed, r.code)
+	require.Contains(t, r.stderr, "drove: node local readmitted: job 'exit 4' failed on every node left to it (1 node), the job is at fault\n")
+	require.Equal(t, "ran\n", r.stdout)
+	require.Contains(t, r.stderr, "drove: 1 of 2 jobs succeeded, 1 failed\n")
 }
 
 func TestStatusPlainLines(t *testing.T) {

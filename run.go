@@ -28,6 +28,7 @@ type RunCmd struct {
 	Tag         bool   `help:"Prefix every output line with 'node: '."`
 	Gather      bool   `short:"b" help:"Gather output, as clush -b and dshbak -c: print each distinct stdout once, at the end, under the folded set of nodes that gave it ('node[01-08,10] (9)'), with the exit status of groups that failed. For inventories (-E): output is held in memory. stderr streams as usual."`
 	MaxNodeUses int    `short:"u" placeholder:"N" help:"A node runs at most N jobs, then retires (0 = no limit)."`
+	MaxExit     bool   `short:"S" name:"max-exit" help:"Exit with the largest exit status of the jobs, as pdsh -S: a job's last attempt counts (128+n for a signal, 124 for --timeout), and 255 a node lost or not reached (--on-each-node), or a job that never ran."`
 
 	JobLog       string `name:"joblog" placeholder:"FILE" help:"Append one line per finished job to FILE, in GNU parallel's --joblog format (Seq Host Starttime JobRuntime Send Receive Exitval Signal Command), as each job ends."`
 	Resume       bool   `help:"With --joblog: skip the jobs the log records as finished (succeeded, or failed for good). Jobs are matched by command text, not line number."`
@@ -226,7 +227,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		fmt.Fprintf(e.stderr, "drove: nothing left to run: %s records all %d jobs as done\n", c.JobLog, skipped.Load())
 		return nil
 	}
-	return outcome(rep)
+	return outcome(rep, c.MaxExit, c.OnEachNode != "")
 }
 
 // recordFlags are the flags that ask for each record.
@@ -347,8 +348,10 @@ func (c *RunCmd) output(path string, inherit io.Writer) (io.Writer, func(), erro
 	return f, func() { f.Close() }, nil
 }
 
-// outcome maps a run's report to drove's exit status.
-func outcome(rep *runner.Report) error {
+// outcome maps a run's report to drove's exit status; with maxExit
+// (-S), a run that failed exits with the largest status of its jobs
+// instead of 1 (see maxExitStatus).
+func outcome(rep *runner.Report, maxExit, eachNode bool) error {
 	var le *jobs.LineError
 	nothingRan := rep.Stats.Total == 0 && rep.Succeeded == 0 && len(rep.Failed) == 0
 	switch {
@@ -357,9 +360,20 @@ func outcome(rep *runner.Report) error {
 	case rep.Interrupted:
 		return &exitError{code: exitInterrupted}
 	case rep.StreamErr != nil:
-		return &exitError{code: exitFailed, err: rep.StreamErr}
+		code := exitFailed
+		if maxExit {
+			code = max(code, maxExitStatus(rep, eachNode))
+		}
+		return &exitError{code: code, err: rep.StreamErr}
 	case rep.Stats.Total == 0 && rep.Stats.TotalKnown:
 		return usageErrorf("no jobs: the job list is empty")
+	case maxExit:
+		if st := maxExitStatus(rep, eachNode); st != 0 {
+			return &exitError{code: st}
+		}
+		if !rep.OK() {
+			return &exitError{code: exitFailed}
+		}
 	case !rep.OK() || len(rep.Refused) > 0 && rep.Stats.Total > 0 && rep.Succeeded < rep.Stats.Total:
 		return &exitError{code: exitFailed}
 	}

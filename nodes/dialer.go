@@ -48,6 +48,8 @@ type Dialer struct {
 
 	hsMu       sync.Mutex
 	handshakes map[string]chan struct{} // per address: handshakes under way
+
+	handshaking chan struct{} // handshakes in progress, all addresses (handshakes.go)
 }
 
 // HandshakesPerAddr is how many SSH handshakes a Dialer has under way to one
@@ -93,6 +95,11 @@ func NewDialer(opts Options) (*Dialer, error) {
 		notes:     notes{logf: opts.Logf, stderr: opts.ProxyStderr},
 		hosts:     knownhosts.NewStore(),
 	}
+	maxHS := opts.MaxHandshakes
+	if maxHS <= 0 {
+		maxHS = DefaultMaxHandshakes
+	}
+	d.handshaking = make(chan struct{}, maxHS)
 	if d.home == "" {
 		h, err := os.UserHomeDir()
 		if err != nil {
@@ -279,6 +286,7 @@ func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name 
 	deadline := time.Now().Add(timeout)
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
+	clock := &dialClock{ctx: ctx, timeout: timeout}
 
 	var conn net.Conn
 	var proxy *proxyConn
@@ -298,10 +306,12 @@ func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name 
 	if err != nil {
 		return nil, dialErr(err, false)
 	}
-	// The deadline bounds the handshake on a TCP conn; AfterFunc covers
-	// conns without deadlines (jump channels) and ctx cancellation.
-	_ = conn.SetDeadline(deadline)
-	stop := context.AfterFunc(dctx, func() { conn.Close() })
+	// The deadline bounds the handshake on a TCP conn; the clock's
+	// AfterFunc covers conns without deadlines (jump channels) and ctx
+	// cancellation. Once the server speaks, the handshake waits for a slot
+	// (handshakes.go) and then has a full timeout of its own.
+	clock.start(conn, deadline)
+	gated := &gatedConn{Conn: conn, gate: func() error { return clock.gate(d.handshakeTurn) }}
 
 	var st dialState
 	cfg := &ssh.ClientConfig{
@@ -316,11 +326,11 @@ func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name 
 		HostKeyAlgorithms: hostKeyAlgorithms(db, t),
 		Timeout:           timeout,
 	}
-	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
-	fired := !stop()
+	c, chans, reqs, err := ssh.NewClientConn(gated, addr, cfg)
+	fired, clockErr := clock.end()
 	if err == nil && fired {
 		c.Close()
-		err = dctx.Err()
+		err = clockErr
 	}
 	if err != nil {
 		conn.Close()

@@ -57,6 +57,12 @@ type Options struct {
 	// failures (see Retryable); 0 = DefaultDialAttempts. Tries are spaced by a jittered
 	// exponential backoff starting near 100ms.
 	DialAttempts int
+	// MaxHandshakes bounds the SSH handshakes in progress at once, from
+	// the server's first bytes to the end of authentication (the part that
+	// costs CPU); 0 = DefaultMaxHandshakes. TCP connects and servers that
+	// have not spoken yet are not bounded, and the wait for a slot does not
+	// count against ConnectTimeout.
+	MaxHandshakes int
 	// ProxyStderr receives what ProxyCommands write to stderr, each line
 	// prefixed with "NODE: "; nil = discarded. Writes are serialised with
 	// Logf calls.

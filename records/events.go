@@ -74,8 +74,9 @@ func (l *eventLog) Event(ev runner.Event) {
 		je.Seq, je.Command, je.Attempt = ev.Job.Seq, ev.Job.Cmd, ev.Attempt
 	case ev.Kind == runner.JobNeverRan:
 		je.Seq, je.Command = ev.Job.Seq, ev.Job.Cmd
-	case ev.Kind == runner.NodeEvicted && ev.Job.Seq != 0:
-		// The job whose failure evicted the node.
+	case (ev.Kind == runner.NodeEvicted || ev.Kind == runner.NodeReadmitted) && ev.Job.Seq != 0:
+		// The job whose failure evicted the node, or which was found at
+		// fault and so readmits it.
 		je.Seq, je.Command = ev.Job.Seq, ev.Job.Cmd
 	}
 	if ev.Kind == runner.JobSucceeded || ev.Kind == runner.JobFailed {

@@ -18,7 +18,7 @@ const (
 	NodeJoined                       // a node added to the node list connected and joined the pool
 	NodeLeaving                      // a node was removed from the node list: it finishes its jobs and takes no more
 	NodeLeft                         // a node removed from the node list finished its jobs and left
-	NodeReadmitted                   // an evicted node passed its probe and is back in the pool
+	NodeReadmitted                   // an evicted node is back in the pool: it passed its probe, or Job (with Reason) was found at fault, or (Reason, no Job) it came back on trust (see blame.go)
 	NodeProbeFailed                  // an evicted node failed its readmission probe (Err)
 	JobStarted                       // a job attempt started on Node
 	JobSucceeded                     // a job attempt exited 0

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // printable is a job's text for a line of drove's own: as it is when every
@@ -15,4 +16,18 @@ func printable(s string) string {
 		return s
 	}
 	return strconv.Quote(s)
+}
+
+// excerptRunes is how much of a job's text excerpt keeps.
+const excerptRunes = 100
+
+// excerpt is printable(s) cut to about excerptRunes characters, with "..."
+// where it was cut, for a line that names a job in passing.
+func excerpt(s string) string {
+	p := printable(s)
+	if utf8.RuneCountInString(p) <= excerptRunes {
+		return p
+	}
+	r := []rune(p)
+	return string(r[:excerptRunes-3]) + "..."
 }

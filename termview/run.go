@@ -104,7 +104,15 @@ func (u *Run) Event(ev runner.Event) {
 			u.message("drove: node %s left the pool", ev.Node)
 		}
 	case runner.NodeReadmitted:
-		u.message("drove: node %s passed its probe and is back in the pool", ev.Node)
+		switch {
+		case ev.Job.Seq != 0:
+			// The job that failed there was found at fault.
+			u.message("drove: node %s readmitted: job '%s' %s", ev.Node, excerpt(ev.Job.Cmd), ev.Reason)
+		case ev.Reason != "":
+			u.message("drove: node %s readmitted: %s", ev.Node, ev.Reason)
+		default:
+			u.message("drove: node %s passed its probe and is back in the pool", ev.Node)
+		}
 	case runner.NodeProbeFailed:
 		u.message("drove: node %s stays out: %s", ev.Node, describe(u.Hint, ev.Node, ev.Err))
 	}
