@@ -74,6 +74,8 @@ type env struct {
 	drain <-chan struct{}
 	// hup receives SIGHUP (re-read node files).
 	hup <-chan os.Signal
+	// config names the defaults files to read (none if zero).
+	config configPaths
 }
 
 func main() {
@@ -107,7 +109,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, drain: drain, hup: hup}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, drain: drain, hup: hup,
+		config: userConfigPaths(os.Getenv, os.UserHomeDir)}
 	return runWith(ctx, e, args)
 }
 
@@ -115,18 +118,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func runWith(ctx context.Context, e *env, args []string) (code int) {
 	var cli CLI
 	exited := false
-	parser, err := kong.New(&cli,
-		kong.Name("drove"),
-		kong.Description("Run shell jobs across machines over SSH, and copy big trees in parallel partitions.\n\n"+exitHelp),
+	defaults := &defaults{}
+	cli.Run.defaults = defaults
+	parser, err := newParser(&cli,
+		kong.Resolvers(defaults),
 		kong.Writers(e.stdout, e.stderr),
 		kong.Exit(func(c int) { exited = true; code = c; panic(kongExit{}) }),
-		kong.Vars{"version": versionString()},
-		kong.TypeMapper(reflect.TypeOf(time.Duration(0)), durationMapper()),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.BindTo(ctx, (*context.Context)(nil)),
 		kong.Bind(e),
 	)
 	if err != nil {
+		fmt.Fprintf(e.stderr, "drove: %v\n", err)
+		return exitUsage
+	}
+	if err := defaults.load(e.config, parser.Model); err != nil {
 		fmt.Fprintf(e.stderr, "drove: %v\n", err)
 		return exitUsage
 	}
@@ -147,6 +152,18 @@ func runWith(ctx context.Context, e *env, args []string) (code int) {
 		return report(e.stderr, err)
 	}
 	return exitOK
+}
+
+// newParser builds drove's command line parser over cli: the model that
+// --help, the man page (docs/drove.1) and the completion scripts come from.
+func newParser(cli *CLI, options ...kong.Option) (*kong.Kong, error) {
+	return kong.New(cli, append([]kong.Option{
+		kong.Name("drove"),
+		kong.Description("Run shell jobs across machines over SSH, and copy big trees in parallel partitions.\n\n" + exitHelp),
+		kong.Vars{"version": versionString()},
+		kong.TypeMapper(reflect.TypeOf(time.Duration(0)), durationMapper()),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	}, options...)...)
 }
 
 type kongExit struct{}

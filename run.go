@@ -38,6 +38,8 @@ type RunCmd struct {
 	DryRun       bool   `help:"Print the resolved nodes (user, address, port, slots, jump host, identities) and the jobs that would run, without connecting."`
 
 	fleetFlags `embed:""`
+
+	defaults *defaults `kong:"-"` // what config files set, for --dry-run
 }
 
 // Help is shown under the usage line of "drove --help".
