@@ -41,8 +41,10 @@ type CLI struct {
 	Partition PartitionCmd `cmd:"" help:"Crawl SRC into partitions and print one copy job per partition."`
 	Sync      SyncCmd      `cmd:"" help:"Copy SRC to DST across the nodes: crawl, partition, copy in parallel, final pass; resumable."`
 
-	Version     VersionCmd       `cmd:"" help:"Print the version: the module version, or the VCS revision of a build from a checkout."`
-	VersionFlag kong.VersionFlag `name:"version" short:"V" help:"Print the version and exit."`
+	Version     VersionCmd         `cmd:"" help:"Print the version: the module version, or the VCS revision of a build from a checkout."`
+	Completion  CompletionCmd      `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
+	CompNodes   CompletionNodesCmd `cmd:"" name:"completion-nodes" hidden:"" help:"Print the node names completion offers."`
+	VersionFlag kong.VersionFlag   `name:"version" short:"V" help:"Print the version and exit."`
 }
 
 // exitError carries an exit status through a command's error return.
@@ -76,6 +78,9 @@ type env struct {
 	hup <-chan os.Signal
 	// config names the defaults files to read (none if zero).
 	config configPaths
+	// home is the user's home directory, where completion finds ~/.ssh
+	// ("" in tests: none).
+	home string
 }
 
 func main() {
@@ -111,6 +116,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, drain: drain, hup: hup,
 		config: userConfigPaths(os.Getenv, os.UserHomeDir)}
+	e.home, _ = os.UserHomeDir()
 	return runWith(ctx, e, args)
 }
 
@@ -172,7 +178,7 @@ type kongExit struct{}
 func commandName(args []string) string {
 	if len(args) > 0 {
 		switch args[0] {
-		case "run", "partition", "sync", "version":
+		case "run", "partition", "sync", "version", "completion":
 			return "drove " + args[0]
 		}
 	}
@@ -224,7 +230,7 @@ func helpForRun(args []string) []string {
 			return []string{"run", "--help"}
 		}
 		return append(args[1:2:2], "--help")
-	case "run", "partition", "sync", "version":
+	case "run", "partition", "sync", "version", "completion", completionNodesName:
 		return args
 	}
 	for _, a := range args {

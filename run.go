@@ -57,6 +57,7 @@ Commands:
   partition  split a tree into partitions and print one copy job per partition
   sync       copy a tree across the nodes in parallel partitions, resumably
   version    print the version
+  completion print a shell completion script: drove completion bash|zsh|fish
   help       "drove help COMMAND" is "drove COMMAND --help"
 
 Durations are seconds (30) or have a unit (90s, 5m, 2h).
