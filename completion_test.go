@@ -144,7 +144,7 @@ func TestZshCompletion(t *testing.T) {
 	require.NotContains(t, s.String(), "--verify")
 
 	tm.SendKeys(false, "C-u")
-	tm.SendKeys(true, "drove -n we")
+	tm.SendKeys(true, "drove sync -n we")
 	tm.SendKeys(false, "Tab", "Tab")
 	tm.WaitFor("web1 and web2 listed", func(s tmuxtest.Screen) bool {
 		return countRows(s, `\bweb1\b`) > 0 && countRows(s, `\bweb2\b`) > 0
