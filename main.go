@@ -84,12 +84,14 @@ type env struct {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	home, _ := os.UserHomeDir()
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, userConfigPaths(os.Getenv, os.UserHomeDir), home))
 }
 
 // run parses args, runs the chosen command and returns the exit status. The
 // first SIGINT/SIGTERM closes env.drain; the second cancels the context.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// config names the defaults files, home the user's home directory.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, config configPaths, home string) int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -114,9 +116,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, drain: drain, hup: hup,
-		config: userConfigPaths(os.Getenv, os.UserHomeDir)}
-	e.home, _ = os.UserHomeDir()
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, drain: drain, hup: hup, config: config, home: home}
 	return runWith(ctx, e, args)
 }
 
