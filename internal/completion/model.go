@@ -24,7 +24,7 @@ const (
 )
 
 // kindOf reads the completion kind of a value from its placeholder: FILE
-// is a path, DIR (and SRC/DST) a directory, SPEC and HOST a node; a
+// is a path, DIR (and SRC/DST) a directory, SPEC, HOST(S), NODE(S) a node; a
 // "completion" tag (file, dir, node, none) overrides it.
 func kindOf(v *kong.Value, placeholder string) Kind {
 	switch v.Tag.Get("completion") {
@@ -45,7 +45,7 @@ func kindOf(v *kong.Value, placeholder string) Kind {
 		return File
 	case "DIR", "SRC", "DST":
 		return Dir
-	case "SPEC", "HOST", "NODE", "NODES":
+	case "SPEC", "HOST", "HOSTS", "NODE", "NODES", "NODELIST", "HOSTLIST":
 		return Node
 	}
 	return Value
