@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -35,7 +36,7 @@ func TestUserConfigPaths(t *testing.T) {
 // droveWith runs drove in-process with the given defaults files.
 func droveWith(t *testing.T, cfg configPaths, args ...string) result {
 	t.Helper()
-	var out, errOut syncBuffer
+	var out, errOut testkit.Buffer
 	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, drain: make(chan struct{}), config: cfg}
 	code := runWith(context.Background(), e, args)
 	return result{code: code, stdout: out.String(), stderr: errOut.String()}

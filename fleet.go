@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drove-dev/drove/hostlist"
 	"github.com/drove-dev/drove/nodes"
 	"github.com/drove-dev/drove/runner"
 	"golang.org/x/crypto/ssh"
@@ -62,9 +63,9 @@ func (c *fleetFlags) onFailure() runner.OnFailure {
 // readNodes parses -n and -N into merged specs: a host listed twice gets
 // two slots. fixed is the part a node watcher cannot read again: the -n
 // specs and the nodes of files that are not regular (stdin, pipes).
-func (c *fleetFlags) readNodes(e *env) (specs, fixed []nodes.Spec, err error) {
+func (c *fleetFlags) readNodes(e *env) (specs, fixed []hostlist.Spec, err error) {
 	for _, s := range c.Node {
-		sp, err := nodes.ParseList(s)
+		sp, err := hostlist.ParseList(s)
 		if err != nil {
 			return nil, nil, usageErrorf("--node: %v", err)
 		}
@@ -76,20 +77,20 @@ func (c *fleetFlags) readNodes(e *env) (specs, fixed []nodes.Spec, err error) {
 		if err != nil {
 			return nil, nil, usageErrorf("--node-file: %v", err)
 		}
-		ss, err := nodes.ParseFile(r, name)
+		ss, err := hostlist.ParseFile(r, name)
 		closeFn()
 		if err != nil {
 			return nil, nil, usageErrorf("%v", err)
 		}
 		specs = append(specs, ss...)
-		if !nodes.IsRegular(f) {
+		if !hostlist.IsRegular(f) {
 			fixed = append(fixed, ss...)
 		}
 	}
 	if len(specs) == 0 {
 		return nil, nil, usageErrorf("no nodes: the node files list none")
 	}
-	return nodes.Merge(specs), fixed, nil
+	return hostlist.Merge(specs), fixed, nil
 }
 
 func (c *fleetFlags) dialer(e *env) (*nodes.Dialer, error) {
@@ -117,7 +118,7 @@ const localNodeName = "local"
 
 // poolNodes turns specs into runner nodes: ':' runs locally, anything else
 // is resolved through ssh_config and dialled when the run starts.
-func (c *fleetFlags) poolNodes(specs []nodes.Spec, d *nodes.Dialer) []runner.Node {
+func (c *fleetFlags) poolNodes(specs []hostlist.Spec, d *nodes.Dialer) []runner.Node {
 	var out []runner.Node
 	for _, sp := range specs {
 		name := sp.Key()
@@ -157,18 +158,18 @@ func (c *fleetFlags) poolNodes(specs []nodes.Spec, d *nodes.Dialer) []runner.Nod
 // nodeUpdates feeds runner.Config.NodeUpdates from a node watcher: only
 // the newest list matters, so a list not yet taken is replaced.
 type nodeUpdates struct {
-	*nodes.Watcher
+	*hostlist.Watcher
 	out chan []runner.Node
 }
 
 // watchNodes watches the regular node files (re-read when they change and
 // on SIGHUP), or returns nil when there are none.
-func (c *fleetFlags) watchNodes(e *env, specs, fixed []nodes.Spec, d *nodes.Dialer) *nodeUpdates {
+func (c *fleetFlags) watchNodes(e *env, specs, fixed []hostlist.Spec, d *nodes.Dialer) *nodeUpdates {
 	u := &nodeUpdates{out: make(chan []runner.Node, 1)}
-	u.Watcher = &nodes.Watcher{
+	u.Watcher = &hostlist.Watcher{
 		Fixed: fixed, Files: c.NodeFile, Reload: e.hup,
 		Logf: func(format string, args ...any) { fmt.Fprintf(e.stderr, "drove: "+format+"\n", args...) },
-		Changed: func(ss []nodes.Spec) {
+		Changed: func(ss []hostlist.Spec) {
 			select {
 			case <-u.out:
 			default:

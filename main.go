@@ -1,8 +1,11 @@
-// Command drove runs shell jobs across a fleet of machines over SSH, and
-// splits big file trees into partitions that those machines copy in parallel.
+// Command drove runs shell jobs across a fleet of machines over SSH (run),
+// splits big file trees into partitions (partition) and copies them with
+// the fleet (sync).
 //
-// main.go holds the command line (kong) and turns signals into contexts; the
-// work lives in the nodes, jobs, runner and partition packages.
+// main.go holds the command line (kong), the exit statuses, and turns
+// signals into contexts; each command's flags and wiring sit in a file of
+// its own (run.go, partition_cmd.go, sync_cmd.go). The work lives in the
+// packages below main, listed in CONTRIBUTING.md's "Code layout".
 package main
 
 import (

@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -19,24 +18,6 @@ import (
 type result struct {
 	code           int
 	stdout, stderr string
-}
-
-// syncBuffer is a bytes.Buffer safe for the runner's writers and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // drove runs the CLI with args; stdin may be nil, drain may be nil.
@@ -48,7 +29,7 @@ func drove(t *testing.T, stdin io.Reader, drain chan struct{}, args ...string) r
 // droveCtx runs the CLI with a context the test can cancel (the second
 // Ctrl-C) and a drain channel (the first).
 func droveCtx(ctx context.Context, stdin io.Reader, drain chan struct{}, args ...string) result {
-	var out, errOut syncBuffer
+	var out, errOut testkit.Buffer
 	if stdin == nil {
 		stdin = strings.NewReader("")
 	}

@@ -1,14 +1,14 @@
 package main
 
-import "github.com/drove-dev/drove/internal/manpage"
+import "github.com/drove-dev/drove/internal/mangen"
 
 //go:generate go test -run TestManPage -update .
 
 // manual is the prose of drove(1) that the command line model does not
 // hold; the commands, arguments and flags come from the model (see
 // TestManPage, which writes docs/drove.1).
-func manual() manpage.Page {
-	return manpage.Page{
+func manual() mangen.Page {
+	return mangen.Page{
 		Section: 1,
 		Source:  "drove",
 		Manual:  "User Commands",
@@ -23,7 +23,7 @@ per partition; drove sync copies a tree across the nodes in parallel partitions,
 resumably.
 
 Durations are seconds (30) or have a unit (90s, 5m, 2h).`,
-		After: []manpage.Section{
+		After: []mangen.Section{
 			{Name: "Exit status", Body: `  0	every job succeeded (partition: the listing is complete; sync: everything copied, and verified if asked)
   1	some job failed or never ran (partition: entries could not be listed; sync: failed partitions, an incomplete crawl, a failed final pass or verify differences)
   2	bad command line, bad input or a bad line in a config file: nothing was run

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/drove-dev/drove/internal/manpage"
+	"github.com/drove-dev/drove/internal/mangen"
 	"github.com/stretchr/testify/require"
 )
 
@@ -38,7 +38,7 @@ func renderManPage(t *testing.T) []byte {
 	parser, err := newParser(&cli)
 	require.NoError(t, err)
 	var b bytes.Buffer
-	require.NoError(t, manpage.Write(&b, parser.Model, manual()))
+	require.NoError(t, mangen.Write(&b, parser.Model, manual()))
 	return b.Bytes()
 }
 

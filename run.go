@@ -135,7 +135,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	var skipped atomic.Int64               // jobs the job log records as done
 	var newSkip func() func(jobs.Job) bool // a fresh --resume matcher (each counts what it skipped)
 	if c.Resume || c.ResumeFailed {
-		done, err := jobs.ReadJobLog(c.JobLog)
+		done, err := records.ReadJobLog(c.JobLog)
 		if err != nil {
 			return usageErrorf("--resume: %v", err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/drove-dev/drove/copytool"
 	"github.com/drove-dev/drove/partition"
 	"github.com/drove-dev/drove/syncer"
 	"github.com/drove-dev/drove/termview"
@@ -176,7 +177,7 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 	if err := c.fleetFlags.validate(); err != nil {
 		return o, err
 	}
-	mode, err := partition.ParseMode(c.Mode)
+	mode, err := copytool.Parse(c.Mode)
 	if err != nil {
 		return o, usageErrorf("sync: %v", err)
 	}
@@ -189,7 +190,7 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 			return o, usageErrorf("sync: --size: %v", err)
 		}
 	}
-	if c.EmptyDirs && mode == partition.ModeRclone {
+	if c.EmptyDirs && mode == copytool.Rclone {
 		return o, usageErrorf("sync: --empty-dirs does not work with rclone (rclone --files-from-raw copies files only; the final pass creates empty directories)")
 	}
 	src, err := filepath.Abs(c.Src)
@@ -233,6 +234,6 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 
 // remoteDst reports whether DST is an rclone remote (syncer decides).
 func (c *SyncCmd) remoteDst() bool {
-	mode, err := partition.ParseMode(c.Mode)
+	mode, err := copytool.Parse(c.Mode)
 	return err == nil && syncer.IsRemote(mode, c.Dst)
 }

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/drove-dev/drove/syncer"
 	"github.com/stretchr/testify/require"
 )
@@ -199,18 +200,6 @@ exit 0
 	return ctl
 }
 
-// waitFor polls cond every 10ms until it holds or within passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // journalCount counts the journal records of type typ.
 func journalCount(t *testing.T, work, typ string) int {
 	b, err := os.ReadFile(filepath.Join(work, "journal"))
@@ -279,7 +268,7 @@ func TestSyncResumeAfterInterrupt(t *testing.T) {
 	drain := make(chan struct{})
 	done := make(chan result, 1)
 	go func() { done <- droveCtx(ctx, nil, drain, args...) }()
-	waitFor(t, 20*time.Second, "3 partitions done and 2 blocked", func() bool {
+	testkit.WaitFor(t, 20*time.Second, "3 partitions done and 2 blocked", func() bool {
 		_, e4 := os.Stat(filepath.Join(ctl, "started.4"))
 		_, e5 := os.Stat(filepath.Join(ctl, "started.5"))
 		return journalCount(t, work, "done") == 3 && e4 == nil && e5 == nil
@@ -344,7 +333,7 @@ func TestSyncResumeAfterDroveKilled(t *testing.T) {
 	cmd.Env = append(os.Environ(), "DROVE_SYNC_HELPER_ARGS="+strings.Join(args, "\x1f"))
 	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Start())
-	waitFor(t, 20*time.Second, "2 partitions done and 2 blocked", func() bool {
+	testkit.WaitFor(t, 20*time.Second, "2 partitions done and 2 blocked", func() bool {
 		_, e3 := os.Stat(filepath.Join(ctl, "started.3"))
 		_, e4 := os.Stat(filepath.Join(ctl, "started.4"))
 		return journalCount(t, work, "done") == 2 && e3 == nil && e4 == nil
@@ -367,7 +356,7 @@ func TestSyncResumeAfterDroveKilled(t *testing.T) {
 		require.NoError(t, os.Remove(filepath.Join(ctl, fmt.Sprintf("started.%d", n))))
 	}
 	require.NoError(t, os.Remove(filepath.Join(ctl, "block")))
-	waitFor(t, 20*time.Second, "orphaned copies to end", func() bool {
+	testkit.WaitFor(t, 20*time.Second, "orphaned copies to end", func() bool {
 		for _, pid := range pids {
 			if syscall.Kill(pid, 0) == nil {
 				return false

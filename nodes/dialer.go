@@ -12,6 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drove-dev/drove/hostlist"
+	"github.com/drove-dev/drove/knownhosts"
+	"github.com/drove-dev/drove/sshconfig"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -27,23 +30,21 @@ type Dialer struct {
 	strict         string // normalised Options.StrictHostKeyChecking, "" = from ssh_config
 	connectTimeout time.Duration
 	attempts       int
-	cfg            *sshConfig
+	cfg            *sshconfig.Config
+	cfgEnv         sshconfig.Env // what ssh_config evaluation sees of this machine
 
-	logMu sync.Mutex
+	notes notes // Options.Logf and ProxyStderr, serialised
 
 	agentMu sync.Mutex
 	agents  map[string]*agentFor // by socket; nil = unreachable
 
 	keysMu sync.Mutex
 	keys   map[string]*identity
-	noted  map[string]bool
 
 	certMu sync.Mutex
 	certs  map[string]*ssh.Certificate // user certificate files, nil = none
 
-	khMu     sync.Mutex
-	khCache  map[string]*hostDB
-	accepted map[string]bool // known_hosts lines recorded in this run
+	hosts *knownhosts.Store // known_hosts databases, and the host keys recorded in this run
 
 	hsMu       sync.Mutex
 	handshakes map[string]chan struct{} // per address: handshakes under way
@@ -89,9 +90,8 @@ func NewDialer(opts Options) (*Dialer, error) {
 		keys:      map[string]*identity{},
 		certs:     map[string]*ssh.Certificate{},
 		agents:    map[string]*agentFor{},
-		noted:     map[string]bool{},
-		khCache:   map[string]*hostDB{},
-		accepted:  map[string]bool{},
+		notes:     notes{logf: opts.Logf, stderr: opts.ProxyStderr},
+		hosts:     knownhosts.NewStore(),
 	}
 	if d.home == "" {
 		h, err := os.UserHomeDir()
@@ -116,7 +116,7 @@ func NewDialer(opts Options) (*Dialer, error) {
 	}
 	for _, hop := range strings.Split(opts.Jump, ",") {
 		if hop = strings.TrimSpace(hop); opts.Jump != "" {
-			if _, err := ParseSpec(strings.TrimPrefix(hop, "ssh://")); err != nil {
+			if _, err := hostlist.ParseSpec(strings.TrimPrefix(hop, "ssh://")); err != nil {
 				return nil, fmt.Errorf("nodes: bad jump host: %w", err)
 			}
 		}
@@ -125,11 +125,15 @@ func NewDialer(opts Options) (*Dialer, error) {
 	if d.attempts <= 0 {
 		d.attempts = DefaultDialAttempts
 	}
-	cfg, err := loadSSHConfig(opts.ConfigFile, d.home)
+	cfg, err := sshconfig.Load(opts.ConfigFile, d.home)
 	if err != nil {
 		return nil, err
 	}
 	d.cfg = cfg
+	d.cfgEnv = sshconfig.Env{
+		Home: d.home, LocalUser: d.localUser, LocalHost: d.localHost, UID: os.Getuid(),
+		Exec: sshconfig.ShellExec, NoteOnce: d.noteOnce, Logf: d.logf,
+	}
 	return d, nil
 }
 
@@ -150,33 +154,25 @@ func (d *Dialer) Close() error {
 
 // proxyStderr is where ProxyCommand stderr lines go: Options.ProxyStderr,
 // one line per write, serialised with the Dialer's notes.
-func (d *Dialer) proxyStderr() io.Writer {
-	if d.opts.ProxyStderr == nil {
-		return nil
-	}
-	return writerFunc(func(p []byte) (int, error) {
-		d.logMu.Lock()
-		defer d.logMu.Unlock()
-		return d.opts.ProxyStderr.Write(p)
-	})
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+func (d *Dialer) proxyStderr() io.Writer { return d.notes.proxyStderr() }
 
 // logf sends one note to Options.Logf, one call at a time.
-func (d *Dialer) logf(format string, args ...any) {
-	if d.opts.Logf == nil {
+func (d *Dialer) logf(format string, args ...any) { d.notes.printf(format, args...) }
+
+// noteOnce logs a note the first time key is seen by this Dialer.
+func (d *Dialer) noteOnce(key, format string, args ...any) { d.notes.once(key, format, args...) }
+
+// hostLogf sends a note about t when t's LogLevel shows messages of level
+// (INFO or VERBOSE; DEBUG1-3 show VERBOSE too).
+func (d *Dialer) hostLogf(t *Target, level, format string, args ...any) {
+	if sshconfig.LogLevelRank(t.LogLevel) < sshconfig.LogLevelRank(level) {
 		return
 	}
-	d.logMu.Lock()
-	defer d.logMu.Unlock()
-	d.opts.Logf(format, args...)
+	d.logf(format, args...)
 }
 
 // display shows a path for messages, with the home directory as "~".
-func (d *Dialer) display(p string) string { return abbrevHome(p, d.home) }
+func (d *Dialer) display(p string) string { return sshconfig.AbbrevHome(p, d.home) }
 
 // Dial connects to t, through its ProxyJump chain if any, and returns an
 // authenticated client. Each connection (hop) is bounded by its
@@ -317,7 +313,7 @@ func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name 
 			return s, nil
 		})},
 		HostKeyCallback:   d.hostKeyCallback(t, db, name, &st),
-		HostKeyAlgorithms: db.hostKeyAlgorithms(t),
+		HostKeyAlgorithms: hostKeyAlgorithms(db, t),
 		Timeout:           timeout,
 	}
 	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)

@@ -9,16 +9,16 @@ import (
 	"time"
 )
 
-// goneSince reports whether path p does not exist below src without
-// following a symbolic link — a component is missing, or is not a real
-// directory — or whether p or one of its directories below src was
-// modified at or after since (Windows has no ctime; never when since is
-// zero). (Windows has no openat: each component is checked with lstat,
-// which a rename between two checks can race.)
 // ctimeSlack is how much earlier than since a change may be stamped and
 // still count (a coarse file system clock).
 const ctimeSlack = 50 * time.Millisecond
 
+// goneSince reports whether path p does not exist below src without
+// following a symbolic link — a component is missing, or is not a real
+// directory — or whether p or one of its directories below src was
+// modified at or after since (Windows has no ctime; never when since is
+// zero). Windows has no openat: each component is checked with lstat,
+// which a rename between two checks can race.
 func goneSince(src, p string, since time.Time) bool {
 	rel, ok := strings.CutPrefix(p, strings.TrimSuffix(src, "/")+"/")
 	if !ok {

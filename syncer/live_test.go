@@ -10,10 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drove-dev/drove/partition"
+	"github.com/drove-dev/drove/copytool"
 	"github.com/drove-dev/drove/runner"
 	"github.com/stretchr/testify/require"
 )
+
+// teardownLine is the receiving rsync's broken pipe after its exit-23
+// summary when the daemon reading SRC has already gone.
+const teardownLine = "rsync: [Receiver] write error: Broken pipe (32)"
 
 // hookHost runs jobs on this machine with the real tools, calling before
 // ahead of each partition job (cmd holds its list path) and after once it
@@ -86,7 +90,7 @@ func TestVanishedAfterListingIsNotAFailure(t *testing.T) {
 		}
 	}
 	res, err := Run(context.Background(), Options{
-		Src: src, Dst: dst, Work: filepath.Join(dir, "work"), Tool: partition.ModeRsync,
+		Src: src, Dst: dst, Work: filepath.Join(dir, "work"), Tool: copytool.Rsync,
 		MaxFiles: 100, FinalPass: true, Nodes: hookNodes(1, before, after), OnFailure: runner.Evict,
 	})
 	require.NoError(t, err)
@@ -136,7 +140,7 @@ func TestExit23ThatIsNotVanishedFails(t *testing.T) {
 	}
 	after := func(string) {}
 	o := Options{
-		Src: src, Dst: dst, Work: work, Tool: partition.ModeRsync,
+		Src: src, Dst: dst, Work: work, Tool: copytool.Rsync,
 		MaxFiles: 2, FinalPass: true, Nodes: hookNodes(1, before, after), OnFailure: runner.Evict,
 	}
 	res, err := Run(context.Background(), o)

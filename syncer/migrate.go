@@ -14,6 +14,8 @@
 //	WORK/log/C/part.NNNNNN.log the copy tool's output for that partition, one
 //	                           "== date host" header per attempt
 //	WORK/log/final.log        the final pass's output
+//	DST/TempDirName(WORK)     rsync's temporary files (--temp-dir), until the
+//	                          final pass (or the cleanup) removes it
 //
 // drove writes the journal and the lists; the nodes write the logs (and
 // create their directories), as the user they run jobs as, which need not
@@ -39,9 +41,10 @@
 // Final pass. One rsync -a of SRC/ to DST/ (rclone copy, or rclone sync with
 // Delete) on one node, a local one if there is one: it fixes directory
 // metadata that partition copies disturbed and catches files changed during
-// the run. Without Delete it deletes nothing but the temporary files of
-// rsyncs that were killed mid-file (a node that died): ".NAME.XXXXXX" names
-// that are not in SRC.
+// the run. rsync keeps its temporary files in one directory at the top of
+// DST (TempDirName, never copied): the final pass removes it with whatever
+// rsyncs killed mid-file (a node that died) left there, and without Delete
+// removes nothing else.
 package syncer
 
 import (
@@ -56,6 +59,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drove-dev/drove/copytool"
 	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/partition"
 	"github.com/drove-dev/drove/runner"
@@ -71,8 +75,8 @@ type Options struct {
 	// Empty means DefaultWork, private to this user (0700, checked): only
 	// when every node is Local (else *WorkRequiredError).
 	Work string
-	// Tool is partition.ModeRsync or partition.ModeRclone.
-	Tool     partition.Mode
+	// Tool is copytool.Rsync or copytool.Rclone.
+	Tool     copytool.Tool
 	ToolArgs []string
 
 	// Partitioning, as in partition.Options.
@@ -106,6 +110,9 @@ type Options struct {
 	Events func(Event)
 	// OnSkip is told about every entry the crawl could not list.
 	OnSkip func(partition.Skip)
+
+	// nonce marks the copy jobs' outcome lines (outcome.go); Run sets it.
+	nonce string
 }
 
 // migration is one run's state. mu guards progress, parts and events: they
@@ -123,6 +130,8 @@ type migration struct {
 	// lateFailed are the job Seqs of partitions whose job succeeded but
 	// whose rsync exit 23 was a real error.
 	lateFailed []int
+	// outcomes are the copy's job outcomes (outcome.go).
+	outcomes *outcomes
 }
 
 // remoteDst reports whether Dst is an rclone remote.
@@ -131,8 +140,8 @@ func (o *Options) remoteDst() bool { return IsRemote(o.Tool, o.Dst) }
 // IsRemote reports whether dst names an rclone remote ("name:path", the
 // name before the first slash holding a colon) rather than a directory:
 // only in rclone mode, and never for an absolute path.
-func IsRemote(tool partition.Mode, dst string) bool {
-	if tool != partition.ModeRclone || filepath.IsAbs(dst) {
+func IsRemote(tool copytool.Tool, dst string) bool {
+	if tool != copytool.Rclone || filepath.IsAbs(dst) {
 		return false
 	}
 	first, _, _ := strings.Cut(dst, "/")
@@ -140,7 +149,7 @@ func IsRemote(tool partition.Mode, dst string) bool {
 }
 
 func (o *Options) validate() error {
-	if o.Tool != partition.ModeRsync && o.Tool != partition.ModeRclone {
+	if o.Tool != copytool.Rsync && o.Tool != copytool.Rclone {
 		return fmt.Errorf("sync: tool must be rsync or rclone, not %s", o.Tool)
 	}
 	if !filepath.IsAbs(o.Src) || !filepath.IsAbs(o.Work) {
@@ -187,6 +196,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	o.Src = filepath.Clean(o.Src)
+	o.nonce = newNonce()
 	if !o.remoteDst() {
 		o.Dst = filepath.Clean(o.Dst)
 	}
@@ -270,7 +280,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	case !m.res.OK():
 	case o.FinalPass:
 		m.final(ctx, false)
-	case o.Tool == partition.ModeRsync:
+	case o.Tool == copytool.Rsync:
 		m.final(ctx, true)
 	}
 	return m.result(start), nil

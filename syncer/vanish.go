@@ -7,33 +7,19 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/drove-dev/drove/copytool"
 )
 
 // maxLogRead is how much of a log's end drove reads to judge an attempt:
 // an attempt whose messages do not fit is not judged vanished.
 const maxLogRead = 8 << 20
 
-// goneRE matches rsync's message for a source path it could not find: an
-// entry of --files-from that was deleted after it was listed, or whose
-// parent became a file or a symlink (rsync exits 23 for those, not 24), or
-// a directory that went away during a recursive pass. The error is matched
-// by its errno (ENOENT 2, ENOTDIR 20, ELOOP 40), not by strerror's text,
-// which the node's locale may translate. A path read through drove's
-// daemon module is relative to SRC and followed by " (in MODULE)".
-var goneRE = regexp.MustCompile(`^rsync: (?:\[[a-z]+\] )?(?:link_stat|change_dir|opendir|readlink_stat) "(.*)"( \(in (?:root|user)\))? failed: [^"]*\((?:2|20|40)\)$`)
-
-// teardownLine is what the receiving rsync may print after its exit-23
-// summary when the daemon that reads SRC (see confine.go) has already
-// gone: the end of the conversation, not an error of its own.
-const teardownLine = "rsync: [Receiver] write error: Broken pipe (32)"
-
-// vanishedRE matches rsync's note for a file that vanished while it was
-// being sent (exit 24), which may appear with other messages.
-var vanishedRE = regexp.MustCompile(`^file has vanished: "(.*)"(?: \(in (?:root|user)\))?$`)
+// exit23Line is the line a copy job (copy.sh) appends to its log after an
+// rsync that exited 23.
+const exit23Line = "== exit 23"
 
 // checkExit23 reads the last attempt in log and reports nil when that
 // attempt did not end with rsync's exit 23 (it ended with 24, which is
@@ -62,19 +48,22 @@ func checkExit23(log, src string, since time.Time) error {
 	}
 	gone, summed := 0, false
 	for _, l := range lines {
-		switch {
-		case l == exit23Line:
-		case strings.HasPrefix(l, "rsync error: some files/attrs were not transferred"):
+		if l == exit23Line {
+			continue
+		}
+		switch msg := copytool.ParseRsync(l); msg.Kind {
+		case copytool.Summary:
 			summed = true
-		case summed && l == teardownLine:
-		case vanishedRE.MatchString(l):
-		case goneRE.MatchString(l):
+		case copytool.Teardown:
+			if !summed {
+				return fmt.Errorf("rsync exited 23: %s", l)
+			}
+		case copytool.Vanished:
+		case copytool.Gone:
 			// rsync does not escape a backslash, so a name holding
 			// "\#ooo" reads both ways: both must be gone.
-			m := goneRE.FindStringSubmatch(l)
-			raw := m[1]
-			for _, p := range []string{raw, unescapeRsync(raw)} {
-				if m[2] != "" { // relative to the module, which is SRC
+			for _, p := range []string{msg.Path, copytool.Unescape(msg.Path)} {
+				if msg.InModule { // relative to the module, which is SRC
 					p = filepath.Join(src, strings.TrimLeft(p, "/"))
 				}
 				if !goneSince(src, p, since) {
@@ -82,8 +71,7 @@ func checkExit23(log, src string, since time.Time) error {
 				}
 			}
 			gone++
-		case strings.HasPrefix(l, "rsync") || strings.HasPrefix(l, "ERROR") || strings.HasPrefix(l, "WARNING") ||
-			strings.HasPrefix(l, "IO error") || strings.HasPrefix(l, "cannot ") || strings.HasPrefix(l, "skipping "):
+		case copytool.Error:
 			return fmt.Errorf("rsync exited 23: %s", l)
 		}
 	}
@@ -132,24 +120,4 @@ func lastAttempt(log string) (string, error) {
 		}
 		end = start - 1
 	}
-}
-
-// unescapeRsync undoes rsync's escaping of file names in its messages:
-// every byte it does not print as is appears as \#ooo (octal).
-func unescapeRsync(s string) string {
-	if !strings.Contains(s, `\#`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 < len(s) && s[i+1] == '#' {
-			if n, err := strconv.ParseUint(s[i+2:i+5], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 4
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
