@@ -9,7 +9,7 @@ package main
 // swapped one (and more), its files and symlink targets marked — while
 // drove sync runs, with the real rsync and rclone. Every sync exits 0 or
 // says what failed; no list and no entry of DST ever holds anything from
-// outside SRC (as root, not even a symlink's target: see README, "Live
+// outside SRC (as root, not even a symlink's target: see docs/sync.md, "Live
 // trees", for what another user's rsync still lets through), and nothing
 // outside changes; once the mutator stops, one more run makes DST equal
 // SRC (--verify=checksum).
@@ -276,7 +276,7 @@ func TestSyncLiveTree(t *testing.T) {
 
 				// --checksum: a file rewritten with the same size within
 				// the file system's timestamp granularity after it was
-				// copied has the same size and mtime (see README).
+				// copied has the same size and mtime (see docs/sync.md).
 				r := drove(t, nil, nil, append(args[:len(args)-2:len(args)-2], "--tool-args=--checksum", "--verify=checksum", src, dst)...)
 				require.Equal(t, exitOK, r.code, r.stderr)
 				require.Contains(t, r.stderr, " 0 differences")

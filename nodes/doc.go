@@ -24,7 +24,7 @@
 // lists those values with the file:line each came from. What drove cannot
 // evaluate (unknown keywords, Match criteria such as localnetwork, options that change how ssh connects such as Ciphers or
 // KnownHostsCommand) is reported once per Dialer through Options.Logf with
-// file:line. The README's SSH section lists each option and its test.
+// file:line. docs/ssh.md lists each option and its test.
 //
 // # Authentication and host keys
 //

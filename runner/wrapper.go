@@ -49,7 +49,7 @@ func newMark() string {
 // the wrapper follows it on a line of its own. On the same line, reraise
 // passes the job's status on: a last command killed by a signal kills the
 // shell with that signal, unless the job set a trap. The differences that
-// stay visible are listed in README ("Jobs"); docs/design-runner.md has
+// stay visible are listed in docs/jobs.md ("Jobs"); docs/design-runner.md has
 // the details.
 func jobCommand(job string) string {
 	if strings.Contains(job, "trap") {
