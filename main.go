@@ -45,8 +45,10 @@ type CLI struct {
 	Partition PartitionCmd `cmd:"" help:"Crawl SRC into partitions and print one copy job per partition."`
 	Sync      SyncCmd      `cmd:"" help:"Copy SRC to DST across the nodes: crawl, partition, copy in parallel, final pass; resumable."`
 
-	Version     VersionCmd       `cmd:"" help:"Print the version: the module version, or the VCS revision of a build from a checkout."`
-	VersionFlag kong.VersionFlag `name:"version" short:"V" help:"Print the version and exit."`
+	Version     VersionCmd         `cmd:"" help:"Print the version: the module version, or the VCS revision of a build from a checkout."`
+	Completion  CompletionCmd      `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
+	CompNodes   CompletionNodesCmd `cmd:"" name:"completion-nodes" hidden:"" help:"Print the node names completion offers."`
+	VersionFlag kong.VersionFlag   `name:"version" short:"V" help:"Print the version and exit."`
 }
 
 // exitError carries an exit status through a command's error return.
@@ -78,15 +80,22 @@ type env struct {
 	drain <-chan struct{}
 	// hup receives SIGHUP (re-read node files).
 	hup <-chan os.Signal
+	// config names the defaults files to read (none if zero).
+	config configPaths
+	// home is the user's home directory, where completion finds ~/.ssh
+	// ("" in tests: none).
+	home string
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	home, _ := os.UserHomeDir()
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, userConfigPaths(os.Getenv, os.UserHomeDir), home))
 }
 
 // run parses args, runs the chosen command and returns the exit status. The
 // first SIGINT/SIGTERM closes env.drain; the second cancels the context.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// config names the defaults files, home the user's home directory.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, config configPaths, home string) int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -111,7 +120,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, drain: drain, hup: hup}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, drain: drain, hup: hup, config: config, home: home}
 	return runWith(ctx, e, args)
 }
 
@@ -119,18 +128,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func runWith(ctx context.Context, e *env, args []string) (code int) {
 	var cli CLI
 	exited := false
-	parser, err := kong.New(&cli,
-		kong.Name("drove"),
-		kong.Description("Run shell jobs across machines over SSH, and copy big trees in parallel partitions.\n\n"+exitHelp),
+	defaults := &defaults{}
+	cli.Run.defaults = defaults
+	parser, err := newParser(&cli,
+		kong.Resolvers(defaults),
 		kong.Writers(e.stdout, e.stderr),
 		kong.Exit(func(c int) { exited = true; code = c; panic(kongExit{}) }),
-		kong.Vars{"version": versionString()},
-		kong.TypeMapper(reflect.TypeOf(time.Duration(0)), durationMapper()),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.BindTo(ctx, (*context.Context)(nil)),
 		kong.Bind(e),
 	)
 	if err != nil {
+		fmt.Fprintf(e.stderr, "drove: %v\n", err)
+		return exitUsage
+	}
+	if err := defaults.load(e.config, parser.Model); err != nil {
 		fmt.Fprintf(e.stderr, "drove: %v\n", err)
 		return exitUsage
 	}
@@ -153,13 +164,25 @@ func runWith(ctx context.Context, e *env, args []string) (code int) {
 	return exitOK
 }
 
+// newParser builds drove's command line parser over cli: the model that
+// --help, the man page (docs/drove.1) and the completion scripts come from.
+func newParser(cli *CLI, options ...kong.Option) (*kong.Kong, error) {
+	return kong.New(cli, append([]kong.Option{
+		kong.Name("drove"),
+		kong.Description("Run shell jobs across machines over SSH, and copy big trees in parallel partitions.\n\n" + exitHelp),
+		kong.Vars{"version": versionString()},
+		kong.TypeMapper(reflect.TypeOf(time.Duration(0)), durationMapper()),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	}, options...)...)
+}
+
 type kongExit struct{}
 
 // commandName is "drove" or "drove sync", for pointing at the right --help.
 func commandName(args []string) string {
 	if len(args) > 0 {
 		switch args[0] {
-		case "run", "partition", "sync", "version":
+		case "run", "partition", "sync", "version", "completion":
 			return "drove " + args[0]
 		}
 	}
@@ -211,7 +234,7 @@ func helpForRun(args []string) []string {
 			return []string{"run", "--help"}
 		}
 		return append(args[1:2:2], "--help")
-	case "run", "partition", "sync", "version":
+	case "run", "partition", "sync", "version", "completion", completionNodesName:
 		return args
 	}
 	for _, a := range args {

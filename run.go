@@ -39,6 +39,8 @@ type RunCmd struct {
 	DryRun       bool   `help:"Print the resolved nodes (user, address, port, slots, jump host, identities) and the jobs that would run, without connecting."`
 
 	fleetFlags `embed:""`
+
+	defaults *defaults `kong:"-"` // what config files set, for --dry-run
 }
 
 // Help is shown under the usage line of "drove --help".
@@ -56,6 +58,7 @@ Commands:
   partition  split a tree into partitions and print one copy job per partition
   sync       copy a tree across the nodes in parallel partitions, resumably
   version    print the version
+  completion print a shell completion script: drove completion bash|zsh|fish
   help       "drove help COMMAND" is "drove COMMAND --help"
 
 Durations are seconds (30) or have a unit (90s, 5m, 2h).

@@ -317,7 +317,7 @@ func TestSyncHelperProcess(t *testing.T) {
 	if args == "" {
 		t.Skip("helper process only")
 	}
-	os.Exit(run(strings.Split(args, "\x1f"), os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(run(strings.Split(args, "\x1f"), os.Stdin, os.Stdout, os.Stderr, configPaths{}, ""))
 }
 
 func TestSyncResumeAfterDroveKilled(t *testing.T) {
