@@ -40,6 +40,8 @@ type CLI struct {
 	Run       RunCmd       `cmd:"" default:"withargs" help:"Run jobs across nodes (the default command)."`
 	Partition PartitionCmd `cmd:"" help:"Crawl SRC into partitions and print one copy job per partition."`
 	Sync      SyncCmd      `cmd:"" help:"Copy SRC to DST across the nodes: crawl, partition, copy in parallel, final pass; resumable."`
+	Copy      CopyCmd      `cmd:"" help:"Copy files or trees to every node (pdcp), or with --reverse from every node into DEST/NODE/ (rpdcp)."`
+	Rcopy     RcopyCmd     `cmd:"" help:"Gather files or trees from every node into DEST/NODE/ here: drove copy --reverse."`
 
 	Version     VersionCmd       `cmd:"" help:"Print the version: the module version, or the VCS revision of a build from a checkout."`
 	VersionFlag kong.VersionFlag `name:"version" short:"V" help:"Print the version and exit."`
@@ -155,7 +157,7 @@ type kongExit struct{}
 func commandName(args []string) string {
 	if len(args) > 0 {
 		switch args[0] {
-		case "run", "partition", "sync", "version":
+		case "run", "partition", "sync", "copy", "rcopy", "version":
 			return "drove " + args[0]
 		}
 	}
@@ -207,7 +209,7 @@ func helpForRun(args []string) []string {
 			return []string{"run", "--help"}
 		}
 		return append(args[1:2:2], "--help")
-	case "run", "partition", "sync", "version":
+	case "run", "partition", "sync", "copy", "rcopy", "version":
 		return args
 	}
 	for _, a := range args {
