@@ -376,11 +376,14 @@ func runNode(ctx context.Context, n Node, opts Options, res *NodeResult, copyNod
 		if lost || res.Interrupted {
 			return true
 		}
+		// A cancelled ctx closed the connection itself: interrupted, not lost.
 		select {
 		case <-dead:
-			lost = true
-			fail("", ErrConnectionLost)
-			return true
+			if ctx.Err() == nil {
+				lost = true
+				fail("", ErrConnectionLost)
+				return true
+			}
 		default:
 		}
 		if stopped(ctx, opts.Drain) {

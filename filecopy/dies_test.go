@@ -110,3 +110,63 @@ func TestPushNodeDiesMidFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(8<<20), fi.Size())
 }
+
+// gatedNode is a node whose SFTP server stops reading after 1 MiB: reached
+// is closed then, and it reads on once release is called.
+func gatedNode(t *testing.T) (s *sshtest.Server, reached <-chan struct{}, release func()) {
+	r, released := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(released) }) }
+	t.Cleanup(release)
+	s = sshtest.New(t, sshtest.Options{SFTPHandler: func(s gliderssh.Session) {
+		srv, err := sftp.NewServer(&gatedSession{Session: s, limit: 1 << 20, reached: r, released: released})
+		if err == nil {
+			_ = srv.Serve()
+		}
+	}})
+	return s, r, release
+}
+
+// The first interrupt (Drain) lets the file being written finish and
+// starts no other; the second (ctx) closes the connection at once, leaving
+// no file under the real name.
+func TestPushInterrupts(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big")
+	require.NoError(t, os.WriteFile(big, bytes.Repeat([]byte("x"), 8<<20), 0o644))
+	small := filepath.Join(dir, "small")
+	require.NoError(t, os.WriteFile(small, []byte("s"), 0o644))
+	key := sshtest.NewSigner(t)
+
+	for _, second := range []bool{false, true} {
+		node, reached, release := gatedNode(t)
+		dest := t.TempDir()
+		drain := make(chan struct{})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan Summary, 1)
+		go func() {
+			s, _ := Push(ctx, []Node{sshNode("n", node, key)}, Options{Sources: []string{big, small}, Dest: dest + "/", Drain: drain})
+			done <- s
+		}()
+		<-reached
+		close(drain)
+		if second {
+			cancel()
+		}
+		release()
+		sum := <-done
+		cancel()
+		require.True(t, sum.Interrupted)
+		r := sum.Nodes[0]
+		require.True(t, r.Interrupted, "%+v", r)
+		fi, err := os.Stat(filepath.Join(dest, "big"))
+		if second {
+			require.ErrorIs(t, err, os.ErrNotExist, "killed mid-file, yet the real name exists")
+		} else {
+			require.NoError(t, err, "the file being written when drained was not finished: %v", r.Errors)
+			require.Equal(t, int64(8<<20), fi.Size())
+		}
+		_, err = os.Stat(filepath.Join(dest, "small"))
+		require.ErrorIs(t, err, os.ErrNotExist, "a file started after the interrupt")
+	}
+}
