@@ -166,3 +166,53 @@ func TestRealSSHCopyNodeDown(t *testing.T) {
 	_, err = os.Stat(dest + "2")
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// TestRealSSHCopyNodeDiesMidFile: a real sshd node killed while a file is
+// on its way leaves no file under the real name (the temporary one at
+// most), and drove copy reports the node and exits 1.
+func TestRealSSHCopyNodeDiesMidFile(t *testing.T) {
+	c := sshdtest.Start(t, sshdtest.Options{Nodes: 1})
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o755))
+	src := filepath.Join(dir, "big")
+	fh, err := os.Create(src)
+	require.NoError(t, err)
+	// Random-ish content, 256 MiB: long enough on the wire to be caught.
+	chunk := bytes.Repeat([]byte("0123456789abcdef"), 1<<16)
+	for i := range 256 {
+		chunk[0] = byte(i)
+		_, err = fh.Write(chunk)
+		require.NoError(t, err)
+	}
+	require.NoError(t, fh.Close())
+	dest := c.Nodes[0].Scratch
+
+	res := make(chan result, 1)
+	go func() { res <- drove(t, nil, nil, "copy", "-F", c.SSHConfig, "-n", "node1", "--keepalive", "1", src, dest+"/") }()
+	// Stop the node (SIGSTOP) as soon as its temporary file has data.
+	deadline := time.Now().Add(30 * time.Second)
+	caught := false
+	for !caught && time.Now().Before(deadline) {
+		select {
+		case r := <-res:
+			t.Skipf("the copy finished before the node could be stopped (exit %d)", r.code)
+		default:
+		}
+		tmps, _ := filepath.Glob(filepath.Join(dest, ".drove-tmp-*"))
+		for _, p := range tmps {
+			if fi, err := os.Stat(p); err == nil && fi.Size() > 0 {
+				c.Nodes[0].Freeze(t)
+				caught = true
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	require.True(t, caught, "no temporary file appeared in 30 s")
+	c.Nodes[0].Kill(t)
+	r := <-res
+	require.Equal(t, exitFailed, r.code, r.stderr)
+	require.Contains(t, r.stderr, "drove: copy: node1: ")
+	t.Logf("stderr:\n%s", r.stderr)
+	_, err = os.Stat(filepath.Join(dest, "big"))
+	require.ErrorIs(t, err, os.ErrNotExist, "a half-written file under the real name")
+}
