@@ -136,6 +136,9 @@ func Push(ctx context.Context, nodes []Node, opts Options) (Summary, error) {
 	if opts.Dest == "" {
 		return Summary{}, &InputError{Path: opts.Dest, Err: errors.New("empty destination")}
 	}
+	if err := checkNotInside(nodes, opts.Sources, opts.Dest); err != nil {
+		return Summary{}, err
+	}
 	return fanOut(ctx, nodes, opts, func(ctx context.Context, n Node, nfs FS, t *tree) {
 		t.src, t.dst = osFS{}, nfs
 		pushNode(t, opts)
@@ -148,6 +151,9 @@ func Push(ctx context.Context, nodes []Node, opts Options) (Summary, error) {
 // directory; every other failure is in the Summary.
 func Pull(ctx context.Context, nodes []Node, opts Options) (Summary, error) {
 	if err := checkSources(opts.Sources, path.Base, false); err != nil {
+		return Summary{}, err
+	}
+	if err := checkNotInside(nodes, opts.Sources, opts.Dest); err != nil {
 		return Summary{}, err
 	}
 	if err := os.MkdirAll(opts.Dest, 0o755); err != nil {
@@ -197,6 +203,49 @@ func checkSources(srcs []string, base func(string) string, local bool) error {
 		seen[b] = true
 	}
 	return nil
+}
+
+// checkNotInside refuses, when this machine is one of the nodes, a
+// destination inside a source (or the source itself): the copy would read
+// what it writes, without end. Paths are compared absolute and cleaned,
+// with symbolic links in their existing parts resolved.
+func checkNotInside(nodes []Node, srcs []string, dest string) error {
+	local := false
+	for _, n := range nodes {
+		local = local || n.Dial == nil
+	}
+	if !local {
+		return nil
+	}
+	d := resolved(dest)
+	for _, s := range srcs {
+		sr := resolved(s)
+		if d == sr || strings.HasPrefix(d, strings.TrimSuffix(sr, string(os.PathSeparator))+string(os.PathSeparator)) {
+			return &InputError{Path: s, Err: fmt.Errorf("the destination %s is inside it, on this machine (':')", QuoteName(dest))}
+		}
+	}
+	return nil
+}
+
+// resolved is p absolute and cleaned, with symbolic links resolved in the
+// longest part of it that exists.
+func resolved(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return filepath.Clean(p)
+	}
+	rest := ""
+	for cur := abs; ; {
+		if r, err := filepath.EvalSymlinks(cur); err == nil {
+			return filepath.Join(r, rest)
+		}
+		parent := filepath.Dir(cur)
+		if parent == cur {
+			return abs
+		}
+		rest = filepath.Join(filepath.Base(cur), rest)
+		cur = parent
+	}
 }
 
 // dirName is a node's directory name under a pull's destination: its name,

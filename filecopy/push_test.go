@@ -106,11 +106,19 @@ func TestPushBadInput(t *testing.T) {
 		"collision": {Sources: []string{f, other}, Dest: "x"},
 		"no dest":   {Sources: []string{f}, Dest: ""},
 		"root":      {Sources: []string{"/"}, Dest: "x"},
+		"inside":    {Sources: []string{filepath.Dir(other)}, Dest: filepath.Join(other, "..", "deeper") + "/"},
+		"itself":    {Sources: []string{filepath.Dir(other)}, Dest: filepath.Dir(other) + "/"},
 	} {
 		_, err := Push(context.Background(), []Node{{Name: "local"}}, opts)
 		var ie *InputError
 		require.ErrorAs(t, err, &ie, name)
 	}
+	_, err := os.Stat(filepath.Join(dir, "sub", "deeper"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	// Pulling from this machine into the tree being pulled: refused too.
+	_, err = Pull(context.Background(), []Node{{Name: "local"}}, Options{Sources: []string{dir}, Dest: filepath.Join(dir, "back")})
+	var ie *InputError
+	require.ErrorAs(t, err, &ie)
 }
 
 // A node that cannot be reached is reported; the others are copied.
