@@ -92,7 +92,7 @@ func TestBashCompletion(t *testing.T) {
 
 	require.Equal(t, []string{"--job", "--job-file", "--joblog"}, bashComplete(t, bin, "drove --jo"))
 	require.Equal(t, []string{"--job-file"}, bashComplete(t, bin, "drove -n : --job-f"))
-	require.Equal(t, []string{"completion", "partition", "run", "sync", "version"}, bashComplete(t, bin, "drove "))
+	require.Equal(t, []string{"completion", "copy", "partition", "rcopy", "run", "sync", "version"}, bashComplete(t, bin, "drove "))
 	require.Equal(t, []string{"sync"}, bashComplete(t, bin, "drove sy"))
 	// Per command: sync's flags, not run's.
 	require.Equal(t, []string{"--verbose", "--verify", "--version"}, bashComplete(t, bin, "drove sync --ve"))

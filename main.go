@@ -44,6 +44,8 @@ type CLI struct {
 	Run       RunCmd       `cmd:"" default:"withargs" help:"Run jobs across nodes (the default command)."`
 	Partition PartitionCmd `cmd:"" help:"Crawl SRC into partitions and print one copy job per partition."`
 	Sync      SyncCmd      `cmd:"" help:"Copy SRC to DST across the nodes: crawl, partition, copy in parallel, final pass; resumable."`
+	Copy      CopyCmd      `cmd:"" help:"Copy files or trees to every node (pdcp), or with --reverse from every node into DEST/NODE/ (rpdcp)."`
+	Rcopy     RcopyCmd     `cmd:"" help:"Gather files or trees from every node into DEST/NODE/ here: drove copy --reverse."`
 
 	Version     VersionCmd         `cmd:"" help:"Print the version: the module version, or the VCS revision of a build from a checkout."`
 	Completion  CompletionCmd      `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
@@ -182,7 +184,7 @@ type kongExit struct{}
 func commandName(args []string) string {
 	if len(args) > 0 {
 		switch args[0] {
-		case "run", "partition", "sync", "version", "completion":
+		case "run", "partition", "sync", "copy", "rcopy", "version", "completion":
 			return "drove " + args[0]
 		}
 	}
@@ -234,7 +236,7 @@ func helpForRun(args []string) []string {
 			return []string{"run", "--help"}
 		}
 		return append(args[1:2:2], "--help")
-	case "run", "partition", "sync", "version", "completion", completionNodesName:
+	case "run", "partition", "sync", "copy", "rcopy", "version", "completion", completionNodesName:
 		return args
 	}
 	for _, a := range args {

@@ -57,6 +57,8 @@ Commands:
   run        run jobs across nodes (the default: "drove run" may be left out)
   partition  split a tree into partitions and print one copy job per partition
   sync       copy a tree across the nodes in parallel partitions, resumably
+  copy       copy files or trees to every node (pdcp, clush --copy, pscp)
+  rcopy      gather files or trees from every node into DEST/NODE/ (copy --reverse)
   version    print the version
   completion print a shell completion script: drove completion bash|zsh|fish
   help       "drove help COMMAND" is "drove COMMAND --help"

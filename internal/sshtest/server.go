@@ -3,7 +3,8 @@
 // for real with "sh -c" in a process group of its own, as sshd does, with
 // stdin, stdout, stderr, TERM and the exit status or signal wired back;
 // Options choose another handler (Echo), host keys, which client keys or
-// methods authenticate, a session limit and ProxyJump forwarding. Hooks kill
+// methods authenticate, a session limit, ProxyJump forwarding and an SFTP
+// subsystem (pkg/sftp's server, or any handler). Hooks kill
 // the node or freeze it. Servers close when the test ends. NewFleet adds
 // the client files (key, known_hosts, ssh_config) for n servers, and
 // Refusing gives an address that refuses connections. Only tests import
@@ -45,6 +46,14 @@ type Options struct {
 	// a ProxyJump host; every destination asked for is reported on
 	// Forwards. Without it such channels are rejected.
 	Forwarding bool
+	// SFTP serves the "sftp" subsystem with pkg/sftp's server, as sshd's
+	// internal-sftp does, on the real file system. Relative paths are the
+	// test process's working directory; Server.Dir is a fresh t.TempDir()
+	// for the node's files.
+	SFTP bool
+	// SFTPHandler, when non-nil, serves the "sftp" subsystem instead (a
+	// hostile node, say); it overrides SFTP.
+	SFTPHandler gliderssh.SubsystemHandler
 }
 
 // Server is one in-process SSH node.
@@ -54,6 +63,7 @@ type Server struct {
 	Signer   ssh.Signer   // its first host key
 	HostKeys []ssh.Signer // all its host keys
 	Commands atomic.Int64 // sessions that ran a command (default handler)
+	Dir      string       // with Options.SFTP: a directory of its own for the node's files
 
 	srv      *gliderssh.Server
 	maxSess  int
@@ -92,6 +102,13 @@ func New(t testing.TB, opts Options) *Server {
 		PublicKeyHandler: authorized(opts.AuthorizedKeys),
 		ConnCallback:     ts.track,
 		ChannelHandlers:  map[string]gliderssh.ChannelHandler{"session": ts.limitSessions()},
+	}
+	switch {
+	case opts.SFTPHandler != nil:
+		ts.srv.SubsystemHandlers = map[string]gliderssh.SubsystemHandler{"sftp": opts.SFTPHandler}
+	case opts.SFTP:
+		ts.Dir = t.TempDir()
+		ts.srv.SubsystemHandlers = map[string]gliderssh.SubsystemHandler{"sftp": SFTPServer()}
 	}
 	if opts.PasswordOnly {
 		ts.srv.PublicKeyHandler = nil

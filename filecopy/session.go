@@ -1,0 +1,110 @@
+package filecopy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+)
+
+// sftpStartTimeout bounds opening the SFTP session (channel, subsystem
+// request, version exchange) on a connection that is up.
+const sftpStartTimeout = 30 * time.Second
+
+// session is one node's SSH connection and its SFTP client; dead is
+// closed when the connection is gone.
+type session struct {
+	conn  *ssh.Client
+	sftp  *sftp.Client
+	dead  chan struct{}
+	once  sync.Once
+	close func()
+}
+
+// openSession dials n and starts SFTP on it, with keepalives; the
+// connection closes when ctx is cancelled or the node stops answering.
+func openSession(ctx context.Context, n Node) (*session, error) {
+	conn, err := n.Dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{conn: conn, dead: make(chan struct{})}
+	go func() {
+		_ = conn.Wait()
+		close(s.dead)
+	}()
+	stopWatch := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = conn.Close()
+		case <-stopWatch:
+		case <-s.dead:
+		}
+	}()
+	if n.KeepaliveInterval > 0 {
+		go keepalive(conn, s.dead, n.KeepaliveInterval, max(n.KeepaliveCountMax, 1))
+	}
+	s.close = func() {
+		s.once.Do(func() {
+			close(stopWatch)
+			if s.sftp != nil {
+				_ = s.sftp.Close()
+			}
+			_ = conn.Close()
+			<-s.dead
+		})
+	}
+	timer := time.AfterFunc(sftpStartTimeout, func() { _ = conn.Close() })
+	c, err := sftp.NewClient(conn, sftp.UseConcurrentWrites(true))
+	timer.Stop()
+	if err != nil {
+		s.close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w while starting SFTP", ErrInterrupted)
+		}
+		return nil, fmt.Errorf("filecopy: starting SFTP (the node's sshd needs an sftp Subsystem): %w", err)
+	}
+	s.sftp = c
+	return s, nil
+}
+
+// keepalive sends keepalive@openssh.com every interval, as OpenSSH's
+// ServerAliveInterval does; any reply means the node is alive. When one
+// goes unanswered for interval*countMax the connection is closed, which
+// fails every SFTP request on it. It returns when the connection is gone.
+func keepalive(conn *ssh.Client, dead <-chan struct{}, interval time.Duration, countMax int) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-dead:
+			return
+		}
+		reply := make(chan error, 1)
+		go func() {
+			_, _, err := conn.SendRequest("keepalive@openssh.com", true, nil)
+			reply <- err
+		}()
+		wait := time.NewTimer(interval * time.Duration(countMax))
+		select {
+		case err := <-reply:
+			wait.Stop()
+			if err != nil && !errors.Is(err, context.Canceled) {
+				_ = conn.Close()
+				return
+			}
+		case <-wait.C:
+			_ = conn.Close()
+			return
+		case <-dead:
+			wait.Stop()
+			return
+		}
+	}
+}

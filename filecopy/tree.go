@@ -1,0 +1,245 @@
+package filecopy
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// errStop ends a node's copy early: its connection died or the run is
+// being interrupted. The reason was reported already.
+var errStop = errors.New("filecopy: stopped")
+
+// tree copies entries from src to dst for one node and records each
+// failure in res; it goes on after a failure that concerns one path.
+type tree struct {
+	src, dst FS
+	res      *NodeResult
+	// stop reports whether the node must stop: the connection died or the
+	// run is being interrupted (it records the reason itself).
+	stop func() bool
+	// untrusted: src is a node's listing (Pull). Names are checked and
+	// setuid/setgid bits dropped.
+	untrusted bool
+	// fail reports a path's failure. The path named is on the node.
+	fail func(path string, err error)
+}
+
+// copyEntry copies the entry at srcPath (described by fi, from Lstat) to
+// dstPath. It returns errStop when the node must stop.
+func (t *tree) copyEntry(srcPath string, fi fs.FileInfo, dstPath string) error {
+	if t.stop() {
+		return errStop
+	}
+	nodePath := srcPath
+	if !t.untrusted {
+		nodePath = dstPath
+	}
+	switch m := fi.Mode(); {
+	case m.IsRegular():
+		if err := t.copyFile(srcPath, fi, dstPath); err != nil {
+			t.fail(nodePath, err)
+		}
+	case m&fs.ModeSymlink != 0:
+		if err := t.copyLink(srcPath, dstPath); err != nil {
+			t.fail(nodePath, err)
+		}
+	case m.IsDir():
+		return t.copyDir(srcPath, fi, dstPath)
+	default:
+		t.fail(nodePath, fmt.Errorf("%w (%s)", ErrNotCopied, typeName(m)))
+	}
+	return nil
+}
+
+// ErrNotCopied is the error for a file that is neither a regular file, a
+// directory nor a symbolic link.
+var ErrNotCopied = errors.New("not a regular file, directory or symbolic link: not copied")
+
+func typeName(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "fifo"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "mode " + m.String()
+}
+
+// mode is the mode to give a copy of fi: permissions and sticky, and setuid
+// and setgid unless the source is untrusted.
+func (t *tree) mode(fi fs.FileInfo) fs.FileMode {
+	keep := fs.ModePerm | fs.ModeSticky
+	if !t.untrusted {
+		keep |= fs.ModeSetuid | fs.ModeSetgid
+	}
+	return fi.Mode() & keep
+}
+
+// tempName is a fresh temporary name in the directory of p.
+func (t *tree) tempName(p string) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	name := ".drove-tmp-" + hex.EncodeToString(b[:])
+	return t.dst.Join(dirOf(p), name)
+}
+
+// dirOf is the directory part of p, "" for a bare name; p uses "/" (SFTP)
+// or the local separator, and Join with "" keeps a bare name bare.
+func dirOf(p string) string {
+	i := strings.LastIndexAny(p, `/`+string(os.PathSeparator))
+	switch {
+	case i < 0:
+		return ""
+	case i == 0:
+		return p[:1]
+	}
+	return p[:i]
+}
+
+func (t *tree) copyFile(srcPath string, fi fs.FileInfo, dstPath string) (err error) {
+	r, err := t.src.Open(srcPath)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	tmp := t.tempName(dstPath)
+	w, err := t.dst.CreateExcl(tmp)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = t.dst.Remove(tmp)
+		}
+	}()
+	n, err := io.Copy(w, r)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Size() != n && !t.untrusted {
+		return fmt.Errorf("changed while being copied: read %d bytes of %d", n, fi.Size())
+	}
+	if err := t.dst.Chmod(tmp, t.mode(fi)); err != nil {
+		return err
+	}
+	if err := t.dst.Chtimes(tmp, fi.ModTime()); err != nil {
+		return err
+	}
+	if err := t.dst.Rename(tmp, dstPath); err != nil {
+		return err
+	}
+	t.res.Files++
+	t.res.Bytes += n
+	return nil
+}
+
+func (t *tree) copyLink(srcPath, dstPath string) (err error) {
+	target, err := t.src.Readlink(srcPath)
+	if err != nil {
+		return err
+	}
+	tmp := t.tempName(dstPath)
+	if err := t.dst.Symlink(target, tmp); err != nil {
+		return err
+	}
+	if err := t.dst.Rename(tmp, dstPath); err != nil {
+		_ = t.dst.Remove(tmp)
+		return err
+	}
+	t.res.Links++
+	return nil
+}
+
+func (t *tree) copyDir(srcPath string, fi fs.FileInfo, dstPath string) error {
+	nodePath := srcPath
+	if !t.untrusted {
+		nodePath = dstPath
+	}
+	if err := t.mkdir(dstPath); err != nil {
+		t.fail(nodePath, err)
+		return nil
+	}
+	ents, err := t.src.ReadDir(srcPath)
+	if err != nil {
+		t.fail(srcPathFor(t, srcPath, nodePath), err)
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if err := checkName(name); err != nil {
+			t.fail(t.src.Join(srcPath, name), err)
+			continue
+		}
+		if err := t.copyEntry(t.src.Join(srcPath, name), e, t.dst.Join(dstPath, name)); err != nil {
+			return err
+		}
+	}
+	if err := t.dst.Chmod(dstPath, t.mode(fi)); err != nil {
+		t.fail(nodePath, err)
+		return nil
+	}
+	if err := t.dst.Chtimes(dstPath, fi.ModTime()); err != nil {
+		t.fail(nodePath, err)
+		return nil
+	}
+	t.res.Dirs++
+	return nil
+}
+
+// srcPathFor names a listing failure: the node's path when pulling, the
+// local source otherwise.
+func srcPathFor(t *tree, srcPath, nodePath string) string {
+	if t.untrusted {
+		return nodePath
+	}
+	return srcPath
+}
+
+// mkdir creates dir, or accepts an existing directory (a link to one
+// included: the destination's own layout is the user's; an untrusted
+// source cannot make one lead out, see rootFS).
+func (t *tree) mkdir(dir string) error {
+	err := t.dst.Mkdir(dir)
+	if err == nil {
+		return nil
+	}
+	fi, serr := t.dst.Stat(dir)
+	if serr == nil && fi.IsDir() {
+		return nil
+	}
+	if serr == nil {
+		return fmt.Errorf("exists and is not a directory")
+	}
+	return err
+}
+
+// checkName refuses a directory entry name that is not one path element.
+func checkName(name string) error {
+	switch {
+	case name == "", name == ".", name == "..":
+		return &NameError{Name: name}
+	case strings.ContainsAny(name, "/\x00"):
+		return &NameError{Name: name}
+	case os.PathSeparator != '/' && strings.ContainsRune(name, os.PathSeparator):
+		return &NameError{Name: name}
+	}
+	return nil
+}
+
+// NameError is a name a node listed that is not a single path element; it
+// is not copied.
+type NameError struct{ Name string }
+
+func (e *NameError) Error() string {
+	return fmt.Sprintf("filecopy: refused name %q: not a single path element", e.Name)
+}
