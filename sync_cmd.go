@@ -96,16 +96,8 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	hasLocal := false
 	for i, n := range c.poolNodes(specs, dialer) {
-		local := specs[i].Local()
-		hasLocal = hasLocal || local
-		o.Nodes = append(o.Nodes, syncer.Node{Node: n, Local: local})
-	}
-	if hasLocal && !c.remoteDst() {
-		if _, err := os.Stat(filepath.Dir(o.Dst)); err != nil {
-			return usageErrorf("sync: DST's parent: %v", err)
-		}
+		o.Nodes = append(o.Nodes, syncer.Node{Node: n, Local: specs[i].Local()})
 	}
 
 	scr := termview.NewScreen(e.stdout, e.stderr, c.Status)
@@ -128,10 +120,11 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		var oe *syncer.OverlapError
 		var ue *syncer.UnsafeWorkError
 		var wr *syncer.WorkRequiredError
+		var de *syncer.DstError
 		if errors.As(err, &wr) {
 			return usageErrorf("sync: --work DIR is required with remote nodes (%s): a directory on storage every node sees at the same path", wr.Node)
 		}
-		if errors.As(err, &mm) || errors.As(err, &be) || errors.As(err, &ve) || errors.As(err, &oe) || errors.As(err, &ue) {
+		if errors.As(err, &mm) || errors.As(err, &be) || errors.As(err, &ve) || errors.As(err, &oe) || errors.As(err, &ue) || errors.As(err, &de) {
 			return &exitError{code: exitUsage, err: err}
 		}
 		return &exitError{code: exitFailed, err: err}
@@ -149,9 +142,6 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 	}
 	if c.Verify == "" {
 		return nil
-	}
-	if c.remoteDst() {
-		return usageErrorf("sync: --verify needs DST to be a directory on this machine, not an rclone remote")
 	}
 	start := time.Now()
 	rep, err := syncer.Verify(ctx, syncer.VerifyOptions{
@@ -189,10 +179,13 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 			return o, usageErrorf("sync: --size: %v", err)
 		}
 	}
+	if c.Verify != "" && c.remoteDst() {
+		return o, usageErrorf("sync: --verify needs DST to be a directory on this machine, not an rclone remote")
+	}
 	if c.EmptyDirs && mode == partition.ModeRclone {
 		return o, usageErrorf("sync: --empty-dirs does not work with rclone (rclone --files-from-raw copies files only; the final pass creates empty directories)")
 	}
-	src, err := filepath.Abs(c.Src)
+	src, err := absPath(c.Src)
 	if err != nil {
 		return o, usageErrorf("sync: SRC: %v", err)
 	}
@@ -203,13 +196,13 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 	}
 	dst := c.Dst
 	if !c.remoteDst() {
-		if dst, err = filepath.Abs(dst); err != nil {
+		if dst, err = absPath(dst); err != nil {
 			return o, usageErrorf("sync: DST: %v", err)
 		}
 	}
 	work := c.Work // "": syncer.DefaultWork
 	if work != "" {
-		if work, err = filepath.Abs(work); err != nil {
+		if work, err = absPath(work); err != nil {
 			return o, usageErrorf("sync: --work: %v", err)
 		}
 	}
@@ -229,6 +222,20 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 		FinalPass: !c.NoFinalPass, Delete: c.Delete,
 		OnFailure: c.onFailure(), MaxAttempts: c.MaxAttempts, MaxSlots: c.MaxNodes, Timeout: c.Timeout,
 	}, nil
+}
+
+// absPath makes p absolute without cleaning it: syncer resolves ".." as
+// the kernel does (after a symbolic link, ".." is the link target's
+// parent), which a lexical clean would get wrong.
+func absPath(p string) (string, error) {
+	if filepath.IsAbs(p) || p == "" {
+		return p, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	return wd + string(filepath.Separator) + p, nil
 }
 
 // remoteDst reports whether DST is an rclone remote (syncer decides).

@@ -106,6 +106,10 @@ type Options struct {
 	Events func(Event)
 	// OnSkip is told about every entry the crawl could not list.
 	OnSkip func(partition.Skip)
+	// RcloneConfig, when set, replaces `rclone config dump` on this
+	// machine as the description of rclone's remotes (remote name to its
+	// settings), used to tell a remote DST that is a local directory.
+	RcloneConfig func() map[string]map[string]string
 }
 
 // migration is one run's state. mu guards progress, parts and events: they
@@ -176,6 +180,19 @@ var ErrNoNodes = errors.New("sync: no node could be reached")
 // incomplete crawl, an interrupt.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	start := time.Now()
+	// SRC is resolved first, as the kernel resolves it: the crawl, the
+	// copies' confinement and verify then all start from the real
+	// directory, whatever links its path goes through.
+	if filepath.IsAbs(o.Src) {
+		r, err := filepath.EvalSymlinks(o.Src)
+		if err != nil {
+			return nil, fmt.Errorf("sync: SRC: %w", err)
+		}
+		o.Src = r
+	}
+	if o.Work != "" && filepath.IsAbs(o.Work) {
+		o.Work = kernelClean(o.Work)
+	}
 	var private string // the default work directory is checked up to here
 	if len(o.Nodes) > 0 {
 		var err error
@@ -188,10 +205,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	o.Src = filepath.Clean(o.Src)
 	if !o.remoteDst() {
-		o.Dst = filepath.Clean(o.Dst)
+		o.Dst = kernelClean(o.Dst)
 	}
 	if err := checkOverlap(&o); err != nil {
 		return nil, err
+	}
+	if err := o.checkDst(); err != nil {
+		return nil, err
+	}
+	if o.Delete && o.remoteDst() && o.localRemote(o.Dst) == "" {
+		if err := o.srcInsideRemote(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if private != "" {
 		if err := makePrivate(o.Work, private); err != nil {
@@ -284,7 +309,7 @@ func (m *migration) header(st *state) error {
 		return nil
 	}
 	switch {
-	case h.Src != m.o.Src:
+	case h.Src != m.o.Src && !sameResolved(h.Src, m.o.Src):
 		return &MismatchError{Work: m.o.Work, What: "SRC", Journal: h.Src, Given: m.o.Src}
 	case h.Dst != m.o.Dst:
 		return &MismatchError{Work: m.o.Work, What: "DST", Journal: h.Dst, Given: m.o.Dst}
@@ -292,6 +317,13 @@ func (m *migration) header(st *state) error {
 		return &MismatchError{Work: m.o.Work, What: "tool", Journal: h.Tool, Given: tool}
 	}
 	return nil
+}
+
+// sameResolved reports whether the journal's SRC, written before drove
+// resolved SRC's symbolic links, is the SRC given.
+func sameResolved(journal, given string) bool {
+	r, err := filepath.EvalSymlinks(journal)
+	return err == nil && r == given
 }
 
 // place fills in a partition's list and log paths.
