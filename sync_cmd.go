@@ -30,7 +30,8 @@ type SyncCmd struct {
 	ToolArgs    []string   `name:"tool-args" sep:"none" placeholder:"ARG" help:"One extra argument for rsync/rclone in every partition and the final pass (repeatable; write --tool-args=-H)."`
 	Walkers     int        `placeholder:"N" help:"Parallel crawlers (default: fastwalk's). More helps on NFS/Lustre."`
 	NoFinalPass bool       `name:"no-final-pass" help:"Skip the final pass (one rsync -a, or rclone copy, of the whole tree after every partition is done, fixing directory metadata and catching files changed during the run)."`
-	Delete      bool       `help:"Make the final pass delete what is in DST but not in SRC (fpsync -E; rclone sync)."`
+	Delete      bool       `help:"Make the final pass delete what is in DST but not in SRC (fpsync -E; rclone sync). Refused when SRC is empty or is not on the device it was on in the last run (not mounted?), unless --delete-empty-src."`
+	DeleteEmpty bool       `name:"delete-empty-src" help:"With --delete, delete even when SRC is empty or on another device than in the last run."`
 	Status      bool       `help:"Show live progress on stderr: files and bytes copied of those crawled so far, rate, ETA, nodes busy. (-s is --size here, as in fpsync and drove partition.)"`
 	Verify      verifyFlag `help:"After the run, compare DST with SRC here: size and mtime of every file, symlink targets, missing and (with --delete) extra entries; --verify=checksum compares contents too. Differences give exit status 1."`
 
@@ -121,6 +122,10 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		var ue *syncer.UnsafeWorkError
 		var wr *syncer.WorkRequiredError
 		var de *syncer.DstError
+		var dr *syncer.DeleteRefusedError
+		if errors.As(err, &dr) {
+			return usageErrorf("%v; nothing was run (--delete-empty-src deletes anyway)", err)
+		}
 		if errors.As(err, &wr) {
 			return usageErrorf("sync: --work DIR is required with remote nodes (%s): a directory on storage every node sees at the same path", wr.Node)
 		}
@@ -219,7 +224,7 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 		Src: src, Dst: dst, Work: work,
 		Tool: mode, ToolArgs: c.ToolArgs,
 		MaxFiles: c.Files, MaxBytes: maxBytes, Excludes: c.Exclude, EmptyDirs: c.EmptyDirs, Walkers: c.Walkers,
-		FinalPass: !c.NoFinalPass, Delete: c.Delete,
+		FinalPass: !c.NoFinalPass, Delete: c.Delete, DeleteEmptySrc: c.DeleteEmpty,
 		OnFailure: c.onFailure(), MaxAttempts: c.MaxAttempts, MaxSlots: c.MaxNodes, Timeout: c.Timeout,
 	}, nil
 }

@@ -86,6 +86,10 @@ type Options struct {
 	// done; Delete makes it delete what is in DST but not in SRC.
 	FinalPass bool
 	Delete    bool
+	// DeleteEmptySrc lets Delete run when SRC is empty or is not on the
+	// device the journal's last run saw it on (an unmounted or replaced
+	// file system), which is otherwise refused (*DeleteRefusedError).
+	DeleteEmptySrc bool
 
 	Nodes       []Node
 	OnFailure   runner.OnFailure
@@ -225,11 +229,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	} else if err := os.MkdirAll(o.Work, 0o755); err != nil {
 		return nil, fmt.Errorf("sync: work directory: %w", err)
 	}
+	dev := srcDevice(o.Src)
+	if o.Delete && !o.DeleteEmptySrc {
+		if err := emptySrc(o.Src); err != nil {
+			return nil, err
+		}
+	}
 	j, st, err := openJournal(o.Work)
 	if err != nil {
 		return nil, err
 	}
 	defer j.close()
+	if o.Delete && !o.DeleteEmptySrc && st.srcDev != 0 && dev != 0 && st.srcDev != dev {
+		return nil, &DeleteRefusedError{Src: o.Src, Dev: dev, JournalDev: st.srcDev}
+	}
 	m := &migration{o: o, j: j, fleet: newFleet(o.Nodes), busy: map[string]int{}}
 	defer m.fleet.close()
 	m.prog.Start = start
@@ -265,7 +278,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		m.res.Resumed, m.res.NewRun = false, true
 	}
 	m.res.Run = st.run
-	if err := j.append(record{T: "run", Time: time.Now().UTC()}); err != nil {
+	if err := j.append(record{T: "run", Time: time.Now().UTC(), Dev: dev}); err != nil {
 		return nil, err
 	}
 
