@@ -487,6 +487,7 @@ func TestSyncBadInput(t *testing.T) {
 	work := filepath.Join(dir, "work")
 	r := drove(t, nil, nil, "sync", "-n", ":", "-d", work, src, filepath.Join(dir, "dst"))
 	require.Equal(t, exitOK, r.code, r.stderr)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "afile"), []byte("keep"), 0o644))
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -501,12 +502,20 @@ func TestSyncBadInput(t *testing.T) {
 		{[]string{"-n", ":", "--size", "lots", src, filepath.Join(dir, "dst")}, "--size"},
 		{[]string{"-n", ":", "--verify=bits", src, filepath.Join(dir, "dst")}, "--verify=bits"},
 		{[]string{src, filepath.Join(dir, "dst")}, "no nodes"},
+		// issue 19.10: refused before anything is copied or evicted.
+		{[]string{"-n", ":", "-d", filepath.Join(dir, "w2"), src, filepath.Join(dir, "afile")}, "DST " + filepath.Join(dir, "afile") + ": not a directory"},
+		{[]string{"-n", ":", "-d", filepath.Join(dir, "w3"), "--mode", "rclone", "--verify", src, "remote:bucket"}, "--verify needs DST to be a directory on this machine"},
 	} {
 		r := drove(t, nil, nil, append([]string{"sync"}, tc.args...)...)
 		require.Equal(t, exitUsage, r.code, "%v: %s", tc.args, r.stderr)
 		require.Contains(t, r.stderr, tc.want, tc.args)
 		require.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
 	}
+	require.NoDirExists(t, filepath.Join(dir, "w2"))
+	require.NoDirExists(t, filepath.Join(dir, "w3"))
+	b, err := os.ReadFile(filepath.Join(dir, "afile"))
+	require.NoError(t, err)
+	require.Equal(t, "keep", string(b))
 }
 
 func TestSyncExcludesInPartitionsFinalPassAndVerify(t *testing.T) {

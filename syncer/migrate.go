@@ -90,6 +90,10 @@ type Options struct {
 	// done; Delete makes it delete what is in DST but not in SRC.
 	FinalPass bool
 	Delete    bool
+	// DeleteEmptySrc lets Delete run when SRC is empty or is not on the
+	// device the journal's last run saw it on (an unmounted or replaced
+	// file system), which is otherwise refused (*DeleteRefusedError).
+	DeleteEmptySrc bool
 
 	Nodes       []Node
 	OnFailure   runner.OnFailure
@@ -113,6 +117,10 @@ type Options struct {
 
 	// nonce marks the copy jobs' outcome lines (outcome.go); Run sets it.
 	nonce string
+	// RcloneConfig, when set, replaces `rclone config dump` on this
+	// machine as the description of rclone's remotes (remote name to its
+	// settings), used to tell a remote DST that is a local directory.
+	RcloneConfig func() map[string]map[string]string
 }
 
 // migration is one run's state. mu guards progress, parts and events: they
@@ -185,6 +193,19 @@ var ErrNoNodes = errors.New("sync: no node could be reached")
 // incomplete crawl, an interrupt.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	start := time.Now()
+	// SRC is resolved first, as the kernel resolves it: the crawl, the
+	// copies' confinement and verify then all start from the real
+	// directory, whatever links its path goes through.
+	if filepath.IsAbs(o.Src) {
+		r, err := filepath.EvalSymlinks(o.Src)
+		if err != nil {
+			return nil, fmt.Errorf("sync: SRC: %w", err)
+		}
+		o.Src = r
+	}
+	if o.Work != "" && filepath.IsAbs(o.Work) {
+		o.Work = kernelClean(o.Work)
+	}
 	var private string // the default work directory is checked up to here
 	if len(o.Nodes) > 0 {
 		var err error
@@ -198,10 +219,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	o.Src = filepath.Clean(o.Src)
 	o.nonce = newNonce()
 	if !o.remoteDst() {
-		o.Dst = filepath.Clean(o.Dst)
+		o.Dst = kernelClean(o.Dst)
 	}
 	if err := checkOverlap(&o); err != nil {
 		return nil, err
+	}
+	if err := o.checkDst(); err != nil {
+		return nil, err
+	}
+	if o.Delete && o.remoteDst() && o.localRemote(o.Dst) == "" {
+		if err := o.srcInsideRemote(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if private != "" {
 		if err := makePrivate(o.Work, private); err != nil {
@@ -210,11 +239,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	} else if err := os.MkdirAll(o.Work, 0o755); err != nil {
 		return nil, fmt.Errorf("sync: work directory: %w", err)
 	}
+	dev := srcDevice(o.Src)
+	if o.Delete && !o.DeleteEmptySrc {
+		if err := emptySrc(o.Src); err != nil {
+			return nil, err
+		}
+	}
 	j, st, err := openJournal(o.Work)
 	if err != nil {
 		return nil, err
 	}
 	defer j.close()
+	if o.Delete && !o.DeleteEmptySrc && st.srcDev != 0 && dev != 0 && st.srcDev != dev {
+		return nil, &DeleteRefusedError{Src: o.Src, Dev: dev, JournalDev: st.srcDev}
+	}
 	m := &migration{o: o, j: j, fleet: newFleet(o.Nodes), busy: map[string]int{}}
 	defer m.fleet.close()
 	m.prog.Start = start
@@ -250,7 +288,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		m.res.Resumed, m.res.NewRun = false, true
 	}
 	m.res.Run = st.run
-	if err := j.append(record{T: "run", Time: time.Now().UTC()}); err != nil {
+	if err := j.append(record{T: "run", Time: time.Now().UTC(), Dev: dev}); err != nil {
 		return nil, err
 	}
 
@@ -294,7 +332,7 @@ func (m *migration) header(st *state) error {
 		return nil
 	}
 	switch {
-	case h.Src != m.o.Src:
+	case h.Src != m.o.Src && !sameResolved(h.Src, m.o.Src):
 		return &MismatchError{Work: m.o.Work, What: "SRC", Journal: h.Src, Given: m.o.Src}
 	case h.Dst != m.o.Dst:
 		return &MismatchError{Work: m.o.Work, What: "DST", Journal: h.Dst, Given: m.o.Dst}
@@ -302,6 +340,13 @@ func (m *migration) header(st *state) error {
 		return &MismatchError{Work: m.o.Work, What: "tool", Journal: h.Tool, Given: tool}
 	}
 	return nil
+}
+
+// sameResolved reports whether the journal's SRC, written before drove
+// resolved SRC's symbolic links, is the SRC given.
+func sameResolved(journal, given string) bool {
+	r, err := filepath.EvalSymlinks(journal)
+	return err == nil && r == given
 }
 
 // place fills in a partition's list and log paths.
