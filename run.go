@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/drove-dev/drove/jobs"
@@ -128,6 +129,14 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer closeErr()
+	outputs := []namedOutput{
+		{"stdout", runner.NewOutput(stdout), closeOut},
+		{"stderr", runner.NewOutput(stderrOut), closeErr},
+	}
+	for _, o := range outputs {
+		name := o.name
+		o.out.OnError(func(err error) { fmt.Fprintf(scr.Messages(), "drove: %s: %v\n", name, err) })
+	}
 
 	dialer, err := c.dialer(e)
 	if err != nil {
@@ -173,8 +182,8 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		MaxNodeUses:  c.MaxNodeUses,
 		Timeout:      c.Timeout,
 		ReadmitAfter: c.ReadmitAfter,
-		Stdout:       runner.NewOutput(stdout),
-		Stderr:       runner.NewOutput(stderrOut),
+		Stdout:       outputs[0].out,
+		Stderr:       outputs[1].out,
 		Tag:          c.Tag,
 		Drain:        e.drain,
 		JobOutput:    recs.JobOutput(),
@@ -184,6 +193,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		},
 	}
 	var gather *termview.Gather
+	outputFailed := false // --gather could not print
 	if c.Gather {
 		gather = termview.NewGather()
 		cfg.JobOutput = runner.JoinJobOutputs(cfg.JobOutput, gather.JobOutput)
@@ -215,12 +225,13 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 			unit = ""
 		}
 		if err := gather.Print(stdout, unit); err != nil {
-			fmt.Fprintf(scr.Stderr(), "drove: --gather: %v\n", err)
+			fmt.Fprintf(scr.Messages(), "drove: --gather: %v\n", err)
+			outputFailed = true
 		}
 	}
 	ui.Finish(rep)
 	closed = true
-	failed := false
+	failed := outputLost(scr.Messages(), outputs) || outputFailed
 	for _, err := range recs.Close() {
 		fmt.Fprintf(e.stderr, "drove: %v\n", recordError(err))
 		failed = true
@@ -233,6 +244,41 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		return nil
 	}
 	return outcome(rep, c.MaxExit, c.OnEachNode != "")
+}
+
+// namedOutput is one of drove's two output streams (its own stdout and
+// stderr, or the files of -o and -e) and how to close it.
+type namedOutput struct {
+	name  string
+	out   *runner.Output
+	close func() error
+}
+
+// outputLost reports, after a run, each output stream that failed (its
+// first error was reported as it happened) with how many jobs' output was
+// lost, and closes the files of -o and -e, reporting an error there too.
+// It says whether anything was lost: the run then exits 1.
+func outputLost(w io.Writer, outs []namedOutput) bool {
+	lost := false
+	for _, o := range outs {
+		if err, n := o.out.Failed(); err != nil {
+			fmt.Fprintf(w, "drove: %s: the output of %d %s was lost in whole or part (write error above)\n", o.name, n, plural(n, "job", "jobs"))
+			lost = true
+		}
+		if err := o.close(); err != nil {
+			fmt.Fprintf(w, "drove: %s: %v\n", o.name, err)
+			lost = true
+		}
+	}
+	return lost
+}
+
+// plural is one or many by n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // recordFlags are the flags that ask for each record.
@@ -339,18 +385,20 @@ func openInput(path string, e *env) (io.Reader, string, func(), error) {
 
 // output resolves -o/-e: unset = inherit, "" after a bare flag = discard,
 // else a file that all jobs share.
-func (c *RunCmd) output(path string, inherit io.Writer) (io.Writer, func(), error) {
+func (c *RunCmd) output(path string, inherit io.Writer) (io.Writer, func() error, error) {
 	switch path {
 	case "", "-":
-		return inherit, func() {}, nil
+		return inherit, func() error { return nil }, nil
 	case discardMarker:
-		return io.Discard, func() {}, nil
+		return io.Discard, func() error { return nil }, nil
 	}
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, nil, usageErrorf("%v", err)
 	}
-	return f, func() { f.Close() }, nil
+	var once sync.Once
+	var cerr error
+	return f, func() error { once.Do(func() { cerr = f.Close() }); return cerr }, nil
 }
 
 // outcome maps a run's report to drove's exit status; with maxExit
