@@ -275,7 +275,7 @@ func (m *migration) copyEvent(ev runner.Event) {
 			// rsync exited 23 or 24: a vanished source is copied as
 			// far as it exists; a real error fails the partition here,
 			// without costing the node (the runner saw a success).
-			if err := checkExit23(p.Log, m.o.Src, p.listed); err != nil {
+			if err := checkExit23(p.Log, m.o.Src, p.listed, listedIn(p.List)); err != nil {
 				p.Node = ev.Node
 				m.prog.PartsFailed++
 				m.res.Failed = append(m.res.Failed, Failure{Part: *p, Node: ev.Node, Reason: err.Error()})
@@ -361,7 +361,7 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 				out := outs.take(ev.Job.Seq, ev.Attempt)
 				m.unconfined(ev, out)
 				if out.Exit != 0 {
-					if checkErr = checkExit23(log, m.o.Src, finalStart); checkErr == nil {
+					if checkErr = checkExit23(log, m.o.Src, finalStart, nil); checkErr == nil {
 						m.res.Vanished++
 					}
 				}

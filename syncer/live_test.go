@@ -196,7 +196,7 @@ func TestCheckExit23(t *testing.T) {
 			// An earlier attempt's messages must not count.
 			old := head + `rsync: [sender] send_files failed to open "x": Permission denied (13)` + "\n" + done
 			require.NoError(t, os.WriteFile(log, []byte(old+head+tc.attempt+done), 0o644))
-			err := checkExit23(log, src, time.Time{})
+			err := checkExit23(log, src, time.Time{}, nil)
 			if tc.ok {
 				require.NoError(t, err)
 			} else {
@@ -208,7 +208,7 @@ func TestCheckExit23(t *testing.T) {
 	log := filepath.Join(dir, "teardown")
 	gone := `rsync: [sender] link_stat "/gone" (in root) failed: No such file or directory (2)` + "\n"
 	require.NoError(t, os.WriteFile(log, []byte(head+gone+strings.TrimSuffix(done, exit23Line+"\n")+teardownLine+"\n"+exit23Line+"\n"), 0o644))
-	require.NoError(t, checkExit23(log, src, time.Time{}))
+	require.NoError(t, checkExit23(log, src, time.Time{}, nil))
 
 	// A path that is there but changed after the listing (made again)
 	// is a live tree; unchanged since, it is not.
@@ -216,13 +216,13 @@ func TestCheckExit23(t *testing.T) {
 	there := `rsync: [sender] link_stat "/here/f" (in root) failed: No such file or directory (2)` + "\n"
 	require.NoError(t, os.WriteFile(log, []byte(head+there+done), 0o644))
 	listed := time.Now()
-	require.Error(t, checkExit23(log, src, listed.Add(time.Hour)), "changed long before the listing")
+	require.Error(t, checkExit23(log, src, listed.Add(time.Hour), nil), "changed long before the listing")
 	require.NoError(t, os.Remove(filepath.Join(src, "here", "f")))
 	require.NoError(t, os.WriteFile(filepath.Join(src, "here", "f"), []byte("again"), 0o644))
-	require.NoError(t, checkExit23(log, src, listed))
+	require.NoError(t, checkExit23(log, src, listed, nil))
 
 	// Exit 24 (no exit-23 line) is always a vanished source.
 	log = filepath.Join(dir, "log24")
 	require.NoError(t, os.WriteFile(log, []byte(head+`file has vanished: "`+src+`/x"`+"\n"), 0o644))
-	require.NoError(t, checkExit23(log, src, time.Time{}))
+	require.NoError(t, checkExit23(log, src, time.Time{}, nil))
 }

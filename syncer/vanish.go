@@ -17,6 +17,33 @@ import (
 // an attempt whose messages do not fit is not judged vanished.
 const maxLogRead = 8 << 20
 
+// pathMax is Linux's PATH_MAX: rsync cuts longer paths in its messages.
+const pathMax = 4096
+
+// listedIn returns whether a path relative to SRC is an entry of the
+// NUL-separated list file or a directory above one. It reads the file
+// once, when first asked.
+func listedIn(list string) func(rel string) bool {
+	var set map[string]bool
+	return func(rel string) bool {
+		if set == nil {
+			set = map[string]bool{}
+			data, err := os.ReadFile(list)
+			if err != nil {
+				return false
+			}
+			for _, e := range strings.Split(string(data), "\x00") {
+				e = strings.TrimPrefix(e, "./")
+				for e != "" && e != "." && !set[e] {
+					set[e] = true
+					e = filepath.Dir(e)
+				}
+			}
+		}
+		return set[strings.TrimPrefix(rel, "./")]
+	}
+}
+
 // exit23Line is the line a copy job (copy.sh) appends to its log after an
 // rsync that exited 23.
 const exit23Line = "== exit 23"
@@ -24,16 +51,21 @@ const exit23Line = "== exit 23"
 // checkExit23 reads the last attempt in log and reports nil when that
 // attempt did not end with rsync's exit 23 (it ended with 24, which is
 // always a vanished source) or when every error rsync reported is a source
-// path that is gone now or changed since: rsync said it does not exist (or
-// that its parent is not a directory), and lstat here agrees, or the path
-// or one of its directories below src changed (its ctime) at or after
-// since, when the entries were listed (a file deleted and made again, a
-// directory renamed away and back). Anything else — permission denied, a
-// path rsync could not find but that is here unchanged since it was listed
-// (a node that does not see the tree as drove does), an error drove does
-// not know, a log it cannot read — is an error naming the first such
-// message. A zero since counts nothing as changed.
-func checkExit23(log, src string, since time.Time) error {
+// path that is gone now or was made again since: rsync said it does not
+// exist (or that its parent is not a directory), and on this machine the
+// path itself is gone, or is there with its own ctime at or after since
+// (deleted and made again after it was listed). The path's directories'
+// ctimes do not count: a directory's ctime moves whenever anything in it is
+// created, so they would excuse a file that a node with a stale view of SRC
+// (an NFS cache, a lagging replica) could not see. listed, when not nil,
+// says whether a path (relative to SRC) is an entry the attempt was given
+// or a directory above one; a path that is not (rsync cuts paths longer
+// than PATH_MAX in its messages) cannot be judged. Anything else —
+// permission denied, a path rsync could not find but that is here
+// unchanged, a path drove cannot map back, an error drove does not know, a
+// log it cannot read — is an error naming the first such message. A zero
+// since counts nothing as changed.
+func checkExit23(log, src string, since time.Time, listed func(rel string) bool) error {
 	attempt, err := lastAttempt(log)
 	if err != nil {
 		return fmt.Errorf("sync: rsync exited 23 or 24 and its log cannot be read: %w", err)
@@ -65,6 +97,10 @@ func checkExit23(log, src string, since time.Time) error {
 			for _, p := range []string{msg.Path, copytool.Unescape(msg.Path)} {
 				if msg.InModule { // relative to the module, which is SRC
 					p = filepath.Join(src, strings.TrimLeft(p, "/"))
+				}
+				rel, inSrc := strings.CutPrefix(p, strings.TrimSuffix(src, "/")+"/")
+				if !inSrc || len(p) >= pathMax-1 || (listed != nil && !listed(rel)) {
+					return fmt.Errorf("rsync exited 23: it could not find %q, which drove cannot match to an entry it listed (rsync cuts paths of %d bytes and more)", p, pathMax)
 				}
 				if !goneSince(src, p, since) {
 					return fmt.Errorf("rsync exited 23: it could not find %q, which is there on this machine, unchanged since it was listed", p)
