@@ -31,3 +31,15 @@ func excerpt(s string) string {
 	r := []rune(p)
 	return string(r[:excerptRunes-3]) + "..."
 }
+
+// quotedJob is how a message names a job in passing: its text Go-quoted,
+// and when the text is longer than excerptRunes, cut there and preceded by
+// the job's sequence number ("12 \"make -j8 ...\""), so an 80 KB job
+// costs a line, not 80 KB, in each message that names it.
+func quotedJob(seq int, cmd string) string {
+	if utf8.RuneCountInString(cmd) <= excerptRunes {
+		return strconv.Quote(cmd)
+	}
+	r := []rune(cmd)
+	return strconv.Itoa(seq) + " " + strconv.Quote(string(r[:excerptRunes-3])+"...")
+}

@@ -127,10 +127,10 @@ func (u *Run) jobFailed(ev runner.Event) {
 		what = "requeued"
 	}
 	if ev.Evicted {
-		u.message("drove: evicted node %s: job %q %s; %s", ev.Node, ev.Job.Cmd, describe(u.Hint, ev.Node, ev.Err), what)
+		u.message("drove: evicted node %s: job %s %s; %s", ev.Node, quotedJob(ev.Job.Seq, ev.Job.Cmd), describe(u.Hint, ev.Node, ev.Err), what)
 		return
 	}
-	u.message("drove: job %q %s on node %s; %s", ev.Job.Cmd, describe(u.Hint, ev.Node, ev.Err), ev.Node, what)
+	u.message("drove: job %s %s on node %s; %s", quotedJob(ev.Job.Seq, ev.Job.Cmd), describe(u.Hint, ev.Node, ev.Err), ev.Node, what)
 }
 
 // message prints one line, keeping a terminal status line intact.
@@ -167,7 +167,7 @@ func (u *Run) Finish(rep *runner.Report) {
 		if len(tries) == 0 {
 			tries = append(tries, "never started")
 		}
-		line := fmt.Sprintf("drove: failed: %s (%s): %s", printable(f.Job.Cmd), f.Job.Origin, strings.Join(tries, "; "))
+		line := fmt.Sprintf("drove: failed: %s (%s): %s", excerpt(f.Job.Cmd), f.Job.Origin, strings.Join(tries, "; "))
 		if f.Reason != "" {
 			line += " [" + f.Reason + "]"
 		}
@@ -185,7 +185,7 @@ func (u *Run) Finish(rep *runner.Report) {
 			fmt.Fprintf(u.w, "drove: never ran: %s: a line longer than a job may be (%d bytes)\n", j.Origin, jobs.MaxLineBytes)
 			continue
 		}
-		fmt.Fprintf(u.w, "drove: never ran: %s (%s)\n", printable(j.Cmd), j.Origin)
+		fmt.Fprintf(u.w, "drove: never ran: %s (%s)\n", excerpt(j.Cmd), j.Origin)
 	}
 	if rep.Unread {
 		fmt.Fprintln(u.w, "drove: the rest of the job stream was not read, so those jobs never ran")
