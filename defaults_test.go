@@ -125,7 +125,7 @@ func TestConfigBadLines(t *testing.T) {
 		{"bogus = 1", ":1: unknown key \"bogus\": no command has --bogus"},
 		{"# ok\nstatus", ":2: want key = value"},
 		{"[sync]\njob = x", ":2: unknown key \"job\" in [sync]: drove sync has no --job"},
-		{"[nope]\n", ":1: unknown section [nope]: want one of partition, run, sync"},
+		{"[nope]\n", ":1: unknown section [nope]: want one of copy, partition, rcopy, run, sync"},
 		{"[version]\n", ":1: unknown section [version]"},
 		{"on-failure = maybe", ":1: bad value for on-failure: want one of evict, retry, keep, got \"maybe\""},
 		{"[sync]\nfiles = many", ":2: bad value for files:"},
