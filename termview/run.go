@@ -1,6 +1,7 @@
 package termview
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -75,10 +76,34 @@ func statusLine(s runner.Stats) string {
 	if s.Pending > 0 {
 		line += fmt.Sprintf(" %d connecting.", s.Pending)
 	}
-	if s.Draining {
+	switch {
+	case s.Draining && s.Running > 0:
 		line += fmt.Sprintf(" Stopping: no new jobs; waiting for %d running (Ctrl-C again kills them).", s.Running)
+	case s.Draining:
+		line += " Stopping: no new jobs."
 	}
 	return line
+}
+
+// finalLine is the status line at the end of a run: jobs killed by the
+// interrupt are counted apart, not as complete, and nothing is waited for.
+func finalLine(s runner.Stats, killed int) string {
+	if killed == 0 {
+		return statusLine(s)
+	}
+	total := fmt.Sprint(s.Total)
+	if !s.TotalKnown {
+		total += "+"
+	}
+	return fmt.Sprintf("%d of %s jobs complete, %d killed (--resume reruns them). Stopped.", s.Done()-killed, total, killed)
+}
+
+// wasKilled reports whether a job that did not succeed was killed by the
+// interrupt (its last attempt), so it is not recorded as finished and
+// --resume reruns it.
+func wasKilled(f runner.Failure) bool {
+	n := len(f.Attempts)
+	return n > 0 && errors.Is(f.Attempts[n-1].Err, runner.ErrKilled)
 }
 
 // Event is runner.Config.Events (or part of it).
@@ -123,8 +148,11 @@ func (u *Run) Event(ev runner.Event) {
 
 func (u *Run) jobFailed(ev runner.Event) {
 	what := "failed for good"
-	if ev.Requeued {
+	switch {
+	case ev.Requeued:
 		what = "requeued"
+	case errors.Is(ev.Err, runner.ErrKilled):
+		what = "--resume reruns it"
 	}
 	if ev.Evicted {
 		u.message("drove: evicted node %s: job %s %s; %s", ev.Node, quotedJob(ev.Job.Seq, ev.Job.Cmd), describe(u.Hint, ev.Node, ev.Err), what)
@@ -156,10 +184,21 @@ func (u *Run) draw(force bool) {
 // not succeed.
 func (u *Run) Finish(rep *runner.Report) {
 	u.stats = rep.Stats
+	killed := 0
+	for _, f := range rep.Failed {
+		if wasKilled(f) {
+			killed++
+		}
+	}
 	if u.show {
-		u.line.finish(statusLine(u.withTotal(rep.Stats)))
+		u.line.finish(finalLine(u.withTotal(rep.Stats), killed))
 	}
 	for _, f := range rep.Failed {
+		if wasKilled(f) {
+			a := f.Attempts[len(f.Attempts)-1]
+			fmt.Fprintf(u.w, "drove: interrupted: %s (%s) on %s; --resume reruns it\n", excerpt(f.Job.Cmd), f.Job.Origin, a.Node)
+			continue
+		}
 		var tries []string
 		for _, a := range f.Attempts {
 			tries = append(tries, fmt.Sprintf("%s on %s", describe(u.Hint, a.Node, a.Err), a.Node))
@@ -191,11 +230,11 @@ func (u *Run) Finish(rep *runner.Report) {
 		fmt.Fprintln(u.w, "drove: the rest of the job stream was not read, so those jobs never ran")
 	}
 	if !rep.OK() || u.verbose > 0 || len(rep.Refused) > 0 {
-		fmt.Fprintln(u.w, summary(rep))
+		fmt.Fprintln(u.w, summary(rep, killed))
 	}
 }
 
-func summary(rep *runner.Report) string {
+func summary(rep *runner.Report, killed int) string {
 	s := rep.Stats
 	total := fmt.Sprint(s.Total)
 	if !s.TotalKnown {
@@ -203,8 +242,11 @@ func summary(rep *runner.Report) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "drove: %d of %s jobs succeeded", rep.Succeeded, total)
-	if n := len(rep.Failed); n > 0 {
+	if n := len(rep.Failed) - killed; n > 0 {
 		fmt.Fprintf(&b, ", %d failed", n)
+	}
+	if killed > 0 {
+		fmt.Fprintf(&b, ", %d interrupted", killed)
 	}
 	if n := len(rep.Unrun); n > 0 {
 		fmt.Fprintf(&b, ", %d never ran", n)
