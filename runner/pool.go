@@ -355,6 +355,13 @@ func (p *pool) finish() {
 	if p.rep.Interrupted {
 		why = "the run was interrupted"
 	}
+	// A finite stream (a regular file, command-line jobs) is read to its
+	// end even after a cancel: it cannot block, and the report then gives
+	// the exact count of what never ran.
+	ctxDone := p.ctx.Done()
+	if p.cfg.FiniteJobs {
+		ctxDone = nil
+	}
 	for !p.streamEnded {
 		select {
 		case it := <-p.feed:
@@ -364,7 +371,7 @@ func (p *pool) finish() {
 			}
 			p.rep.Stats.Total++
 			p.neverRan(it.job, why)
-		case <-p.ctx.Done():
+		case <-ctxDone:
 			p.rep.Unread = true
 			return
 		}
