@@ -17,6 +17,7 @@ var eventNames = map[runner.EventKind]string{
 	runner.JobStarted: "job_started", runner.JobSucceeded: "job_finished", runner.JobFailed: "job_finished",
 	runner.Draining: "draining", runner.StreamEnd: "stream_end",
 	runner.JobAbandoned: "job_failed", runner.JobNeverRan: "job_never_ran",
+	runner.NodeResized: "node_resized",
 }
 
 // EventLine is one line of the event log.

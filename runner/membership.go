@@ -42,7 +42,9 @@ func (p *pool) updateNodes(ns []Node) {
 			continue
 		}
 		if w.Slots != n.Slots {
+			prev := n.Slots
 			p.resize(n, w.Slots)
+			p.emit(Event{Kind: NodeResized, Node: n.Name, Slots: w.Slots, PrevSlots: prev})
 		}
 	}
 }

@@ -124,6 +124,8 @@ func (u *Run) Event(ev runner.Event) {
 		u.message("drove: node %s joined the pool", ev.Node)
 	case runner.NodeLeaving:
 		u.message("drove: node %s is no longer listed: it finishes its running jobs and takes no new ones", ev.Node)
+	case runner.NodeResized:
+		u.message("drove: node %s slots: %d (was %d); added slots take jobs at once, removed ones leave as their jobs end", ev.Node, ev.Slots, ev.PrevSlots)
 	case runner.NodeLeft:
 		if u.verbose > 0 {
 			u.message("drove: node %s left the pool", ev.Node)

@@ -40,3 +40,12 @@ func TestRunFinishAfterKill(t *testing.T) {
 	}
 	require.True(t, strings.HasPrefix(final, "2 of 3 jobs complete, 1 killed"), "final status line: %q", final)
 }
+
+// A slot-count change from a re-read node list is a line on stderr
+// (issue 20.9).
+func TestRunAnnouncesSlotChange(t *testing.T) {
+	var out, errb bytes.Buffer
+	u := NewRun(NewScreen(&out, &errb, false), false, 0)
+	u.Event(runner.Event{Kind: runner.NodeResized, Node: "n1", Slots: 4, PrevSlots: 2})
+	require.Equal(t, "drove: node n1 slots: 4 (was 2); added slots take jobs at once, removed ones leave as their jobs end\n", errb.String())
+}
