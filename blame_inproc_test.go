@@ -39,6 +39,6 @@ func TestInProcessSSHPoisonJobsCannotDrainFleet(t *testing.T) {
 	require.Contains(t, r.stderr, "drove: 37 of 40 jobs succeeded, 3 failed\n", "no node evicted at the end")
 	require.Regexp(t, `drove: node node\d readmitted: job 'exit 1 # 3' failed on 3 nodes, the job is at fault\n`, r.stderr)
 	require.Equal(t, 9, strings.Count(r.stderr, " readmitted: "), r.stderr)
-	// The long job is named by its first 97 characters.
-	require.Contains(t, r.stderr, "readmitted: job '"+long[:97]+"...' failed on 3 nodes")
+	// The long job (the 31st) is named by its number and first 97 characters.
+	require.Contains(t, r.stderr, "readmitted: job 31 '"+long[:97]+"...' failed on 3 nodes")
 }

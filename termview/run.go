@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/runner"
@@ -134,7 +135,11 @@ func (u *Run) Event(ev runner.Event) {
 		switch {
 		case ev.Job.Seq != 0:
 			// The job that failed there was found at fault.
-			u.message("drove: node %s readmitted: job '%s' %s", ev.Node, excerpt(ev.Job.Cmd), ev.Reason)
+			job := "'" + excerpt(ev.Job.Cmd) + "'"
+			if utf8.RuneCountInString(ev.Job.Cmd) > excerptRunes {
+				job = fmt.Sprintf("%d %s", ev.Job.Seq, job) // cut: the number says which
+			}
+			u.message("drove: node %s readmitted: job %s %s", ev.Node, job, ev.Reason)
 		case ev.Reason != "":
 			u.message("drove: node %s readmitted: %s", ev.Node, ev.Reason)
 		default:

@@ -49,3 +49,26 @@ func TestRunAnnouncesSlotChange(t *testing.T) {
 	u.Event(runner.Event{Kind: runner.NodeResized, Node: "n1", Slots: 4, PrevSlots: 2})
 	require.Equal(t, "drove: node n1 slots: 4 (was 2); added slots take jobs at once, removed ones leave as their jobs end\n", errb.String())
 }
+
+// A long job is quoted once per message, cut to about 100 characters with
+// its sequence number, never whole: an 80 KB job failing on two nodes costs
+// a few lines, not 320 KB (issue 21.7).
+func TestRunQuotesALongJobShort(t *testing.T) {
+	var out, errb bytes.Buffer
+	u := NewRun(NewScreen(&out, &errb, false), false, 0)
+	job := jobs.Job{Seq: 7, Cmd: "false " + strings.Repeat("é\x1b", 40<<10), Origin: "jobs.txt:7"}
+	fail := &runner.ExitError{Status: 1}
+	u.Event(runner.Event{Kind: runner.JobFailed, Node: "n1", Job: job, Err: fail, Evicted: true, Requeued: true})
+	u.Event(runner.Event{Kind: runner.JobFailed, Node: "n2", Job: job, Err: fail, Evicted: true})
+	u.Event(runner.Event{Kind: runner.NodeReadmitted, Node: "n1", Job: job, Reason: "failed on 2 nodes, the job is at fault"})
+	u.Finish(&runner.Report{Failed: []runner.Failure{{Job: job, Attempts: []runner.Attempt{{Node: "n1", Err: fail}, {Node: "n2", Err: fail}}}},
+		Stats: runner.Stats{Failed: 1, Total: 1, TotalKnown: true}})
+	got := errb.String()
+	require.Less(t, len(got), 2000, got)
+	for _, l := range strings.Split(strings.TrimSpace(got), "\n") {
+		require.NotContains(t, l, "\x1b", "control characters are escaped")
+		if strings.Contains(l, "false ") {
+			require.True(t, strings.Contains(l, "job 7 ") || strings.Contains(l, "jobs.txt:7"), "the job's number is given: %s", l)
+		}
+	}
+}
