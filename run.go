@@ -219,6 +219,20 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		}
 	}
 	rep := runner.Run(ctx, cfg)
+	if rep.Unread && cfg.FiniteJobs {
+		// Interrupted before the reader saw the end of the job files:
+		// when they hold no more jobs than were read, the stream was
+		// read whole after all (and the total is known).
+		var skip func(jobs.Job) bool
+		if newSkip != nil {
+			skip = newSkip()
+		}
+		if n, ok := c.countJobs(skip); ok && n >= rep.Stats.Total {
+			ui.SetTotal(n)
+			rep.Unread = n > rep.Stats.Total
+			rep.Stats.TotalKnown = !rep.Unread
+		}
+	}
 	if gather != nil {
 		unit := "job"
 		if c.OnEachNode != "" {

@@ -1,6 +1,7 @@
 package termview
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -75,8 +76,40 @@ func statusLine(s runner.Stats) string {
 	if s.Pending > 0 {
 		line += fmt.Sprintf(" %d connecting.", s.Pending)
 	}
-	if s.Draining {
+	if s.Draining && s.Running > 0 {
 		line += fmt.Sprintf(" Stopping: no new jobs; waiting for %d running (Ctrl-C again kills them).", s.Running)
+	}
+	return line
+}
+
+// killed counts the jobs of rep that failed only because the run was
+// interrupted (their last attempt killed by the second Ctrl-C): they are not
+// complete, and --resume runs them again.
+func killed(rep *runner.Report) int {
+	n := 0
+	for _, f := range rep.Failed {
+		if interruptedJob(f) {
+			n++
+		}
+	}
+	return n
+}
+
+// interruptedJob says whether f's last attempt was killed by an interrupt.
+func interruptedJob(f runner.Failure) bool {
+	return len(f.Attempts) > 0 && errors.Is(f.Attempts[len(f.Attempts)-1].Err, runner.ErrKilled)
+}
+
+// finalLine is the status line at the end: killed jobs are not complete,
+// and nothing is waited for any more.
+func (u *Run) finalLine(rep *runner.Report) string {
+	s := u.withTotal(rep.Stats)
+	k := killed(rep)
+	s.Failed -= k
+	s.Draining = false
+	line := statusLine(s)
+	if k > 0 {
+		line += fmt.Sprintf(" %d killed by the interrupt.", k)
 	}
 	return line
 }
@@ -123,8 +156,11 @@ func (u *Run) Event(ev runner.Event) {
 
 func (u *Run) jobFailed(ev runner.Event) {
 	what := "failed for good"
-	if ev.Requeued {
+	switch {
+	case ev.Requeued:
 		what = "requeued"
+	case errors.Is(ev.Err, runner.ErrKilled):
+		what = "not complete (--resume runs it again)"
 	}
 	if ev.Evicted {
 		u.message("drove: evicted node %s: job %s %s; %s", ev.Node, quotedJob(ev.Job.Seq, ev.Job.Cmd), describe(u.Hint, ev.Node, ev.Err), what)
@@ -157,7 +193,7 @@ func (u *Run) draw(force bool) {
 func (u *Run) Finish(rep *runner.Report) {
 	u.stats = rep.Stats
 	if u.show {
-		u.line.finish(statusLine(u.withTotal(rep.Stats)))
+		u.line.finish(u.finalLine(rep))
 	}
 	for _, f := range rep.Failed {
 		var tries []string
@@ -167,7 +203,11 @@ func (u *Run) Finish(rep *runner.Report) {
 		if len(tries) == 0 {
 			tries = append(tries, "never started")
 		}
-		line := fmt.Sprintf("drove: failed: %s (%s): %s", excerpt(f.Job.Cmd), f.Job.Origin, strings.Join(tries, "; "))
+		head := "drove: failed: "
+		if interruptedJob(f) {
+			head = "drove: interrupted: "
+		}
+		line := fmt.Sprintf("%s%s (%s): %s", head, excerpt(f.Job.Cmd), f.Job.Origin, strings.Join(tries, "; "))
 		if f.Reason != "" {
 			line += " [" + f.Reason + "]"
 		}
@@ -188,29 +228,42 @@ func (u *Run) Finish(rep *runner.Report) {
 		fmt.Fprintf(u.w, "drove: never ran: %s (%s)\n", excerpt(j.Cmd), j.Origin)
 	}
 	if rep.Unread {
-		fmt.Fprintln(u.w, "drove: the rest of the job stream was not read, so those jobs never ran")
+		if s := u.withTotal(rep.Stats); s.TotalKnown {
+			n := s.Total - rep.Stats.Total
+			fmt.Fprintf(u.w, "drove: %d more %s in the job files %s not read, so %s never ran\n", n, plural(n, "job", "jobs"), plural(n, "was", "were"), plural(n, "it", "they"))
+		} else {
+			fmt.Fprintln(u.w, "drove: the rest of the job stream was not read, so those jobs never ran")
+		}
 	}
 	if !rep.OK() || u.verbose > 0 || len(rep.Refused) > 0 {
-		fmt.Fprintln(u.w, summary(rep))
+		fmt.Fprintln(u.w, u.summary(rep))
 	}
 }
 
-func summary(rep *runner.Report) string {
-	s := rep.Stats
+func (u *Run) summary(rep *runner.Report) string {
+	s := u.withTotal(rep.Stats)
 	total := fmt.Sprint(s.Total)
 	if !s.TotalKnown {
 		total += "+"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "drove: %d of %s jobs succeeded", rep.Succeeded, total)
-	if n := len(rep.Failed); n > 0 {
+	k := killed(rep)
+	if n := len(rep.Failed) - k; n > 0 {
 		fmt.Fprintf(&b, ", %d failed", n)
+	}
+	if k > 0 {
+		fmt.Fprintf(&b, ", %d killed by the interrupt (--resume runs them again)", k)
 	}
 	if n := len(rep.Unrun); n > 0 {
 		fmt.Fprintf(&b, ", %d never ran", n)
 	}
 	if rep.Unread {
-		b.WriteString(", the rest never ran")
+		if s.TotalKnown {
+			fmt.Fprintf(&b, ", %d never read", s.Total-rep.Stats.Total)
+		} else {
+			b.WriteString(", the rest never ran")
+		}
 	}
 	if n := len(rep.Refused); n > 0 {
 		fmt.Fprintf(&b, "; %d node(s) unreachable", n)
@@ -225,4 +278,12 @@ func summary(rep *runner.Report) string {
 		b.WriteString("; interrupted")
 	}
 	return b.String()
+}
+
+// plural is one or many by n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
