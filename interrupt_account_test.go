@@ -50,7 +50,7 @@ func TestSecondInterruptAccounts(t *testing.T) {
 	require.NotContains(t, r.stderr, "the rest of the job stream was not read")
 	require.Contains(t, r.stderr, "0 of 3 jobs complete")
 	require.Contains(t, r.stderr, "2 killed by the interrupt")
-	require.Contains(t, r.stderr, "drove: 0 of 3 jobs succeeded, 2 killed by the interrupt (--resume runs them again)")
+	require.Contains(t, r.stderr, "drove: 0 of 3 jobs succeeded, 2 killed by the interrupt (a resumed run runs them again)")
 	_, err := os.Stat(filepath.Join(dir, "started2"))
 	require.True(t, os.IsNotExist(err), "the third job never started")
 }

@@ -160,7 +160,7 @@ func (u *Run) jobFailed(ev runner.Event) {
 	case ev.Requeued:
 		what = "requeued"
 	case errors.Is(ev.Err, runner.ErrKilled):
-		what = "not complete (--resume runs it again)"
+		what = "not complete (a resumed run runs it again)"
 	}
 	if ev.Evicted {
 		u.message("drove: evicted node %s: job %s %s; %s", ev.Node, quotedJob(ev.Job.Seq, ev.Job.Cmd), describe(u.Hint, ev.Node, ev.Err), what)
@@ -253,7 +253,7 @@ func (u *Run) summary(rep *runner.Report) string {
 		fmt.Fprintf(&b, ", %d failed", n)
 	}
 	if k > 0 {
-		fmt.Fprintf(&b, ", %d killed by the interrupt (--resume runs them again)", k)
+		fmt.Fprintf(&b, ", %d killed by the interrupt (a resumed run runs them again)", k)
 	}
 	if n := len(rep.Unrun); n > 0 {
 		fmt.Fprintf(&b, ", %d never ran", n)
