@@ -128,6 +128,8 @@ func (u *Run) Event(ev runner.Event) {
 		}
 	case runner.Draining:
 		u.message("drove: interrupted: starting no new jobs; waiting for %d running (Ctrl-C again kills them)", ev.Stats.Running)
+	case runner.NodeResized:
+		u.message("drove: node %s now has %s", ev.Node, ev.Reason)
 	case runner.NodeJoined:
 		u.message("drove: node %s joined the pool", ev.Node)
 	case runner.NodeLeaving:
