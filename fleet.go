@@ -35,6 +35,8 @@ type fleetFlags struct {
 	Grace       time.Duration `default:"5s" placeholder:"DURATION" help:"How long a killed job (timeout, second Ctrl-C) gets between TERM and KILL. Default: ${default}."`
 
 	ReadmitAfter time.Duration `placeholder:"DURATION" help:"Probe an evicted node after DURATION (a new connection and 'true') and readmit it if it passes; up to 3 probes, each waiting twice as long. Off by default (clstr evicts for good)."`
+
+	excluded []hostlist.Spec // nodes left out of every list (run's -x), not a flag
 }
 
 func (c *fleetFlags) validate() error {
@@ -90,7 +92,10 @@ func (c *fleetFlags) readNodes(e *env) (specs, fixed []hostlist.Spec, err error)
 	if len(specs) == 0 {
 		return nil, nil, usageErrorf("no nodes: the node files list none")
 	}
-	return hostlist.Merge(specs), fixed, nil
+	if specs = hostlist.Exclude(specs, c.excluded); len(specs) == 0 {
+		return nil, nil, usageErrorf("no nodes: --exclude leaves out every node listed")
+	}
+	return hostlist.Merge(specs), hostlist.Exclude(fixed, c.excluded), nil
 }
 
 func (c *fleetFlags) dialer(e *env) (*nodes.Dialer, error) {
@@ -174,7 +179,7 @@ func (c *fleetFlags) watchNodes(e *env, specs, fixed []hostlist.Spec, d *nodes.D
 			case <-u.out:
 			default:
 			}
-			u.out <- c.poolNodes(ss, d)
+			u.out <- c.poolNodes(hostlist.Exclude(ss, c.excluded), d)
 		},
 	}
 	if !u.Start(specs) {

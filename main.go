@@ -157,6 +157,12 @@ func runWith(ctx context.Context, e *env, args []string) (code int) {
 	}()
 	kctx, err := parser.Parse(helpForRun(bareOutputFlags(args)))
 	if err != nil {
+		if len(args) > 0 && strings.HasPrefix(args[0], "-") && subcommandArgs(args) != nil {
+			// "drove -w nodes sync": a node command named like one of
+			// drove's own.
+			fmt.Fprintf(e.stderr, "drove: %v; to run a command of that name on the nodes, say run first: 'drove run -w NODES %s' (see 'drove --help')\n", err, strings.Join(subcommandArgs(args), " "))
+			return exitUsage
+		}
 		fmt.Fprintf(e.stderr, "drove: %v (see '%s --help')\n", err, commandName(args))
 		return exitUsage
 	}
@@ -179,6 +185,18 @@ func newParser(cli *CLI, options ...kong.Option) (*kong.Kong, error) {
 }
 
 type kongExit struct{}
+
+// subcommandArgs is args from the first word that names one of drove's
+// commands on.
+func subcommandArgs(args []string) []string {
+	for i, a := range args {
+		switch a {
+		case "run", "partition", "sync", "copy", "rcopy", "version", "completion":
+			return args[i:]
+		}
+	}
+	return nil
+}
 
 // commandName is "drove" or "drove sync", for pointing at the right --help.
 func commandName(args []string) string {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/drove-dev/drove/hostlist"
 	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/records"
 	"github.com/drove-dev/drove/runner"
@@ -21,8 +22,11 @@ type RunCmd struct {
 	Job        []string `short:"j" sep:"none" placeholder:"CMD" help:"A job: a shell command run on some node. Repeatable."`
 	JobFile    []string `short:"J" sep:"none" placeholder:"FILE" help:"File of jobs, one command per line, read as a stream (pipes and <(generator) run while being written); blank lines skipped; '-' is stdin. Repeatable."`
 	OnEachNode string   `short:"E" placeholder:"CMD" help:"Instead of jobs, run CMD once on every distinct node."`
+	Command    []string `arg:"" optional:"" passthrough:"" name:"command" help:"A command to run once on every distinct node, pdsh's way: its words are joined with spaces into one shell command line (as pdsh and ssh do), and each output line is labelled 'node: ' (-E CMD runs it unlabelled, as clstr). Everything after the first word is the command's, flags included."`
+	Hosts      []string `short:"w" sep:"none" placeholder:"SPEC" help:"Same as --node (pdsh's and clush's -w). Repeatable."`
+	Exclude    []string `short:"x" sep:"none" placeholder:"SPEC" help:"Leave out these nodes (ranges and lists, as pdsh -x and clush -x): a host alone leaves out every spec of that host. Repeatable."`
 
-	Status      bool   `short:"s" help:"Show a live status line on stderr: 'X of Y jobs complete, A of B nodes running jobs.'"`
+	Status      bool   `short:"s" help:"Show a live status line on stderr: 'X of Y jobs complete, A of B nodes running jobs.' (-s is --status here, as in clstr; in drove sync and drove partition -s is --size, as in fpsync and fpart; drove sync's status line is --status, without -s.)"`
 	ActiveNodes string `short:"A" placeholder:"FILE" help:"Keep FILE listing one 'node: command' line per running job (replaced atomically; empty at the end)."`
 	Stdout      string `short:"o" placeholder:"FILE" help:"Write all jobs' stdout to FILE; -o alone discards it."`
 	Stderr      string `short:"e" placeholder:"FILE" help:"Write all jobs' stderr to FILE; -e alone discards it."`
@@ -104,8 +108,22 @@ func bareOutputFlags(args []string) []string {
 
 // Run wires the command line to the nodes, jobs and runner packages.
 func (c *RunCmd) Run(ctx context.Context, e *env) error {
+	c.Node = append(c.Node, c.Hosts...)
+	if len(c.Command) > 0 {
+		if c.OnEachNode != "" || len(c.Job) > 0 || len(c.JobFile) > 0 {
+			return usageErrorf("a command given as arguments (%q) cannot be used with --on-each-node, --job or --job-file", strings.Join(c.Command, " "))
+		}
+		c.OnEachNode, c.Tag = strings.Join(c.Command, " "), true
+	}
 	if err := c.validate(); err != nil {
 		return err
+	}
+	for _, x := range c.Exclude {
+		sp, err := hostlist.ParseList(x)
+		if err != nil {
+			return usageErrorf("--exclude: %v", err)
+		}
+		c.excluded = append(c.excluded, sp...)
 	}
 	specs, fixed, err := c.readNodes(e)
 	if err != nil {
@@ -219,6 +237,20 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		}
 	}
 	rep := runner.Run(ctx, cfg)
+	if rep.Unread && cfg.FiniteJobs {
+		// Interrupted before the reader saw the end of the job files:
+		// when they hold no more jobs than were read, the stream was
+		// read whole after all (and the total is known).
+		var skip func(jobs.Job) bool
+		if newSkip != nil {
+			skip = newSkip()
+		}
+		if n, ok := c.countJobs(skip); ok && n >= rep.Stats.Total {
+			ui.SetTotal(n)
+			rep.Unread = n > rep.Stats.Total
+			rep.Stats.TotalKnown = !rep.Unread
+		}
+	}
 	if gather != nil {
 		unit := "job"
 		if c.OnEachNode != "" {

@@ -237,9 +237,16 @@ func checkHost(h string) error {
 	return nil
 }
 
+// checkUser allows a conservative set of characters, and refuses what
+// OpenSSH refuses in a user name given on the command line: a leading '-'
+// and, since CVE-2023-51385, a backslash at the end (it would escape what a
+// ProxyCommand or Match exec puts after %r).
 func checkUser(u string) error {
 	if u[0] == '-' {
 		return fmt.Errorf("user starts with '-'")
+	}
+	if strings.HasSuffix(u, "\\") {
+		return fmt.Errorf("user ends with '\\', which OpenSSH refuses (CVE-2023-51385)")
 	}
 	for _, r := range u {
 		switch {

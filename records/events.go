@@ -12,12 +12,11 @@ import (
 // eventNames are the "event" values of --events lines.
 var eventNames = map[runner.EventKind]string{
 	runner.NodeUp: "node_up", runner.NodeRefused: "node_refused", runner.NodeEvicted: "node_evicted",
-	runner.NodeRetired: "node_retired", runner.NodeJoined: "node_joined", runner.NodeLeaving: "node_leaving",
+	runner.NodeRetired: "node_retired", runner.NodeJoined: "node_joined", runner.NodeLeaving: "node_leaving", runner.NodeResized: "node_resized",
 	runner.NodeLeft: "node_left", runner.NodeReadmitted: "node_readmitted", runner.NodeProbeFailed: "node_probe_failed",
 	runner.JobStarted: "job_started", runner.JobSucceeded: "job_finished", runner.JobFailed: "job_finished",
 	runner.Draining: "draining", runner.StreamEnd: "stream_end",
 	runner.JobAbandoned: "job_failed", runner.JobNeverRan: "job_never_ran",
-	runner.NodeResized: "node_resized",
 }
 
 // EventLine is one line of the event log.

@@ -58,6 +58,25 @@ func OpenJobLog(path string) (*JobLogFile, error) {
 	return &JobLogFile{f: f}, nil
 }
 
+// couldBeTornRecord says whether tail, an unterminated last line, can be
+// the start of a job log record cut short by a crash: each of its
+// tab-separated fields holds only what that field can hold. Anything else
+// is not drove's to cut: it is kept, and ends a line of its own.
+func couldBeTornRecord(tail string) bool {
+	const digits = "-0123456789"
+	allowed := []string{digits, "", " .-0123456789", " .-0123456789", digits, digits, digits, digits, ""}
+	f := strings.SplitN(tail, "\t", 9)
+	for i, v := range f {
+		if allowed[i] != "" && strings.Trim(v, allowed[i]) != "" {
+			return false
+		}
+		if strings.Contains(v, "\n") {
+			return false
+		}
+	}
+	return true
+}
+
 // repair writes the header to an empty log and cuts a torn last line. It
 // cuts only from a file that starts with the header (or is a torn header):
 // in any other file, a last line without a newline is ended with one, and
@@ -78,8 +97,12 @@ func repair(f *os.File) error {
 			if _, err := f.ReadAt(head, 0); err != nil {
 				return err
 			}
+			tail := make([]byte, size-keep)
+			if _, err := f.ReadAt(tail, keep); err != nil {
+				return err
+			}
 			switch {
-			case string(head) == JobLogHeader+"\n":
+			case string(head) == JobLogHeader+"\n" && couldBeTornRecord(string(tail)):
 				err = f.Truncate(keep)
 			case strings.HasPrefix(JobLogHeader, string(head)) && keep == 0:
 				err = f.Truncate(0)

@@ -141,3 +141,31 @@ func TestJobLogNeverCutsAFileThatIsNotALog(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "my notes\nunfinished\n1\t:\t5.000\t     0.000\t0\t0\t0\t0\ta\n", string(b))
 }
+
+// A job log whose unterminated last line cannot be the start of a record
+// (a note someone appended, a line of another format) keeps it: it is
+// ended, not cut. Only what a crash can leave — a record's start — is cut.
+func TestJobLogKeepsALastLineThatIsNoRecord(t *testing.T) {
+	for _, tail := range []string{"note: rerun on monday", "2\tnode\tyesterday", "x\t:\t1.000"} {
+		path := filepath.Join(t.TempDir(), "joblog")
+		head := JobLogHeader + "\n1\t:\t1700000000.000\t     1.000\t0\t0\t0\t0\tdone\n"
+		require.NoError(t, os.WriteFile(path, []byte(head+tail), 0o644))
+		l, err := OpenJobLog(path)
+		require.NoError(t, err)
+		require.NoError(t, l.Record(JobLogEntry{Seq: 2, Host: ":", Start: time.Unix(1700000001, 0), Command: "next"}))
+		require.NoError(t, l.Close())
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.Equal(t, head+tail+"\n2\t:\t1700000001.000\t     0.000\t0\t0\t0\t0\tnext\n", string(b), "tail %q", tail)
+	}
+}
+
+func TestCouldBeTornRecord(t *testing.T) {
+	full := "12\tweb1\t1700000000.125\t     3.500\t0\t42\t1\t0\tmake -j8 \tall"
+	for i := 1; i <= len(full); i++ {
+		require.True(t, couldBeTornRecord(full[:i]), "prefix %q", full[:i])
+	}
+	for _, no := range []string{"x", "12x", "12\tweb\tnow", "1\th\t1.0\t 1.0\t0\t0\tok"} {
+		require.False(t, couldBeTornRecord(no), no)
+	}
+}

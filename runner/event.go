@@ -27,7 +27,7 @@ const (
 	StreamEnd                        // the job stream was read to its end (Stats.TotalKnown is now true)
 	JobAbandoned                     // a requeued job will not run again, failed for good (Reason; Node, Err, Attempt of its last attempt)
 	JobNeverRan                      // a job read from the stream never started (Reason)
-	NodeResized                      // a re-read node list changed a node's slot count (Slots, PrevSlots); added slots join at once, removed ones leave as they come free
+	NodeResized                      // a re-read node list changed a node's slot count to Slot (Reason says from what)
 )
 
 // Every job read from the stream ends with exactly one final event, the
@@ -53,22 +53,20 @@ const (
 // time, in order, from the goroutine that owns the run's state, so a handler
 // must be quick and must not call back into the run.
 type Event struct {
-	Kind      EventKind
-	Time      time.Time
-	Node      string        // the node's name, for node and job events
-	Slot      int           // which of the node's slots, for job events (0-based)
-	Slots     int           // NodeResized: the node's slot count now
-	PrevSlots int           // NodeResized: the node's slot count before
-	Job       jobs.Job      // for job events
-	Attempt   int           // 1 for a job's first run, 2 for its first retry...
-	Err       error         // *ExitError, *NodeError, *TimeoutError or a dial error
-	Requeued  bool          // JobFailed: the job goes back to the queue
-	Reason    string        // JobFailed (final), JobAbandoned, JobNeverRan: why it will not run again
-	Evicted   bool          // JobFailed: this failure evicted the node (a NodeEvicted event follows)
-	Start     time.Time     // JobSucceeded, JobFailed, JobAbandoned: when the (last) attempt started
-	Duration  time.Duration // JobSucceeded, JobFailed, JobAbandoned: how long the (last) attempt ran
-	Stdout    int64         // bytes the attempt wrote to stdout
-	Stats     Stats         // the run's counts after this event
+	Kind     EventKind
+	Time     time.Time
+	Node     string        // the node's name, for node and job events
+	Slot     int           // which of the node's slots, for job events (0-based); for NodeResized, the new slot count
+	Job      jobs.Job      // for job events
+	Attempt  int           // 1 for a job's first run, 2 for its first retry...
+	Err      error         // *ExitError, *NodeError, *TimeoutError or a dial error
+	Requeued bool          // JobFailed: the job goes back to the queue
+	Reason   string        // JobFailed (final), JobAbandoned, JobNeverRan: why it will not run again
+	Evicted  bool          // JobFailed: this failure evicted the node (a NodeEvicted event follows)
+	Start    time.Time     // JobSucceeded, JobFailed, JobAbandoned: when the (last) attempt started
+	Duration time.Duration // JobSucceeded, JobFailed, JobAbandoned: how long the (last) attempt ran
+	Stdout   int64         // bytes the attempt wrote to stdout
+	Stats    Stats         // the run's counts after this event
 }
 
 // Stats are a run's counts, as clstr's status line shows them.

@@ -42,9 +42,7 @@ func (p *pool) updateNodes(ns []Node) {
 			continue
 		}
 		if w.Slots != n.Slots {
-			prev := n.Slots
 			p.resize(n, w.Slots)
-			p.emit(Event{Kind: NodeResized, Node: n.Name, Slots: w.Slots, PrevSlots: prev})
 		}
 	}
 }
@@ -56,6 +54,7 @@ func (p *pool) updateNodes(ns []Node) {
 func (p *pool) resize(n *node, slots int) {
 	old := n.Slots
 	n.Slots = slots
+	p.emit(Event{Kind: NodeResized, Node: n.Name, Slot: slots, Reason: fmt.Sprintf("%d slots, was %d", slots, old)})
 	up := n.state == nodeUp
 	if slots > old {
 		for s := old; s < slots; s++ {

@@ -77,34 +77,42 @@ func statusLine(s runner.Stats) string {
 	if s.Pending > 0 {
 		line += fmt.Sprintf(" %d connecting.", s.Pending)
 	}
-	switch {
-	case s.Draining && s.Running > 0:
+	if s.Draining && s.Running > 0 {
 		line += fmt.Sprintf(" Stopping: no new jobs; waiting for %d running (Ctrl-C again kills them).", s.Running)
-	case s.Draining:
-		line += " Stopping: no new jobs."
 	}
 	return line
 }
 
-// finalLine is the status line at the end of a run: jobs killed by the
-// interrupt are counted apart, not as complete, and nothing is waited for.
-func finalLine(s runner.Stats, killed int) string {
-	if killed == 0 {
-		return statusLine(s)
+// killed counts the jobs of rep that failed only because the run was
+// interrupted (their last attempt killed by the second Ctrl-C): they are not
+// complete, and --resume runs them again.
+func killed(rep *runner.Report) int {
+	n := 0
+	for _, f := range rep.Failed {
+		if interruptedJob(f) {
+			n++
+		}
 	}
-	total := fmt.Sprint(s.Total)
-	if !s.TotalKnown {
-		total += "+"
-	}
-	return fmt.Sprintf("%d of %s jobs complete, %d killed (--resume reruns them). Stopped.", s.Done()-killed, total, killed)
+	return n
 }
 
-// wasKilled reports whether a job that did not succeed was killed by the
-// interrupt (its last attempt), so it is not recorded as finished and
-// --resume reruns it.
-func wasKilled(f runner.Failure) bool {
-	n := len(f.Attempts)
-	return n > 0 && errors.Is(f.Attempts[n-1].Err, runner.ErrKilled)
+// interruptedJob says whether f's last attempt was killed by an interrupt.
+func interruptedJob(f runner.Failure) bool {
+	return len(f.Attempts) > 0 && errors.Is(f.Attempts[len(f.Attempts)-1].Err, runner.ErrKilled)
+}
+
+// finalLine is the status line at the end: killed jobs are not complete,
+// and nothing is waited for any more.
+func (u *Run) finalLine(rep *runner.Report) string {
+	s := u.withTotal(rep.Stats)
+	k := killed(rep)
+	s.Failed -= k
+	s.Draining = false
+	line := statusLine(s)
+	if k > 0 {
+		line += fmt.Sprintf(" %d killed by the interrupt.", k)
+	}
+	return line
 }
 
 // Event is runner.Config.Events (or part of it).
@@ -121,12 +129,12 @@ func (u *Run) Event(ev runner.Event) {
 		}
 	case runner.Draining:
 		u.message("drove: interrupted: starting no new jobs; waiting for %d running (Ctrl-C again kills them)", ev.Stats.Running)
+	case runner.NodeResized:
+		u.message("drove: node %s now has %s", ev.Node, ev.Reason)
 	case runner.NodeJoined:
 		u.message("drove: node %s joined the pool", ev.Node)
 	case runner.NodeLeaving:
 		u.message("drove: node %s is no longer listed: it finishes its running jobs and takes no new ones", ev.Node)
-	case runner.NodeResized:
-		u.message("drove: node %s slots: %d (was %d); added slots take jobs at once, removed ones leave as their jobs end", ev.Node, ev.Slots, ev.PrevSlots)
 	case runner.NodeLeft:
 		if u.verbose > 0 {
 			u.message("drove: node %s left the pool", ev.Node)
@@ -159,7 +167,7 @@ func (u *Run) jobFailed(ev runner.Event) {
 	case ev.Requeued:
 		what = "requeued"
 	case errors.Is(ev.Err, runner.ErrKilled):
-		what = "--resume reruns it"
+		what = "not complete (a resumed run runs it again)"
 	}
 	if ev.Evicted {
 		u.message("drove: evicted node %s: job %s %s; %s", ev.Node, quotedJob(ev.Job.Seq, ev.Job.Cmd), describe(u.Hint, ev.Node, ev.Err), what)
@@ -191,21 +199,10 @@ func (u *Run) draw(force bool) {
 // not succeed.
 func (u *Run) Finish(rep *runner.Report) {
 	u.stats = rep.Stats
-	killed := 0
-	for _, f := range rep.Failed {
-		if wasKilled(f) {
-			killed++
-		}
-	}
 	if u.show {
-		u.line.finish(finalLine(u.withTotal(rep.Stats), killed))
+		u.line.finish(u.finalLine(rep))
 	}
 	for _, f := range rep.Failed {
-		if wasKilled(f) {
-			a := f.Attempts[len(f.Attempts)-1]
-			fmt.Fprintf(u.w, "drove: interrupted: %s (%s) on %s; --resume reruns it\n", excerpt(f.Job.Cmd), f.Job.Origin, a.Node)
-			continue
-		}
 		var tries []string
 		for _, a := range f.Attempts {
 			tries = append(tries, fmt.Sprintf("%s on %s", describe(u.Hint, a.Node, a.Err), a.Node))
@@ -213,7 +210,11 @@ func (u *Run) Finish(rep *runner.Report) {
 		if len(tries) == 0 {
 			tries = append(tries, "never started")
 		}
-		line := fmt.Sprintf("drove: failed: %s (%s): %s", excerpt(f.Job.Cmd), f.Job.Origin, strings.Join(tries, "; "))
+		head := "drove: failed: "
+		if interruptedJob(f) {
+			head = "drove: interrupted: "
+		}
+		line := fmt.Sprintf("%s%s (%s): %s", head, excerpt(f.Job.Cmd), f.Job.Origin, strings.Join(tries, "; "))
 		if f.Reason != "" {
 			line += " [" + f.Reason + "]"
 		}
@@ -234,32 +235,42 @@ func (u *Run) Finish(rep *runner.Report) {
 		fmt.Fprintf(u.w, "drove: never ran: %s (%s)\n", excerpt(j.Cmd), j.Origin)
 	}
 	if rep.Unread {
-		fmt.Fprintln(u.w, "drove: the rest of the job stream was not read, so those jobs never ran")
+		if s := u.withTotal(rep.Stats); s.TotalKnown {
+			n := s.Total - rep.Stats.Total
+			fmt.Fprintf(u.w, "drove: %d more %s in the job files %s not read, so %s never ran\n", n, plural(n, "job", "jobs"), plural(n, "was", "were"), plural(n, "it", "they"))
+		} else {
+			fmt.Fprintln(u.w, "drove: the rest of the job stream was not read, so those jobs never ran")
+		}
 	}
 	if !rep.OK() || u.verbose > 0 || len(rep.Refused) > 0 {
-		fmt.Fprintln(u.w, summary(rep, killed))
+		fmt.Fprintln(u.w, u.summary(rep))
 	}
 }
 
-func summary(rep *runner.Report, killed int) string {
-	s := rep.Stats
+func (u *Run) summary(rep *runner.Report) string {
+	s := u.withTotal(rep.Stats)
 	total := fmt.Sprint(s.Total)
 	if !s.TotalKnown {
 		total += "+"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "drove: %d of %s jobs succeeded", rep.Succeeded, total)
-	if n := len(rep.Failed) - killed; n > 0 {
+	k := killed(rep)
+	if n := len(rep.Failed) - k; n > 0 {
 		fmt.Fprintf(&b, ", %d failed", n)
 	}
-	if killed > 0 {
-		fmt.Fprintf(&b, ", %d interrupted", killed)
+	if k > 0 {
+		fmt.Fprintf(&b, ", %d killed by the interrupt (a resumed run runs them again)", k)
 	}
 	if n := len(rep.Unrun); n > 0 {
 		fmt.Fprintf(&b, ", %d never ran", n)
 	}
 	if rep.Unread {
-		b.WriteString(", the rest never ran")
+		if s.TotalKnown {
+			fmt.Fprintf(&b, ", %d never read", s.Total-rep.Stats.Total)
+		} else {
+			b.WriteString(", the rest never ran")
+		}
 	}
 	if n := len(rep.Refused); n > 0 {
 		fmt.Fprintf(&b, "; %d node(s) unreachable", n)
@@ -274,4 +285,12 @@ func summary(rep *runner.Report, killed int) string {
 		b.WriteString("; interrupted")
 	}
 	return b.String()
+}
+
+// plural is one or many by n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
