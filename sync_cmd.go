@@ -152,6 +152,7 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 	start := time.Now()
 	rep, err := syncer.Verify(ctx, syncer.VerifyOptions{
 		Src: o.Src, Dst: o.Dst, Checksum: c.Verify == "checksum", Excludes: o.Excludes, Extras: c.Delete,
+		Listed: res.Files,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -160,6 +161,9 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		return &exitError{code: exitFailed, err: err}
 	}
 	ui.Verified(rep, string(c.Verify), time.Since(start))
+	if rep.Short() {
+		return &exitError{code: exitFailed, err: fmt.Errorf("sync: verify: compared %d entries of SRC, fewer than the %d the crawl listed", rep.Checked+rep.Specials, rep.Listed)}
+	}
 	if rep.Differences > 0 {
 		return &exitError{code: exitFailed, err: fmt.Errorf("sync: verify: DST differs from SRC in %d entries", rep.Differences)}
 	}
