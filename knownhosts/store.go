@@ -12,12 +12,13 @@ import (
 type Store struct {
 	mu       sync.Mutex
 	dbs      map[string]*DB
-	accepted map[string]bool // lines recorded by Record, unhashed
+	accepted map[string]bool   // lines recorded by Record, unhashed
+	pinned   map[string]string // name -> the "name key" line accepted for it without a record (Pin)
 }
 
 // NewStore returns an empty Store.
 func NewStore() *Store {
-	return &Store{dbs: map[string]*DB{}, accepted: map[string]bool{}}
+	return &Store{dbs: map[string]*DB{}, accepted: map[string]bool{}, pinned: map[string]string{}}
 }
 
 // DB returns the database for files, in order, parsed once (see Read) and
@@ -36,6 +37,20 @@ func (s *Store) DB(files []string, bad func(file string, line int, why string)) 
 	}
 	s.dbs[key] = db
 	return db, nil
+}
+
+// Pin remembers, for the rest of the run, that name was accepted with the
+// key of line (the unhashed "name key" entry) although it is on file
+// nowhere; it reports the line pinned first for name, which is line itself
+// unless another key was pinned before: then the caller must refuse.
+func (s *Store) Pin(name, line string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.pinned[name]; ok {
+		return old
+	}
+	s.pinned[name] = line
+	return line
 }
 
 // Accepted reports whether line was recorded by Record in this run.

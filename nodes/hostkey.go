@@ -129,6 +129,13 @@ func (d *Dialer) checkHostKey(t *Target, db *knownhosts.DB, node string, remote 
 	}
 	switch t.StrictHostKeyChecking {
 	case "no":
+		// Accepted unseen, but pinned for the whole run: the same name
+		// with another key later (a reconnection, a readmission) is a
+		// changed key, refused as one on file would be.
+		if first := d.hosts.Pin(name, line); first != line {
+			return &HostKeyError{Node: node, Changed: true, Key: key, Files: d.displayFiles(t, db),
+				Err: fmt.Errorf("host key for %s changed during this run (StrictHostKeyChecking no accepted another key before)", name)}
+		}
 		return nil
 	case "accept-new":
 		if err := d.recordHostKey(t, key, line); err != nil {

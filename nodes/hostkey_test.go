@@ -284,3 +284,25 @@ func plainAlgos(algos []string) []string {
 	}
 	return out
 }
+
+// TestHostKeyNoPinsForTheRun: StrictHostKeyChecking no accepts an unseen
+// key, but only one per name for the whole run: the same name offering
+// another key later (a node back with a new key, readmitted) is refused as
+// changed. Two servers with different keys share one HostKeyAlias here.
+func TestHostKeyNoPinsForTheRun(t *testing.T) {
+	srv, env := hostKeySetup(t, sshtest.Options{})
+	other := startServer(t, sshtest.Options{}) // any client key, another host key
+	env.host("web1", srv, "StrictHostKeyChecking no", "HostKeyAlias pinned")
+	env.host("web1-again", other, "StrictHostKeyChecking no", "HostKeyAlias pinned")
+	d, _ := env.dialer(Options{})
+	c, err := dial(t, d, "web1")
+	require.NoError(t, err)
+	c.Close()
+	c, err = dial(t, d, "web1")
+	require.NoError(t, err, "the same key again is fine")
+	c.Close()
+	_, err = dial(t, d, "web1-again")
+	hk := asError[*HostKeyError](t, err)
+	assert.True(t, hk.Changed)
+	assert.Contains(t, err.Error(), "host key changed during this run")
+}
