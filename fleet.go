@@ -144,6 +144,7 @@ func (c *fleetFlags) poolNodes(specs []hostlist.Spec, d *nodes.Dialer) []runner.
 				KeepaliveInterval: t.ServerAliveInterval,
 				KeepaliveCountMax: t.ServerAliveCountMax,
 				Grace:             c.Grace,
+				ReadyTimeout:      t.ConnectTimeout,
 			}
 			if c.Keepalive > 0 {
 				opts.KeepaliveInterval = c.Keepalive

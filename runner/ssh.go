@@ -38,6 +38,10 @@ type SSHOptions struct {
 	KeepaliveInterval time.Duration // 0 = no keepalives
 	KeepaliveCountMax int           // unanswered keepalives before the node is dead; 0 = 3
 	Grace             time.Duration // between asking a killed job to stop and forcing it; 0 = 5s
+	// ReadyTimeout bounds the wait for a session's ready mark (see
+	// LoginShellError); 0 = DefaultReadyTimeout. Give the node's
+	// ConnectTimeout.
+	ReadyTimeout time.Duration
 }
 
 var _ Host = (*SSH)(nil)
@@ -86,6 +90,9 @@ func NewSSH(ctx context.Context, name string, dial func(ctx context.Context) (*s
 	}
 	if opts.Grace <= 0 {
 		opts.Grace = 5 * time.Second
+	}
+	if opts.ReadyTimeout <= 0 {
+		opts.ReadyTimeout = DefaultReadyTimeout
 	}
 	h := &SSH{name: name, dial: dial, opts: opts}
 	c, err := h.connect(ctx)
@@ -181,19 +188,31 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 	if err != nil {
 		return &NodeError{Node: h.name, Err: err}
 	}
-	sess.Stdout, sess.Stderr = stdout, stderr
+	token := readyToken()
+	ready := newReadyFilter(stderr, token)
+	sess.Stdout, sess.Stderr = stdout, ready
 	g := h.guardFor(c)
 	var tok int64
 	if g != nil {
 		tok, command = g.job(cmd)
 		defer g.ended()
-		if err := CheckJob(cmd, command); err != nil {
-			return err
-		}
+	}
+	command = readyPrefix(token) + command
+	if err := CheckJob(cmd, command); err != nil {
+		return err
 	}
 	if err := sess.Start(command); err != nil {
 		return h.classify(c, err)
 	}
+	// A session with no ready mark in time runs no wrapper, and never
+	// will: the node is failed, and every session on the connection ends.
+	wait := h.opts.ReadyTimeout
+	readyTimer := time.AfterFunc(wait, func() {
+		if ready.miss() {
+			c.kill(&LoginShellError{Waited: wait})
+		}
+	})
+	defer readyTimer.Stop()
 	// On cancellation: have the guard send TERM, then KILL, to the job's
 	// process group and marked processes, asking it to drain until the
 	// session ends, since the job may not have registered yet; and write
@@ -214,8 +233,12 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 		// killed first could end the session before the watcher had read
 		// "k", and it would then take the job for one that ended by
 		// itself and leave the processes it started in sessions of their
-		// own.
-		_, _ = io.WriteString(stdin, "k\n")
+		// own. Before the ready mark, whatever reads stdin may not be
+		// drove's watcher: it gets no "k", only the end of its input,
+		// which a watcher takes as "k" while the job runs.
+		if ready.seen() {
+			_, _ = io.WriteString(stdin, "k\n")
+		}
 		_ = stdin.Close()
 		grace.Store(time.AfterFunc(h.opts.Grace+2*time.Second, func() { _ = sess.Close() }))
 	})
@@ -229,6 +252,21 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 	if killed.Load() {
 		return ctx.Err()
 	}
+	var ee *ssh.ExitError
+	if !ready.seen() && (ready.missed() || errors.As(err, &ee)) {
+		// The login shell ran no wrapper (it wrote no mark), and hung or
+		// failed: what it did is no job's outcome. A session that exits
+		// 0 without the mark is taken as it is: a server that runs no
+		// shell (a test server, a ForceCommand ignoring the command) did
+		// what it does. A connection lost before the mark is the
+		// connection's failure (classify).
+		var waited time.Duration
+		if ready.missed() {
+			waited = wait
+		}
+		return &NodeError{Node: h.name, Err: ready.refusal(waited)}
+	}
+	_ = ready.finish() // a write error is the Output's to report, not the job's
 	return h.classify(c, err)
 }
 
