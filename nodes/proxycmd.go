@@ -45,6 +45,7 @@ const proxyKillGrace = time.Second
 // hangs up the command's process group, kills it if it lingers, and reaps it.
 type proxyConn struct {
 	cmd     *exec.Cmd
+	watch   *proxyWatch // leads the command's process group (proxycmd_unix.go)
 	command string
 	in      *os.File // the command's stdin (we write)
 	out     *os.File // the command's stdout (we read)
@@ -61,38 +62,46 @@ func (a proxyAddr) Network() string { return "proxycommand" }
 func (a proxyAddr) String() string  { return string(a) }
 
 // startProxyCommand runs command as ssh does, "exec COMMAND" with sh -c (so
-// "a; b" runs only a, as with ssh), in its own process group,
-// stdin and stdout connected to the returned conn and stderr copied to
-// stderr (nil = discarded), each line prefixed with "node: ".
+// "a; b" runs only a, as with ssh), in a process group of its own led by a
+// watchdog that kills the group when drove closes the connection or dies
+// (proxywatch.sh), stdin and stdout connected to the returned conn and
+// stderr copied to stderr (nil = discarded), each line prefixed with
+// "node: ".
 func startProxyCommand(command, node string, stderr io.Writer) (*proxyConn, error) {
+	watch, err := startProxyWatch()
+	if err != nil {
+		return nil, &ProxyCommandError{Command: command, Err: err}
+	}
 	inR, inW, err := os.Pipe()
 	if err != nil {
+		watch.stop()
 		return nil, err
 	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		inR.Close()
 		inW.Close()
+		watch.stop()
 		return nil, err
 	}
 	tail := &tailWriter{prefix: node + ": ", w: stderr}
 	cmd := exec.Command("/bin/sh", "-c", "exec "+command)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, tail
-	// Its own group, so Close can end its children too; on Linux also
-	// Pdeathsig, so that it does not outlive a drove that dies without
-	// closing (proxycmd_*.go).
-	cmd.SysProcAttr = proxySysProcAttr()
+	// The watchdog's group, so Close (or the watchdog, when drove dies)
+	// can end its children too; on Linux also Pdeathsig (proxycmd_*.go).
+	cmd.SysProcAttr = proxySysProcAttr(watch)
 	cmd.WaitDelay = proxyKillGrace
 	if err := cmd.Start(); err != nil {
 		inR.Close()
 		inW.Close()
 		outR.Close()
 		outW.Close()
+		watch.stop()
 		return nil, &ProxyCommandError{Command: command, Err: err}
 	}
 	inR.Close()
 	outW.Close()
-	c := &proxyConn{cmd: cmd, command: command, in: inW, out: outR, stderr: tail, done: make(chan struct{})}
+	c := &proxyConn{cmd: cmd, watch: watch, command: command, in: inW, out: outR, stderr: tail, done: make(chan struct{})}
 	go func() {
 		c.waitErr = cmd.Wait()
 		tail.flush()
@@ -114,19 +123,20 @@ func (c *proxyConn) SetWriteDeadline(t time.Time) error { return c.in.SetWriteDe
 
 // Close ends the connection: the command's stdin and stdout close, its
 // process group gets SIGHUP and, after proxyKillGrace, SIGKILL. Close waits
-// until the command has been reaped.
+// until the command and its watchdog have been reaped.
 func (c *proxyConn) Close() error {
 	c.closeOnce.Do(func() {
 		c.in.Close()
 		c.out.Close()
-		hangUp(c.cmd.Process)
+		c.watch.hangUp()
 		select {
 		case <-c.done:
 		case <-time.After(proxyKillGrace):
 		}
 		// The shell may be gone while its children linger in the group.
-		killGroup(c.cmd.Process)
+		c.watch.kill(c.cmd.Process)
 		<-c.done
+		c.watch.stop()
 	})
 	return nil
 }

@@ -4,9 +4,9 @@ package nodes
 
 import "syscall"
 
-// proxySysProcAttr puts a ProxyCommand in a process group of its own.
-// (There is no Pdeathsig here: a drove killed with SIGKILL leaves the
-// command to notice its closed stdin.)
-func proxySysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true}
+// proxySysProcAttr puts a ProxyCommand in its watchdog's process group:
+// the watchdog kills it, and its children, if drove dies without closing
+// the connection.
+func proxySysProcAttr(w *proxyWatch) *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pgid: w.group()}
 }

@@ -2,8 +2,9 @@ package nodes
 
 import "syscall"
 
-// proxySysProcAttr puts a ProxyCommand in a process group of its own, and
-// has the kernel kill it if drove dies without closing the connection.
-func proxySysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+// proxySysProcAttr puts a ProxyCommand in its watchdog's process group,
+// and has the kernel kill the command itself if drove dies without closing
+// the connection (its children are the watchdog's).
+func proxySysProcAttr(w *proxyWatch) *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pgid: w.group(), Pdeathsig: syscall.SIGKILL}
 }

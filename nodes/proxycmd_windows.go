@@ -5,10 +5,18 @@ import (
 	"syscall"
 )
 
-func proxySysProcAttr() *syscall.SysProcAttr { return nil }
+// proxyWatch does nothing on Windows: there are no process groups to
+// watch, and a command whose drove died sees its stdin close.
+type proxyWatch struct{}
+
+func startProxyWatch() (*proxyWatch, error) { return &proxyWatch{}, nil }
+
+func proxySysProcAttr(*proxyWatch) *syscall.SysProcAttr { return nil }
 
 // hangUp: Windows has no hang-up signal; the command sees its stdin close.
-func hangUp(*os.Process) {}
+func (*proxyWatch) hangUp() {}
 
-// killGroup kills the command (its own children are not reached).
-func killGroup(p *os.Process) { _ = p.Kill() }
+// kill kills the command (its own children are not reached).
+func (*proxyWatch) kill(p *os.Process) { _ = p.Kill() }
+
+func (*proxyWatch) stop() {}
