@@ -13,7 +13,7 @@ type Store struct {
 	mu       sync.Mutex
 	dbs      map[string]*DB
 	accepted map[string]bool   // lines recorded by Record, unhashed
-	pinned   map[string]string // name -> the "name key" line accepted for it without a record (Pin)
+	pinned   map[string]string // name -> the "name key" line it was first accepted with (Pin)
 }
 
 // NewStore returns an empty Store.
@@ -40,9 +40,9 @@ func (s *Store) DB(files []string, bad func(file string, line int, why string)) 
 }
 
 // Pin remembers, for the rest of the run, that name was accepted with the
-// key of line (the unhashed "name key" entry) although it is on file
-// nowhere; it reports the line pinned first for name, which is line itself
-// unless another key was pinned before: then the caller must refuse.
+// key of line (the unhashed "name key" entry); it reports the line pinned
+// first for name, which is line itself unless another key was pinned
+// before: then the caller must refuse.
 func (s *Store) Pin(name, line string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

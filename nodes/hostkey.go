@@ -102,49 +102,79 @@ func (d *Dialer) hostKeyCallback(t *Target, db *knownhosts.DB, node string, st *
 //     follows StrictHostKeyChecking;
 //   - with CheckHostIP (off by default since OpenSSH 8.5) a direct connection
 //     to a non-loopback address is also looked up under the address, and a
-//     different key there is refused unless StrictHostKeyChecking is no.
+//     different key there is refused unless StrictHostKeyChecking is no;
+//   - an unknown key accepted (accept-new, no) is recorded in the first
+//     UserKnownHostsFile, as ssh records it ("Permanently added");
+//
+// and, unlike ssh, whatever the mode: the first key a name is accepted with
+// is pinned for the Dialer's life (the run), so a later connection under
+// the name (a reconnection, a readmitted node, another connection for more
+// sessions) offering another key is refused as changed, even when
+// known_hosts would accept it too (several keys on file) or keeps nothing
+// (UserKnownHostsFile /dev/null). A certificate pins its plain key.
 func (d *Dialer) checkHostKey(t *Target, db *knownhosts.DB, node string, remote net.Addr, key ssh.PublicKey) error {
+	decided, err := d.decideHostKey(t, db, node, remote, key)
+	if err != nil {
+		return err
+	}
+	if cert, ok := decided.(*ssh.Certificate); ok {
+		decided = cert.Key
+	}
+	name := hostKeyName(t)
+	line := name + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(decided)))
+	if first := d.hosts.Pin(name, line); first != line {
+		return &HostKeyError{Node: node, Changed: true, Key: decided, Files: d.displayFiles(t, db),
+			Err: fmt.Errorf("host key for %s changed during this run (another key was accepted for it before)", name)}
+	}
+	return nil
+}
+
+// decideHostKey makes the decision of checkHostKey but for the pin, and
+// returns the key decided on (a certificate accepted as one, else the
+// plain key).
+func (d *Dialer) decideHostKey(t *Target, db *knownhosts.DB, node string, remote net.Addr, key ssh.PublicKey) (ssh.PublicKey, error) {
 	name := hostKeyName(t)
 	st, e, k := d.hostKeyStatus(t, db, node, name, key, false)
 	key = k
 	switch st {
 	case knownhosts.Revoked:
-		return &HostKeyError{Node: node, Revoked: true, Key: key, Files: d.displayFiles(t, db),
+		return nil, &HostKeyError{Node: node, Revoked: true, Key: key, Files: d.displayFiles(t, db),
 			OldFile: d.display(e.File), OldLine: e.Line, Err: errors.New("key is revoked")}
 	case knownhosts.Changed:
-		return &HostKeyError{Node: node, Changed: true, Key: key, Files: d.displayFiles(t, db),
+		return nil, &HostKeyError{Node: node, Changed: true, Key: key, Files: d.displayFiles(t, db),
 			OldFile: d.display(e.File), OldLine: e.Line,
 			Err: &xknownhosts.KeyError{Want: []xknownhosts.KnownKey{{Key: e.Key, Filename: e.File, Line: e.Line}}}}
 	case knownhosts.OK:
 		if e == nil { // a valid certificate
 			d.hostLogf(t, "VERBOSE", "nodes: %s: host certificate %s accepted (signed by a CA on file for %s)", node, ssh.FingerprintSHA256(key), name)
-			return nil
+			return key, nil
 		}
 		d.hostLogf(t, "VERBOSE", "nodes: %s: host key %s %s matches %s:%d", node, key.Type(), ssh.FingerprintSHA256(key), d.display(e.File), e.Line)
-		return d.checkHostIP(t, db, node, remote, key, e)
+		return key, d.checkHostIP(t, db, node, remote, key, e)
 	}
 	line := name + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
 	if d.hosts.Accepted(line) {
-		return nil
+		return key, nil
 	}
 	switch t.StrictHostKeyChecking {
 	case "no":
-		// Accepted unseen, but pinned for the whole run: the same name
-		// with another key later (a reconnection, a readmission) is a
-		// changed key, refused as one on file would be.
-		if first := d.hosts.Pin(name, line); first != line {
-			return &HostKeyError{Node: node, Changed: true, Key: key, Files: d.displayFiles(t, db),
-				Err: fmt.Errorf("host key for %s changed during this run (StrictHostKeyChecking no accepted another key before)", name)}
-		}
-		return nil
-	case "accept-new":
+		// As ssh: recorded as with accept-new; a file that cannot take it
+		// is noted, and the key is accepted all the same (ssh: "Failed to
+		// add the host to the list of known hosts").
 		if err := d.recordHostKey(t, key, line); err != nil {
-			return &HostKeyError{Node: node, Unknown: true, Key: key, Files: d.displayFiles(t, db), Err: err, recordFailed: true}
+			d.hostLogf(t, "INFO", "nodes: %s: failed to add the host key to the list of known hosts: %v", node, err)
+			return key, nil
 		}
 		d.hostLogf(t, "INFO", "nodes: %s: added %s host key %s to %s", node, key.Type(), ssh.FingerprintSHA256(key), d.display(t.KnownHostsFiles[0]))
-		return nil
+		return key, nil
+	case "accept-new":
+		if err := d.recordHostKey(t, key, line); err != nil {
+			return nil, &HostKeyError{Node: node, Unknown: true, Key: key, Files: d.displayFiles(t, db), Err: err, recordFailed: true}
+		}
+		d.hostLogf(t, "INFO", "nodes: %s: added %s host key %s to %s", node, key.Type(), ssh.FingerprintSHA256(key), d.display(t.KnownHostsFiles[0]))
+		return key, nil
 	default:
-		return &HostKeyError{Node: node, Unknown: true, Key: key, Files: d.displayFiles(t, db),
+		return nil, &HostKeyError{Node: node, Unknown: true, Key: key, Files: d.displayFiles(t, db),
 			Err: &xknownhosts.KeyError{}}
 	}
 }
