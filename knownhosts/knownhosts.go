@@ -1,7 +1,8 @@
 // Package knownhosts reads OpenSSH known_hosts files and looks host keys up
 // in them as OpenSSH's hostfile.c does: hashed host names, patterns with
-// !negation, and @cert-authority and @revoked markers. A Store caches the
-// parsed files and records newly accepted keys. It makes no policy decision
+// !negation, and @cert-authority and @revoked markers. A DB streams its
+// files and keeps only the lines for the names looked up; a Store caches
+// DBs and records newly accepted keys. It makes no policy decision
 // (StrictHostKeyChecking belongs to the dialer).
 package knownhosts
 
@@ -12,7 +13,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -48,56 +48,6 @@ const (
 	Changed               // other keys are on file for the name
 	Revoked               // the key or its CA is @revoked
 )
-
-// DB is a parsed set of known_hosts files.
-type DB struct {
-	entries []Entry
-	files   []string // the files that existed, in order
-}
-
-// Files returns the files that existed when db was read, in order.
-func (db *DB) Files() []string { return db.files }
-
-// MaxLineLen bounds one known_hosts line (OpenSSH's is 16 KiB; some
-// RSA-16384 lines are longer).
-const MaxLineLen = 1 << 20
-
-// Read parses files in order, as OpenSSH's hostfile.c does. A line
-// that cannot be parsed (bad key, bad hash, unknown marker, missing fields) is
-// skipped and reported through bad with its file and line number, so one bad
-// line never makes every host unreachable. Missing files are skipped.
-func Read(files []string, bad func(file string, line int, why string)) (*DB, error) {
-	db := &DB{}
-	for _, f := range files {
-		st, err := os.Stat(f)
-		if err != nil || !st.Mode().IsRegular() {
-			continue
-		}
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("known_hosts: %w", err)
-		}
-		db.files = append(db.files, f)
-		for n, line := range strings.Split(string(data), "\n") {
-			line := bytes.TrimSpace([]byte(line))
-			if len(line) == 0 || line[0] == '#' {
-				continue
-			}
-			if len(line) > MaxLineLen {
-				bad(f, n+1, fmt.Sprintf("line longer than %d bytes", MaxLineLen))
-				continue
-			}
-			e, err := ParseLine(line)
-			if err != nil {
-				bad(f, n+1, err.Error())
-				continue
-			}
-			e.File, e.Line = f, n+1
-			db.entries = append(db.entries, e)
-		}
-	}
-	return db, nil
-}
 
 // ParseLine parses one known_hosts line (without file and line number).
 func ParseLine(line []byte) (Entry, error) {
@@ -170,14 +120,15 @@ func (e *Entry) Matches(name string) bool {
 // A key (or its CA) marked @revoked for name is Revoked. The entry returned
 // is the matching, differing or revoking line.
 func (db *DB) Lookup(name string, key ssh.PublicKey) (Status, *Entry) {
+	entries := db.of(name)
 	cert, isCert := key.(*ssh.Certificate)
 	want := MarkNone
 	if isCert {
 		want = MarkCA
 	}
 	st, found := New, (*Entry)(nil)
-	for i := range db.entries {
-		e := &db.entries[i]
+	for i := range entries {
+		e := &entries[i]
 		if e.Marker != want || !e.Matches(name) {
 			continue
 		}
@@ -194,8 +145,8 @@ func (db *DB) Lookup(name string, key ssh.PublicKey) (Status, *Entry) {
 		}
 		st, found = Changed, e
 	}
-	for i := range db.entries {
-		e := &db.entries[i]
+	for i := range entries {
+		e := &entries[i]
 		if e.Marker != MarkRevoked || !e.Matches(name) {
 			continue
 		}
@@ -208,8 +159,9 @@ func (db *DB) Lookup(name string, key ssh.PublicKey) (Status, *Entry) {
 
 // HasCA reports whether an @cert-authority line applies to name.
 func (db *DB) HasCA(name string) bool {
-	for i := range db.entries {
-		if e := &db.entries[i]; e.Marker == MarkCA && e.Matches(name) {
+	entries := db.of(name)
+	for i := range entries {
+		if e := &entries[i]; e.Marker == MarkCA && e.Matches(name) {
 			return true
 		}
 	}
@@ -218,9 +170,10 @@ func (db *DB) HasCA(name string) bool {
 
 // PlainKeys returns the plain keys on file for name.
 func (db *DB) PlainKeys(name string) []*Entry {
+	entries := db.of(name)
 	var out []*Entry
-	for i := range db.entries {
-		if e := &db.entries[i]; e.Marker == MarkNone && e.Matches(name) {
+	for i := range entries {
+		if e := &entries[i]; e.Marker == MarkNone && e.Matches(name) {
 			out = append(out, e)
 		}
 	}

@@ -1,14 +1,16 @@
 package knownhosts
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 )
 
-// Store caches parsed known_hosts databases, one per list of files, and
-// remembers the lines recorded in this run. It is safe for concurrent use.
+// Store caches known_hosts databases, one per list of files, and remembers
+// the lines recorded in this run and the key each name was first accepted
+// with. It is safe for concurrent use.
 type Store struct {
 	mu       sync.Mutex
 	dbs      map[string]*DB
@@ -21,22 +23,19 @@ func NewStore() *Store {
 	return &Store{dbs: map[string]*DB{}, accepted: map[string]bool{}, pinned: map[string]string{}}
 }
 
-// DB returns the database for files, in order, parsed once (see Read) and
-// cached until Record appends to a file. bad is called for each line that
-// cannot be parsed, while the Store is locked.
-func (s *Store) DB(files []string, bad func(file string, line int, why string)) (*DB, error) {
+// DB returns the database for files, in order (see Open), one per list of
+// files for the Store's life: the lines read for a name are read once. bad
+// is that of the first call for the list.
+func (s *Store) DB(files []string, bad func(file string, line int, why string)) *DB {
 	key := strings.Join(files, "\x00")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if db, ok := s.dbs[key]; ok {
-		return db, nil
+		return db
 	}
-	db, err := Read(files, bad)
-	if err != nil {
-		return nil, err
-	}
+	db := Open(files, bad)
 	s.dbs[key] = db
-	return db, nil
+	return db
 }
 
 // Pin remembers, for the rest of the run, that name was accepted with the
@@ -62,8 +61,9 @@ func (s *Store) Accepted(line string) bool {
 
 // Record appends entry as a line to file (creating it and its directory,
 // and starting a new line if the file does not end with one), once per run
-// for line (the unhashed "name key" entry, its identity), and drops the
-// cached databases so later lookups see it.
+// for line (the unhashed "name key" entry, its identity), and adds it to
+// the databases of the Store that read file, as its next line, so later
+// lookups see it without reading the file again.
 func (s *Store) Record(file, line, entry string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -92,6 +92,15 @@ func (s *Store) Record(file, line, entry string) error {
 		return err
 	}
 	s.accepted[line] = true
-	clear(s.dbs)
+	if st, err := os.Stat(file); err != nil || !st.Mode().IsRegular() {
+		return nil // /dev/null keeps nothing, and is never read
+	}
+	e, err := ParseLine([]byte(entry))
+	if err != nil {
+		return fmt.Errorf("known_hosts: the line recorded does not parse: %w", err)
+	}
+	for _, db := range s.dbs {
+		db.recorded(file, e)
+	}
 	return nil
 }

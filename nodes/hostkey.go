@@ -11,15 +11,21 @@ import (
 	xknownhosts "golang.org/x/crypto/ssh/knownhosts"
 )
 
-// knownHosts returns the host key database for t's files, parsed once and
-// cached until this Dialer appends to a file. Missing files are skipped; a
-// line that cannot be parsed is skipped with one note naming file and line.
+// knownHosts returns the host key database for t's files, with the lines
+// for the names t's key is looked up under read (one pass over the files
+// for all the nodes dialling at the time; only their lines are kept).
+// Missing files are skipped; a line for one of those names that cannot be
+// parsed is skipped with one note naming file and line.
 func (d *Dialer) knownHosts(t *Target) (*knownhosts.DB, error) {
 	all := append(append([]string(nil), t.KnownHostsFiles...), t.GlobalKnownHostsFiles...)
-	return d.hosts.DB(all, func(file string, line int, why string) {
+	db := d.hosts.DB(all, func(file string, line int, why string) {
 		d.noteOnce(fmt.Sprintf("known_hosts:%s:%d", file, line),
 			"nodes: %s:%d: skipping malformed known_hosts line: %s", d.display(file), line, why)
 	})
+	if err := db.Want(hostKeyName(t), t.HostName); err != nil {
+		return nil, err
+	}
+	return db, nil
 }
 
 // algoKeyType returns the plain key type of a host key algorithm
@@ -235,6 +241,9 @@ func (d *Dialer) checkHostIP(t *Target, db *knownhosts.DB, node string, remote n
 	ipName, ok := hostIPName(t, remote)
 	if !ok {
 		return nil
+	}
+	if err := db.Want(ipName); err != nil {
+		return &ConfigError{Node: node, Err: err}
 	}
 	st, e := db.Lookup(ipName, key)
 	if st != knownhosts.Changed && st != knownhosts.Revoked {

@@ -265,18 +265,22 @@ func TestHostKeyRecordFails(t *testing.T) {
 	assert.Contains(t, err.Error(), "nodes: web1: host key unknown and could not be recorded: mkdir "+blocker+": not a directory")
 }
 
+// TestKnownHostsCorruptLineSkipped: a line for the host looked up whose
+// key does not parse is noted and skipped. Lines for other hosts are not
+// parsed at all (knownhosts.DB keeps only the run's), as ssh's are not.
 func TestKnownHostsCorruptLineSkipped(t *testing.T) {
 	srv, env := hostKeySetup(t, sshtest.Options{})
 	env.host("web1", srv)
 	require.NoError(t, os.MkdirAll(filepath.Dir(env.kh), 0o700))
-	require.NoError(t, os.WriteFile(env.kh, []byte("web1 ssh-ed25519 !!!notbase64\n"), 0o600))
+	require.NoError(t, os.WriteFile(env.kh, []byte("web1 ssh-ed25519 !!!notbase64\n"+
+		fmt.Sprintf("[127.0.0.1]:%d ssh-ed25519 !!!notbase64\n", srv.Port)), 0o600))
 	env.trust(srv)
 	d, rec := env.dialer(Options{})
 	c, err := dial(t, d, "web1")
 	require.NoError(t, err)
 	c.Close()
 	require.Len(t, rec.Lines(), 1)
-	assert.True(t, strings.HasPrefix(rec.Lines()[0], "nodes: ~/.ssh/known_hosts:1: skipping malformed known_hosts line: "), rec.Lines()[0])
+	assert.True(t, strings.HasPrefix(rec.Lines()[0], "nodes: ~/.ssh/known_hosts:2: skipping malformed known_hosts line: "), rec.Lines()[0])
 }
 
 // plainAlgos drops the certificate algorithms (which OpenSSH, and drove,
