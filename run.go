@@ -10,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/drove-dev/drove/hostlist"
 	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/records"
 	"github.com/drove-dev/drove/runner"
@@ -24,7 +23,10 @@ type RunCmd struct {
 	OnEachNode string   `short:"E" placeholder:"CMD" help:"Instead of jobs, run CMD once on every distinct node."`
 	Command    []string `arg:"" optional:"" passthrough:"" name:"command" help:"A command to run once on every distinct node, pdsh's way: its words are joined with spaces into one shell command line (as pdsh and ssh do), and each output line is labelled 'node: ' (-E CMD runs it unlabelled, as clstr). Everything after the first word is the command's, flags included."`
 	Hosts      []string `short:"w" sep:"none" placeholder:"SPEC" help:"Same as --node (pdsh's and clush's -w). Repeatable."`
-	Exclude    []string `short:"x" sep:"none" placeholder:"SPEC" help:"Leave out these nodes (ranges and lists, as pdsh -x and clush -x): a host alone leaves out every spec of that host. Repeatable."`
+	Exclude    []string `short:"x" sep:"none" placeholder:"SPEC" help:"Leave out these nodes (ranges, lists and @groups, as pdsh -x and clush -x): a host alone leaves out every spec of that host. Repeatable."`
+	Group      []string `short:"g" sep:"none" placeholder:"GROUP" help:"Run on the nodes of ClusterShell node group GROUP ('source:group' for another source; a comma list of groups), as clush -g: the same as --node @GROUP. Groups come from ClusterShell's groups.d/*.yaml files. Repeatable."`
+	ExclGroup  []string `short:"X" name:"exclude-group" sep:"none" placeholder:"GROUP" help:"Leave out the nodes of GROUP (a comma list of groups), as clush -X: the same as --exclude @GROUP. Repeatable."`
+	All        bool     `short:"a" help:"Run on every node of the default group source, as clush -a: the same as --node '@*' (the source's group 'all', or else all its groups)."`
 
 	Status      bool   `short:"s" help:"Show a live status line on stderr: 'X of Y jobs complete, A of B nodes running jobs.' (-s is --status here, as in clstr; in drove sync and drove partition -s is --size, as in fpsync and fpart; drove sync's status line is --status, without -s.)"`
 	ActiveNodes string `short:"A" placeholder:"FILE" help:"Keep FILE listing one 'node: command' line per running job (replaced atomically; empty at the end)."`
@@ -109,6 +111,11 @@ func bareOutputFlags(args []string) []string {
 // Run wires the command line to the nodes, jobs and runner packages.
 func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	c.Node = append(c.Node, c.Hosts...)
+	c.Node = append(c.Node, groupRefs(c.Group)...)
+	if c.All {
+		c.Node = append(c.Node, "@*")
+	}
+	c.Exclude = append(c.Exclude, groupRefs(c.ExclGroup)...)
 	if len(c.Command) > 0 {
 		if c.OnEachNode != "" || len(c.Job) > 0 || len(c.JobFile) > 0 {
 			return usageErrorf("a command given as arguments (%q) cannot be used with --on-each-node, --job or --job-file", strings.Join(c.Command, " "))
@@ -119,7 +126,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	for _, x := range c.Exclude {
-		sp, err := hostlist.ParseList(x)
+		sp, err := c.nodeGroups(e).ParseList(x)
 		if err != nil {
 			return usageErrorf("--exclude: %v", err)
 		}
@@ -276,6 +283,36 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		return nil
 	}
 	return outcome(rep, c.MaxExit, c.OnEachNode != "")
+}
+
+// groupRefs turns clush's -g and -X values, "g1,g2" or "@g1", into node
+// specs, "@g1,@g2".
+func groupRefs(values []string) []string {
+	var out []string
+	for _, v := range values {
+		var names []string
+		depth, start := 0, 0
+		for i := 0; i <= len(v); i++ {
+			switch {
+			case i == len(v) || v[i] == ',' && depth == 0:
+				names = append(names, v[start:i])
+				start = i + 1
+			case v[i] == '[':
+				depth++
+			case v[i] == ']':
+				depth--
+			}
+		}
+		for i, n := range names {
+			n = strings.TrimSpace(n)
+			if !strings.HasPrefix(n, "@") {
+				n = "@" + n
+			}
+			names[i] = n
+		}
+		out = append(out, strings.Join(names, ","))
+	}
+	return out
 }
 
 // namedOutput is one of drove's two output streams (its own stdout and
