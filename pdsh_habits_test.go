@@ -124,3 +124,17 @@ roles:
 	r = droveWithGroups(t, dir, "-n", ":", "true")
 	require.Equal(t, exitOK, r.code, r.stderr)
 }
+
+// TestHostFirstHabit: "drove web1 uname -r" (pdsh's and ssh's order,
+// without -w) is bad input with the command line that works.
+func TestHostFirstHabit(t *testing.T) {
+	r := drove(t, nil, nil, "node[1-3]", "uname", "-r")
+	require.Equal(t, exitUsage, r.code)
+	require.Contains(t, r.stderr, "to run 'uname -r' on node[1-3], name the nodes with -w: drove -w 'node[1-3]' uname -r\n")
+	r = drove(t, nil, nil, "uname")
+	require.Equal(t, exitUsage, r.code)
+	require.Contains(t, r.stderr, "to run 'uname' on each node: drove -w NODES uname\n")
+	r = drove(t, nil, nil, "-w", ":")
+	require.Equal(t, exitUsage, r.code)
+	require.Contains(t, r.stderr, "no jobs: give a command after the nodes ('drove -w NODES uname -r')")
+}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/drove-dev/drove/hostlist"
+	"github.com/drove-dev/drove/internal/shquote"
 	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/records"
 	"github.com/drove-dev/drove/runner"
@@ -121,6 +123,9 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 			return usageErrorf("a command given as arguments (%q) cannot be used with --on-each-node, --job or --job-file", strings.Join(c.Command, " "))
 		}
 		c.OnEachNode, c.Tag = strings.Join(c.Command, " "), true
+	}
+	if len(c.Node) == 0 && len(c.NodeFile) == 0 {
+		return c.noNodes()
 	}
 	if err := c.validate(); err != nil {
 		return err
@@ -285,6 +290,23 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	return outcome(rep, c.MaxExit, c.OnEachNode != "")
 }
 
+// noNodes is the error for a run given no nodes, with a hint for pdsh's
+// and ssh's habit of naming the host first ("drove web1 uname -r").
+func (c *RunCmd) noNodes() error {
+	const give = "no nodes: give --node/-w SPEC, --node-file/-N FILE or --group/-g GROUP"
+	if len(c.Command) > 1 {
+		if _, err := hostlist.ParseList(c.Command[0]); err == nil {
+			cmd := strings.Join(c.Command[1:], " ")
+			return usageErrorf("%s; to run '%s' on %s, name the nodes with -w: drove -w %s %s", give,
+				cmd, c.Command[0], shquote.Quote(c.Command[0]), cmd)
+		}
+	}
+	if len(c.Command) > 0 {
+		return usageErrorf("%s; to run '%s' on each node: drove -w NODES %s", give, c.OnEachNode, c.OnEachNode)
+	}
+	return usageErrorf("%s", give)
+}
+
 // groupRefs turns clush's -g and -X values, "g1,g2" or "@g1", into node
 // specs, "@g1,@g2".
 func groupRefs(values []string) []string {
@@ -374,7 +396,7 @@ func (c *RunCmd) validate() error {
 		return usageErrorf("--on-each-node cannot be used with --job or --job-file")
 	}
 	if c.OnEachNode == "" && !hasJobs {
-		return usageErrorf("no jobs: give --job CMD, --job-file FILE or --on-each-node CMD")
+		return usageErrorf("no jobs: give a command after the nodes ('drove -w NODES uname -r'), --job CMD, --job-file FILE or --on-each-node CMD")
 	}
 	stdin := 0
 	for _, f := range append(append([]string(nil), c.NodeFile...), c.JobFile...) {
