@@ -91,12 +91,15 @@ type env struct {
 	// groups names ClusterShell's group files, for "@group" in node
 	// specs (none in tests unless a test names its own).
 	groups hostlist.GroupFiles
+	// noColor: NO_COLOR is set (not empty), so node names are never
+	// coloured.
+	noColor bool
 }
 
 func main() {
 	home, _ := os.UserHomeDir()
 	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, config: userConfigPaths(os.Getenv, os.UserHomeDir), home: home,
-		groups: clusterShellGroups(os.Getenv, os.UserHomeDir)}
+		groups: clusterShellGroups(os.Getenv, os.UserHomeDir), noColor: os.Getenv("NO_COLOR") != ""}
 	os.Exit(run(os.Args[1:], e))
 }
 

@@ -34,7 +34,7 @@ type RunCmd struct {
 	ActiveNodes string `short:"A" placeholder:"FILE" help:"Keep FILE listing one 'node: command' line per running job (replaced atomically; empty at the end)."`
 	Stdout      string `short:"o" placeholder:"FILE" help:"Write all jobs' stdout to FILE; -o alone discards it."`
 	Stderr      string `short:"e" placeholder:"FILE" help:"Write all jobs' stderr to FILE; -e alone discards it."`
-	Tag         bool   `help:"Prefix every output line with 'node: '."`
+	Tag         bool   `help:"Prefix every output line with 'node: '. On a terminal the node names of labels and of --gather's headers are coloured as clush colours them (stdout blue, stderr red); never when NO_COLOR is set or the output is not a terminal."`
 	Gather      bool   `short:"b" help:"Gather output, as clush -b and dshbak -c: print each distinct stdout once, at the end, under the folded set of nodes that gave it ('node[01-08,10] (9)'), with the exit status of groups that failed. For inventories (-E): output is held in memory. stderr streams as usual."`
 	MaxNodeUses int    `short:"u" placeholder:"N" help:"A node runs at most N jobs, then retires (0 = no limit)."`
 	MaxExit     bool   `short:"S" name:"max-exit" help:"Exit with the largest exit status of the jobs, as pdsh -S: a job's last attempt counts (128+n for a signal, 124 for --timeout), and 255 a node lost or not reached (--on-each-node), or a job that never ran."`
@@ -167,6 +167,15 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		name := o.name
 		o.out.OnError(func(err error) { fmt.Fprintf(scr.Messages(), "drove: %s: %v\n", name, err) })
 	}
+	// Node names coloured as clush colours them, where they reach a
+	// terminal (drove's own stdout or stderr, not a file of -o or -e).
+	colourOut := (c.Stdout == "" || c.Stdout == "-") && termview.Colours(e.stdout, e.noColor)
+	if colourOut {
+		outputs[0].out.SetLabel(termview.StdoutLabel)
+	}
+	if (c.Stderr == "" || c.Stderr == "-") && termview.Colours(e.stderr, e.noColor) {
+		outputs[1].out.SetLabel(termview.StderrLabel)
+	}
 
 	dialer, err := c.dialer(e)
 	if err != nil {
@@ -226,6 +235,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	outputFailed := false // --gather could not print
 	if c.Gather {
 		gather = termview.NewGather()
+		gather.Colour = colourOut
 		cfg.JobOutput = runner.JoinJobOutputs(cfg.JobOutput, gather.JobOutput)
 		cfg.Stdout = runner.NewOutput(io.Discard)
 	}

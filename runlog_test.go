@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 		if f := os.Getenv("DROVE_CONFIG"); f != "" {
 			cfg = configPaths{User: f, Explicit: true}
 		}
-		e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, config: cfg, home: os.Getenv("HOME")}
+		e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, config: cfg, home: os.Getenv("HOME"), noColor: os.Getenv("NO_COLOR") != ""}
 		if d := os.Getenv("CLUSTERSHELL_CFGDIR"); d != "" {
 			e.groups = hostlist.GroupFiles{Confs: []string{filepath.Join(d, "groups.conf")}, Dirs: []string{filepath.Join(d, "groups.d")}}
 		}
