@@ -345,3 +345,33 @@ func FuzzGroupFile(f *testing.F) {
 		}
 	})
 }
+
+// TestParseListOperatorsMatchNodeset: node lists with nodeset's operators
+// and no groups name the same set of hosts as ClusterShell's NodeSet says
+// (ParseList keeps a host listed twice, for its slots; compared as sets).
+func TestParseListOperatorsMatchNodeset(t *testing.T) {
+	if _, err := exec.LookPath("nodeset"); err != nil {
+		t.Skip("nodeset (ClusterShell) is not installed")
+	}
+	python := nodesetPython(t)
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 2))
+	var exprs []string
+	for i := 0; i < 200; i++ {
+		exprs = append(exprs, randomSet(r, []string{"none"}, nil, "", 6))
+	}
+	dir, _ := groupDir(t, "", nil)
+	wants := nodesetLibrary(t, python, dir, exprs)
+	t.Logf("e.g. %q is %q", exprs[0], wants[0])
+	for i, expr := range exprs {
+		specs, err := ParseList(expr)
+		require.NoError(t, err, expr)
+		var got []string
+		for _, s := range specs {
+			got = append(got, s.Host)
+		}
+		got = slices.Compact(slices.Sorted(slices.Values(got)))
+		require.ElementsMatch(t, wants[i], got, expr)
+	}
+}
