@@ -59,7 +59,11 @@ func (g *Groups) parseList(s string, limit int) ([]Spec, error) {
 	}
 	var out []Spec
 	for _, t := range terms {
-		specs, err := g.parseItem(t.item, limit-len(out))
+		room := limit // what the operand of ! & ^ may hold
+		if t.op == ',' {
+			room = limit - len(out)
+		}
+		specs, err := g.parseItem(t.item, room)
 		if err != nil {
 			return nil, err
 		}
@@ -106,18 +110,6 @@ func (g *Groups) parseItem(item string, limit int) ([]Spec, error) {
 		out = append(out, sp)
 	}
 	return out, nil
-}
-
-// Intersect returns the specs of specs that in names (matched as Exclude
-// matches them), in order.
-func Intersect(specs, in []Spec) []Spec {
-	var kept []Spec
-	for _, s := range specs {
-		if excluded(s, in) {
-			kept = append(kept, s)
-		}
-	}
-	return kept
 }
 
 // term is one item of a list and the operator before it (',' for the
