@@ -80,3 +80,16 @@ func TestExcludeLargeLists(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"alice@n199999", "alice@n200000"}, hosts(specs))
 }
+
+// TestNodeFileWorkIsBounded: a node file whose lines each take a large
+// operand away is refused once it has expanded its budget of names in all
+// (4*MaxExpand for ParseFile; a smaller one here, for speed), instead of
+// expanding them line after line.
+func TestNodeFileWorkIsBounded(t *testing.T) {
+	line := "a!x[1-9000]\n"
+	const work = 4 * 10_000
+	_, err := (*Groups)(nil).parseFile(strings.NewReader(strings.Repeat(line, 4)), "n.txt", work)
+	require.NoError(t, err)
+	_, err = (*Groups)(nil).parseFile(strings.NewReader(strings.Repeat(line, 5)), "n.txt", work)
+	require.ErrorContains(t, err, `n.txt:5: bad node spec "x[1-9000]": too many names to expand in all`)
+}

@@ -27,6 +27,11 @@ func ParseFile(r io.Reader, name string) ([]Spec, error) {
 // ParseFile is the package's ParseFile with "@group" items resolved
 // through g (see Groups.ParseList).
 func (g *Groups) ParseFile(r io.Reader, name string) ([]Spec, error) {
+	return g.parseFile(r, name, maxWork)
+}
+
+// parseFile is ParseFile expanding at most work names in all.
+func (g *Groups) parseFile(r io.Reader, name string, work int) ([]Spec, error) {
 	var specs []Spec
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxLine)
@@ -41,7 +46,7 @@ func (g *Groups) ParseFile(r io.Reader, name string) ([]Spec, error) {
 		if text == "" {
 			continue
 		}
-		list, err := g.parseList(text, MaxExpand-len(specs))
+		list, err := g.parseList(text, MaxExpand-len(specs), &work)
 		if err != nil {
 			var se *SpecError
 			if errors.As(err, &se) {

@@ -61,6 +61,7 @@ type Groups struct {
 	order   []string // source names in the order read
 	def     string   // the default source ("" when there is none)
 	memo    map[string][]string
+	work    int // names the current lookup may still expand (see maxWork)
 }
 
 // groupSource is one group source: a top-level key of a YAML file.
@@ -142,6 +143,7 @@ func (g *Groups) Expand(expr string) ([]string, error) {
 	if err := g.load(); err != nil {
 		return nil, err
 	}
+	g.work = maxWork
 	return g.eval(expr, g.def, nil)
 }
 
@@ -199,6 +201,7 @@ func (g *Groups) groupSpecs(item, ref string, slots int) ([]Spec, error) {
 	if err := g.load(); err != nil {
 		return nil, err
 	}
+	g.work = maxWork
 	names, err := g.group(ref, g.def, nil)
 	if err != nil {
 		var fe *GroupFileError
@@ -227,7 +230,7 @@ const maxGroupDepth = 64
 // without "source:" belongs to; stack holds the groups being resolved
 // (a cycle is an error).
 func (g *Groups) group(ref, ns string, stack []string) ([]string, error) {
-	refs, err := expand(ref, MaxExpand)
+	refs, err := g.expand(ref)
 	if err != nil {
 		return nil, fmt.Errorf("@%s: %w", ref, err)
 	}
@@ -317,7 +320,7 @@ func (g *Groups) eval(expr, ns string, stack []string) ([]string, error) {
 		if strings.HasPrefix(t.item, "@") {
 			names, err = g.group(t.item[1:], ns, stack)
 		} else {
-			names, err = expand(t.item, MaxExpand)
+			names, err = g.expand(t.item)
 			if err != nil {
 				err = fmt.Errorf("%q: %w", t.item, err)
 			}
@@ -340,6 +343,16 @@ func (g *Groups) eval(expr, ns string, stack []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// expand expands a pattern's ranges within what is left of g.work.
+func (g *Groups) expand(pattern string) ([]string, error) {
+	names, err := expand(pattern, min(MaxExpand, g.work))
+	if err != nil {
+		return nil, err
+	}
+	g.work -= len(names)
+	return names, nil
 }
 
 // without returns a without the names in b, in order.

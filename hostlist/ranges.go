@@ -49,10 +49,18 @@ func ParseList(s string) ([]Spec, error) {
 // ErrNoGroups. A group file that cannot be read or parsed is a
 // *GroupFileError (not wrapped: it names its own file and line).
 func (g *Groups) ParseList(s string) ([]Spec, error) {
-	return g.parseList(s, MaxExpand)
+	work := maxWork
+	return g.parseList(s, MaxExpand, &work)
 }
 
-func (g *Groups) parseList(s string, limit int) ([]Spec, error) {
+// maxWork bounds how many names one list or one node file may expand in
+// all, the operands of ! & ^ included, so that many lines of large
+// operands cannot make a small file take hours.
+const maxWork = 4 * MaxExpand
+
+// parseList parses s into at most limit specs, expanding at most *work
+// names in all (and taking them off *work).
+func (g *Groups) parseList(s string, limit int, work *int) ([]Spec, error) {
 	terms, err := splitTerms(s)
 	if err != nil {
 		return nil, err
@@ -63,10 +71,19 @@ func (g *Groups) parseList(s string, limit int) ([]Spec, error) {
 		if t.op == ',' {
 			room = limit - len(out)
 		}
+		byWork := *work < room
+		if byWork {
+			room = *work
+		}
 		specs, err := g.parseItem(t.item, room)
 		if err != nil {
+			var se *SpecError
+			if byWork && errors.As(err, &se) && strings.Contains(se.Err.Error(), "expands to more than") {
+				se.Err = fmt.Errorf("too many names to expand in all (at most %d, the operands of ! & ^ included)", maxWork)
+			}
 			return nil, err
 		}
+		*work -= len(specs)
 		switch t.op {
 		case ',':
 			out = append(out, specs...)
