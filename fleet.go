@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -36,7 +37,46 @@ type fleetFlags struct {
 
 	ReadmitAfter time.Duration `placeholder:"DURATION" help:"Probe an evicted node after DURATION (a new connection and 'true') and readmit it if it passes; up to 3 probes, each waiting twice as long. Off by default (clstr evicts for good)."`
 
-	excluded []hostlist.Spec // nodes left out of every list (run's -x), not a flag
+	excluded []hostlist.Spec  // nodes left out of every list (run's -x), not a flag
+	groups   *hostlist.Groups // ClusterShell's node groups, read at the first @group
+}
+
+// nodeGroups is the resolver of "@group" in node specs, over the group
+// files env names (read only when a spec names a group).
+func (c *fleetFlags) nodeGroups(e *env) *hostlist.Groups {
+	if c.groups == nil {
+		c.groups = hostlist.NewGroups(e.groups)
+	}
+	return c.groups
+}
+
+// clusterShellGroups finds ClusterShell's group files as ClusterShell
+// does: groups.conf and groups.d/*.yaml in /etc/clustershell,
+// ~/.local/etc/clustershell, $XDG_CONFIG_HOME/clustershell (or
+// ~/.config/clustershell) and $CLUSTERSHELL_CFGDIR, in that order.
+func clusterShellGroups(getenv func(string) string, home func() (string, error)) hostlist.GroupFiles {
+	dirs := []string{"/etc/clustershell"}
+	h, err := home()
+	if err != nil {
+		h = ""
+	}
+	if h != "" {
+		dirs = append(dirs, filepath.Join(h, ".local", "etc", "clustershell"))
+	}
+	if x := getenv("XDG_CONFIG_HOME"); filepath.IsAbs(x) {
+		dirs = append(dirs, filepath.Join(x, "clustershell"))
+	} else if h != "" {
+		dirs = append(dirs, filepath.Join(h, ".config", "clustershell"))
+	}
+	if d := getenv("CLUSTERSHELL_CFGDIR"); d != "" {
+		dirs = append(dirs, d)
+	}
+	var f hostlist.GroupFiles
+	for _, d := range dirs {
+		f.Confs = append(f.Confs, filepath.Join(d, "groups.conf"))
+		f.Dirs = append(f.Dirs, filepath.Join(d, "groups.d"))
+	}
+	return f
 }
 
 func (c *fleetFlags) validate() error {
@@ -66,8 +106,9 @@ func (c *fleetFlags) onFailure() runner.OnFailure {
 // two slots. fixed is the part a node watcher cannot read again: the -n
 // specs and the nodes of files that are not regular (stdin, pipes).
 func (c *fleetFlags) readNodes(e *env) (specs, fixed []hostlist.Spec, err error) {
+	groups := c.nodeGroups(e)
 	for _, s := range c.Node {
-		sp, err := hostlist.ParseList(s)
+		sp, err := groups.ParseList(s)
 		if err != nil {
 			return nil, nil, usageErrorf("--node: %v", err)
 		}
@@ -79,7 +120,7 @@ func (c *fleetFlags) readNodes(e *env) (specs, fixed []hostlist.Spec, err error)
 		if err != nil {
 			return nil, nil, usageErrorf("--node-file: %v", err)
 		}
-		ss, err := hostlist.ParseFile(r, name)
+		ss, err := groups.ParseFile(r, name)
 		closeFn()
 		if err != nil {
 			return nil, nil, usageErrorf("%v", err)
@@ -90,7 +131,7 @@ func (c *fleetFlags) readNodes(e *env) (specs, fixed []hostlist.Spec, err error)
 		}
 	}
 	if len(specs) == 0 {
-		return nil, nil, usageErrorf("no nodes: the node files list none")
+		return nil, nil, usageErrorf("no nodes: the node lists and files name none")
 	}
 	if specs = hostlist.Exclude(specs, c.excluded); len(specs) == 0 {
 		return nil, nil, usageErrorf("no nodes: --exclude leaves out every node listed")
@@ -173,7 +214,7 @@ type nodeUpdates struct {
 func (c *fleetFlags) watchNodes(e *env, specs, fixed []hostlist.Spec, d *nodes.Dialer) *nodeUpdates {
 	u := &nodeUpdates{out: make(chan []runner.Node, 1)}
 	u.Watcher = &hostlist.Watcher{
-		Fixed: fixed, Files: c.NodeFile, Reload: e.hup,
+		Fixed: fixed, Files: c.NodeFile, Reload: e.hup, Groups: c.nodeGroups(e),
 		Logf: func(format string, args ...any) { fmt.Fprintf(e.stderr, "drove: "+format+"\n", args...) },
 		Changed: func(ss []hostlist.Spec) {
 			select {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/drove-dev/drove/hostlist"
 )
 
 // Exit statuses, documented in --help and README.md.
@@ -87,17 +88,25 @@ type env struct {
 	// home is the user's home directory, where completion finds ~/.ssh
 	// ("" in tests: none).
 	home string
+	// groups names ClusterShell's group files, for "@group" in node
+	// specs (none in tests unless a test names its own).
+	groups hostlist.GroupFiles
+	// noColor: NO_COLOR is set (not empty), so node names are never
+	// coloured.
+	noColor bool
 }
 
 func main() {
 	home, _ := os.UserHomeDir()
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, userConfigPaths(os.Getenv, os.UserHomeDir), home))
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, config: userConfigPaths(os.Getenv, os.UserHomeDir), home: home,
+		groups: clusterShellGroups(os.Getenv, os.UserHomeDir), noColor: os.Getenv("NO_COLOR") != ""}
+	os.Exit(run(os.Args[1:], e))
 }
 
-// run parses args, runs the chosen command and returns the exit status. The
-// first SIGINT/SIGTERM closes env.drain; the second cancels the context.
-// config names the defaults files, home the user's home directory.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer, config configPaths, home string) int {
+// run parses args, runs the chosen command with e's streams and files and
+// returns the exit status. The first SIGINT/SIGTERM closes e.drain; the
+// second cancels the context; SIGHUP goes to e.hup.
+func run(args []string, e *env) int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -122,7 +131,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, config config
 		}
 	}()
 
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, drain: drain, hup: hup, config: config, home: home}
+	e.drain, e.hup = drain, hup
 	return runWith(ctx, e, args)
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/drove-dev/drove/hostlist"
+	"github.com/drove-dev/drove/internal/shquote"
 	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/records"
 	"github.com/drove-dev/drove/runner"
@@ -24,13 +25,16 @@ type RunCmd struct {
 	OnEachNode string   `short:"E" placeholder:"CMD" help:"Instead of jobs, run CMD once on every distinct node."`
 	Command    []string `arg:"" optional:"" passthrough:"" name:"command" help:"A command to run once on every distinct node, pdsh's way: its words are joined with spaces into one shell command line (as pdsh and ssh do), and each output line is labelled 'node: ' (-E CMD runs it unlabelled, as clstr). Everything after the first word is the command's, flags included."`
 	Hosts      []string `short:"w" sep:"none" placeholder:"SPEC" help:"Same as --node (pdsh's and clush's -w). Repeatable."`
-	Exclude    []string `short:"x" sep:"none" placeholder:"SPEC" help:"Leave out these nodes (ranges and lists, as pdsh -x and clush -x): a host alone leaves out every spec of that host. Repeatable."`
+	Exclude    []string `short:"x" sep:"none" placeholder:"SPEC" help:"Leave out these nodes (ranges, lists and @groups, as pdsh -x and clush -x): a host alone leaves out every spec of that host. Repeatable."`
+	Group      []string `short:"g" sep:"none" placeholder:"GROUP" help:"Run on the nodes of ClusterShell node group GROUP ('source:group' for another source; a comma list of groups), as clush -g: the same as --node @GROUP. Groups come from ClusterShell's groups.d/*.yaml files. Repeatable."`
+	ExclGroup  []string `short:"X" name:"exclude-group" sep:"none" placeholder:"GROUP" help:"Leave out the nodes of GROUP (a comma list of groups), as clush -X: the same as --exclude @GROUP. Repeatable."`
+	All        bool     `short:"a" help:"Run on every node of the default group source, as clush -a: the same as --node '@*' (the source's group 'all', or else all its groups)."`
 
 	Status      bool   `short:"s" help:"Show a live status line on stderr: 'X of Y jobs complete, A of B nodes running jobs.' (-s is --status here, as in clstr; in drove sync and drove partition -s is --size, as in fpsync and fpart; drove sync's status line is --status, without -s.)"`
 	ActiveNodes string `short:"A" placeholder:"FILE" help:"Keep FILE listing one 'node: command' line per running job (replaced atomically; empty at the end)."`
 	Stdout      string `short:"o" placeholder:"FILE" help:"Write all jobs' stdout to FILE; -o alone discards it."`
 	Stderr      string `short:"e" placeholder:"FILE" help:"Write all jobs' stderr to FILE; -e alone discards it."`
-	Tag         bool   `help:"Prefix every output line with 'node: '."`
+	Tag         bool   `help:"Prefix every output line with 'node: '. On a terminal the node names of labels and of --gather's headers are coloured as clush colours them (stdout blue, stderr red); never when NO_COLOR is set or the output is not a terminal."`
 	Gather      bool   `short:"b" help:"Gather output, as clush -b and dshbak -c: print each distinct stdout once, at the end, under the folded set of nodes that gave it ('node[01-08,10] (9)'), with the exit status of groups that failed. For inventories (-E): output is held in memory. stderr streams as usual."`
 	MaxNodeUses int    `short:"u" placeholder:"N" help:"A node runs at most N jobs, then retires (0 = no limit)."`
 	MaxExit     bool   `short:"S" name:"max-exit" help:"Exit with the largest exit status of the jobs, as pdsh -S: a job's last attempt counts (128+n for a signal, 124 for --timeout), and 255 a node lost or not reached (--on-each-node), or a job that never ran."`
@@ -109,17 +113,25 @@ func bareOutputFlags(args []string) []string {
 // Run wires the command line to the nodes, jobs and runner packages.
 func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	c.Node = append(c.Node, c.Hosts...)
+	c.Node = append(c.Node, groupRefs(c.Group)...)
+	if c.All {
+		c.Node = append(c.Node, "@*")
+	}
+	c.Exclude = append(c.Exclude, groupRefs(c.ExclGroup)...)
 	if len(c.Command) > 0 {
 		if c.OnEachNode != "" || len(c.Job) > 0 || len(c.JobFile) > 0 {
 			return usageErrorf("a command given as arguments (%q) cannot be used with --on-each-node, --job or --job-file", strings.Join(c.Command, " "))
 		}
 		c.OnEachNode, c.Tag = strings.Join(c.Command, " "), true
 	}
+	if len(c.Node) == 0 && len(c.NodeFile) == 0 {
+		return c.noNodes()
+	}
 	if err := c.validate(); err != nil {
 		return err
 	}
 	for _, x := range c.Exclude {
-		sp, err := hostlist.ParseList(x)
+		sp, err := c.nodeGroups(e).ParseList(x)
 		if err != nil {
 			return usageErrorf("--exclude: %v", err)
 		}
@@ -154,6 +166,15 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	for _, o := range outputs {
 		name := o.name
 		o.out.OnError(func(err error) { fmt.Fprintf(scr.Messages(), "drove: %s: %v\n", name, err) })
+	}
+	// Node names coloured as clush colours them, where they reach a
+	// terminal (drove's own stdout or stderr, not a file of -o or -e).
+	colourOut := (c.Stdout == "" || c.Stdout == "-") && termview.Colours(e.stdout, e.noColor)
+	if colourOut {
+		outputs[0].out.SetLabel(termview.StdoutLabel)
+	}
+	if (c.Stderr == "" || c.Stderr == "-") && termview.Colours(e.stderr, e.noColor) {
+		outputs[1].out.SetLabel(termview.StderrLabel)
 	}
 
 	dialer, err := c.dialer(e)
@@ -214,6 +235,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	outputFailed := false // --gather could not print
 	if c.Gather {
 		gather = termview.NewGather()
+		gather.Colour = colourOut
 		cfg.JobOutput = runner.JoinJobOutputs(cfg.JobOutput, gather.JobOutput)
 		cfg.Stdout = runner.NewOutput(io.Discard)
 	}
@@ -278,6 +300,53 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	return outcome(rep, c.MaxExit, c.OnEachNode != "")
 }
 
+// noNodes is the error for a run given no nodes, with a hint for pdsh's
+// and ssh's habit of naming the host first ("drove web1 uname -r").
+func (c *RunCmd) noNodes() error {
+	const give = "no nodes: give --node/-w SPEC, --node-file/-N FILE or --group/-g GROUP"
+	if len(c.Command) > 1 {
+		if _, err := hostlist.ParseList(c.Command[0]); err == nil {
+			cmd := strings.Join(c.Command[1:], " ")
+			return usageErrorf("%s; to run '%s' on %s, name the nodes with -w: drove -w %s %s", give,
+				cmd, c.Command[0], shquote.Quote(c.Command[0]), cmd)
+		}
+	}
+	if len(c.Command) > 0 {
+		return usageErrorf("%s; to run '%s' on each node: drove -w NODES %s", give, c.OnEachNode, c.OnEachNode)
+	}
+	return usageErrorf("%s", give)
+}
+
+// groupRefs turns clush's -g and -X values, "g1,g2" or "@g1", into node
+// specs, "@g1,@g2".
+func groupRefs(values []string) []string {
+	var out []string
+	for _, v := range values {
+		var names []string
+		depth, start := 0, 0
+		for i := 0; i <= len(v); i++ {
+			switch {
+			case i == len(v) || v[i] == ',' && depth == 0:
+				names = append(names, v[start:i])
+				start = i + 1
+			case v[i] == '[':
+				depth++
+			case v[i] == ']':
+				depth--
+			}
+		}
+		for i, n := range names {
+			n = strings.TrimSpace(n)
+			if !strings.HasPrefix(n, "@") {
+				n = "@" + n
+			}
+			names[i] = n
+		}
+		out = append(out, strings.Join(names, ","))
+	}
+	return out
+}
+
 // namedOutput is one of drove's two output streams (its own stdout and
 // stderr, or the files of -o and -e) and how to close it.
 type namedOutput struct {
@@ -337,7 +406,7 @@ func (c *RunCmd) validate() error {
 		return usageErrorf("--on-each-node cannot be used with --job or --job-file")
 	}
 	if c.OnEachNode == "" && !hasJobs {
-		return usageErrorf("no jobs: give --job CMD, --job-file FILE or --on-each-node CMD")
+		return usageErrorf("no jobs: give a command after the nodes ('drove -w NODES uname -r'), --job CMD, --job-file FILE or --on-each-node CMD")
 	}
 	stdin := 0
 	for _, f := range append(append([]string(nil), c.NodeFile...), c.JobFile...) {

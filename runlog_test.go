@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/hostlist"
 	"github.com/drove-dev/drove/internal/sshdtest"
 	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/records"
@@ -23,14 +24,19 @@ import (
 // TestMain lets a test run this binary as drove itself (DROVE_AS_MAIN=1),
 // so a test can kill a real drove process with SIGKILL. That drove reads
 // no /etc/drove/config and no ~/.config/drove/config: only the file
-// $DROVE_CONFIG names, if the test sets it.
+// $DROVE_CONFIG names, if the test sets it; and no ClusterShell group
+// files but those of $CLUSTERSHELL_CFGDIR.
 func TestMain(m *testing.M) {
 	if os.Getenv("DROVE_AS_MAIN") == "1" {
 		var cfg configPaths
 		if f := os.Getenv("DROVE_CONFIG"); f != "" {
 			cfg = configPaths{User: f, Explicit: true}
 		}
-		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, cfg, os.Getenv("HOME")))
+		e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, config: cfg, home: os.Getenv("HOME"), noColor: os.Getenv("NO_COLOR") != ""}
+		if d := os.Getenv("CLUSTERSHELL_CFGDIR"); d != "" {
+			e.groups = hostlist.GroupFiles{Confs: []string{filepath.Join(d, "groups.conf")}, Dirs: []string{filepath.Join(d, "groups.d")}}
+		}
+		os.Exit(run(os.Args[1:], e))
 	}
 	os.Exit(m.Run())
 }

@@ -317,7 +317,7 @@ func TestSyncHelperProcess(t *testing.T) {
 	if args == "" {
 		t.Skip("helper process only")
 	}
-	os.Exit(run(strings.Split(args, "\x1f"), os.Stdin, os.Stdout, os.Stderr, configPaths{}, ""))
+	os.Exit(run(strings.Split(args, "\x1f"), &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}))
 }
 
 func TestSyncResumeAfterDroveKilled(t *testing.T) {

@@ -267,3 +267,32 @@ func TestPartitionOnTerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestNodeNamesColouredOnTerminal: on a terminal, node labels are
+// coloured as clush colours them (bright blue on stdout, bright red on
+// stderr, --gather's headers blue); with NO_COLOR set, or output not a
+// terminal (a pipe), they are plain.
+func TestNodeNamesColouredOnTerminal(t *testing.T) {
+	self, err := filepath.Abs(os.Args[0])
+	require.NoError(t, err)
+	drove := "DROVE_AS_MAIN=1 " + shquote.Quote(self)
+	cmd := strings.Join([]string{
+		"unset NO_COLOR",
+		drove + " -w : 'echo out; echo err >&2'",
+		drove + " -b -w : echo gathered",
+		"NO_COLOR=1 " + drove + " -w : echo nocolour",
+		drove + " -w : echo piped | cat",
+		"echo EXIT $?",
+		"exec sleep 600",
+	}, "; ")
+	tm := tmuxtest.Start(t, 80, 24, cmd)
+	tm.WaitFor("the last drove", func(s tmuxtest.Screen) bool { return countRows(s, `^EXIT \d+$`) == 1 })
+	styled := strings.Join(tm.Styled(), "\n")
+	const esc = "\x1b["
+	require.Contains(t, styled, esc+"94mlocal: "+esc+"39mout\n", "stdout label")
+	require.Contains(t, styled, esc+"91mlocal: "+esc+"39merr\n", "stderr label")
+	require.Regexp(t, `\x1b\[94m-+\nlocal \(1\)\n-+\n\x1b\[39mgathered\n`, styled, "--gather header")
+	require.Contains(t, styled, "\nlocal: nocolour\n", "NO_COLOR")
+	require.Contains(t, styled, "\nlocal: piped\n", "not a terminal")
+	require.Equal(t, 2, strings.Count(styled, esc+"94m"), "colour only where wanted:\n%s", styled)
+}

@@ -65,3 +65,31 @@ func TestExcludeMatchesNodeset(t *testing.T) {
 		require.Equal(t, want, got, "-x %s from %s", c[1], c[0])
 	}
 }
+
+// TestExcludeLargeLists: set operators on lists of 2*10^5 nodes finish
+// (matching by host through an index, not every pair: 4*10^10
+// comparisons, which never ended before).
+func TestExcludeLargeLists(t *testing.T) {
+	specs, err := ParseList("n[1-200000]!n[2-200000]")
+	require.NoError(t, err)
+	require.Equal(t, []string{"n1"}, hosts(specs))
+	specs, err = ParseList("n[1-200000]&alice@n[199999-200001]")
+	require.NoError(t, err)
+	require.Empty(t, specs, "a spec with a user in B leaves A's specs without a user")
+	specs, err = ParseList("alice@n[1-200000]&n[199999-200001]")
+	require.NoError(t, err)
+	require.Equal(t, []string{"alice@n199999", "alice@n200000"}, hosts(specs))
+}
+
+// TestNodeFileWorkIsBounded: a node file whose lines each take a large
+// operand away is refused once it has expanded its budget of names in all
+// (4*MaxExpand for ParseFile; a smaller one here, for speed), instead of
+// expanding them line after line.
+func TestNodeFileWorkIsBounded(t *testing.T) {
+	line := "a!x[1-9000]\n"
+	const work = 4 * 10_000
+	_, err := (*Groups)(nil).parseFile(strings.NewReader(strings.Repeat(line, 4)), "n.txt", work)
+	require.NoError(t, err)
+	_, err = (*Groups)(nil).parseFile(strings.NewReader(strings.Repeat(line, 5)), "n.txt", work)
+	require.ErrorContains(t, err, `n.txt:5: bad node spec "x[1-9000]": too many names to expand in all`)
+}

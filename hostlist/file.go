@@ -21,6 +21,17 @@ const maxLine = 64 << 10
 // in file order, unmerged (see Merge); the whole file may expand to at most
 // MaxExpand of them.
 func ParseFile(r io.Reader, name string) ([]Spec, error) {
+	return (*Groups)(nil).ParseFile(r, name)
+}
+
+// ParseFile is the package's ParseFile with "@group" items resolved
+// through g (see Groups.ParseList).
+func (g *Groups) ParseFile(r io.Reader, name string) ([]Spec, error) {
+	return g.parseFile(r, name, maxWork)
+}
+
+// parseFile is ParseFile expanding at most work names in all.
+func (g *Groups) parseFile(r io.Reader, name string, work int) ([]Spec, error) {
 	var specs []Spec
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxLine)
@@ -35,7 +46,7 @@ func ParseFile(r io.Reader, name string) ([]Spec, error) {
 		if text == "" {
 			continue
 		}
-		list, err := parseList(text, MaxExpand-len(specs))
+		list, err := g.parseList(text, MaxExpand-len(specs), &work)
 		if err != nil {
 			var se *SpecError
 			if errors.As(err, &se) {

@@ -22,6 +22,7 @@ const MaxExpand = 1_000_000
 //	4/node[01-08]         each of the 8 with 4 slots
 //	alice@node[1-3]:2222  each with user alice and port 2222
 //	node[01-03,05],gpu7   a Slurm node list ($SLURM_JOB_NODELIST) as given
+//	node[1-8]!node3       ClusterShell's set operators (see below)
 //
 // A comma inside brackets belongs to the range; a comma outside separates
 // specs, each with its own K/, user@ and :port. A range is lo-hi or a
@@ -30,67 +31,144 @@ const MaxExpand = 1_000_000
 // rule). Brackets that hold a ':' are an IPv6 literal ([::1]:2222), not a
 // range. Nodes come out in the order written, the first range varying
 // slowest; a node listed twice is listed twice (Merge gives it two slots).
+//
+// Besides ',' the list may use nodeset's operators, applied left to right
+// to the list so far: 'A!B' leaves out of A the nodes of B (as Exclude
+// does), 'A&B' keeps those of A that B names too, 'A^B' keeps the nodes
+// that only one of them names. An item "@group" (or "K/@group") is a
+// ClusterShell node group: see Groups. ParseList itself knows no groups.
+//
 // Bad input, or more than MaxExpand nodes, gives a *SpecError naming the
-// spec as written.
+// spec as written. A list may come out empty ("n1!n1").
 func ParseList(s string) ([]Spec, error) {
-	return parseList(s, MaxExpand)
+	return (*Groups)(nil).ParseList(s)
 }
 
-func parseList(s string, limit int) ([]Spec, error) {
-	items, err := splitList(s)
+// ParseList is the package's ParseList with "@group" items resolved
+// through g. On a nil *Groups an "@group" item is a *SpecError wrapping
+// ErrNoGroups. A group file that cannot be read or parsed is a
+// *GroupFileError (not wrapped: it names its own file and line).
+func (g *Groups) ParseList(s string) ([]Spec, error) {
+	work := maxWork
+	return g.parseList(s, MaxExpand, &work)
+}
+
+// maxWork bounds how many names one list or one node file may expand in
+// all, the operands of ! & ^ included, so that many lines of large
+// operands cannot make a small file take hours.
+const maxWork = 4 * MaxExpand
+
+// parseList parses s into at most limit specs, expanding at most *work
+// names in all (and taking them off *work).
+func (g *Groups) parseList(s string, limit int, work *int) ([]Spec, error) {
+	terms, err := splitTerms(s)
 	if err != nil {
 		return nil, err
 	}
 	var out []Spec
-	for _, item := range items {
-		hosts, err := expand(item, limit-len(out))
-		if err == nil && len(hosts) > limit-len(out) {
-			err = fmt.Errorf("expands to more than %d nodes", MaxExpand)
+	for _, t := range terms {
+		room := limit // what the operand of ! & ^ may hold
+		if t.op == ',' {
+			room = limit - len(out)
 		}
+		byWork := *work < room
+		if byWork {
+			room = *work
+		}
+		specs, err := g.parseItem(t.item, room)
 		if err != nil {
-			return nil, &SpecError{Spec: item, Err: err}
-		}
-		for _, h := range hosts {
-			sp, err := ParseSpec(h)
-			if err != nil {
-				var se *SpecError
-				if errors.As(err, &se) && h != item {
-					se.Err = fmt.Errorf("%q: %w", h, se.Err)
-					se.Spec = item
-				}
-				return nil, err
+			var se *SpecError
+			if byWork && errors.As(err, &se) && strings.Contains(se.Err.Error(), "expands to more than") {
+				se.Err = fmt.Errorf("too many names to expand in all (at most %d, the operands of ! & ^ included)", maxWork)
 			}
-			out = append(out, sp)
+			return nil, err
+		}
+		*work -= len(specs)
+		switch t.op {
+		case ',':
+			out = append(out, specs...)
+		case '!':
+			out = Exclude(out, specs)
+		case '&':
+			out = Intersect(out, specs)
+		case '^':
+			out = append(Exclude(out, specs), Exclude(specs, out)...)
+		}
+		if len(out) > limit {
+			return nil, &SpecError{Spec: t.item, Err: fmt.Errorf("expands to more than %d nodes", MaxExpand)}
 		}
 	}
 	return out, nil
 }
 
-// splitList splits s at the commas outside brackets and trims each item.
-func splitList(s string) ([]string, error) {
+// parseItem expands one item of a list: host ranges, or a node group.
+func (g *Groups) parseItem(item string, limit int) ([]Spec, error) {
+	if slots, ref, ok := groupItem(item); ok {
+		return g.groupSpecs(item, ref, slots)
+	}
+	hosts, err := expand(item, limit)
+	if err == nil && len(hosts) > limit {
+		err = fmt.Errorf("expands to more than %d nodes", MaxExpand)
+	}
+	if err != nil {
+		return nil, &SpecError{Spec: item, Err: err}
+	}
+	out := make([]Spec, 0, len(hosts))
+	for _, h := range hosts {
+		sp, err := ParseSpec(h)
+		if err != nil {
+			var se *SpecError
+			if errors.As(err, &se) && h != item {
+				se.Err = fmt.Errorf("%q: %w", h, se.Err)
+				se.Spec = item
+			}
+			return nil, err
+		}
+		out = append(out, sp)
+	}
+	return out, nil
+}
+
+// term is one item of a list and the operator before it (',' for the
+// first).
+type term struct {
+	op   byte
+	item string
+}
+
+// isOp reports whether c is one of nodeset's operators.
+func isOp(c byte) bool { return c == ',' || c == '!' || c == '&' || c == '^' }
+
+// splitTerms splits s at the operators outside brackets and trims each
+// item.
+func splitTerms(s string) ([]term, error) {
 	t := strings.TrimSpace(s)
 	if t == "" {
 		return nil, specErr(t, "empty")
 	}
-	var items []string
+	var terms []term
 	depth, start := 0, 0
+	op := byte(',')
 	for i := 0; i <= len(t); i++ {
 		if i < len(t) {
-			switch t[i] {
-			case '[':
+			switch c := t[i]; {
+			case c == '[':
 				if depth > 0 {
 					return nil, specErr(t, "'[' inside a range")
 				}
 				depth++
 				continue
-			case ']':
+			case c == ']':
 				if depth == 0 {
 					return nil, specErr(t, "']' without '['")
 				}
 				depth--
 				continue
-			case ',':
+			case isOp(c):
 				if depth > 0 {
+					if c != ',' {
+						return nil, specErr(t, "%q inside a range", c)
+					}
 					continue
 				}
 			default:
@@ -102,12 +180,18 @@ func splitList(s string) ([]string, error) {
 		}
 		item := strings.TrimSpace(t[start:i])
 		if item == "" {
-			return nil, specErr(t, "empty item in node list")
+			if op == ',' && (i == len(t) || t[i] == ',') {
+				return nil, specErr(t, "empty item in node list")
+			}
+			return nil, specErr(t, "missing node after or before an operator")
 		}
-		items = append(items, item)
+		terms = append(terms, term{op: op, item: item})
+		if i < len(t) {
+			op = t[i]
+		}
 		start = i + 1
 	}
-	return items, nil
+	return terms, nil
 }
 
 // ExpandHosts expands the ranges in one pattern (no commas outside

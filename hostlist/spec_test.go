@@ -125,7 +125,7 @@ func TestParseFileErrors(t *testing.T) {
 	tests := []struct{ name, in, msg string }{
 		{"nodes.txt", "web1\n# c\nx:99999\nweb2\n", `nodes.txt:3: bad node spec "x:99999": port out of range`},
 		{"n.txt", "web1\r\n\r\n0/web2\r\n", `n.txt:3: bad node spec "0/web2": slot count must be at least 1`},
-		{"n.txt", "@h # who?\n", `n.txt:1: bad node spec "@h": empty user`},
+		{"n.txt", "@h # who?\n", `n.txt:1: bad node spec "@h": node groups are not available here`},
 		{"n.txt", "web1 web2\n", `n.txt:1: bad node spec "web1 web2": bad character ' ' in host`},
 		{"", "x/h\n", `line 1: bad node spec "x/h": bad slot count "x"`},
 	}

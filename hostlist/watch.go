@@ -23,6 +23,7 @@ type Watcher struct {
 	Interval time.Duration        // how often to look at the files' stamps (default 1s)
 	Changed  func([]Spec)         // called with each new list, from Run's goroutine
 	Logf     func(string, ...any) // one line per reload that failed
+	Groups   *Groups              // resolves "@group" in the files (nil: none)
 
 	regular []string // the files that can be re-read
 	stamps  map[string]fileStamp
@@ -124,7 +125,7 @@ func (w *Watcher) read() ([]Spec, error) {
 		if err != nil {
 			return nil, err
 		}
-		ss, err := ParseFile(r, f)
+		ss, err := w.Groups.ParseFile(r, f)
 		r.Close()
 		if err != nil {
 			return nil, err

@@ -43,7 +43,13 @@ type Output struct {
 	err     error       // the first write error; nothing is written after it
 	onErr   func(error) // told of err once, as it happens; may be nil
 	lost    int         // jobs (LineWriters) whose bytes were not all written
+	label   func(string) string
 }
+
+// SetLabel makes every prefix (--tag's "node: ") written on o pass
+// through f first, such as to colour it on a terminal. Call it before o
+// is used.
+func (o *Output) SetLabel(f func(prefix string) string) { o.label = f }
 
 // hold says which job, if any, holds its Outputs across a long line.
 type hold struct {
@@ -114,6 +120,9 @@ type LineWriter struct {
 
 // Writer returns a LineWriter for one job on o.
 func (o *Output) Writer(prefix string) *LineWriter {
+	if prefix != "" && o.label != nil {
+		prefix = o.label(prefix)
+	}
 	return &LineWriter{out: o, mark: &jobMark{}, prefix: []byte(prefix)}
 }
 

@@ -78,3 +78,18 @@ func TestLineWriterReadFromIsWrite(t *testing.T) {
 	require.Equal(t, strings.Repeat("n: line\n", 10000)+"n: end", buf.String())
 	require.Equal(t, in, tee.String())
 }
+
+// TestOutputLabel: SetLabel's function rewrites every prefix, a last line
+// without newline included; untagged output is left alone.
+func TestOutputLabel(t *testing.T) {
+	var buf bytes.Buffer
+	out := NewOutput(&buf)
+	out.SetLabel(func(p string) string { return "<" + p + ">" })
+	w := out.Writer("n1: ")
+	_, _ = io.WriteString(w, "a\nb")
+	require.NoError(t, w.Close())
+	plain := out.Writer("")
+	_, _ = io.WriteString(plain, "c\n")
+	require.NoError(t, plain.Close())
+	require.Equal(t, "<n1: >a\n<n1: >b\nc\n", buf.String())
+}

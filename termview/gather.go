@@ -27,6 +27,10 @@ import (
 // its header. Only a job's last attempt counts. Output is held in memory
 // until the end: Gather is for inventories, not for bulk output.
 type Gather struct {
+	// Colour colours the headers as clush does on a terminal (see
+	// Colours); set it before Print.
+	Colour bool
+
 	mu   sync.Mutex
 	jobs map[int]*gathered // by job sequence number
 }
@@ -115,6 +119,9 @@ func (g *Gather) Print(w io.Writer, unit string) error {
 			head += " " + gr.status
 		}
 		rule := strings.Repeat("-", min(max(len(head), 15), 79))
+		if g.Colour {
+			rule, head = StdoutLabel(rule), StdoutLabel(head)
+		}
 		fmt.Fprintf(&b, "%s\n%s\n%s\n", rule, head, rule)
 		b.Write(gr.out)
 		if len(gr.out) > 0 && gr.out[len(gr.out)-1] != '\n' {

@@ -134,6 +134,15 @@ func lines(s string) []string {
 	return rows
 }
 
+// Styled returns the lines of the screen as the terminal holds them, with
+// the SGR escapes (colours, bold) that tmux keeps for each cell written
+// back in (capture-pane -e; tmux writes a colour's end as ESC[39m), wrapped
+// rows joined.
+func (tm *Term) Styled() []string {
+	tm.t.Helper()
+	return lines(tm.run("capture-pane", "-p", "-e", "-J"))
+}
+
 // History returns every line the pane has shown, scrollback included,
 // wrapped rows joined.
 func (tm *Term) History() []string {
