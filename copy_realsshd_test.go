@@ -188,7 +188,9 @@ func TestRealSSHCopyNodeDiesMidFile(t *testing.T) {
 	dest := c.Nodes[0].Scratch
 
 	res := make(chan result, 1)
-	go func() { res <- drove(t, nil, nil, "copy", "-F", c.SSHConfig, "-n", "node1", "--keepalive", "1", src, dest+"/") }()
+	go func() {
+		res <- drove(t, nil, nil, "copy", "-F", c.SSHConfig, "-n", "node1", "--keepalive", "1", src, dest+"/")
+	}()
 	// Stop the node (SIGSTOP) as soon as its temporary file has data.
 	deadline := time.Now().Add(30 * time.Second)
 	caught := false
