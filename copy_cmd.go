@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/drove-dev/drove/filecopy"
+	"github.com/drove-dev/drove/hostlist"
 	"github.com/drove-dev/drove/nodes"
 	"golang.org/x/crypto/ssh"
 )
@@ -114,7 +115,7 @@ func (c *CopyCmd) Run(ctx context.Context, e *env) error {
 // copyNodes turns specs into filecopy nodes, one per host whatever its
 // slots: ':' is this machine; anything else is resolved through ssh_config
 // and dialled with d.
-func copyNodes(specs []nodes.Spec, d *nodes.Dialer, keepalive time.Duration) []filecopy.Node {
+func copyNodes(specs []hostlist.Spec, d *nodes.Dialer, keepalive time.Duration) []filecopy.Node {
 	out := make([]filecopy.Node, 0, len(specs))
 	for _, sp := range specs {
 		if sp.Local() {

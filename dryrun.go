@@ -6,14 +6,21 @@ import (
 	"io"
 	"strings"
 
+	"github.com/drove-dev/drove/hostlist"
 	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/nodes"
 )
 
-// dryRun prints the resolved node list and the jobs that would run,
-// without connecting to anything.
-func (c *RunCmd) dryRun(e *env, specs []nodes.Spec, d *nodes.Dialer, src jobs.Source) error {
+// dryRun prints the defaults taken from config files, the resolved node
+// list and the jobs that would run, without connecting to anything.
+func (c *RunCmd) dryRun(e *env, specs []hostlist.Spec, d *nodes.Dialer, src jobs.Source) error {
 	w := e.stdout
+	if c.defaults != nil && len(c.defaults.applied) > 0 {
+		fmt.Fprintln(w, "# defaults from config files (the command line overrides them)")
+		for _, a := range c.defaults.applied {
+			fmt.Fprintf(w, "--%s=%s\tfrom %s\n", a.Flag, a.Value, a.Where)
+		}
+	}
 	fmt.Fprintln(w, "# nodes")
 	for _, sp := range specs {
 		if sp.Local() {

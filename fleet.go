@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drove-dev/drove/hostlist"
 	"github.com/drove-dev/drove/nodes"
 	"github.com/drove-dev/drove/runner"
 	"golang.org/x/crypto/ssh"
@@ -22,7 +23,7 @@ type fleetFlags struct {
 	Verbose int `short:"v" type:"counter" help:"More detail at the end; -vv lists every job that never ran."`
 
 	MaxNodes    int           `short:"m" placeholder:"N" help:"Run at most N jobs at once, whatever the slots (0 = no limit)."`
-	MaxAttempts int           `default:"3" placeholder:"N" help:"Fail a job once it has failed on N distinct nodes (0 = never: clstr's behaviour, which lets one bad job drain the fleet). Default: ${default}."`
+	MaxAttempts int           `default:"3" placeholder:"N" help:"Fail a job once it has failed on N distinct nodes; such a job is at fault, and the nodes it evicted come back (0 = never fail it: clstr's behaviour, which lets one bad job drain the fleet). Default: ${default}."`
 	OnFailure   string        `enum:"evict,retry,keep" default:"evict" help:"What a job's non-zero exit does: evict (the node is presumed broken and leaves; the job runs elsewhere), retry (node stays; job runs elsewhere), keep (node stays; job failed). A lost connection always evicts."`
 	Timeout     time.Duration `placeholder:"DURATION" help:"Kill a job on its node after DURATION (seconds, or 90s, 2h) and count it failed. Default: no limit."`
 
@@ -34,6 +35,8 @@ type fleetFlags struct {
 	Grace       time.Duration `default:"5s" placeholder:"DURATION" help:"How long a killed job (timeout, second Ctrl-C) gets between TERM and KILL. Default: ${default}."`
 
 	ReadmitAfter time.Duration `placeholder:"DURATION" help:"Probe an evicted node after DURATION (a new connection and 'true') and readmit it if it passes; up to 3 probes, each waiting twice as long. Off by default (clstr evicts for good)."`
+
+	excluded []hostlist.Spec // nodes left out of every list (run's -x), not a flag
 }
 
 func (c *fleetFlags) validate() error {
@@ -62,9 +65,9 @@ func (c *fleetFlags) onFailure() runner.OnFailure {
 // readNodes parses -n and -N into merged specs: a host listed twice gets
 // two slots. fixed is the part a node watcher cannot read again: the -n
 // specs and the nodes of files that are not regular (stdin, pipes).
-func (c *fleetFlags) readNodes(e *env) (specs, fixed []nodes.Spec, err error) {
+func (c *fleetFlags) readNodes(e *env) (specs, fixed []hostlist.Spec, err error) {
 	for _, s := range c.Node {
-		sp, err := nodes.ParseList(s)
+		sp, err := hostlist.ParseList(s)
 		if err != nil {
 			return nil, nil, usageErrorf("--node: %v", err)
 		}
@@ -76,20 +79,23 @@ func (c *fleetFlags) readNodes(e *env) (specs, fixed []nodes.Spec, err error) {
 		if err != nil {
 			return nil, nil, usageErrorf("--node-file: %v", err)
 		}
-		ss, err := nodes.ParseFile(r, name)
+		ss, err := hostlist.ParseFile(r, name)
 		closeFn()
 		if err != nil {
 			return nil, nil, usageErrorf("%v", err)
 		}
 		specs = append(specs, ss...)
-		if !nodes.IsRegular(f) {
+		if !hostlist.IsRegular(f) {
 			fixed = append(fixed, ss...)
 		}
 	}
 	if len(specs) == 0 {
 		return nil, nil, usageErrorf("no nodes: the node files list none")
 	}
-	return nodes.Merge(specs), fixed, nil
+	if specs = hostlist.Exclude(specs, c.excluded); len(specs) == 0 {
+		return nil, nil, usageErrorf("no nodes: --exclude leaves out every node listed")
+	}
+	return hostlist.Merge(specs), hostlist.Exclude(fixed, c.excluded), nil
 }
 
 func (c *fleetFlags) dialer(e *env) (*nodes.Dialer, error) {
@@ -117,7 +123,7 @@ const localNodeName = "local"
 
 // poolNodes turns specs into runner nodes: ':' runs locally, anything else
 // is resolved through ssh_config and dialled when the run starts.
-func (c *fleetFlags) poolNodes(specs []nodes.Spec, d *nodes.Dialer) []runner.Node {
+func (c *fleetFlags) poolNodes(specs []hostlist.Spec, d *nodes.Dialer) []runner.Node {
 	var out []runner.Node
 	for _, sp := range specs {
 		name := sp.Key()
@@ -157,23 +163,23 @@ func (c *fleetFlags) poolNodes(specs []nodes.Spec, d *nodes.Dialer) []runner.Nod
 // nodeUpdates feeds runner.Config.NodeUpdates from a node watcher: only
 // the newest list matters, so a list not yet taken is replaced.
 type nodeUpdates struct {
-	*nodes.Watcher
+	*hostlist.Watcher
 	out chan []runner.Node
 }
 
 // watchNodes watches the regular node files (re-read when they change and
 // on SIGHUP), or returns nil when there are none.
-func (c *fleetFlags) watchNodes(e *env, specs, fixed []nodes.Spec, d *nodes.Dialer) *nodeUpdates {
+func (c *fleetFlags) watchNodes(e *env, specs, fixed []hostlist.Spec, d *nodes.Dialer) *nodeUpdates {
 	u := &nodeUpdates{out: make(chan []runner.Node, 1)}
-	u.Watcher = &nodes.Watcher{
+	u.Watcher = &hostlist.Watcher{
 		Fixed: fixed, Files: c.NodeFile, Reload: e.hup,
 		Logf: func(format string, args ...any) { fmt.Fprintf(e.stderr, "drove: "+format+"\n", args...) },
-		Changed: func(ss []nodes.Spec) {
+		Changed: func(ss []hostlist.Spec) {
 			select {
 			case <-u.out:
 			default:
 			}
-			u.out <- c.poolNodes(ss, d)
+			u.out <- c.poolNodes(hostlist.Exclude(ss, c.excluded), d)
 		},
 	}
 	if !u.Start(specs) {

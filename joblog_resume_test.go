@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/drove-dev/drove/jobs"
+	"github.com/drove-dev/drove/records"
 	"github.com/stretchr/testify/require"
 )
 
@@ -17,7 +17,7 @@ func TestResumeRunsOneOfTwoIdenticalLines(t *testing.T) {
 	joblog := filepath.Join(dir, "joblog")
 	jobFile := filepath.Join(dir, "jobs")
 	require.NoError(t, os.WriteFile(jobFile, []byte("echo same\necho same\necho other\n"), 0o644))
-	require.NoError(t, os.WriteFile(joblog, []byte(jobs.JobLogHeader+"\n1\t:\t1795930082.138\t     0.002\t0\t5\t0\t0\techo same\n"), 0o644))
+	require.NoError(t, os.WriteFile(joblog, []byte(records.JobLogHeader+"\n1\t:\t1795930082.138\t     0.002\t0\t5\t0\t0\techo same\n"), 0o644))
 	r := drove(t, nil, nil, "-n", "1/:", "-J", jobFile, "--joblog", joblog, "--resume")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Equal(t, "same\nother\n", r.stdout)
@@ -29,7 +29,7 @@ func TestResumeRunsOneOfTwoIdenticalLines(t *testing.T) {
 func TestResumeAfterATornJobLogLine(t *testing.T) {
 	dir := t.TempDir()
 	joblog := filepath.Join(dir, "joblog")
-	require.NoError(t, os.WriteFile(joblog, []byte(jobs.JobLogHeader+"\n1\t:\t1795930082.138\t     0.002\t0\t2\t0\t0\techo a\n2\t:\t17959"), 0o644))
+	require.NoError(t, os.WriteFile(joblog, []byte(records.JobLogHeader+"\n1\t:\t1795930082.138\t     0.002\t0\t2\t0\t0\techo a\n2\t:\t17959"), 0o644))
 	args := []string{"-n", "1/:", "--joblog", joblog, "--resume", "-j", "echo a", "-j", "echo b", "-j", "echo c"}
 	r := drove(t, nil, nil, args...)
 	require.Equal(t, exitOK, r.code, r.stderr)
@@ -39,7 +39,7 @@ func TestResumeAfterATornJobLogLine(t *testing.T) {
 	lines := strings.Split(string(b), "\n")
 	require.Len(t, lines, 5, "header, 3 jobs, and the empty string after the last newline:\n%s", b)
 	for _, l := range lines[1:4] {
-		_, err := jobs.ParseEntry(l)
+		_, err := records.ParseJobLogEntry(l)
 		require.NoError(t, err, "%q", l)
 	}
 	r = drove(t, nil, nil, args...)

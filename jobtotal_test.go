@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/drove-dev/drove/jobs"
+	"github.com/drove-dev/drove/records"
 	"github.com/stretchr/testify/require"
 )
 
@@ -39,7 +40,7 @@ func TestCountJobsMatchesTheRun(t *testing.T) {
 	joblog := filepath.Join(dir, "joblog")
 	r = drove(t, nil, nil, "-n", "1/:", "-J", b, "--joblog", joblog, "-o")
 	require.Equal(t, exitOK, r.code, r.stderr)
-	done, err := jobs.ReadJobLog(joblog)
+	done, err := records.ReadJobLog(joblog)
 	require.NoError(t, err)
 	n, ok = c.countJobs(done.Skipper(false))
 	r = drove(t, nil, nil, append(args, "--joblog", joblog, "--resume")...)

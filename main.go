@@ -1,8 +1,11 @@
-// Command drove runs shell jobs across a fleet of machines over SSH, and
-// splits big file trees into partitions that those machines copy in parallel.
+// Command drove runs shell jobs across a fleet of machines over SSH (run),
+// splits big file trees into partitions (partition) and copies them with
+// the fleet (sync).
 //
-// main.go holds the command line (kong) and turns signals into contexts; the
-// work lives in the nodes, jobs, runner and partition packages.
+// main.go holds the command line (kong), the exit statuses, and turns
+// signals into contexts; each command's flags and wiring sit in a file of
+// its own (run.go, partition_cmd.go, sync_cmd.go). The work lives in the
+// packages below main, listed in CONTRIBUTING.md's "Code layout".
 package main
 
 import (
@@ -32,7 +35,8 @@ const (
 
 const exitHelp = `Exit status: 0 every job succeeded; 1 some job failed or never ran (or, for
 partition, the listing was incomplete); 2 bad command line or input, nothing
-was run; 130 interrupted.`
+was run; 130 interrupted. With -S/--max-exit, a failed run exits with the
+largest exit status of its jobs (255: a node not reached or lost).`
 
 // CLI is drove's command line. The default command runs jobs (clstr's
 // command line); partition and sync are subcommands.
@@ -43,8 +47,10 @@ type CLI struct {
 	Copy      CopyCmd      `cmd:"" help:"Copy files or trees to every node (pdcp), or with --reverse from every node into DEST/NODE/ (rpdcp)."`
 	Rcopy     RcopyCmd     `cmd:"" help:"Gather files or trees from every node into DEST/NODE/ here: drove copy --reverse."`
 
-	Version     VersionCmd       `cmd:"" help:"Print the version: the module version, or the VCS revision of a build from a checkout."`
-	VersionFlag kong.VersionFlag `name:"version" short:"V" help:"Print the version and exit."`
+	Version     VersionCmd         `cmd:"" help:"Print the version: the module version, or the VCS revision of a build from a checkout."`
+	Completion  CompletionCmd      `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
+	CompNodes   CompletionNodesCmd `cmd:"" name:"completion-nodes" hidden:"" help:"Print the node names completion offers."`
+	VersionFlag kong.VersionFlag   `name:"version" short:"V" help:"Print the version and exit."`
 }
 
 // exitError carries an exit status through a command's error return.
@@ -76,15 +82,22 @@ type env struct {
 	drain <-chan struct{}
 	// hup receives SIGHUP (re-read node files).
 	hup <-chan os.Signal
+	// config names the defaults files to read (none if zero).
+	config configPaths
+	// home is the user's home directory, where completion finds ~/.ssh
+	// ("" in tests: none).
+	home string
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	home, _ := os.UserHomeDir()
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, userConfigPaths(os.Getenv, os.UserHomeDir), home))
 }
 
 // run parses args, runs the chosen command and returns the exit status. The
 // first SIGINT/SIGTERM closes env.drain; the second cancels the context.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// config names the defaults files, home the user's home directory.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, config configPaths, home string) int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -109,7 +122,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, drain: drain, hup: hup}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, drain: drain, hup: hup, config: config, home: home}
 	return runWith(ctx, e, args)
 }
 
@@ -117,18 +130,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func runWith(ctx context.Context, e *env, args []string) (code int) {
 	var cli CLI
 	exited := false
-	parser, err := kong.New(&cli,
-		kong.Name("drove"),
-		kong.Description("Run shell jobs across machines over SSH, and copy big trees in parallel partitions.\n\n"+exitHelp),
+	defaults := &defaults{}
+	cli.Run.defaults = defaults
+	parser, err := newParser(&cli,
+		kong.Resolvers(defaults),
 		kong.Writers(e.stdout, e.stderr),
 		kong.Exit(func(c int) { exited = true; code = c; panic(kongExit{}) }),
-		kong.Vars{"version": versionString()},
-		kong.TypeMapper(reflect.TypeOf(time.Duration(0)), durationMapper()),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.BindTo(ctx, (*context.Context)(nil)),
 		kong.Bind(e),
 	)
 	if err != nil {
+		fmt.Fprintf(e.stderr, "drove: %v\n", err)
+		return exitUsage
+	}
+	if err := defaults.load(e.config, parser.Model); err != nil {
 		fmt.Fprintf(e.stderr, "drove: %v\n", err)
 		return exitUsage
 	}
@@ -142,6 +157,12 @@ func runWith(ctx context.Context, e *env, args []string) (code int) {
 	}()
 	kctx, err := parser.Parse(helpForRun(bareOutputFlags(args)))
 	if err != nil {
+		if len(args) > 0 && strings.HasPrefix(args[0], "-") && subcommandArgs(args) != nil {
+			// "drove -w nodes sync": a node command named like one of
+			// drove's own.
+			fmt.Fprintf(e.stderr, "drove: %v; to run a command of that name on the nodes, say run first: 'drove run -w NODES %s' (see 'drove --help')\n", err, strings.Join(subcommandArgs(args), " "))
+			return exitUsage
+		}
 		fmt.Fprintf(e.stderr, "drove: %v (see '%s --help')\n", err, commandName(args))
 		return exitUsage
 	}
@@ -151,13 +172,37 @@ func runWith(ctx context.Context, e *env, args []string) (code int) {
 	return exitOK
 }
 
+// newParser builds drove's command line parser over cli: the model that
+// --help, the man page (docs/drove.1) and the completion scripts come from.
+func newParser(cli *CLI, options ...kong.Option) (*kong.Kong, error) {
+	return kong.New(cli, append([]kong.Option{
+		kong.Name("drove"),
+		kong.Description("Run shell jobs across machines over SSH, and copy big trees in parallel partitions.\n\n" + exitHelp),
+		kong.Vars{"version": versionString()},
+		kong.TypeMapper(reflect.TypeOf(time.Duration(0)), durationMapper()),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	}, options...)...)
+}
+
 type kongExit struct{}
+
+// subcommandArgs is args from the first word that names one of drove's
+// commands on.
+func subcommandArgs(args []string) []string {
+	for i, a := range args {
+		switch a {
+		case "run", "partition", "sync", "copy", "rcopy", "version", "completion":
+			return args[i:]
+		}
+	}
+	return nil
+}
 
 // commandName is "drove" or "drove sync", for pointing at the right --help.
 func commandName(args []string) string {
 	if len(args) > 0 {
 		switch args[0] {
-		case "run", "partition", "sync", "copy", "rcopy", "version":
+		case "run", "partition", "sync", "copy", "rcopy", "version", "completion":
 			return "drove " + args[0]
 		}
 	}
@@ -209,7 +254,7 @@ func helpForRun(args []string) []string {
 			return []string{"run", "--help"}
 		}
 		return append(args[1:2:2], "--help")
-	case "run", "partition", "sync", "copy", "rcopy", "version":
+	case "run", "partition", "sync", "copy", "rcopy", "version", "completion", completionNodesName:
 		return args
 	}
 	for _, a := range args {

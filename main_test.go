@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -19,24 +18,6 @@ import (
 type result struct {
 	code           int
 	stdout, stderr string
-}
-
-// syncBuffer is a bytes.Buffer safe for the runner's writers and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // drove runs the CLI with args; stdin may be nil, drain may be nil.
@@ -48,7 +29,7 @@ func drove(t *testing.T, stdin io.Reader, drain chan struct{}, args ...string) r
 // droveCtx runs the CLI with a context the test can cancel (the second
 // Ctrl-C) and a drain channel (the first).
 func droveCtx(ctx context.Context, stdin io.Reader, drain chan struct{}, args ...string) result {
-	var out, errOut syncBuffer
+	var out, errOut testkit.Buffer
 	if stdin == nil {
 		stdin = strings.NewReader("")
 	}
@@ -116,14 +97,23 @@ func TestExitStatuses(t *testing.T) {
 	require.Contains(t, r.stderr, "0 of 1 jobs succeeded, 1 failed")
 }
 
-// TestEvictedLocalNodeLeavesJobsUnrun: clstr's model on the one local node:
-// the failure evicts it, and the jobs left are listed as never run.
+// TestEvictedLocalNodeLeavesJobsUnrun: clstr's model on the one local node
+// (--max-attempts 0): the failure evicts it, and the jobs left are listed
+// as never run. With attempts bounded (the default), the job that failed
+// on every node left to it is at fault: the node comes back and the other
+// job runs (issue 21.1).
 func TestEvictedLocalNodeLeavesJobsUnrun(t *testing.T) {
-	r := drove(t, nil, nil, "-n", ":", "-m", "1", "-j", "exit 4", "-j", "echo never")
+	r := drove(t, nil, nil, "-n", ":", "-m", "1", "--max-attempts", "0", "-j", "exit 4", "-j", "echo never")
 	require.Equal(t, exitFailed, r.code)
 	require.Contains(t, r.stderr, `drove: evicted node local: job "exit 4" exited with status 4; requeued`)
 	require.Contains(t, r.stderr, "drove: never ran: echo never (--job #2)")
 	require.Empty(t, r.stdout)
+
+	r = drove(t, nil, nil, "-n", ":", "-m", "1", "-j", "exit 4", "-j", "echo ran")
+	require.Equal(t, exitFailed, r.code)
+	require.Contains(t, r.stderr, "drove: node local readmitted: job 'exit 4' failed on every node left to it (1 node), the job is at fault\n")
+	require.Equal(t, "ran\n", r.stdout)
+	require.Contains(t, r.stderr, "drove: 1 of 2 jobs succeeded, 1 failed\n")
 }
 
 func TestStatusPlainLines(t *testing.T) {

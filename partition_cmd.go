@@ -22,7 +22,7 @@ type PartitionCmd struct {
 	Dst string `arg:"" optional:"" placeholder:"DST" help:"Destination in the job lines (rsync or rclone syntax), used as given."`
 
 	Files     int      `short:"f" placeholder:"N" help:"Close a partition at N entries."`
-	Size      string   `short:"s" placeholder:"SIZE" help:"Close a partition before it exceeds SIZE bytes; a bigger single file gets a partition of its own. SIZE is bytes or has a unit: K M G T P and KiB..PiB are powers of 1024 (10G = 10*1024^3), KB MB GB TB PB powers of 1000."`
+	Size      string   `short:"s" placeholder:"SIZE" help:"Close a partition before it exceeds SIZE bytes; a bigger single file gets a partition of its own. SIZE is bytes or has a unit: K M G T P and KiB..PiB are powers of 1024 (10G = 10*1024^3), KB MB GB TB PB powers of 1000. (-s is --size here, as in fpart; in drove run -s is --status.)"`
 	Parts     int      `short:"n" placeholder:"N" help:"Make exactly N partitions balanced by size (crawls everything first; not with -f/-s)."`
 	EmptyDirs bool     `short:"z" name:"empty-dirs" help:"List empty directories so they are recreated (rsync, list, template modes)."`
 	Exclude   []string `short:"x" sep:"none" placeholder:"GLOB" help:"Skip files and whole directories matching GLOB (a name, or a path relative to SRC if it contains /). Repeatable."`

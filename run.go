@@ -7,8 +7,10 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 
+	"github.com/drove-dev/drove/hostlist"
 	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/records"
 	"github.com/drove-dev/drove/runner"
@@ -20,14 +22,18 @@ type RunCmd struct {
 	Job        []string `short:"j" sep:"none" placeholder:"CMD" help:"A job: a shell command run on some node. Repeatable."`
 	JobFile    []string `short:"J" sep:"none" placeholder:"FILE" help:"File of jobs, one command per line, read as a stream (pipes and <(generator) run while being written); blank lines skipped; '-' is stdin. Repeatable."`
 	OnEachNode string   `short:"E" placeholder:"CMD" help:"Instead of jobs, run CMD once on every distinct node."`
+	Command    []string `arg:"" optional:"" passthrough:"" name:"command" help:"A command to run once on every distinct node, pdsh's way: its words are joined with spaces into one shell command line (as pdsh and ssh do), and each output line is labelled 'node: ' (-E CMD runs it unlabelled, as clstr). Everything after the first word is the command's, flags included."`
+	Hosts      []string `short:"w" sep:"none" placeholder:"SPEC" help:"Same as --node (pdsh's and clush's -w). Repeatable."`
+	Exclude    []string `short:"x" sep:"none" placeholder:"SPEC" help:"Leave out these nodes (ranges and lists, as pdsh -x and clush -x): a host alone leaves out every spec of that host. Repeatable."`
 
-	Status      bool   `short:"s" help:"Show a live status line on stderr: 'X of Y jobs complete, A of B nodes running jobs.'"`
+	Status      bool   `short:"s" help:"Show a live status line on stderr: 'X of Y jobs complete, A of B nodes running jobs.' (-s is --status here, as in clstr; in drove sync and drove partition -s is --size, as in fpsync and fpart; drove sync's status line is --status, without -s.)"`
 	ActiveNodes string `short:"A" placeholder:"FILE" help:"Keep FILE listing one 'node: command' line per running job (replaced atomically; empty at the end)."`
 	Stdout      string `short:"o" placeholder:"FILE" help:"Write all jobs' stdout to FILE; -o alone discards it."`
 	Stderr      string `short:"e" placeholder:"FILE" help:"Write all jobs' stderr to FILE; -e alone discards it."`
 	Tag         bool   `help:"Prefix every output line with 'node: '."`
 	Gather      bool   `short:"b" help:"Gather output, as clush -b and dshbak -c: print each distinct stdout once, at the end, under the folded set of nodes that gave it ('node[01-08,10] (9)'), with the exit status of groups that failed. For inventories (-E): output is held in memory. stderr streams as usual."`
 	MaxNodeUses int    `short:"u" placeholder:"N" help:"A node runs at most N jobs, then retires (0 = no limit)."`
+	MaxExit     bool   `short:"S" name:"max-exit" help:"Exit with the largest exit status of the jobs, as pdsh -S: a job's last attempt counts (128+n for a signal, 124 for --timeout), and 255 a node lost or not reached (--on-each-node), or a job that never ran."`
 
 	JobLog       string `name:"joblog" placeholder:"FILE" help:"Append one line per finished job to FILE, in GNU parallel's --joblog format (Seq Host Starttime JobRuntime Send Receive Exitval Signal Command), as each job ends."`
 	Resume       bool   `help:"With --joblog: skip the jobs the log records as finished (succeeded, or failed for good). Jobs are matched by command text, not line number."`
@@ -38,6 +44,8 @@ type RunCmd struct {
 	DryRun       bool   `help:"Print the resolved nodes (user, address, port, slots, jump host, identities) and the jobs that would run, without connecting."`
 
 	fleetFlags `embed:""`
+
+	defaults *defaults `kong:"-"` // what config files set, for --dry-run
 }
 
 // Help is shown under the usage line of "drove --help".
@@ -57,6 +65,7 @@ Commands:
   copy       copy files or trees to every node (pdcp, clush --copy, pscp)
   rcopy      gather files or trees from every node into DEST/NODE/ (copy --reverse)
   version    print the version
+  completion print a shell completion script: drove completion bash|zsh|fish
   help       "drove help COMMAND" is "drove COMMAND --help"
 
 Durations are seconds (30) or have a unit (90s, 5m, 2h).
@@ -99,8 +108,22 @@ func bareOutputFlags(args []string) []string {
 
 // Run wires the command line to the nodes, jobs and runner packages.
 func (c *RunCmd) Run(ctx context.Context, e *env) error {
+	c.Node = append(c.Node, c.Hosts...)
+	if len(c.Command) > 0 {
+		if c.OnEachNode != "" || len(c.Job) > 0 || len(c.JobFile) > 0 {
+			return usageErrorf("a command given as arguments (%q) cannot be used with --on-each-node, --job or --job-file", strings.Join(c.Command, " "))
+		}
+		c.OnEachNode, c.Tag = strings.Join(c.Command, " "), true
+	}
 	if err := c.validate(); err != nil {
 		return err
+	}
+	for _, x := range c.Exclude {
+		sp, err := hostlist.ParseList(x)
+		if err != nil {
+			return usageErrorf("--exclude: %v", err)
+		}
+		c.excluded = append(c.excluded, sp...)
 	}
 	specs, fixed, err := c.readNodes(e)
 	if err != nil {
@@ -124,6 +147,14 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer closeErr()
+	outputs := []namedOutput{
+		{"stdout", runner.NewOutput(stdout), closeOut},
+		{"stderr", runner.NewOutput(stderrOut), closeErr},
+	}
+	for _, o := range outputs {
+		name := o.name
+		o.out.OnError(func(err error) { fmt.Fprintf(scr.Messages(), "drove: %s: %v\n", name, err) })
+	}
 
 	dialer, err := c.dialer(e)
 	if err != nil {
@@ -134,7 +165,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	var skipped atomic.Int64               // jobs the job log records as done
 	var newSkip func() func(jobs.Job) bool // a fresh --resume matcher (each counts what it skipped)
 	if c.Resume || c.ResumeFailed {
-		done, err := jobs.ReadJobLog(c.JobLog)
+		done, err := records.ReadJobLog(c.JobLog)
 		if err != nil {
 			return usageErrorf("--resume: %v", err)
 		}
@@ -169,8 +200,8 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		MaxNodeUses:  c.MaxNodeUses,
 		Timeout:      c.Timeout,
 		ReadmitAfter: c.ReadmitAfter,
-		Stdout:       runner.NewOutput(stdout),
-		Stderr:       runner.NewOutput(stderrOut),
+		Stdout:       outputs[0].out,
+		Stderr:       outputs[1].out,
 		Tag:          c.Tag,
 		Drain:        e.drain,
 		JobOutput:    recs.JobOutput(),
@@ -180,6 +211,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		},
 	}
 	var gather *termview.Gather
+	outputFailed := false // --gather could not print
 	if c.Gather {
 		gather = termview.NewGather()
 		cfg.JobOutput = runner.JoinJobOutputs(cfg.JobOutput, gather.JobOutput)
@@ -205,18 +237,33 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		}
 	}
 	rep := runner.Run(ctx, cfg)
+	if rep.Unread && cfg.FiniteJobs {
+		// Interrupted before the reader saw the end of the job files:
+		// when they hold no more jobs than were read, the stream was
+		// read whole after all (and the total is known).
+		var skip func(jobs.Job) bool
+		if newSkip != nil {
+			skip = newSkip()
+		}
+		if n, ok := c.countJobs(skip); ok && n >= rep.Stats.Total {
+			ui.SetTotal(n)
+			rep.Unread = n > rep.Stats.Total
+			rep.Stats.TotalKnown = !rep.Unread
+		}
+	}
 	if gather != nil {
 		unit := "job"
 		if c.OnEachNode != "" {
 			unit = ""
 		}
 		if err := gather.Print(stdout, unit); err != nil {
-			fmt.Fprintf(scr.Stderr(), "drove: --gather: %v\n", err)
+			fmt.Fprintf(scr.Messages(), "drove: --gather: %v\n", err)
+			outputFailed = true
 		}
 	}
 	ui.Finish(rep)
 	closed = true
-	failed := false
+	failed := outputLost(scr.Messages(), outputs) || outputFailed
 	for _, err := range recs.Close() {
 		fmt.Fprintf(e.stderr, "drove: %v\n", recordError(err))
 		failed = true
@@ -228,7 +275,42 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		fmt.Fprintf(e.stderr, "drove: nothing left to run: %s records all %d jobs as done\n", c.JobLog, skipped.Load())
 		return nil
 	}
-	return outcome(rep)
+	return outcome(rep, c.MaxExit, c.OnEachNode != "")
+}
+
+// namedOutput is one of drove's two output streams (its own stdout and
+// stderr, or the files of -o and -e) and how to close it.
+type namedOutput struct {
+	name  string
+	out   *runner.Output
+	close func() error
+}
+
+// outputLost reports, after a run, each output stream that failed (its
+// first error was reported as it happened) with how many jobs' output was
+// lost, and closes the files of -o and -e, reporting an error there too.
+// It says whether anything was lost: the run then exits 1.
+func outputLost(w io.Writer, outs []namedOutput) bool {
+	lost := false
+	for _, o := range outs {
+		if err, n := o.out.Failed(); err != nil {
+			fmt.Fprintf(w, "drove: %s: the output of %d %s was lost in whole or part (write error above)\n", o.name, n, plural(n, "job", "jobs"))
+			lost = true
+		}
+		if err := o.close(); err != nil {
+			fmt.Fprintf(w, "drove: %s: %v\n", o.name, err)
+			lost = true
+		}
+	}
+	return lost
+}
+
+// plural is one or many by n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // recordFlags are the flags that ask for each record.
@@ -335,22 +417,26 @@ func openInput(path string, e *env) (io.Reader, string, func(), error) {
 
 // output resolves -o/-e: unset = inherit, "" after a bare flag = discard,
 // else a file that all jobs share.
-func (c *RunCmd) output(path string, inherit io.Writer) (io.Writer, func(), error) {
+func (c *RunCmd) output(path string, inherit io.Writer) (io.Writer, func() error, error) {
 	switch path {
 	case "", "-":
-		return inherit, func() {}, nil
+		return inherit, func() error { return nil }, nil
 	case discardMarker:
-		return io.Discard, func() {}, nil
+		return io.Discard, func() error { return nil }, nil
 	}
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, nil, usageErrorf("%v", err)
 	}
-	return f, func() { f.Close() }, nil
+	var once sync.Once
+	var cerr error
+	return f, func() error { once.Do(func() { cerr = f.Close() }); return cerr }, nil
 }
 
-// outcome maps a run's report to drove's exit status.
-func outcome(rep *runner.Report) error {
+// outcome maps a run's report to drove's exit status; with maxExit
+// (-S), a run that failed exits with the largest status of its jobs
+// instead of 1 (see maxExitStatus).
+func outcome(rep *runner.Report, maxExit, eachNode bool) error {
 	var le *jobs.LineError
 	nothingRan := rep.Stats.Total == 0 && rep.Succeeded == 0 && len(rep.Failed) == 0
 	switch {
@@ -359,9 +445,20 @@ func outcome(rep *runner.Report) error {
 	case rep.Interrupted:
 		return &exitError{code: exitInterrupted}
 	case rep.StreamErr != nil:
-		return &exitError{code: exitFailed, err: rep.StreamErr}
+		code := exitFailed
+		if maxExit {
+			code = max(code, maxExitStatus(rep, eachNode))
+		}
+		return &exitError{code: code, err: rep.StreamErr}
 	case rep.Stats.Total == 0 && rep.Stats.TotalKnown:
 		return usageErrorf("no jobs: the job list is empty")
+	case maxExit:
+		if st := maxExitStatus(rep, eachNode); st != 0 {
+			return &exitError{code: st}
+		}
+		if !rep.OK() {
+			return &exitError{code: exitFailed}
+		}
 	case !rep.OK() || len(rep.Refused) > 0 && rep.Stats.Total > 0 && rep.Succeeded < rep.Stats.Total:
 		return &exitError{code: exitFailed}
 	}

@@ -21,10 +21,16 @@ import (
 )
 
 // TestMain lets a test run this binary as drove itself (DROVE_AS_MAIN=1),
-// so a test can kill a real drove process with SIGKILL.
+// so a test can kill a real drove process with SIGKILL. That drove reads
+// no /etc/drove/config and no ~/.config/drove/config: only the file
+// $DROVE_CONFIG names, if the test sets it.
 func TestMain(m *testing.M) {
 	if os.Getenv("DROVE_AS_MAIN") == "1" {
-		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		var cfg configPaths
+		if f := os.Getenv("DROVE_CONFIG"); f != "" {
+			cfg = configPaths{User: f, Explicit: true}
+		}
+		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, cfg, os.Getenv("HOME")))
 	}
 	os.Exit(m.Run())
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/drove-dev/drove/copytool"
 	"github.com/drove-dev/drove/partition"
 	"github.com/drove-dev/drove/syncer"
 	"github.com/drove-dev/drove/termview"
@@ -24,13 +25,14 @@ type SyncCmd struct {
 	Work        string     `short:"d" placeholder:"DIR" help:"Work directory: partition lists, the journal, per-partition logs (fpsync -d). With remote nodes it is required and must be shared storage every node sees at the same path. Default with only ':' nodes: a private directory under $XDG_STATE_HOME/drove/sync (or ~/.local/state/drove/sync) named after SRC, DST and --mode. Run the same command with the same DIR to resume."`
 	Mode        string     `enum:"rsync,rclone" default:"rsync" help:"Copy tool: rsync (rsync -a --from0 --files-from) or rclone (rclone copy --files-from-raw)."`
 	Files       int        `short:"f" default:"2000" placeholder:"N" help:"Close a partition at N entries (default 2000, as fpsync -f)."`
-	Size        string     `short:"s" default:"4GiB" placeholder:"SIZE" help:"Close a partition before it exceeds SIZE bytes (default 4GiB, as fpsync -s and drove partition -s); a bigger single file gets a partition of its own. K M G T and KiB..TiB are powers of 1024, KB MB GB TB powers of 1000."`
+	Size        string     `short:"s" default:"4GiB" placeholder:"SIZE" help:"Close a partition before it exceeds SIZE bytes (default 4GiB, as fpsync -s and drove partition -s); a bigger single file gets a partition of its own. K M G T and KiB..TiB are powers of 1024, KB MB GB TB powers of 1000. (-s is --size here, as in fpsync; in drove run -s is --status.)"`
 	Exclude     []string   `short:"x" sep:"none" placeholder:"GLOB" help:"Skip files and whole directories matching GLOB (a name, or a path relative to SRC if it contains /); the final pass and --verify skip them too. Repeatable."`
 	EmptyDirs   bool       `short:"z" name:"empty-dirs" help:"List empty directories so partitions recreate them (the final pass does anyway)."`
 	ToolArgs    []string   `name:"tool-args" sep:"none" placeholder:"ARG" help:"One extra argument for rsync/rclone in every partition and the final pass (repeatable; write --tool-args=-H)."`
 	Walkers     int        `placeholder:"N" help:"Parallel crawlers (default: fastwalk's). More helps on NFS/Lustre."`
 	NoFinalPass bool       `name:"no-final-pass" help:"Skip the final pass (one rsync -a, or rclone copy, of the whole tree after every partition is done, fixing directory metadata and catching files changed during the run)."`
-	Delete      bool       `help:"Make the final pass delete what is in DST but not in SRC (fpsync -E; rclone sync)."`
+	Delete      bool       `help:"Make the final pass delete what is in DST but not in SRC (fpsync -E; rclone sync). Refused when SRC is empty or is not on the device it was on in the last run (not mounted?), unless --delete-empty-src."`
+	DeleteEmpty bool       `name:"delete-empty-src" help:"With --delete, delete even when SRC is empty or on another device than in the last run."`
 	Status      bool       `help:"Show live progress on stderr: files and bytes copied of those crawled so far, rate, ETA, nodes busy. (-s is --size here, as in fpsync and drove partition.)"`
 	Verify      verifyFlag `help:"After the run, compare DST with SRC here: size and mtime of every file, symlink targets, missing and (with --delete) extra entries; --verify=checksum compares contents too. Differences give exit status 1."`
 
@@ -96,16 +98,8 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	hasLocal := false
 	for i, n := range c.poolNodes(specs, dialer) {
-		local := specs[i].Local()
-		hasLocal = hasLocal || local
-		o.Nodes = append(o.Nodes, syncer.Node{Node: n, Local: local})
-	}
-	if hasLocal && !c.remoteDst() {
-		if _, err := os.Stat(filepath.Dir(o.Dst)); err != nil {
-			return usageErrorf("sync: DST's parent: %v", err)
-		}
+		o.Nodes = append(o.Nodes, syncer.Node{Node: n, Local: specs[i].Local()})
 	}
 
 	scr := termview.NewScreen(e.stdout, e.stderr, c.Status)
@@ -128,10 +122,15 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		var oe *syncer.OverlapError
 		var ue *syncer.UnsafeWorkError
 		var wr *syncer.WorkRequiredError
+		var de *syncer.DstError
+		var dr *syncer.DeleteRefusedError
+		if errors.As(err, &dr) {
+			return usageErrorf("%v; nothing was run (--delete-empty-src deletes anyway)", err)
+		}
 		if errors.As(err, &wr) {
 			return usageErrorf("sync: --work DIR is required with remote nodes (%s): a directory on storage every node sees at the same path", wr.Node)
 		}
-		if errors.As(err, &mm) || errors.As(err, &be) || errors.As(err, &ve) || errors.As(err, &oe) || errors.As(err, &ue) {
+		if errors.As(err, &mm) || errors.As(err, &be) || errors.As(err, &ve) || errors.As(err, &oe) || errors.As(err, &ue) || errors.As(err, &de) {
 			return &exitError{code: exitUsage, err: err}
 		}
 		return &exitError{code: exitFailed, err: err}
@@ -150,12 +149,10 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 	if c.Verify == "" {
 		return nil
 	}
-	if c.remoteDst() {
-		return usageErrorf("sync: --verify needs DST to be a directory on this machine, not an rclone remote")
-	}
 	start := time.Now()
 	rep, err := syncer.Verify(ctx, syncer.VerifyOptions{
 		Src: o.Src, Dst: o.Dst, Checksum: c.Verify == "checksum", Excludes: o.Excludes, Extras: c.Delete,
+		Listed: res.Files,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -164,6 +161,9 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		return &exitError{code: exitFailed, err: err}
 	}
 	ui.Verified(rep, string(c.Verify), time.Since(start))
+	if rep.Short() {
+		return &exitError{code: exitFailed, err: fmt.Errorf("sync: verify: compared %d entries of SRC, fewer than the %d the crawl listed", rep.Checked+rep.Specials, rep.Listed)}
+	}
 	if rep.Differences > 0 {
 		return &exitError{code: exitFailed, err: fmt.Errorf("sync: verify: DST differs from SRC in %d entries", rep.Differences)}
 	}
@@ -176,7 +176,7 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 	if err := c.fleetFlags.validate(); err != nil {
 		return o, err
 	}
-	mode, err := partition.ParseMode(c.Mode)
+	mode, err := copytool.Parse(c.Mode)
 	if err != nil {
 		return o, usageErrorf("sync: %v", err)
 	}
@@ -189,10 +189,13 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 			return o, usageErrorf("sync: --size: %v", err)
 		}
 	}
-	if c.EmptyDirs && mode == partition.ModeRclone {
+	if c.Verify != "" && c.remoteDst() {
+		return o, usageErrorf("sync: --verify needs DST to be a directory on this machine, not an rclone remote")
+	}
+	if c.EmptyDirs && mode == copytool.Rclone {
 		return o, usageErrorf("sync: --empty-dirs does not work with rclone (rclone --files-from-raw copies files only; the final pass creates empty directories)")
 	}
-	src, err := filepath.Abs(c.Src)
+	src, err := absPath(c.Src)
 	if err != nil {
 		return o, usageErrorf("sync: SRC: %v", err)
 	}
@@ -203,13 +206,13 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 	}
 	dst := c.Dst
 	if !c.remoteDst() {
-		if dst, err = filepath.Abs(dst); err != nil {
+		if dst, err = absPath(dst); err != nil {
 			return o, usageErrorf("sync: DST: %v", err)
 		}
 	}
 	work := c.Work // "": syncer.DefaultWork
 	if work != "" {
-		if work, err = filepath.Abs(work); err != nil {
+		if work, err = absPath(work); err != nil {
 			return o, usageErrorf("sync: --work: %v", err)
 		}
 	}
@@ -226,13 +229,27 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 		Src: src, Dst: dst, Work: work,
 		Tool: mode, ToolArgs: c.ToolArgs,
 		MaxFiles: c.Files, MaxBytes: maxBytes, Excludes: c.Exclude, EmptyDirs: c.EmptyDirs, Walkers: c.Walkers,
-		FinalPass: !c.NoFinalPass, Delete: c.Delete,
+		FinalPass: !c.NoFinalPass, Delete: c.Delete, DeleteEmptySrc: c.DeleteEmpty,
 		OnFailure: c.onFailure(), MaxAttempts: c.MaxAttempts, MaxSlots: c.MaxNodes, Timeout: c.Timeout,
 	}, nil
 }
 
+// absPath makes p absolute without cleaning it: syncer resolves ".." as
+// the kernel does (after a symbolic link, ".." is the link target's
+// parent), which a lexical clean would get wrong.
+func absPath(p string) (string, error) {
+	if filepath.IsAbs(p) || p == "" {
+		return p, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	return wd + string(filepath.Separator) + p, nil
+}
+
 // remoteDst reports whether DST is an rclone remote (syncer decides).
 func (c *SyncCmd) remoteDst() bool {
-	mode, err := partition.ParseMode(c.Mode)
+	mode, err := copytool.Parse(c.Mode)
 	return err == nil && syncer.IsRemote(mode, c.Dst)
 }

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build slow && linux
 
 package main
 
@@ -9,7 +9,7 @@ package main
 // swapped one (and more), its files and symlink targets marked — while
 // drove sync runs, with the real rsync and rclone. Every sync exits 0 or
 // says what failed; no list and no entry of DST ever holds anything from
-// outside SRC (as root, not even a symlink's target: see README, "Live
+// outside SRC (as root, not even a symlink's target: see docs/sync.md, "Live
 // trees", for what another user's rsync still lets through), and nothing
 // outside changes; once the mutator stops, one more run makes DST equal
 // SRC (--verify=checksum).
@@ -29,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
@@ -210,28 +211,13 @@ func requireNothingFromOutside(t *testing.T, dst, work string) {
 		require.NoError(t, err)
 		require.False(t, bytes.Contains(b, []byte("OUTSIDE")), "%s lists an entry from outside SRC", l)
 	}
-	require.NoError(t, filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		require.NotContains(t, d.Name(), "OUTSIDE", "%s in DST came from outside SRC", p)
-		if d.Type()&fs.ModeSymlink != 0 && os.Geteuid() == 0 {
-			l, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			require.NotContains(t, l, outsideMarker, "%s in DST came from outside SRC", p)
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		require.False(t, bytes.Contains(b, []byte(outsideMarker)), "%s in DST came from outside SRC: %q", p, b)
-		return nil
-	}))
+	m := testkit.Outside{Name: "OUTSIDE", Content: outsideMarker}
+	if os.Geteuid() == 0 {
+		m.Target = outsideMarker
+	}
+	from, err := testkit.FromOutside(dst, m)
+	require.NoError(t, err)
+	require.Empty(t, from, "entries of DST that came from outside SRC")
 }
 
 func TestSyncLiveTree(t *testing.T) {
@@ -290,7 +276,7 @@ func TestSyncLiveTree(t *testing.T) {
 
 				// --checksum: a file rewritten with the same size within
 				// the file system's timestamp granularity after it was
-				// copied has the same size and mtime (see README).
+				// copied has the same size and mtime (see docs/sync.md).
 				r := drove(t, nil, nil, append(args[:len(args)-2:len(args)-2], "--tool-args=--checksum", "--verify=checksum", src, dst)...)
 				require.Equal(t, exitOK, r.code, r.stderr)
 				require.Contains(t, r.stderr, " 0 differences")
@@ -316,10 +302,7 @@ func TestSyncRcloneUnconfinedWarns(t *testing.T) {
 	}
 	dir := t.TempDir()
 	t.Setenv("RCLONE_CONFIG", filepath.Join(dir, "rclone.conf"))
-	bin := filepath.Join(dir, "bin")
-	require.NoError(t, os.Mkdir(bin, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(bin, "unshare"), []byte("#!/bin/sh\nexit 1\n"), 0o755))
-	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	testkit.FailingUnshare(t)
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
 	makeTree(t, src, treeOpts{dirs: 2, filesPerDir: 5, maxSize: 100, seed: 9})
 	r := drove(t, nil, nil, "sync", "--mode", "rclone", "-n", "2/:", "-f", "3", "-d", filepath.Join(dir, "work"), src, dst)

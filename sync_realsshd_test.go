@@ -1,4 +1,4 @@
-//go:build unix
+//go:build slow && unix
 
 package main
 
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/drove-dev/drove/internal/sshdtest"
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -107,7 +108,7 @@ func TestRealSSHSyncNodeKilledMidRun(t *testing.T) {
 		res <- drove(t, nil, nil, "sync", "-F", c.SSHConfig, "-N", c.NodesFile, "-f", "3", "-d", work,
 			"--tool-args=--exclude-from="+gate.path, "--verify", src, dst)
 	}()
-	waitFor(t, 60*time.Second, "node2 copying", func() bool { return rsyncOn(t, c, c.Nodes[1]) })
+	testkit.WaitFor(t, 60*time.Second, "node2 copying", func() bool { return rsyncOn(t, c, c.Nodes[1]) })
 	c.Nodes[1].Kill(t)
 	require.Less(t, journalCount(t, work, "done"), journalCount(t, work, "part"), "killed mid-run")
 	gate.open()
@@ -131,7 +132,7 @@ func TestRealSSHSyncResumeAfterCancel(t *testing.T) {
 	drain := make(chan struct{})
 	res := make(chan result, 1)
 	go func() { res <- droveCtx(ctx, nil, drain, args...) }()
-	waitFor(t, 30*time.Second, "3 partitions done", func() bool { return journalCount(t, work, "done") >= 3 })
+	testkit.WaitFor(t, 30*time.Second, "3 partitions done", func() bool { return journalCount(t, work, "done") >= 3 })
 	close(drain)
 	cancel() // the second Ctrl-C: running copies are killed on their nodes
 	r := <-res

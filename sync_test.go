@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/drove-dev/drove/syncer"
 	"github.com/stretchr/testify/require"
 )
@@ -199,18 +200,6 @@ exit 0
 	return ctl
 }
 
-// waitFor polls cond every 10ms until it holds or within passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // journalCount counts the journal records of type typ.
 func journalCount(t *testing.T, work, typ string) int {
 	b, err := os.ReadFile(filepath.Join(work, "journal"))
@@ -279,7 +268,7 @@ func TestSyncResumeAfterInterrupt(t *testing.T) {
 	drain := make(chan struct{})
 	done := make(chan result, 1)
 	go func() { done <- droveCtx(ctx, nil, drain, args...) }()
-	waitFor(t, 20*time.Second, "3 partitions done and 2 blocked", func() bool {
+	testkit.WaitFor(t, 20*time.Second, "3 partitions done and 2 blocked", func() bool {
 		_, e4 := os.Stat(filepath.Join(ctl, "started.4"))
 		_, e5 := os.Stat(filepath.Join(ctl, "started.5"))
 		return journalCount(t, work, "done") == 3 && e4 == nil && e5 == nil
@@ -328,7 +317,7 @@ func TestSyncHelperProcess(t *testing.T) {
 	if args == "" {
 		t.Skip("helper process only")
 	}
-	os.Exit(run(strings.Split(args, "\x1f"), os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(run(strings.Split(args, "\x1f"), os.Stdin, os.Stdout, os.Stderr, configPaths{}, ""))
 }
 
 func TestSyncResumeAfterDroveKilled(t *testing.T) {
@@ -344,7 +333,7 @@ func TestSyncResumeAfterDroveKilled(t *testing.T) {
 	cmd.Env = append(os.Environ(), "DROVE_SYNC_HELPER_ARGS="+strings.Join(args, "\x1f"))
 	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Start())
-	waitFor(t, 20*time.Second, "2 partitions done and 2 blocked", func() bool {
+	testkit.WaitFor(t, 20*time.Second, "2 partitions done and 2 blocked", func() bool {
 		_, e3 := os.Stat(filepath.Join(ctl, "started.3"))
 		_, e4 := os.Stat(filepath.Join(ctl, "started.4"))
 		return journalCount(t, work, "done") == 2 && e3 == nil && e4 == nil
@@ -367,7 +356,7 @@ func TestSyncResumeAfterDroveKilled(t *testing.T) {
 		require.NoError(t, os.Remove(filepath.Join(ctl, fmt.Sprintf("started.%d", n))))
 	}
 	require.NoError(t, os.Remove(filepath.Join(ctl, "block")))
-	waitFor(t, 20*time.Second, "orphaned copies to end", func() bool {
+	testkit.WaitFor(t, 20*time.Second, "orphaned copies to end", func() bool {
 		for _, pid := range pids {
 			if syscall.Kill(pid, 0) == nil {
 				return false
@@ -498,6 +487,7 @@ func TestSyncBadInput(t *testing.T) {
 	work := filepath.Join(dir, "work")
 	r := drove(t, nil, nil, "sync", "-n", ":", "-d", work, src, filepath.Join(dir, "dst"))
 	require.Equal(t, exitOK, r.code, r.stderr)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "afile"), []byte("keep"), 0o644))
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -512,12 +502,20 @@ func TestSyncBadInput(t *testing.T) {
 		{[]string{"-n", ":", "--size", "lots", src, filepath.Join(dir, "dst")}, "--size"},
 		{[]string{"-n", ":", "--verify=bits", src, filepath.Join(dir, "dst")}, "--verify=bits"},
 		{[]string{src, filepath.Join(dir, "dst")}, "no nodes"},
+		// issue 19.10: refused before anything is copied or evicted.
+		{[]string{"-n", ":", "-d", filepath.Join(dir, "w2"), src, filepath.Join(dir, "afile")}, "DST " + filepath.Join(dir, "afile") + ": not a directory"},
+		{[]string{"-n", ":", "-d", filepath.Join(dir, "w3"), "--mode", "rclone", "--verify", src, "remote:bucket"}, "--verify needs DST to be a directory on this machine"},
 	} {
 		r := drove(t, nil, nil, append([]string{"sync"}, tc.args...)...)
 		require.Equal(t, exitUsage, r.code, "%v: %s", tc.args, r.stderr)
 		require.Contains(t, r.stderr, tc.want, tc.args)
 		require.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
 	}
+	require.NoDirExists(t, filepath.Join(dir, "w2"))
+	require.NoDirExists(t, filepath.Join(dir, "w3"))
+	b, err := os.ReadFile(filepath.Join(dir, "afile"))
+	require.NoError(t, err)
+	require.Equal(t, "keep", string(b))
 }
 
 func TestSyncExcludesInPartitionsFinalPassAndVerify(t *testing.T) {

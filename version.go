@@ -15,16 +15,39 @@ func (VersionCmd) Run(e *env) error {
 	return nil
 }
 
-// versionString says which drove this is, from the build information the
-// Go toolchain records: the module version of an installed binary (go
-// install ...@v1.2.3), or for a build from a checkout the VCS revision, its
-// time and whether the tree had uncommitted changes.
+// Release builds (release/build.sh) stamp these at link time with
+// -ldflags "-X main.stampVersion=v1.2.3 -X main.stampRevision=<git rev>":
+// the Go toolchain's own VCS stamping is not used there because it misses
+// git worktrees and source trees without .git. They are never written at
+// run time.
+var (
+	stampVersion  string
+	stampRevision string
+)
+
+// versionString says which drove this is: what a release build stamped,
+// else the build information the Go toolchain records: the module version
+// of an installed binary (go install ...@v1.2.3), or for a build from a
+// checkout the VCS revision, its time and whether the tree had uncommitted
+// changes.
 func versionString() string {
+	if stampVersion != "" {
+		return formatStamp(stampVersion, stampRevision, runtime.Version())
+	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "drove (no build information) " + runtime.Version()
 	}
 	return formatVersion(bi)
+}
+
+// formatStamp is the version line of a release build.
+func formatStamp(version, revision, goVersion string) string {
+	out := "drove " + version
+	if revision != "" {
+		out += " revision " + revision
+	}
+	return out + " " + goVersion
 }
 
 func formatVersion(bi *debug.BuildInfo) string {

@@ -20,6 +20,11 @@ func TestFormatVersion(t *testing.T) {
 	require.Equal(t, "drove (devel) (built without version control information) go1.26.8", formatVersion(bare))
 }
 
+func TestFormatStamp(t *testing.T) {
+	require.Equal(t, "drove v1.4.0 revision 5d305f6abc12 go1.26.8", formatStamp("v1.4.0", "5d305f6abc12", "go1.26.8"))
+	require.Equal(t, "drove snapshot go1.26.8", formatStamp("snapshot", "", "go1.26.8"))
+}
+
 // The version printed is never a bare "dev": both spellings print what the
 // build recorded.
 func TestVersionCommands(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -408,11 +409,19 @@ func stopped(ctx context.Context, drain <-chan struct{}) bool {
 
 // runNode opens the node, copies and closes it, recording into res.
 func runNode(ctx context.Context, n Node, opts Options, res *NodeResult, copyNode func(context.Context, Node, FS, *tree)) {
-	var mu sync.Mutex // res, from the node's file copies in flight
+	var mu sync.Mutex // res and lost, from the node's file copies in flight
+	lost := false
 	fail := func(p string, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		res.Errors = append(res.Errors, &Error{Node: n.Name, Path: p, Err: err})
+		// The SFTP client fails every request once the connection is gone,
+		// before the connection's own end is noticed: the node is lost
+		// now, and no other file is tried.
+		if p != "" && !lost && errors.Is(err, sftp.ErrSSHFxConnectionLost) && ctx.Err() == nil {
+			lost = true
+			res.Errors = append(res.Errors, &Error{Node: n.Name, Err: ErrConnectionLost})
+		}
 	}
 	var nfs FS = osFS{}
 	var dead <-chan struct{}
@@ -427,7 +436,6 @@ func runNode(ctx context.Context, n Node, opts Options, res *NodeResult, copyNod
 		defer s.close()
 		nfs, dead = sftpFS{s.sftp}, s.dead
 	}
-	lost := false
 	t := &tree{res: res, mu: &mu, fail: fail, sem: make(chan struct{}, FilesInFlight)}
 	t.stop = func() bool {
 		mu.Lock()

@@ -1,6 +1,7 @@
 package nodes
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"os"
@@ -269,17 +270,6 @@ func (d *Dialer) signers(t *Target, st *authState) []ssh.Signer {
 	return out
 }
 
-// noteOnce logs a note the first time key is seen by this Dialer.
-func (d *Dialer) noteOnce(key, format string, args ...any) {
-	d.keysMu.Lock()
-	seen := d.noted[key]
-	d.noted[key] = true
-	d.keysMu.Unlock()
-	if !seen {
-		d.logf(format, args...)
-	}
-}
-
 // deadlineConn bounds every Read and Write on a connection.
 type deadlineConn struct {
 	net.Conn
@@ -294,4 +284,9 @@ func (c *deadlineConn) Read(p []byte) (int, error) {
 func (c *deadlineConn) Write(p []byte) (int, error) {
 	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
 	return c.Conn.Write(p)
+}
+
+// keysEqual reports whether a and b are the same key.
+func keysEqual(a, b ssh.PublicKey) bool {
+	return a != nil && b != nil && bytes.Equal(a.Marshal(), b.Marshal())
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/hostlist"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -61,7 +62,7 @@ func newTestDialer(t *testing.T, opts Options) (*Dialer, *logRecorder) {
 
 func resolve(t *testing.T, d *Dialer, spec string) *Target {
 	t.Helper()
-	s, err := ParseSpec(spec)
+	s, err := hostlist.ParseSpec(spec)
 	require.NoError(t, err)
 	tg, err := d.Resolve(s)
 	require.NoError(t, err)
@@ -175,9 +176,9 @@ func TestResolveProxyJump(t *testing.T) {
 	assert.Nil(t, p.Jump[0].Jump, "--jump does not apply to the jump host itself")
 	assert.Nil(t, resolve(t, d, "direct").Jump)
 
-	_, err := d.Resolve(Spec{Slots: 1, Host: "loop1"})
+	_, err := d.Resolve(hostlist.Spec{Slots: 1, Host: "loop1"})
 	assert.EqualError(t, err, "nodes: loop2: ProxyJump loop: loop1 -> loop2 -> loop1")
-	_, err = d.Resolve(Spec{Slots: 1, Host: "badjump"})
+	_, err = d.Resolve(hostlist.Spec{Slots: 1, Host: "badjump"})
 	assert.EqualError(t, err, `nodes: badjump: bad ProxyJump hop "2/hop2": not [user@]host[:port]`)
 
 	d2, _ := newTestDialer(t, Options{ConfigFile: "none", Jump: "a@j1:2022, ssh://j2"})
@@ -251,39 +252,4 @@ func TestConfigUserFileAndInclude(t *testing.T) {
 	_, err := NewDialer(Options{Home: home, ConfigFile: filepath.Join(home, "missing")})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "nodes: ssh_config: open "+filepath.Join(home, "missing"))
-}
-
-func TestSplitConfigArgs(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want []string
-	}{
-		{`"/a b"  /c ""`, []string{"/a b", "/c", ""}},
-		{"\t~/x ", []string{"~/x"}},
-		{"  ", nil},
-		{`a # comment`, []string{"a"}},
-		{`a#b 'c d' e\ f "g\"h"`, []string{"a#b", "c d", "e f", `g"h`}},
-	} {
-		got, err := splitConfigArgs(c.in)
-		require.NoError(t, err, c.in)
-		assert.Equal(t, c.want, got, c.in)
-	}
-	_, err := splitConfigArgs(`"open`)
-	assert.Error(t, err)
-}
-
-func TestExpandTokens(t *testing.T) {
-	tok := map[byte]string{'h': "H", 'p': "22"}
-	got, err := expandTokens("a%h-%p%%b", tok)
-	require.NoError(t, err)
-	assert.Equal(t, "aH-22%b", got)
-	_, err = expandTokens("%z", tok)
-	assert.EqualError(t, err, `unknown token %z in "%z"`)
-	_, err = expandTokens("x%", tok)
-	assert.EqualError(t, err, `trailing % in "x%"`)
-	assert.Equal(t, "/h", expandTilde("~", "/h"))
-	assert.Equal(t, "/h/x", expandTilde("~/x", "/h"))
-	assert.Equal(t, "~bob/x", expandTilde("~bob/x", "/h"))
-	assert.Equal(t, "~/.ssh/id", abbrevHome("/h/.ssh/id", "/h"))
-	assert.Equal(t, "/other", abbrevHome("/other", "/h"))
 }

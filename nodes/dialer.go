@@ -12,6 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drove-dev/drove/hostlist"
+	"github.com/drove-dev/drove/knownhosts"
+	"github.com/drove-dev/drove/sshconfig"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -27,26 +30,26 @@ type Dialer struct {
 	strict         string // normalised Options.StrictHostKeyChecking, "" = from ssh_config
 	connectTimeout time.Duration
 	attempts       int
-	cfg            *sshConfig
+	cfg            *sshconfig.Config
+	cfgEnv         sshconfig.Env // what ssh_config evaluation sees of this machine
 
-	logMu sync.Mutex
+	notes notes // Options.Logf and ProxyStderr, serialised
 
 	agentMu sync.Mutex
 	agents  map[string]*agentFor // by socket; nil = unreachable
 
 	keysMu sync.Mutex
 	keys   map[string]*identity
-	noted  map[string]bool
 
 	certMu sync.Mutex
 	certs  map[string]*ssh.Certificate // user certificate files, nil = none
 
-	khMu     sync.Mutex
-	khCache  map[string]*hostDB
-	accepted map[string]bool // known_hosts lines recorded in this run
+	hosts *knownhosts.Store // known_hosts databases, and the host keys recorded in this run
 
 	hsMu       sync.Mutex
 	handshakes map[string]chan struct{} // per address: handshakes under way
+
+	handshaking chan struct{} // handshakes in progress, all addresses (handshakes.go)
 }
 
 // HandshakesPerAddr is how many SSH handshakes a Dialer has under way to one
@@ -89,10 +92,14 @@ func NewDialer(opts Options) (*Dialer, error) {
 		keys:      map[string]*identity{},
 		certs:     map[string]*ssh.Certificate{},
 		agents:    map[string]*agentFor{},
-		noted:     map[string]bool{},
-		khCache:   map[string]*hostDB{},
-		accepted:  map[string]bool{},
+		notes:     notes{logf: opts.Logf, stderr: opts.ProxyStderr},
+		hosts:     knownhosts.NewStore(),
 	}
+	maxHS := opts.MaxHandshakes
+	if maxHS <= 0 {
+		maxHS = DefaultMaxHandshakes
+	}
+	d.handshaking = make(chan struct{}, maxHS)
 	if d.home == "" {
 		h, err := os.UserHomeDir()
 		if err != nil {
@@ -116,7 +123,7 @@ func NewDialer(opts Options) (*Dialer, error) {
 	}
 	for _, hop := range strings.Split(opts.Jump, ",") {
 		if hop = strings.TrimSpace(hop); opts.Jump != "" {
-			if _, err := ParseSpec(strings.TrimPrefix(hop, "ssh://")); err != nil {
+			if _, err := hostlist.ParseSpec(strings.TrimPrefix(hop, "ssh://")); err != nil {
 				return nil, fmt.Errorf("nodes: bad jump host: %w", err)
 			}
 		}
@@ -125,11 +132,15 @@ func NewDialer(opts Options) (*Dialer, error) {
 	if d.attempts <= 0 {
 		d.attempts = DefaultDialAttempts
 	}
-	cfg, err := loadSSHConfig(opts.ConfigFile, d.home)
+	cfg, err := sshconfig.Load(opts.ConfigFile, d.home)
 	if err != nil {
 		return nil, err
 	}
 	d.cfg = cfg
+	d.cfgEnv = sshconfig.Env{
+		Home: d.home, LocalUser: d.localUser, LocalHost: d.localHost, UID: os.Getuid(),
+		Exec: sshconfig.ShellExec, NoteOnce: d.noteOnce, Logf: d.logf,
+	}
 	return d, nil
 }
 
@@ -150,33 +161,25 @@ func (d *Dialer) Close() error {
 
 // proxyStderr is where ProxyCommand stderr lines go: Options.ProxyStderr,
 // one line per write, serialised with the Dialer's notes.
-func (d *Dialer) proxyStderr() io.Writer {
-	if d.opts.ProxyStderr == nil {
-		return nil
-	}
-	return writerFunc(func(p []byte) (int, error) {
-		d.logMu.Lock()
-		defer d.logMu.Unlock()
-		return d.opts.ProxyStderr.Write(p)
-	})
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+func (d *Dialer) proxyStderr() io.Writer { return d.notes.proxyStderr() }
 
 // logf sends one note to Options.Logf, one call at a time.
-func (d *Dialer) logf(format string, args ...any) {
-	if d.opts.Logf == nil {
+func (d *Dialer) logf(format string, args ...any) { d.notes.printf(format, args...) }
+
+// noteOnce logs a note the first time key is seen by this Dialer.
+func (d *Dialer) noteOnce(key, format string, args ...any) { d.notes.once(key, format, args...) }
+
+// hostLogf sends a note about t when t's LogLevel shows messages of level
+// (INFO or VERBOSE; DEBUG1-3 show VERBOSE too).
+func (d *Dialer) hostLogf(t *Target, level, format string, args ...any) {
+	if sshconfig.LogLevelRank(t.LogLevel) < sshconfig.LogLevelRank(level) {
 		return
 	}
-	d.logMu.Lock()
-	defer d.logMu.Unlock()
-	d.opts.Logf(format, args...)
+	d.logf(format, args...)
 }
 
 // display shows a path for messages, with the home directory as "~".
-func (d *Dialer) display(p string) string { return abbrevHome(p, d.home) }
+func (d *Dialer) display(p string) string { return sshconfig.AbbrevHome(p, d.home) }
 
 // Dial connects to t, through its ProxyJump chain if any, and returns an
 // authenticated client. Each connection (hop) is bounded by its
@@ -283,6 +286,7 @@ func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name 
 	deadline := time.Now().Add(timeout)
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
+	clock := &dialClock{ctx: ctx, timeout: timeout}
 
 	var conn net.Conn
 	var proxy *proxyConn
@@ -302,10 +306,12 @@ func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name 
 	if err != nil {
 		return nil, dialErr(err, false)
 	}
-	// The deadline bounds the handshake on a TCP conn; AfterFunc covers
-	// conns without deadlines (jump channels) and ctx cancellation.
-	_ = conn.SetDeadline(deadline)
-	stop := context.AfterFunc(dctx, func() { conn.Close() })
+	// The deadline bounds the handshake on a TCP conn; the clock's
+	// AfterFunc covers conns without deadlines (jump channels) and ctx
+	// cancellation. Once the server speaks, the handshake waits for a slot
+	// (handshakes.go) and then has a full timeout of its own.
+	clock.start(conn, deadline)
+	gated := &gatedConn{Conn: conn, gate: func() error { return clock.gate(d.handshakeTurn) }}
 
 	var st dialState
 	cfg := &ssh.ClientConfig{
@@ -317,14 +323,14 @@ func (d *Dialer) dialOnce(ctx context.Context, via *ssh.Client, t *Target, name 
 			return s, nil
 		})},
 		HostKeyCallback:   d.hostKeyCallback(t, db, name, &st),
-		HostKeyAlgorithms: db.hostKeyAlgorithms(t),
+		HostKeyAlgorithms: hostKeyAlgorithms(db, t),
 		Timeout:           timeout,
 	}
-	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
-	fired := !stop()
+	c, chans, reqs, err := ssh.NewClientConn(gated, addr, cfg)
+	fired, clockErr := clock.end()
 	if err == nil && fired {
 		c.Close()
-		err = dctx.Err()
+		err = clockErr
 	}
 	if err != nil {
 		conn.Close()

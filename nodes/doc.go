@@ -1,20 +1,14 @@
 // Package nodes turns the node list a user wrote into authenticated SSH
 // connections for drove's runner.
 //
-// # Node specs and files
+// # Node specs
 //
-// A node is written [K/][user@]host[:port] (clstr syntax): K is the number of
-// job slots (default 1), ":" is this machine (no SSH), IPv6 literals are
-// written [::1] or [::1]:2222. ParseSpec parses one spec; ParseList a
-// comma-separated list of specs with host ranges (node[01-64],
-// rack[1-2]-n[01-16], a Slurm node list); ParseFile a file of one spec or
-// list per line (# comments, blank lines and CRLF allowed); Merge folds
-// repeated nodes into one with their slots summed, and Fold writes host names
-// back in range form. Bad input gives a *SpecError naming file and line.
+// Nodes are hostlist.Spec values (package hostlist parses node specs, lists
+// and files); Resolve turns one into a Target.
 //
 // # ssh_config
 //
-// A Dialer reads ssh_config with its own reader (config.go, match.go):
+// A Dialer reads ssh_config with drove's own reader (package sshconfig):
 // ~/.ssh/config then /etc/ssh/ssh_config, or the single file of
 // Options.ConfigFile, or none. As in OpenSSH, lines are evaluated in file
 // order for each node: Host and Match lines switch blocks on and off
@@ -30,7 +24,7 @@
 // lists those values with the file:line each came from. What drove cannot
 // evaluate (unknown keywords, Match criteria such as localnetwork, options that change how ssh connects such as Ciphers or
 // KnownHostsCommand) is reported once per Dialer through Options.Logf with
-// file:line. The README's SSH section lists each option and its test.
+// file:line. docs/ssh.md lists each option and its test.
 //
 // # Authentication and host keys
 //
@@ -39,7 +33,7 @@
 // a key certified by CertificateFile or FILE-cert.pub is offered as the
 // certificate first. Encrypted keys the agent does not hold are skipped with
 // a note: drove never prompts. Host keys are checked as OpenSSH's
-// check_host_key does (hostkey.go, knownhosts.go): the name is HostKeyAlias
+// check_host_key does (hostkey.go; package knownhosts reads the files): the name is HostKeyAlias
 // or [HostName]:port (then the bare HostName), @cert-authority and @revoked
 // lines apply, a certificate that is not accepted falls back to its plain
 // key, malformed lines are skipped with one note, and CheckHostIP (default

@@ -48,6 +48,9 @@ func (e *HostKeyError) Reason() string {
 		fp = e.Key.Type() + " " + ssh.FingerprintSHA256(e.Key)
 	}
 	switch {
+	case e.Changed && e.OldFile == "":
+		return fmt.Sprintf("host key changed during this run: the server offered %s, another key than it offered before "+
+			"(StrictHostKeyChecking no accepts a key unseen, then keeps it for the whole run; possible man-in-the-middle attack)", fp)
 	case e.Changed:
 		return fmt.Sprintf("host key changed: the server offered %s but %s:%d holds a different key for this host "+
 			"(possible man-in-the-middle attack); if the change is expected, remove that line", fp, e.OldFile, e.OldLine)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/drove-dev/drove/hostlist"
 )
 
 // Setting is one resolved option of a node and where its value came from,
@@ -19,7 +21,7 @@ type Setting struct {
 
 // Explain resolves spec and lists the options drove uses for it, in ssh -G's
 // spirit, each with its origin. Errors are those of Resolve.
-func (d *Dialer) Explain(spec Spec) ([]Setting, error) {
+func (d *Dialer) Explain(spec hostlist.Spec) ([]Setting, error) {
 	t, err := d.Resolve(spec)
 	if err != nil {
 		return nil, err
@@ -27,10 +29,10 @@ func (d *Dialer) Explain(spec Spec) ([]Setting, error) {
 	if spec.Local() {
 		return nil, nil
 	}
-	cfg := d.evalConfig(t.Spec)
+	cfg := d.cfg.Eval(&d.cfgEnv, t.Spec.Host, t.Spec.User, t.Spec.Port)
 	var out []Setting
 	origin := func(key string) string {
-		if l := cfg.getLine(key); l != nil {
+		if l := cfg.GetLine(key); l != nil {
 			return d.displayOrigin(l)
 		}
 		return "default"
@@ -38,8 +40,8 @@ func (d *Dialer) Explain(spec Spec) ([]Setting, error) {
 	add := func(key, val string) { out = append(out, Setting{key, val, origin(key)}) }
 	addAll := func(key string, vals []string) {
 		var origins []string
-		for _, l := range cfg.lines {
-			if l.key == strings.ToLower(key) {
+		for _, l := range cfg.Lines() {
+			if l.Key == strings.ToLower(key) {
 				origins = append(origins, d.displayOrigin(l))
 			}
 		}

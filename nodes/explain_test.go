@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/drove-dev/drove/hostlist"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,7 +25,7 @@ Host gw
     User gwuser
 `))
 	d, _ := newTestDialer(t, Options{ConfigFile: cfg, Home: home, StrictHostKeyChecking: "accept-new"})
-	s, err := ParseSpec("bob@web1:2200")
+	s, err := hostlist.ParseSpec("bob@web1:2200")
 	require.NoError(t, err)
 	got, err := d.Explain(s)
 	require.NoError(t, err)

@@ -4,40 +4,22 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/drove-dev/drove/knownhosts"
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
+	xknownhosts "golang.org/x/crypto/ssh/knownhosts"
 )
-
-// hostDB is a parsed set of known_hosts files.
-type hostDB struct {
-	entries []khEntry
-	files   []string // the files that existed, in order
-}
 
 // knownHosts returns the host key database for t's files, parsed once and
 // cached until this Dialer appends to a file. Missing files are skipped; a
 // line that cannot be parsed is skipped with one note naming file and line.
-func (d *Dialer) knownHosts(t *Target) (*hostDB, error) {
+func (d *Dialer) knownHosts(t *Target) (*knownhosts.DB, error) {
 	all := append(append([]string(nil), t.KnownHostsFiles...), t.GlobalKnownHostsFiles...)
-	cacheKey := strings.Join(all, "\x00")
-	d.khMu.Lock()
-	defer d.khMu.Unlock()
-	if db, ok := d.khCache[cacheKey]; ok {
-		return db, nil
-	}
-	db, err := readKnownHosts(all, func(file string, line int, why string) {
+	return d.hosts.DB(all, func(file string, line int, why string) {
 		d.noteOnce(fmt.Sprintf("known_hosts:%s:%d", file, line),
 			"nodes: %s:%d: skipping malformed known_hosts line: %s", d.display(file), line, why)
 	})
-	if err != nil {
-		return nil, err
-	}
-	d.khCache[cacheKey] = db
-	return db, nil
 }
 
 // algoKeyType returns the plain key type of a host key algorithm
@@ -64,13 +46,13 @@ func algoKeyType(alg string) (string, bool) {
 // offers one we can verify (golang/go#49631), and a server that lost that key
 // type still gets as far as a "changed key" error. nil (x/crypto defaults)
 // when nothing is on file for the host.
-func (db *hostDB) hostKeyAlgorithms(t *Target) []string {
+func hostKeyAlgorithms(db *knownhosts.DB, t *Target) []string {
 	name := hostKeyName(t)
 	known := map[string]bool{}
-	for _, e := range db.plainKeys(name) {
-		known[e.key.Type()] = true
+	for _, e := range db.PlainKeys(name) {
+		known[e.Key.Type()] = true
 	}
-	ca := db.hasCA(name)
+	ca := db.HasCA(name)
 	if !ca && len(known) == 0 {
 		return nil
 	}
@@ -94,7 +76,7 @@ func (db *hostDB) hostKeyAlgorithms(t *Target) []string {
 // hostKeyCallback returns the callback for dialling t, named node in errors.
 // A refusal is also stored in st so the caller can return the typed error
 // rather than x/crypto's wrapping of it.
-func (d *Dialer) hostKeyCallback(t *Target, db *hostDB, node string, st *dialState) ssh.HostKeyCallback {
+func (d *Dialer) hostKeyCallback(t *Target, db *knownhosts.DB, node string, st *dialState) ssh.HostKeyCallback {
 	return func(_ string, remote net.Addr, key ssh.PublicKey) error {
 		err := d.checkHostKey(t, db, node, remote, key)
 		if err != nil {
@@ -121,35 +103,39 @@ func (d *Dialer) hostKeyCallback(t *Target, db *hostDB, node string, st *dialSta
 //   - with CheckHostIP (off by default since OpenSSH 8.5) a direct connection
 //     to a non-loopback address is also looked up under the address, and a
 //     different key there is refused unless StrictHostKeyChecking is no.
-func (d *Dialer) checkHostKey(t *Target, db *hostDB, node string, remote net.Addr, key ssh.PublicKey) error {
+func (d *Dialer) checkHostKey(t *Target, db *knownhosts.DB, node string, remote net.Addr, key ssh.PublicKey) error {
 	name := hostKeyName(t)
 	st, e, k := d.hostKeyStatus(t, db, node, name, key, false)
 	key = k
 	switch st {
-	case khRevoked:
+	case knownhosts.Revoked:
 		return &HostKeyError{Node: node, Revoked: true, Key: key, Files: d.displayFiles(t, db),
-			OldFile: d.display(e.file), OldLine: e.line, Err: errors.New("key is revoked")}
-	case khChanged:
+			OldFile: d.display(e.File), OldLine: e.Line, Err: errors.New("key is revoked")}
+	case knownhosts.Changed:
 		return &HostKeyError{Node: node, Changed: true, Key: key, Files: d.displayFiles(t, db),
-			OldFile: d.display(e.file), OldLine: e.line,
-			Err: &knownhosts.KeyError{Want: []knownhosts.KnownKey{{Key: e.key, Filename: e.file, Line: e.line}}}}
-	case khOK:
+			OldFile: d.display(e.File), OldLine: e.Line,
+			Err: &xknownhosts.KeyError{Want: []xknownhosts.KnownKey{{Key: e.Key, Filename: e.File, Line: e.Line}}}}
+	case knownhosts.OK:
 		if e == nil { // a valid certificate
 			d.hostLogf(t, "VERBOSE", "nodes: %s: host certificate %s accepted (signed by a CA on file for %s)", node, ssh.FingerprintSHA256(key), name)
 			return nil
 		}
-		d.hostLogf(t, "VERBOSE", "nodes: %s: host key %s %s matches %s:%d", node, key.Type(), ssh.FingerprintSHA256(key), d.display(e.file), e.line)
+		d.hostLogf(t, "VERBOSE", "nodes: %s: host key %s %s matches %s:%d", node, key.Type(), ssh.FingerprintSHA256(key), d.display(e.File), e.Line)
 		return d.checkHostIP(t, db, node, remote, key, e)
 	}
 	line := name + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
-	d.khMu.Lock()
-	accepted := d.accepted[line]
-	d.khMu.Unlock()
-	if accepted {
+	if d.hosts.Accepted(line) {
 		return nil
 	}
 	switch t.StrictHostKeyChecking {
 	case "no":
+		// Accepted unseen, but pinned for the whole run: the same name
+		// with another key later (a reconnection, a readmission) is a
+		// changed key, refused as one on file would be.
+		if first := d.hosts.Pin(name, line); first != line {
+			return &HostKeyError{Node: node, Changed: true, Key: key, Files: d.displayFiles(t, db),
+				Err: fmt.Errorf("host key for %s changed during this run (StrictHostKeyChecking no accepted another key before)", name)}
+		}
 		return nil
 	case "accept-new":
 		if err := d.recordHostKey(t, key, line); err != nil {
@@ -159,60 +145,60 @@ func (d *Dialer) checkHostKey(t *Target, db *hostDB, node string, remote net.Add
 		return nil
 	default:
 		return &HostKeyError{Node: node, Unknown: true, Key: key, Files: d.displayFiles(t, db),
-			Err: &knownhosts.KeyError{}}
+			Err: &xknownhosts.KeyError{}}
 	}
 }
 
 // hostKeyStatus looks key up under name as OpenSSH's check_host_key does.
 // A certificate whose CA is on file for name and which is a valid host
-// certificate for HostKeyAlias or HostName gives khOK with a nil entry. When
+// certificate for HostKeyAlias or HostName gives OK with a nil entry. When
 // nothing is on file under "[host]:port" (and there is no HostKeyAlias) the
 // bare host name is tried, read-only: only a match there counts. A
 // certificate not accepted either way is looked up again as its plain key,
 // which is returned as the key decided on.
-func (d *Dialer) hostKeyStatus(t *Target, db *hostDB, node, name string, key ssh.PublicKey, bare bool) (khStatus, *khEntry, ssh.PublicKey) {
+func (d *Dialer) hostKeyStatus(t *Target, db *knownhosts.DB, node, name string, key ssh.PublicKey, bare bool) (knownhosts.Status, *knownhosts.Entry, ssh.PublicKey) {
 	retryBare := func(k ssh.PublicKey) bool {
 		if bare || t.HostKeyAlias != "" || t.Port == 22 {
 			return false
 		}
 		st, _, _ := d.hostKeyStatus(t, db, node, t.HostName, k, true)
-		return st == khOK
+		return st == knownhosts.OK
 	}
 	if cert, ok := key.(*ssh.Certificate); ok {
-		st, e := db.lookup(name, cert)
+		st, e := db.Lookup(name, cert)
 		switch st {
-		case khRevoked:
+		case knownhosts.Revoked:
 			return st, e, cert
-		case khOK:
+		case knownhosts.OK:
 			principal := t.HostKeyAlias
 			if principal == "" {
 				principal = t.HostName
 			}
 			err := certCheckHost(cert, principal)
 			if err == nil {
-				return khOK, nil, cert
+				return knownhosts.OK, nil, cert
 			}
 			d.hostLogf(t, "VERBOSE", "nodes: %s: host certificate not accepted (%v); checking its plain key", node, err)
-		case khNew:
+		case knownhosts.New:
 			if retryBare(cert) {
-				return khOK, nil, cert
+				return knownhosts.OK, nil, cert
 			}
 		}
 		key = cert.Key
 	}
-	st, e := db.lookup(name, key)
-	if st == khNew && retryBare(key) {
-		st, e = db.lookup(t.HostName, key)
+	st, e := db.Lookup(name, key)
+	if st == knownhosts.New && retryBare(key) {
+		st, e = db.Lookup(t.HostName, key)
 	}
-	if bare && st != khOK {
-		return khNew, nil, key
+	if bare && st != knownhosts.OK {
+		return knownhosts.New, nil, key
 	}
 	return st, e, key
 }
 
 // checkHostIP applies CheckHostIP to a key already accepted under the host
 // name (found at hostLine).
-func (d *Dialer) checkHostIP(t *Target, db *hostDB, node string, remote net.Addr, key ssh.PublicKey, hostLine *khEntry) error {
+func (d *Dialer) checkHostIP(t *Target, db *knownhosts.DB, node string, remote net.Addr, key ssh.PublicKey, hostLine *knownhosts.Entry) error {
 	if !t.CheckHostIP || t.ProxyCommand != "" || len(t.Jump) > 0 {
 		return nil
 	}
@@ -220,17 +206,17 @@ func (d *Dialer) checkHostIP(t *Target, db *hostDB, node string, remote net.Addr
 	if !ok {
 		return nil
 	}
-	st, e := db.lookup(ipName, key)
-	if st != khChanged && st != khRevoked {
+	st, e := db.Lookup(ipName, key)
+	if st != knownhosts.Changed && st != knownhosts.Revoked {
 		return nil
 	}
 	if t.StrictHostKeyChecking == "no" {
-		d.hostLogf(t, "INFO", "nodes: %s: warning: the host key differs from the key for the IP address %s (%s:%d)", node, ipName, d.display(e.file), e.line)
+		d.hostLogf(t, "INFO", "nodes: %s: warning: the host key differs from the key for the IP address %s (%s:%d)", node, ipName, d.display(e.File), e.Line)
 		return nil
 	}
 	return &HostKeyError{Node: node, IPDiffers: true, Key: key, Files: d.displayFiles(t, db),
-		OldFile: d.display(e.file), OldLine: e.line, IP: ipName,
-		HostFile: d.display(hostLine.file), HostLine: hostLine.line}
+		OldFile: d.display(e.File), OldLine: e.Line, IP: ipName,
+		HostFile: d.display(hostLine.File), HostLine: hostLine.Line}
 }
 
 // certCheckHost is OpenSSH's sshkey_cert_check_host: a host certificate,
@@ -251,48 +237,19 @@ func (d *Dialer) recordHostKey(t *Target, key ssh.PublicKey, line string) error 
 	if len(t.KnownHostsFiles) == 0 {
 		return errors.New("no UserKnownHostsFile to record it in")
 	}
-	file := t.KnownHostsFiles[0]
-	d.khMu.Lock()
-	defer d.khMu.Unlock()
-	if d.accepted[line] {
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	prefix := ""
-	if st, err := f.Stat(); err == nil && st.Size() > 0 {
-		last := make([]byte, 1)
-		if _, err := f.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
-			prefix = "\n"
-		}
-	}
 	entry := line
 	if t.HashKnownHosts {
 		entry = knownhosts.HashHostname(strings.ToLower(hostKeyName(t))) + " " +
 			strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
 	}
-	_, err = f.WriteString(prefix + entry + "\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	d.accepted[line] = true
-	clear(d.khCache)
-	return nil
+	return d.hosts.Record(t.KnownHostsFiles[0], line, entry)
 }
 
 // displayFiles lists the known_hosts files consulted for t, for messages: the
 // ones that exist, or the first user file when none does.
-func (d *Dialer) displayFiles(t *Target, db *hostDB) []string {
+func (d *Dialer) displayFiles(t *Target, db *knownhosts.DB) []string {
 	var out []string
-	for _, f := range db.files {
+	for _, f := range db.Files() {
 		out = append(out, d.display(f))
 	}
 	if len(out) == 0 && len(t.KnownHostsFiles) > 0 {
@@ -302,4 +259,30 @@ func (d *Dialer) displayFiles(t *Target, db *hostDB) []string {
 		out = append(out, "any known_hosts file")
 	}
 	return out
+}
+
+// hostKeyName is the name OpenSSH looks t's key up under: HostKeyAlias as
+// written if set, else the HostName with the port when it is not 22.
+func hostKeyName(t *Target) string {
+	if t.HostKeyAlias != "" {
+		return t.HostKeyAlias
+	}
+	return knownhosts.HostPortName(t.HostName, t.Port)
+}
+
+// hostIPName is the name of the address actually connected to, for
+// CheckHostIP, and whether the IP check applies: only for a direct TCP
+// connection to an address that is not loopback and differs from the host
+// name (OpenSSH turns the check off for localhost, proxied connections and
+// hosts written as addresses).
+func hostIPName(t *Target, remote net.Addr) (string, bool) {
+	ta, ok := remote.(*net.TCPAddr)
+	if !ok || ta.IP == nil || ta.IP.IsLoopback() || ta.IP.IsUnspecified() {
+		return "", false
+	}
+	ip := ta.IP.String()
+	if ip == t.HostName {
+		return "", false
+	}
+	return knownhosts.HostPortName(ip, t.Port), true
 }

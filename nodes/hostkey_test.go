@@ -43,7 +43,7 @@ func TestHostKeyUnknownRefused(t *testing.T) {
 	assert.True(t, hk.NewHost(), "accepting new keys would let it in (the command names its flag)")
 	assert.NoFileExists(t, env.kh, "yes never writes")
 	assert.False(t, Retryable(err))
-	waitFor(t, 2*time.Second, "the refused connection to close", func() bool { return srv.OpenConns() == 0 })
+	require.Eventually(t, func() bool { return srv.OpenConns() == 0 }, 2*time.Second, 5*time.Millisecond, "the refused connection to close")
 }
 
 func TestHostKeyAcceptNew(t *testing.T) {
@@ -210,7 +210,7 @@ func TestHostKeyAlgorithmsFromKnownHosts(t *testing.T) {
 			tg := resolve(t, d, "web1")
 			db, err := d.knownHosts(tg)
 			require.NoError(t, err)
-			algos := plainAlgos(db.hostKeyAlgorithms(tg))
+			algos := plainAlgos(hostKeyAlgorithms(db, tg))
 			require.NotEmpty(t, algos)
 			assert.Equal(t, tt.algos, algos[:len(tt.algos)], "the types on file come first")
 			assert.Contains(t, algos, ssh.KeyAlgoED25519)
@@ -243,8 +243,8 @@ func TestHostKeyAlgorithmsRSA(t *testing.T) {
 	tg := resolve(t, d, "127.0.0.1:2022")
 	db, err := d.knownHosts(tg)
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}, plainAlgos(db.hostKeyAlgorithms(tg))[:3])
-	assert.Nil(t, db.hostKeyAlgorithms(resolve(t, d, "127.0.0.1:2023")), "unknown host: x/crypto defaults")
+	assert.ElementsMatch(t, []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}, plainAlgos(hostKeyAlgorithms(db, tg))[:3])
+	assert.Nil(t, hostKeyAlgorithms(db, resolve(t, d, "127.0.0.1:2023")), "unknown host: x/crypto defaults")
 }
 
 func TestHostKeyRecordFails(t *testing.T) {
@@ -283,4 +283,26 @@ func plainAlgos(algos []string) []string {
 		}
 	}
 	return out
+}
+
+// TestHostKeyNoPinsForTheRun: StrictHostKeyChecking no accepts an unseen
+// key, but only one per name for the whole run: the same name offering
+// another key later (a node back with a new key, readmitted) is refused as
+// changed. Two servers with different keys share one HostKeyAlias here.
+func TestHostKeyNoPinsForTheRun(t *testing.T) {
+	srv, env := hostKeySetup(t, sshtest.Options{})
+	other := startServer(t, sshtest.Options{}) // any client key, another host key
+	env.host("web1", srv, "StrictHostKeyChecking no", "HostKeyAlias pinned")
+	env.host("web1-again", other, "StrictHostKeyChecking no", "HostKeyAlias pinned")
+	d, _ := env.dialer(Options{})
+	c, err := dial(t, d, "web1")
+	require.NoError(t, err)
+	c.Close()
+	c, err = dial(t, d, "web1")
+	require.NoError(t, err, "the same key again is fine")
+	c.Close()
+	_, err = dial(t, d, "web1-again")
+	hk := asError[*HostKeyError](t, err)
+	assert.True(t, hk.Changed)
+	assert.Contains(t, err.Error(), "host key changed during this run")
 }

@@ -47,8 +47,8 @@ func TestDialProxyJump(t *testing.T) {
 
 	// Closing the target client closes the jump client too.
 	require.NoError(t, c.Close())
-	waitFor(t, 3*time.Second, "the jump connection to close", func() bool { return jump.OpenConns() == 0 })
-	waitFor(t, 3*time.Second, "the target connection to close", func() bool { return target.OpenConns() == 0 })
+	require.Eventually(t, func() bool { return jump.OpenConns() == 0 }, 3*time.Second, 5*time.Millisecond, "the jump connection to close")
+	require.Eventually(t, func() bool { return target.OpenConns() == 0 }, 3*time.Second, 5*time.Millisecond, "the target connection to close")
 }
 
 func TestDialJumpOption(t *testing.T) {
@@ -91,7 +91,7 @@ func TestDialJumpTargetFailureClosesHop(t *testing.T) {
 	_, err := dial(t, d, "inner")
 	hk := asError[*HostKeyError](t, err)
 	assert.Equal(t, "inner", hk.Node)
-	waitFor(t, 3*time.Second, "the jump connection to close", func() bool { return jump.OpenConns() == 0 })
+	require.Eventually(t, func() bool { return jump.OpenConns() == 0 }, 3*time.Second, 5*time.Millisecond, "the jump connection to close")
 }
 
 func TestDialJumpRefusedForwarding(t *testing.T) {
@@ -111,5 +111,5 @@ func TestDialJumpRefusedForwarding(t *testing.T) {
 	de := asError[*DialError](t, err)
 	assert.Equal(t, "inner", de.Node)
 	assert.Equal(t, fmt.Sprintf("nodes: inner: %s: %v", target.Addr, de.Err), err.Error())
-	waitFor(t, 3*time.Second, "the jump connection to close", func() bool { return jump.OpenConns() == 0 })
+	require.Eventually(t, func() bool { return jump.OpenConns() == 0 }, 3*time.Second, 5*time.Millisecond, "the jump connection to close")
 }

@@ -12,12 +12,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/hostlist"
 	"github.com/drove-dev/drove/internal/sshtest"
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -62,23 +63,6 @@ func helperCommand(t *testing.T, pidFile, host, port string, more ...string) str
 	return strings.Join(append([]string{"env", proxyHelperEnv + "=1", "DROVE_PROXY_PIDFILE=" + pidFile, exe, host, port}, more...), " ")
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // alive reports whether pid is a live process (a zombie waiting for a
 // reaper counts as dead).
 func alive(pid int) bool {
@@ -102,14 +86,14 @@ func readPid(t *testing.T, f string) int {
 
 // proxyEnv is a server reachable only through a ProxyCommand: its HostName
 // does not resolve.
-func proxyEnv(t *testing.T, proxy string) (*sshtest.Server, *Dialer, *logRecorder, *syncBuffer) {
+func proxyEnv(t *testing.T, proxy string) (*sshtest.Server, *Dialer, *logRecorder, *testkit.Buffer) {
 	t.Helper()
 	srv, env := hostKeySetup(t, sshtest.Options{})
 	fmt.Fprintf(&env.hosts, "Host hidden\n    HostName hidden.invalid\n    Port %d\n    ConnectTimeout 2\n"+
 		"    ProxyCommand %s\n    HostKeyAlias hidden-alias\n", srv.Port, proxy)
 	require.NoError(t, os.MkdirAll(filepath.Dir(env.kh), 0o700))
 	require.NoError(t, writeFile(env.kh, "hidden-alias "+authLine(srv.HostKeys[0].PublicKey())+"\n"))
-	stderr := &syncBuffer{}
+	stderr := &testkit.Buffer{}
 	d, rec := env.dialer(Options{ProxyStderr: stderr})
 	return srv, d, rec, stderr
 }
@@ -154,7 +138,7 @@ func TestProxyCommandKilledWhenServerCloses(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("client did not notice the ProxyCommand's death")
 	}
-	waitFor(t, 2*time.Second, "the ProxyCommand to be reaped", func() bool { return !alive(pid) })
+	require.Eventually(t, func() bool { return !alive(pid) }, 2*time.Second, 5*time.Millisecond, "the ProxyCommand to be reaped")
 }
 
 func TestProxyCommandExitsEarly(t *testing.T) {
@@ -199,14 +183,14 @@ func TestProxyCommandCancelKills(t *testing.T) {
 		_, err := d.Dial(ctx, tg)
 		errc <- err
 	}()
-	waitFor(t, 5*time.Second, "the command to start", func() bool {
+	require.Eventually(t, func() bool {
 		data, err := os.ReadFile(pidFile)
 		return err == nil && len(bytes.TrimSpace(data)) > 0
-	})
+	}, 5*time.Second, 5*time.Millisecond, "the command to start")
 	cancel()
 	err := <-errc
 	assert.ErrorIs(t, err, context.Canceled)
-	waitFor(t, 3*time.Second, "the command's child to be killed", func() bool { return !alive(readPid(t, pidFile)) })
+	testkit.WaitFor(t, 3*time.Second, "the command's child to be killed", func() bool { return !alive(readPid(t, pidFile)) })
 }
 
 func TestProxyCommandAndProxyJumpPrecedence(t *testing.T) {
@@ -224,7 +208,7 @@ Host *
     ProxyJump fleetjump
 `))
 	d, _ := newTestDialer(t, Options{ConfigFile: cfg, Home: home})
-	s, _ := ParseSpec("both")
+	s, _ := hostlist.ParseSpec("both")
 	_, err := d.Resolve(s)
 	assert.EqualError(t, err, "nodes: both: inconsistent ssh_config: ProxyJump (~/config:2) and ProxyCommand (~/config:3) both set, as ssh refuses")
 	tg := resolve(t, d, "cmdfirst")

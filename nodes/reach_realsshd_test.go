@@ -1,4 +1,4 @@
-//go:build unix
+//go:build slow && unix
 
 package nodes
 
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/drove-dev/drove/internal/sshdtest"
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -59,7 +60,7 @@ Match originalhost proxied,matched
 		t.Run(host, func(t *testing.T) {
 			ok, out := openSSHConnects(t, cfg, host)
 			require.True(t, ok, "ssh: %s", out)
-			stderr := &syncBuffer{}
+			stderr := &testkit.Buffer{}
 			d, rec := newTestDialer(t, Options{ConfigFile: cfg, Home: dir, ProxyStderr: stderr})
 			tg := resolve(t, d, host)
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)

@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/drove-dev/drove/hostlist"
+	"github.com/drove-dev/drove/sshconfig"
 )
 
 // Defaults used when neither ssh_config nor Options say otherwise.
@@ -54,6 +57,12 @@ type Options struct {
 	// failures (see Retryable); 0 = DefaultDialAttempts. Tries are spaced by a jittered
 	// exponential backoff starting near 100ms.
 	DialAttempts int
+	// MaxHandshakes bounds the SSH handshakes in progress at once, from
+	// the server's first bytes to the end of authentication (the part that
+	// costs CPU); 0 = DefaultMaxHandshakes. TCP connects and servers that
+	// have not spoken yet are not bounded, and the wait for a slot does not
+	// count against ConnectTimeout.
+	MaxHandshakes int
 	// ProxyStderr receives what ProxyCommands write to stderr, each line
 	// prefixed with "NODE: "; nil = discarded. Writes are serialised with
 	// Logf calls.
@@ -69,25 +78,25 @@ type Options struct {
 // Spec, Alias and HostName set; it cannot be dialled. Errors name the node and
 // come from bad ssh_config values that cannot be ignored safely (a bad
 // ProxyJump or a ProxyJump loop).
-func (d *Dialer) Resolve(spec Spec) (*Target, error) {
+func (d *Dialer) Resolve(spec hostlist.Spec) (*Target, error) {
 	if spec.Slots < 1 {
 		spec.Slots = 1
 	}
 	if spec.Local() {
-		return &Target{Spec: spec, Alias: LocalHost, HostName: LocalHost}, nil
+		return &Target{Spec: spec, Alias: hostlist.LocalHost, HostName: hostlist.LocalHost}, nil
 	}
 	return d.resolve(spec, nil)
 }
 
 // resolve resolves spec; path holds the keys of the nodes whose ProxyJump led
 // here (nil for a node itself), for loop detection.
-func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
+func (d *Dialer) resolve(spec hostlist.Spec, path []string) (*Target, error) {
 	alias := spec.Host
-	cfg := d.evalConfig(spec)
+	cfg := d.cfg.Eval(&d.cfgEnv, spec.Host, spec.User, spec.Port)
 	node := spec.Key()
 	quiet := false
-	if lv, ok := parseLogLevel(cfg.get("LogLevel")); ok {
-		quiet = logLevelRank(lv) < logLevelRank("INFO")
+	if lv, ok := sshconfig.ParseLogLevel(cfg.Get("LogLevel")); ok {
+		quiet = sshconfig.LogLevelRank(lv) < sshconfig.LogLevelRank("INFO")
 	}
 	note := func(key, val string, err error) {
 		if !quiet {
@@ -97,8 +106,8 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 	// yesNo sets *dst from a yes/no option when the config sets it (false,
 	// noted, for any other value).
 	yesNo := func(key string, dst *bool) {
-		if v := cfg.get(key); v != "" {
-			b, ok := parseYesNo(v)
+		if v := cfg.Get(key); v != "" {
+			b, ok := sshconfig.ParseYesNo(v)
 			if !ok {
 				note(key, v, fmt.Errorf("want yes or no"))
 			}
@@ -107,8 +116,8 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 	}
 	t := &Target{Spec: spec, Alias: alias, HostName: alias, Port: 22, User: d.localUser}
 
-	if v := cfg.get("HostName"); v != "" {
-		h, err := expandTokens(v, map[byte]string{'h': alias, 'n': alias})
+	if v := cfg.Get("HostName"); v != "" {
+		h, err := sshconfig.ExpandTokens(v, map[byte]string{'h': alias, 'n': alias})
 		if err != nil {
 			note("HostName", v, err)
 		} else {
@@ -120,8 +129,8 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 	t.HostName = strings.ToLower(t.HostName)
 	if spec.Port != 0 {
 		t.Port = spec.Port
-	} else if v := cfg.get("Port"); v != "" {
-		if p, err := parsePort(v); err != nil {
+	} else if v := cfg.Get("Port"); v != "" {
+		if p, err := hostlist.ParsePort(v); err != nil {
 			note("Port", v, err)
 		} else {
 			t.Port = p
@@ -129,7 +138,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 	}
 	if spec.User != "" {
 		t.User = spec.User
-	} else if v := cfg.get("User"); v != "" {
+	} else if v := cfg.Get("User"); v != "" {
 		t.User = v
 	}
 
@@ -138,15 +147,15 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 		'u': d.localUser, 'd': d.home, 'l': d.localHost,
 	}
 	expandPath := func(key, v string) (string, bool) {
-		e, err := expandTokens(v, tok)
+		e, err := sshconfig.ExpandTokens(v, tok)
 		if err != nil {
 			note(key, v, err)
 			return "", false
 		}
-		return expandTilde(e, d.home), true
+		return sshconfig.ExpandTilde(e, d.home), true
 	}
 
-	for _, v := range cfg.getAll("IdentityFile") {
+	for _, v := range cfg.GetAll("IdentityFile") {
 		if p, ok := expandPath("IdentityFile", v); ok && !containsStr(t.IdentityFiles, p) {
 			t.IdentityFiles = append(t.IdentityFiles, p)
 		}
@@ -156,12 +165,12 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 			t.IdentityFiles = append(t.IdentityFiles, filepath.Join(d.home, ".ssh", f))
 		}
 	}
-	for _, v := range cfg.getAll("CertificateFile") {
+	for _, v := range cfg.GetAll("CertificateFile") {
 		if p, ok := expandPath("CertificateFile", v); ok && !containsStr(t.CertificateFiles, p) {
 			t.CertificateFiles = append(t.CertificateFiles, p)
 		}
 	}
-	if v := cfg.get("IdentityAgent"); v != "" {
+	if v := cfg.Get("IdentityAgent"); v != "" {
 		switch {
 		case strings.EqualFold(v, "none"):
 			t.IdentityAgent = "none"
@@ -185,23 +194,23 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 	yesNo("IdentitiesOnly", &t.IdentitiesOnly)
 
 	t.ConnectTimeout = d.connectTimeout
-	if v := cfg.get("ConnectTimeout"); v != "" {
-		if s, err := parseSeconds(v); err != nil || s == 0 {
+	if v := cfg.Get("ConnectTimeout"); v != "" {
+		if s, err := sshconfig.ParseSeconds(v); err != nil || s == 0 {
 			note("ConnectTimeout", v, fmt.Errorf("want a positive number of seconds"))
 		} else {
 			t.ConnectTimeout = s
 		}
 	}
 	t.ServerAliveInterval = DefaultServerAliveInterval
-	if v := cfg.get("ServerAliveInterval"); v != "" {
-		if s, err := parseSeconds(v); err != nil {
+	if v := cfg.Get("ServerAliveInterval"); v != "" {
+		if s, err := sshconfig.ParseSeconds(v); err != nil {
 			note("ServerAliveInterval", v, err)
 		} else {
 			t.ServerAliveInterval = s
 		}
 	}
 	t.ServerAliveCountMax = DefaultServerAliveCountMax
-	if v := cfg.get("ServerAliveCountMax"); v != "" {
+	if v := cfg.Get("ServerAliveCountMax"); v != "" {
 		if n, err := strconv.Atoi(v); err != nil || n < 1 {
 			note("ServerAliveCountMax", v, fmt.Errorf("want a positive number"))
 		} else {
@@ -211,7 +220,7 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 
 	t.StrictHostKeyChecking = d.strict
 	if d.strict == "" {
-		v := cfg.get("StrictHostKeyChecking")
+		v := cfg.Get("StrictHostKeyChecking")
 		s, ok := normStrict(v)
 		if !ok {
 			note("StrictHostKeyChecking", v, fmt.Errorf("treating it as \"yes\""))
@@ -219,17 +228,17 @@ func (d *Dialer) resolve(spec Spec, path []string) (*Target, error) {
 		t.StrictHostKeyChecking = s
 	}
 
-	ukh := cfg.getArgs("UserKnownHostsFile")
+	ukh := cfg.GetArgs("UserKnownHostsFile")
 	if len(ukh) == 0 {
 		ukh = []string{"~/.ssh/known_hosts", "~/.ssh/known_hosts2"}
 	}
 	t.KnownHostsFiles = d.fileList("UserKnownHostsFile", ukh, expandPath)
 	yesNo("HashKnownHosts", &t.HashKnownHosts)
-	if v := cfg.get("HostKeyAlias"); v != "" && !strings.EqualFold(v, "none") {
+	if v := cfg.Get("HostKeyAlias"); v != "" && !strings.EqualFold(v, "none") {
 		t.HostKeyAlias = v
 	}
 	yesNo("CheckHostIP", &t.CheckHostIP)
-	gkh := cfg.getArgs("GlobalKnownHostsFile")
+	gkh := cfg.GetArgs("GlobalKnownHostsFile")
 	if len(gkh) == 0 {
 		gkh = []string{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}
 	}
@@ -266,7 +275,7 @@ func (d *Dialer) resolveJump(node, value string, path []string) ([]*Target, erro
 	for i, hop := range strings.Split(value, ",") {
 		hop = strings.TrimSpace(hop)
 		hop = strings.TrimPrefix(hop, "ssh://")
-		spec, err := ParseSpec(hop)
+		spec, err := hostlist.ParseSpec(hop)
 		if err == nil && (spec.Local() || spec.Slots != 1 || strings.Contains(hop, "/")) {
 			err = fmt.Errorf("not [user@]host[:port]")
 		}
@@ -293,32 +302,6 @@ func (d *Dialer) resolveJump(node, value string, path []string) ([]*Target, erro
 		chain = append(chain, ht)
 	}
 	return chain, nil
-}
-
-func parseYesNo(v string) (bool, bool) {
-	switch strings.ToLower(v) {
-	case "yes", "true":
-		return true, true
-	case "no", "false":
-		return false, true
-	}
-	return false, false
-}
-
-// parseSeconds parses an ssh_config time value: a number of seconds, or an
-// OpenSSH time format such as 1m30s.
-func parseSeconds(v string) (time.Duration, error) {
-	if n, err := strconv.Atoi(v); err == nil {
-		if n < 0 {
-			return 0, fmt.Errorf("negative time")
-		}
-		return time.Duration(n) * time.Second, nil
-	}
-	dur, err := time.ParseDuration(strings.ToLower(v))
-	if err != nil || dur < 0 {
-		return 0, fmt.Errorf("bad time %q", v)
-	}
-	return dur, nil
 }
 
 func containsStr(list []string, s string) bool {

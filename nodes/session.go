@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/drove-dev/drove/internal/sshpattern"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
@@ -25,7 +26,7 @@ func (t *Target) SessionEnv(environ []string) []string {
 				continue
 			}
 			for _, p := range t.SendEnv {
-				if wildcardMatch(name, p) {
+				if sshpattern.Match(name, p) {
 					out = append(out, kv)
 					break
 				}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/hostlist"
+	"github.com/drove-dev/drove/sshconfig"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -46,7 +48,7 @@ func corpusDir(t *testing.T) string {
 
 // sshG runs `ssh -G -F file [-p port] [user@]host` with an empty HOME and
 // returns its output as keyword -> values (in order).
-func sshG(t *testing.T, file string, spec Spec) map[string][]string {
+func sshG(t *testing.T, file string, spec hostlist.Spec) map[string][]string {
 	t.Helper()
 	args := []string{"-G", "-F", file}
 	if spec.Port != 0 {
@@ -99,7 +101,7 @@ func TestSSHConfigMatchesSSHG(t *testing.T) {
 		d, rec := newTestDialer(t, Options{ConfigFile: file, Home: home})
 		for _, s := range specs {
 			t.Run(filepath.Base(file)+"/"+s, func(t *testing.T) {
-				spec, err := ParseSpec(s)
+				spec, err := hostlist.ParseSpec(s)
 				require.NoError(t, err)
 				g := sshG(t, file, spec)
 				tg, err := d.Resolve(spec)
@@ -126,9 +128,9 @@ func compareWithSSHG(t *testing.T, d *Dialer, tg *Target, g map[string][]string,
 	tok := map[byte]string{'h': one("hostname"), 'p': one("port"), 'r': one("user"), 'n': tg.Alias,
 		'u': d.localUser, 'd': home, 'l': d.localHost, 'i': strconv.Itoa(os.Getuid())}
 	expand := func(v string) string {
-		e, err := expandTokens(v, tok)
+		e, err := sshconfig.ExpandTokens(v, tok)
 		require.NoError(t, err, v)
-		return expandTilde(e, home)
+		return sshconfig.ExpandTilde(e, home)
 	}
 	yes := func(k string) bool { v := one(k); return v == "yes" || v == "true" }
 

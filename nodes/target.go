@@ -5,11 +5,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/drove-dev/drove/hostlist"
 )
 
 // Target is a node resolved through ssh_config: everything needed to dial it.
 type Target struct {
-	Spec           Spec
+	Spec           hostlist.Spec
 	Alias          string   // the host as written (what ssh_config Host patterns match)
 	HostName       string   // after ssh_config HostName (with %h expanded)
 	Port           int      // spec port, else ssh_config Port, else 22

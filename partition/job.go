@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/drove-dev/drove/internal/shquote"
+	"github.com/drove-dev/drove/copytool"
 )
 
 // Mode is what each job line runs.
@@ -136,20 +136,9 @@ func (j Job) Format(p Partition) (string, error) {
 	if strings.ContainsAny(p.ListPath, "\n\r") {
 		return "", ErrMultiline
 	}
-	var w []string
 	switch j.Mode {
-	case ModeRsync:
-		w = append(w, "rsync", "-a", "--from0", "--files-from="+Quote(p.ListPath))
-		for _, a := range j.ToolArgs {
-			w = append(w, Quote(a))
-		}
-		w = append(w, Quote(dirArg(j.Src)), Quote(dirArg(j.Dst)))
-	case ModeRclone:
-		w = append(w, "rclone", "copy", "--files-from-raw", Quote(p.ListPath))
-		for _, a := range j.ToolArgs {
-			w = append(w, Quote(a))
-		}
-		w = append(w, Quote(safeLead(j.Src)), Quote(safeLead(j.Dst)))
+	case ModeRsync, ModeRclone:
+		return copytool.Command{Tool: j.Tool(), List: p.ListPath, Args: j.ToolArgs, Src: j.Src, Dst: j.Dst}.Line(), nil
 	case ModeList:
 		return Quote(p.ListPath), nil
 	case ModeTemplate:
@@ -158,9 +147,9 @@ func (j Job) Format(p Partition) (string, error) {
 			case "{list}":
 				return Quote(p.ListPath)
 			case "{src}":
-				return Quote(safeLead(j.Src))
+				return Quote(copytool.SafeLead(j.Src))
 			case "{dst}":
-				return Quote(safeLead(j.Dst))
+				return Quote(copytool.SafeLead(j.Dst))
 			case "{seq}":
 				return strconv.Itoa(p.Seq)
 			case "{files}":
@@ -170,25 +159,15 @@ func (j Job) Format(p Partition) (string, error) {
 			}
 		}), nil
 	}
-	return strings.Join(w, " "), nil
+	return "", fmt.Errorf("partition: unknown mode %d", int(j.Mode))
 }
 
-// safeLead keeps a path that starts with "-" from being read as an option.
-func safeLead(s string) string {
-	if strings.HasPrefix(s, "-") {
-		return "./" + s
+// Tool is the copy tool of ModeRsync and ModeRclone (Rsync otherwise).
+func (j Job) Tool() copytool.Tool {
+	if j.Mode == ModeRclone {
+		return copytool.Rclone
 	}
-	return s
-}
-
-// dirArg is an rsync directory argument: with a trailing slash, unless it
-// already has one or is a bare "host:" (the remote home directory).
-func dirArg(s string) string {
-	s = safeLead(s)
-	if strings.HasSuffix(s, "/") || strings.HasSuffix(s, ":") {
-		return s
-	}
-	return s + "/"
+	return copytool.Rsync
 }
 
 // Quote returns s as one POSIX shell word that expands to exactly s in sh,
@@ -196,5 +175,5 @@ func dirArg(s string) string {
 // specially, otherwise in single quotes, each inner quote closed, escaped
 // with a backslash and reopened.
 // Nothing in the result is ever executed or expanded. It is
-// internal/shquote.Quote, exported for the packages outside internal/.
-func Quote(s string) string { return shquote.Quote(s) }
+// copytool.Quote.
+func Quote(s string) string { return copytool.Quote(s) }

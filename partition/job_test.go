@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/drove-dev/drove/copytool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -87,15 +88,15 @@ func TestJobLinesExecuteNothing(t *testing.T) {
 
 		line, err := Job{Mode: ModeRsync, Src: src, Dst: w, ToolArgs: []string{w}}.Format(p)
 		require.NoError(t, err)
-		assert.Equal(t, []string{"-a", "--from0", "--files-from=" + list, w, src + "/", safeLead(w) + "/"}, run(line), "line %s", line)
+		assert.Equal(t, []string{"-a", "--from0", "--files-from=" + list, w, src + "/", copytool.SafeLead(w) + "/"}, run(line), "line %s", line)
 
 		line, err = Job{Mode: ModeRclone, Src: w, Dst: src, ToolArgs: []string{w}}.Format(p)
 		require.NoError(t, err)
-		assert.Equal(t, []string{"copy", "--files-from-raw", list, w, safeLead(w), src}, run(line), "line %s", line)
+		assert.Equal(t, []string{"copy", "--files-from-raw", list, w, copytool.SafeLead(w), src}, run(line), "line %s", line)
 
 		line, err = Job{Mode: ModeTemplate, Template: "cp-tool {list} {src} {dst}", Src: w, Dst: src}.Format(p)
 		require.NoError(t, err)
-		assert.Equal(t, []string{list, safeLead(w), src}, run(line), "line %s", line)
+		assert.Equal(t, []string{list, copytool.SafeLead(w), src}, run(line), "line %s", line)
 
 		line, err = Job{Mode: ModeList}.Format(p)
 		require.NoError(t, err)

@@ -12,7 +12,7 @@ import (
 // eventNames are the "event" values of --events lines.
 var eventNames = map[runner.EventKind]string{
 	runner.NodeUp: "node_up", runner.NodeRefused: "node_refused", runner.NodeEvicted: "node_evicted",
-	runner.NodeRetired: "node_retired", runner.NodeJoined: "node_joined", runner.NodeLeaving: "node_leaving",
+	runner.NodeRetired: "node_retired", runner.NodeJoined: "node_joined", runner.NodeLeaving: "node_leaving", runner.NodeResized: "node_resized",
 	runner.NodeLeft: "node_left", runner.NodeReadmitted: "node_readmitted", runner.NodeProbeFailed: "node_probe_failed",
 	runner.JobStarted: "job_started", runner.JobSucceeded: "job_finished", runner.JobFailed: "job_finished",
 	runner.Draining: "draining", runner.StreamEnd: "stream_end",
@@ -74,8 +74,9 @@ func (l *eventLog) Event(ev runner.Event) {
 		je.Seq, je.Command, je.Attempt = ev.Job.Seq, ev.Job.Cmd, ev.Attempt
 	case ev.Kind == runner.JobNeverRan:
 		je.Seq, je.Command = ev.Job.Seq, ev.Job.Cmd
-	case ev.Kind == runner.NodeEvicted && ev.Job.Seq != 0:
-		// The job whose failure evicted the node.
+	case (ev.Kind == runner.NodeEvicted || ev.Kind == runner.NodeReadmitted) && ev.Job.Seq != 0:
+		// The job whose failure evicted the node, or which was found at
+		// fault and so readmits it.
 		je.Seq, je.Command = ev.Job.Seq, ev.Job.Cmd
 	}
 	if ev.Kind == runner.JobSucceeded || ev.Kind == runner.JobFailed {

@@ -3,7 +3,6 @@ package records
 import (
 	"errors"
 
-	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/runner"
 )
 
@@ -13,13 +12,13 @@ import (
 // that are requeued, jobs killed by an interrupt and jobs that never ran
 // are not logged, so a resumed run runs them again.
 type jobLogger struct {
-	log   *jobs.JobLog
+	log   *JobLogFile
 	local string // the local node's name, logged as ":"
 	err   error
 }
 
 func openJobLog(path, local string) (*jobLogger, error) {
-	log, err := jobs.OpenJobLog(path)
+	log, err := OpenJobLog(path)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +40,7 @@ func (l *jobLogger) Event(ev runner.Event) {
 	if host == l.local {
 		host = ":"
 	}
-	l.err = l.log.Record(jobs.Entry{
+	l.err = l.log.Record(JobLogEntry{
 		Seq: ev.Job.Seq, Host: host, Start: ev.Start, Runtime: ev.Duration,
 		Receive: ev.Stdout, Exitval: exit, Signal: sig, Command: ev.Job.Cmd,
 	})

@@ -8,6 +8,9 @@
 // the command layer wires Set.Event into runner.Config.Events. Errors name
 // the record (a Kind) and its path, never a command-line flag: the command
 // layer maps a Kind to the flag that asked for it.
+//
+// The job log also has its reading here: ReadJobLog and ParseJobLog give
+// the summary a resumed run skips jobs by (JobLogSummary.Skipper).
 package records
 
 import (

@@ -59,7 +59,7 @@ func TestSetKeepsEveryRecord(t *testing.T) {
 
 	// The job log holds the two jobs that finished for good, not the
 	// requeued attempt, and reads back as such.
-	out, err := jobs.ReadJobLog(path("joblog"))
+	out, err := ReadJobLog(path("joblog"))
 	require.NoError(t, err)
 	for cmd, want := range map[string][2]int{"echo one": {1, 1}, "exit 3": {1, 0}, "sleep\n9": {0, 0}} {
 		finished, succeeded := out.Finished(cmd)

@@ -50,8 +50,6 @@ type Config struct {
 	Stdout, Stderr *Output // nil = discard
 	Tag            bool    // prefix every output line with "node: "
 
-	DialConcurrency int // nodes connecting at once; 0 = 128 (nodes.Dialer also holds each address to HandshakesPerAddr)
-
 	// Drain, when closed, stops the run from starting jobs; running ones
 	// finish. Cancelling Run's context kills running jobs on their nodes.
 	Drain <-chan struct{}

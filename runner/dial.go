@@ -17,9 +17,13 @@ func (p *pool) startDials() {
 	}
 }
 
-// dialNode connects n in a goroutine of its own, after wait, at most
-// DialConcurrency at once; the result comes back on p.dials. A probe also
-// runs "true" on the node.
+// dialNode connects n in a goroutine of its own, after wait; the result
+// comes back on p.dials. Every node dials at once, whatever its place in
+// the list: a node that connects gets work at once, whatever is still
+// connecting, and a pending connect costs only a socket (Connect bounds
+// its own costly part, e.g. nodes.Dialer's handshakes in progress). A
+// probe also runs "true" on the node. Dials still under way when Run ends
+// are cancelled.
 func (p *pool) dialNode(n *node, wait time.Duration, probe bool) {
 	go func() {
 		if wait > 0 {
@@ -31,19 +35,13 @@ func (p *pool) dialNode(n *node, wait time.Duration, probe bool) {
 				return
 			}
 		}
-		select {
-		case p.dialSem <- struct{}{}:
-		case <-p.quit:
-			return
-		}
-		h, err := n.Connect(p.ctx)
+		h, err := n.Connect(p.dialCtx)
 		if err == nil && probe {
-			if err = h.Run(p.ctx, "true", io.Discard, io.Discard); err != nil {
+			if err = h.Run(p.dialCtx, "true", io.Discard, io.Discard); err != nil {
 				_ = h.Close()
 				h = nil
 			}
 		}
-		<-p.dialSem
 		select {
 		case p.dials <- dialResult{n: n, host: h, err: err, probe: probe}:
 		case <-p.quit:

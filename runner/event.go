@@ -18,7 +18,7 @@ const (
 	NodeJoined                       // a node added to the node list connected and joined the pool
 	NodeLeaving                      // a node was removed from the node list: it finishes its jobs and takes no more
 	NodeLeft                         // a node removed from the node list finished its jobs and left
-	NodeReadmitted                   // an evicted node passed its probe and is back in the pool
+	NodeReadmitted                   // an evicted node is back in the pool: it passed its probe, or Job (with Reason) was found at fault, or (Reason, no Job) it came back on trust (see blame.go)
 	NodeProbeFailed                  // an evicted node failed its readmission probe (Err)
 	JobStarted                       // a job attempt started on Node
 	JobSucceeded                     // a job attempt exited 0
@@ -27,6 +27,7 @@ const (
 	StreamEnd                        // the job stream was read to its end (Stats.TotalKnown is now true)
 	JobAbandoned                     // a requeued job will not run again, failed for good (Reason; Node, Err, Attempt of its last attempt)
 	JobNeverRan                      // a job read from the stream never started (Reason)
+	NodeResized                      // a re-read node list changed a node's slot count to Slot (Reason says from what)
 )
 
 // Every job read from the stream ends with exactly one final event, the
@@ -55,7 +56,7 @@ type Event struct {
 	Kind     EventKind
 	Time     time.Time
 	Node     string        // the node's name, for node and job events
-	Slot     int           // which of the node's slots, for job events (0-based)
+	Slot     int           // which of the node's slots, for job events (0-based); for NodeResized, the new slot count
 	Job      jobs.Job      // for job events
 	Attempt  int           // 1 for a job's first run, 2 for its first retry...
 	Err      error         // *ExitError, *NodeError, *TimeoutError or a dial error

@@ -18,45 +18,17 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// guard is one long-lived session per SSH connection whose shell kills the
-// process groups of that connection's jobs when its stdin ends — when drove
-// closes the connection, dies, or the connection drops. It replaces the
-// per-job watcher of RemoteCommand, which cost one fork of the login shell
-// per job on the node, and it costs no SSH message per job.
+// guard is one long-lived session per SSH connection whose shell
+// (guard.sh) kills the process groups of that connection's jobs when its
+// stdin ends: when drove closes the connection, dies, or the connection
+// drops. A guarded job registers "PGID TOKEN" in the guard's FIFO on the
+// node and checks the guard is up before it runs, or kills itself.
 //
-// The guard makes a private directory on the node holding a FIFO and a
-// file named "up". A guarded job registers itself on the node, with no
-// round trip to drove: it writes "PGID TOKEN" (its shell's pid, which is
-// its process group since sshd makes every session a process group of its
-// own, and a token drove chose for it) into the FIFO, then checks that
-// "up" still exists and the guard is alive, and only then runs. The guard
-// does not read the FIFO per job; it drains it when drove asks ("p", sent
-// after every few jobs and shortly after jobs end), forgetting jobs whose
-// shell has exited.
-//
-// When its stdin ends the guard removes "up", drains the FIFO up to a line
-// it writes itself, removes the directory, and sends TERM, then KILL after
-// the grace period, to every registered job still running. A job that
-// found "up" had written its line before "up" went, so before that last
-// line: the guard reads it and kills the job. A job that comes later finds
-// no "up" (or no FIFO) and kills itself before running anything.
-//
-// drove kills one job (timeout, second Ctrl-C) with "k TOKEN": the guard
-// drains, then sends TERM and later KILL to that job's group and to the
-// processes marked with the job's DROVE_JOB (NAME:TOKEN; see killMarked),
-// as it does for every job still running when its stdin ends; a token not
-// registered yet is remembered and killed when its line arrives, and drove
-// keeps asking for drains until the job's session ends; the processes
-// marked with its token get TERM at once and KILL after the grace period
-// either way, since a job whose group is already gone may have left
-// processes in sessions of their own.
-//
-// Protocol on the guard's stdin, one line each: "p", "k TOKEN".
-//
-// Both the guard and its jobs open the FIFO read-write, so neither ever
-// blocks in open(2), even with the other side gone. POSIX leaves O_RDWR on
-// a FIFO undefined; Linux defines it as used here (fifo(7)). On a node
-// where the guard cannot start, jobs carry their own watcher.
+// Protocol on the guard's stdin, one line each: "p" (drain the FIFO,
+// forgetting jobs that have exited) and "k TOKEN" (TERM to that job's
+// group and marked processes, KILL after the grace period). On a node
+// where the guard cannot start, jobs carry their own watcher. The design,
+// and why it is race-free, is in docs/design-runner.md.
 type guard struct {
 	pid string // the guard shell's pid on the node
 	dir string // its directory on the node
@@ -83,31 +55,14 @@ const (
 	drainAfter = 250 * time.Millisecond
 )
 
-// guardScript is the guard's program: POSIX sh, run by sh whatever the
-// login shell, with builtins only per job (mkdir, mkfifo, rm and sleep run
-// once per connection, or per killed job). name is the last element of
-// its directory, made under $TMPDIR (or /tmp). drain uses variables of its
-// own (i, j, q, e): sh has no locals, and the loop's o and t must survive
-// it.
+// guardScript is the command that starts the guard's program (guard.sh):
+// POSIX sh, run by sh whatever the login shell, with builtins only per job
+// (mkdir, mkfifo, rm and sleep run once per connection, or per killed
+// job). name is the last element of its directory, made under $TMPDIR (or
+// /tmp); it and the grace period reach the script as its positional
+// parameters.
 func guardScript(graceSeconds int, name string) string {
-	g := strconv.Itoa(max(graceSeconds, 0))
-	script := `trap '' HUP INT TERM PIPE; d=${TMPDIR:-/tmp}/` + name + `
-mkdir -m 700 "$d" && mkfifo -m 600 "$d/q" && : >"$d/up" && exec 4<>"$d/q" || { rm -rf "$d"; exit 1; }
-printf '` + guardHello + ` %s %s\n' $$ "$d"; exec >/dev/null 2>&1; p=' ' k=' '
-S() { ` + killMarked(`$1`, `"^`+markVar+`=`+name+`:$2\$"`) + `; }
-end() { kill -TERM -$1; S TERM $2; (sleep ` + g + `; kill -KILL -$1; S KILL $2) & }
-drain() {
-  echo e >&4
-  while read -r i j <&4 && [ "$i" != e ]; do case $k in *" $j "*) end $i $j;; *) p="$p$j:$i ";; esac; done
-  q=' '; for e in $p; do kill -0 ${e#*:} && q="$q$e "; done; p=$q
-}
-while read -r o t; do case $o in
-  p) drain;;
-  k) drain; case $p in *" $t:"*) n=${p#* $t:}; end ${n%% *} $t;; *) k="$k$t "; S TERM $t; (sleep ` + g + `; S KILL $t) &;; esac;;
-esac; done
-rm -f "$d/up"; drain; rm -rf "$d"
-[ "$p" = ' ' ] || { for e in $p; do kill -TERM -${e#*:}; S TERM ${e%%:*}; done; sleep ` + g + `; for e in $p; do kill -KILL -${e#*:}; S KILL ${e%%:*}; done; }`
-	return "exec sh -c " + shquote.Quote(script)
+	return "exec sh -c " + shquote.Quote(guardProgram) + " sh " + strconv.Itoa(max(graceSeconds, 0)) + " " + shquote.Quote(name)
 }
 
 // startGuard opens a guard session on client and waits until it is ready.

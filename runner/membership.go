@@ -28,6 +28,7 @@ func (p *pool) updateNodes(ns []Node) {
 		case n.state == nodeProbing:
 			n.state = nodeGone
 		}
+		p.closeIfOut(n) // an evicted node kept for a verdict goes now
 		delete(p.byName, name)
 	}
 	for _, w := range ns {
@@ -48,16 +49,19 @@ func (p *pool) updateNodes(ns []Node) {
 
 // resize changes a node's slot count: new slots join at once, removed ones
 // leave as they come free.
+// An evicted node's free slots change too: a node readmitted for a job at
+// fault (blame.go) takes its tokens from them.
 func (p *pool) resize(n *node, slots int) {
 	old := n.Slots
 	n.Slots = slots
-	if n.state != nodeUp {
-		return
-	}
+	p.emit(Event{Kind: NodeResized, Node: n.Name, Slot: slots, Reason: fmt.Sprintf("%d slots, was %d", slots, old)})
+	up := n.state == nodeUp
 	if slots > old {
 		for s := old; s < slots; s++ {
 			n.free = append(n.free, s)
-			p.tokens = append(p.tokens, n)
+			if up {
+				p.tokens = append(p.tokens, n)
+			}
 		}
 		return
 	}
@@ -68,6 +72,9 @@ func (p *pool) resize(n *node, slots int) {
 		}
 	}
 	n.free = kept
+	if !up {
+		return
+	}
 	// One token per free slot left.
 	p.removeTokens(n)
 	for range n.free {
@@ -102,6 +109,8 @@ func (p *pool) probed(d dialResult) {
 	}
 	if d.err != nil {
 		n.state = nodeGone
+		n.lost = true
+		p.closeIfOut(n)
 		p.emit(Event{Kind: NodeProbeFailed, Node: n.Name, Err: fmt.Errorf("readmission probe %d: %w", n.probes, d.err)})
 		p.scheduleProbe(n)
 		return
@@ -114,5 +123,7 @@ func (p *pool) probed(d dialResult) {
 		return
 	}
 	p.closeHost(n)
+	n.suspects, n.guilty, n.lost = nil, false, false
+	p.unevict(n)
 	p.join(n, d.host, NodeReadmitted)
 }

@@ -151,7 +151,7 @@ func normalizeDiag(shell, s string) string {
 	return strings.ReplaceAll(s, ": eval: ", ": ")
 }
 
-// knownDiff says whether shell and job are a documented divergence (README,
+// knownDiff says whether shell and job are a documented divergence (docs/jobs.md,
 // jobCommand): ksh93 parses an eval string whole, so an alias a job
 // defines does not apply to the job's later lines.
 func knownDiff(shell, job string) bool {

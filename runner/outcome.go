@@ -35,6 +35,7 @@ func (p *pool) done(r result) {
 		p.rep.Stats.Succeeded++
 		ev.Kind = JobSucceeded
 		p.emit(ev)
+		p.judge(js, false, nil) // the nodes it failed on are to blame
 		p.slotFree(n, freed)
 		return
 	}
@@ -52,8 +53,21 @@ func (p *pool) done(r result) {
 		p.failWith(js, ev, "the run was interrupted")
 	case isNodeErr, p.cfg.OnFailure == Evict:
 		ev.Evicted = n.state == nodeUp
-		p.requeueOrFail(js, ev)
+		if isNodeErr {
+			n.lost = true
+		} else {
+			p.suspect(n, js)
+		}
+		final := p.requeueOrFail(js, ev)
 		p.evict(n, r.err, js.job)
+		p.slotFree(n, freed)
+		if final {
+			// The verdict comes after the eviction it may undo, and
+			// after the slot is free (a readmitted node's free slots
+			// become its tokens).
+			p.judge(js, true, failedOnNodes)
+		}
+		return
 	case p.cfg.OnFailure == Retry:
 		p.requeueOrFail(js, ev)
 	default: // Keep
@@ -62,14 +76,17 @@ func (p *pool) done(r result) {
 	p.slotFree(n, freed)
 }
 
-func (p *pool) requeueOrFail(js *jobState, ev Event) {
+// requeueOrFail requeues a failed job, or fails it for good when it has
+// had its MaxAttempts; it reports whether it failed it.
+func (p *pool) requeueOrFail(js *jobState, ev Event) bool {
 	if p.cfg.MaxAttempts > 0 && len(js.attempts) >= p.cfg.MaxAttempts {
 		p.failWith(js, ev, fmt.Sprintf("failed on %d nodes, as many as a job may try", len(js.attempts)))
-		return
+		return true
 	}
 	ev.Requeued = true
 	p.emit(ev)
 	p.retry = append(p.retry, js)
+	return false
 }
 
 func (p *pool) failWith(js *jobState, ev Event, reason string) {
@@ -123,7 +140,7 @@ func (p *pool) slotFree(n *node, freed bool) {
 	case n.state == nodeUp:
 		n.state = nodeGone
 	}
-	p.closeHost(n)
+	p.closeIfOut(n)
 }
 
 // removeTokens takes every token of n out of the queue.

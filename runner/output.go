@@ -27,6 +27,12 @@ import (
 // Run makes its Stdout and Stderr share one hold: at most one job at a
 // time holds either, so two jobs each in a long line on a different
 // stream never wait for each other.
+//
+// A write error of the destination (a full disk, a closed file) is never
+// the job's: the job goes on. The Output keeps the first error, reports it
+// once to the function given to OnError, and writes nothing more after it
+// (a file with a hole in it would look whole); Failed tells the error and
+// how many jobs' output did not all reach the destination.
 type Output struct {
 	h       *hold
 	mu      sync.Mutex // taken after h.mu, never before
@@ -34,6 +40,9 @@ type Output struct {
 	midLine bool     // the last byte written was not a newline
 	last    *jobMark // whose it was
 	bufs    sync.Pool
+	err     error       // the first write error; nothing is written after it
+	onErr   func(error) // told of err once, as it happens; may be nil
+	lost    int         // jobs (LineWriters) whose bytes were not all written
 }
 
 // hold says which job, if any, holds its Outputs across a long line.
@@ -62,6 +71,20 @@ func (o *Output) shareHold(other *Output) {
 // the same Output never waits for itself.
 type jobMark struct{ _ byte } // not zero-size: each must have its own address
 
+// OnError sets the function told of the first write error, once, when it
+// happens (under the Output's lock: f must not write to this Output). Set it
+// before any job writes.
+func (o *Output) OnError(f func(error)) { o.onErr = f }
+
+// Failed returns the first write error of the destination (nil if every
+// byte was written) and how many jobs' output was lost in whole or part.
+// Call it after the run.
+func (o *Output) Failed() (error, int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.err, o.lost
+}
+
 // NewOutput wraps w; nil means discard.
 func NewOutput(w io.Writer) *Output {
 	if w == nil {
@@ -84,6 +107,7 @@ type LineWriter struct {
 	prefix  []byte
 	buf     []byte
 	holding bool      // in a long line, holding out
+	lost    bool      // some of its bytes did not reach the destination
 	n       int64     // bytes received
 	tee     io.Writer // also gets every byte as it arrives (--results); may be nil
 }
@@ -111,17 +135,35 @@ func (o *Output) lock(m *jobMark, take bool) {
 	o.h.mu.Unlock()
 }
 
-// write writes b for m; o is locked.
-func (o *Output) write(m *jobMark, b []byte) {
+// write writes b for l's job; o is locked. Once the destination has
+// failed nothing more is written, and l's job is counted as lost.
+func (o *Output) write(l *LineWriter, b []byte) {
 	if len(b) == 0 {
 		return
 	}
-	if o.midLine && o.last != m {
-		_, _ = o.w.Write([]byte{'\n'})
+	if o.err == nil && o.midLine && o.last != l.mark {
+		o.check(o.w.Write([]byte{'\n'}))
 	}
-	_, _ = o.w.Write(b)
-	o.midLine = b[len(b)-1] != '\n'
-	o.last = m
+	if o.err == nil {
+		o.check(o.w.Write(b))
+		o.midLine = b[len(b)-1] != '\n'
+		o.last = l.mark
+	}
+	if o.err != nil && !l.lost {
+		l.lost = true
+		o.lost++
+	}
+}
+
+// check records the first write error (a short write is one); o is locked.
+func (o *Output) check(_ int, err error) {
+	if err == nil || o.err != nil {
+		return
+	}
+	o.err = err
+	if o.onErr != nil {
+		o.onErr(err)
+	}
 }
 
 // Write never fails for the job: an error of the destination is the run's
@@ -137,12 +179,12 @@ func (l *LineWriter) Write(p []byte) (int, error) {
 		i := bytes.IndexByte(rest, '\n')
 		if i < 0 {
 			l.out.mu.Lock()
-			l.out.write(l.mark, rest)
+			l.out.write(l, rest)
 			l.out.mu.Unlock()
 			return len(p), nil
 		}
 		l.out.mu.Lock()
-		l.out.write(l.mark, rest[:i+1])
+		l.out.write(l, rest[:i+1])
 		l.out.mu.Unlock()
 		l.release()
 		rest = rest[i+1:]
@@ -221,7 +263,7 @@ func (l *LineWriter) flush(lines []byte, hold bool) {
 		}
 	}
 	l.out.lock(l.mark, hold)
-	l.out.write(l.mark, b)
+	l.out.write(l, b)
 	l.out.mu.Unlock()
 	if hold {
 		l.holding = true

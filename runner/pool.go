@@ -30,13 +30,19 @@ type node struct {
 	leaving bool  // removed from the node list: finishes its jobs, takes no more
 	joining bool  // added by a node list update (its NodeUp is NodeJoined)
 	probes  int   // readmission probes made
+
+	// Blame (blame.go): jobs whose own failure here awaits its verdict,
+	// and whether the node is out for a reason of its own.
+	suspects map[*jobState]bool
+	guilty   bool // a job that failed here was not at fault
+	lost     bool // the node failed (a *NodeError, a failed probe)
 }
 
 type jobState struct {
 	job      jobs.Job
 	attempts []Attempt
-	tried    map[*node]bool
-	pin      *node // EachNode: the only node it may run on
+	tried    map[*node]bool // nodes it failed on by its own failure
+	pin      *node          // EachNode: the only node it may run on
 }
 
 type result struct {
@@ -72,12 +78,13 @@ type pool struct {
 	dials   chan dialResult
 	feed    chan item
 	quit    chan struct{}
-	dialSem chan struct{}
+	dialCtx context.Context  // for Connect: ends with ctx, or when Run returns
 	byName  map[string]*node // the listed node of each name
 
 	running     int
 	streamEnded bool
 	draining    bool
+	readmitted  bool // a node was readmitted since the loop last looked
 	rep         Report
 }
 
@@ -85,9 +92,6 @@ type pool struct {
 // for good or cannot run (no node left, or the run was drained or
 // cancelled). The Report accounts for all of them.
 func Run(ctx context.Context, cfg Config) *Report {
-	if cfg.DialConcurrency <= 0 {
-		cfg.DialConcurrency = 128
-	}
 	if cfg.Stdout == nil {
 		cfg.Stdout = NewOutput(nil)
 	}
@@ -101,10 +105,12 @@ func Run(ctx context.Context, cfg Config) *Report {
 		results: make(chan result, 64),
 		dials:   make(chan dialResult),
 		quit:    make(chan struct{}),
-		dialSem: make(chan struct{}, cfg.DialConcurrency),
 		byName:  map[string]*node{},
 	}
 	defer close(p.quit)
+	var stopDials context.CancelFunc
+	p.dialCtx, stopDials = context.WithCancel(ctx)
+	defer stopDials()
 	for _, n := range cfg.Nodes {
 		if n.Slots < 1 {
 			n.Slots = 1
@@ -163,7 +169,11 @@ func (p *pool) loop() {
 		updates = nil
 	}
 	for {
+		p.readmitted = false
 		p.dispatchRetries()
+		if p.readmitted || p.unstick() {
+			continue // slots came back: dispatch again before waiting
+		}
 		if p.finished() {
 			return
 		}
@@ -251,7 +261,7 @@ func (p *pool) anyDialing() bool {
 // anyLive reports whether some node can still take a job now or later.
 func (p *pool) anyLive() bool {
 	for _, n := range p.nodes {
-		if n.state == nodeDialing || n.state == nodeProbing || p.usable(n) {
+		if n.state == nodeDialing || n.state == nodeProbing || p.usable(n) || p.awaiting(n) {
 			return true
 		}
 	}
@@ -345,6 +355,13 @@ func (p *pool) finish() {
 	if p.rep.Interrupted {
 		why = "the run was interrupted"
 	}
+	// A finite stream (a regular file, command-line jobs) is read to its
+	// end even after a cancel: it cannot block, and the report then gives
+	// the exact count of what never ran.
+	ctxDone := p.ctx.Done()
+	if p.cfg.FiniteJobs {
+		ctxDone = nil
+	}
 	for !p.streamEnded {
 		select {
 		case it := <-p.feed:
@@ -354,7 +371,7 @@ func (p *pool) finish() {
 			}
 			p.rep.Stats.Total++
 			p.neverRan(it.job, why)
-		case <-p.ctx.Done():
+		case <-ctxDone:
 			p.rep.Unread = true
 			return
 		}

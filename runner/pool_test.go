@@ -149,9 +149,55 @@ func TestPoisonJobCannotDrainFleet(t *testing.T) {
 		seen[a.Node] = true
 	}
 	require.Len(t, seen, 3, "attempts must be on distinct nodes")
-	require.Len(t, rep.Evicted, 3)
-	// The other two stay (one may still have been connecting at the end).
-	require.Equal(t, 2, rep.Stats.Nodes+rep.Stats.Pending)
+	// The job is at fault, not the three nodes it evicted: they are back
+	// (one may still have been connecting at the end).
+	require.Empty(t, rep.Evicted)
+	require.Equal(t, 5, rep.Stats.Nodes+rep.Stats.Pending)
+}
+
+// TestPoisonJobsReadmitTheirNodes is issue 21's fleet: 3 jobs that exit 1
+// among 40 evicted all 8 nodes and 16 jobs never ran. Each poison job is
+// failed once it has failed on 3 nodes, and the nodes it evicted come back,
+// each with an event naming the job at fault; every other job runs once.
+func TestPoisonJobsReadmitTheirNodes(t *testing.T) {
+	var mu sync.Mutex
+	runs := map[string]int{}
+	fn := func(ctx context.Context, node, cmd string, _ io.Writer) error {
+		if strings.HasPrefix(cmd, "poison") {
+			return &ExitError{Status: 1}
+		}
+		mu.Lock()
+		runs[cmd]++
+		mu.Unlock()
+		return nil
+	}
+	var cs []string
+	for i := range 40 {
+		c := fmt.Sprintf("job %d", i)
+		if i%13 == 5 {
+			c = fmt.Sprintf("poison %d; exit 1", i)
+		}
+		cs = append(cs, c)
+	}
+	var rec recorder
+	rep := Run(context.Background(), Config{Nodes: fakeNodes([]int{1, 1, 1, 1, 1, 1, 1, 1}, fn),
+		Jobs: jobs.Concat(&jobs.Strings{Cmds: cs}), MaxAttempts: 3, Events: rec.add})
+	require.Equal(t, 37, rep.Succeeded)
+	require.Len(t, rep.Failed, 3)
+	require.Empty(t, rep.Unrun)
+	require.Empty(t, rep.Evicted, "no node is out at the end")
+	require.Len(t, runs, 37)
+	for c, n := range runs {
+		require.Equal(t, 1, n, "%s ran %d times", c, n)
+	}
+	require.Equal(t, 9, rec.count(NodeEvicted))
+	require.Equal(t, 9, rec.count(NodeReadmitted))
+	for _, e := range rec.evs {
+		if e.Kind == NodeReadmitted {
+			require.True(t, strings.HasPrefix(e.Job.Cmd, "poison"), "%+v", e)
+			require.Equal(t, "failed on 3 nodes, the job is at fault", e.Reason)
+		}
+	}
 }
 
 // TestUnlimitedAttemptsIsClstr: with --max-attempts 0 a poison job evicts
@@ -395,21 +441,24 @@ func TestEachNodeRunsOncePerNode(t *testing.T) {
 		ran[node]++
 		mu.Unlock()
 		_, _ = io.WriteString(stdout, "model name : "+node+"\n")
-		if node == "n3" {
+		switch node {
+		case "n3":
 			return &ExitError{Status: 1}
+		case "n4":
+			return &NodeError{Node: node, Err: errors.New("connection lost")}
 		}
 		return nil
 	}
 	var out strings.Builder
-	ns := fakeNodes([]int{4, 1, 2}, fn)
+	ns := fakeNodes([]int{4, 1, 2, 1}, fn)
 	ns = append(ns, Node{Name: "gone", Slots: 1, Connect: func(context.Context) (Host, error) { return nil, errors.New("refused") }})
 	rep := Run(context.Background(), Config{Nodes: ns, EachNode: "grep 'model name' /proc/cpuinfo", Stdout: NewOutput(&out), Tag: true})
-	require.Equal(t, map[string]int{"n1": 1, "n2": 1, "n3": 1}, ran)
+	require.Equal(t, map[string]int{"n1": 1, "n2": 1, "n3": 1, "n4": 1}, ran)
 	require.Equal(t, 2, rep.Succeeded)
-	require.Len(t, rep.Failed, 1)
-	require.Equal(t, "n3", rep.Failed[0].Attempts[0].Node)
+	require.Len(t, rep.Failed, 2)
+	require.ElementsMatch(t, []string{"n3", "n4"}, []string{rep.Failed[0].Attempts[0].Node, rep.Failed[1].Attempts[0].Node})
 	require.Len(t, rep.Refused, 1)
-	require.Empty(t, rep.Evicted)
+	require.Empty(t, rep.Evicted, "an inventory never evicts, not even for a lost connection")
 	require.Contains(t, out.String(), "n2: model name : n2\n")
-	require.Equal(t, 4, rep.Stats.Total)
+	require.Equal(t, 5, rep.Stats.Total)
 }

@@ -37,7 +37,7 @@ type Report struct {
 	StreamErr   error      // the job stream failed (a *jobs.LineError)
 	Interrupted bool
 	Refused     []NodeFailure
-	Evicted     []NodeFailure
+	Evicted     []NodeFailure // out of the pool at the end: evicted and not readmitted
 	Stats       Stats
 }
 

@@ -50,6 +50,7 @@ func (p *pool) dispatchRetries() {
 		}
 		if !p.couldRun(js) {
 			p.fail(js, "no node it has not failed on is left")
+			p.judge(js, true, failedOnEveryNode)
 			continue
 		}
 		if p.capacity() {
@@ -66,7 +67,7 @@ func (p *pool) dispatchRetries() {
 
 func (p *pool) couldRun(js *jobState) bool {
 	for _, n := range p.nodes {
-		if (n.state == nodeDialing || n.state == nodeProbing || p.usable(n)) && !js.tried[n] {
+		if (n.state == nodeDialing || n.state == nodeProbing || p.usable(n) || p.awaiting(n)) && !js.tried[n] {
 			return true
 		}
 	}

@@ -48,12 +48,17 @@ type sshConn struct {
 	guardMu    sync.Mutex
 	guard      *guard // once up; until then (or if refused) jobs carry their own watcher
 	guardTried bool
-	jobs       int // jobs started on this connection
-	open       int // sessions open or opening (guarded by SSH.mu)
-	limit      int // sessions the server allowed at once; 0 = not yet refused
-	dead       chan struct{}
-	once       sync.Once
-	err        error // why it died, set before dead is closed
+	guardDone  bool // the guard's start ended, up or refused
+	jobs       int  // jobs started on this connection
+	open       int  // sessions open or opening (guarded by SSH.mu)
+	limit      int  // job sessions the server allowed at once; 0 = not yet refused, -1 = none
+	used       bool // a session was opened here once (guarded by SSH.mu)
+	// refusedAt is when the server first refused a session here with none
+	// open, in the current run of such refusals (guarded by SSH.mu).
+	refusedAt time.Time
+	dead      chan struct{}
+	once      sync.Once
+	err       error // why it died, set before dead is closed
 }
 
 func (c *sshConn) kill(err error) {
@@ -113,18 +118,29 @@ func (h *SSH) guardFor(c *sshConn) *guard {
 		c.guardTried = true
 		go func() {
 			g, err := startGuard(c.client, h.graceSeconds())
-			if err != nil {
-				return
-			}
 			c.guardMu.Lock()
-			c.guard = g
-			c.guardMu.Unlock()
+			defer c.guardMu.Unlock()
+			c.guardDone = true
+			if err == nil {
+				c.guard = g
+			}
 		}()
 	}
 	if c.guard != nil && !c.guard.alive() {
 		return nil
 	}
 	return c.guard
+}
+
+// guardSession reports whether c's guard may hold a session: it is
+// starting, or up and alive.
+func (c *sshConn) guardSession() bool {
+	c.guardMu.Lock()
+	defer c.guardMu.Unlock()
+	if !c.guardTried {
+		return false
+	}
+	return !c.guardDone || (c.guard != nil && c.guard.alive())
 }
 
 func (h *SSH) graceSeconds() int { return int((h.opts.Grace + time.Second - 1) / time.Second) }
@@ -263,9 +279,22 @@ func (h *SSH) classify(c *sshConn, err error) error {
 	return &ExitError{Status: -1, Signal: ""}
 }
 
+// refusalPatience is how long a connection with no session open (and no
+// guard) may keep refusing sessions before drove gives up on it: long
+// enough for sessions drove has just closed to be torn down on the server,
+// which can still count them for a moment.
+const refusalPatience = time.Second
+
 // session opens a session on a connection with room, dialling another
-// connection when every one is full or dead.
+// connection when every one is full or dead. A refusal while other sessions
+// are open on the connection is its limit (MaxSessions): another connection
+// is used. A refusal with none open is retried for refusalPatience, in case
+// sessions just closed still count on the server; then a connection that
+// has had sessions is dropped for a fresh one, and on a connection that
+// never had one the node is failed with a *NodeError: it refuses every
+// session (sshd_config MaxSessions 0).
 func (h *SSH) session(ctx context.Context) (*sshConn, *ssh.Session, error) {
+	pause := 20 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
@@ -285,41 +314,79 @@ func (h *SSH) session(ctx context.Context) (*sshConn, *ssh.Session, error) {
 		}
 		sess, err := c.client.NewSession()
 		if err == nil {
+			h.mu.Lock()
+			c.used = true
+			c.refusedAt = time.Time{}
+			h.mu.Unlock()
 			return c, sess, nil
 		}
-		h.mu.Lock()
-		c.open--
-		others := c.open
 		var oce *ssh.OpenChannelError
-		refused := errors.As(err, &oce)
-		if refused {
-			// The server said no with c.open sessions already open there.
-			c.limit = max(others, 1)
-		}
-		h.mu.Unlock()
-		if !refused {
+		if !errors.As(err, &oce) {
+			h.release(c)
 			// The connection failed under us (or a keepalive found the node
 			// hung): the node is in trouble, and dialling it again would
 			// only wait out a connect timeout.
 			c.kill(fmt.Errorf("new session: %w", err))
 			return nil, nil, &NodeError{Node: h.name, Err: c.err}
 		}
-		if attempt > 64 {
-			return nil, nil, &NodeError{Node: h.name, Err: fmt.Errorf("sessions refused: %w", err)}
+		guarded := c.guardSession()
+		h.mu.Lock()
+		c.open--
+		others := c.open
+		if guarded {
+			others++
 		}
-		if others == 0 {
-			// Refused with nothing open: closing sessions still count on
-			// the server. Give them a moment before asking again.
+		if others > 0 {
+			// The server said no with others open there: its limit, in
+			// job sessions (-1: none besides the guard).
+			c.limit = c.open
+			if c.limit == 0 {
+				c.limit = -1
+			}
+			h.mu.Unlock()
+			if attempt > 64 {
+				return nil, nil, &NodeError{Node: h.name, Err: fmt.Errorf("sessions refused: %w", err)}
+			}
+			continue
+		}
+		now := time.Now()
+		if c.refusedAt.IsZero() {
+			c.refusedAt = now
+		}
+		patient := now.Sub(c.refusedAt) < refusalPatience
+		used := c.used
+		h.mu.Unlock()
+		switch {
+		case patient:
 			select {
-			case <-time.After(time.Duration(attempt+1) * 20 * time.Millisecond):
+			case <-time.After(pause):
 			case <-ctx.Done():
 			}
-			h.mu.Lock()
-			c.limit = 0
-			h.mu.Unlock()
+			pause = min(2*pause, 200*time.Millisecond)
+		case used:
+			// Refused for a second with nothing open: whatever the server
+			// still counts here, a fresh connection has nothing to count.
+			// Dropped only if no other slot took it meanwhile.
+			if h.retire(c) {
+				c.kill(fmt.Errorf("every session refused for %s with none open", refusalPatience))
+			}
+			pause = 20 * time.Millisecond
+		default:
+			return nil, nil, &NodeError{Node: h.name, Err: &SessionsRefusedError{Err: err}}
 		}
 	}
 }
+
+// SessionsRefusedError is a node whose server refused every session on a
+// connection that had none open, for as long as drove waited: it allows
+// no session at all (sshd_config MaxSessions 0), and no job can run there.
+type SessionsRefusedError struct{ Err error }
+
+func (e *SessionsRefusedError) Error() string {
+	return fmt.Sprintf("the server refuses every session, even with none open on a fresh connection (sshd_config MaxSessions 0?): %v", e.Err)
+}
+
+func (e *SessionsRefusedError) Unwrap() error { return e.Err }
 
 // pick reserves a session on a live connection with room. When there is
 // none it starts a dial (returning its result) or, if one is already under
@@ -373,6 +440,25 @@ func (h *SSH) pick(ctx context.Context) (*sshConn, <-chan struct{}, error) {
 	h.conns = append(h.conns, c)
 	c.open++
 	return c, nil, nil
+}
+
+// retire takes c out of the connections slots pick from, if no session
+// is open or opening there, and reports whether it did.
+func (h *SSH) retire(c *sshConn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.open > 0 {
+		return false
+	}
+	kept := h.conns[:0]
+	for _, o := range h.conns {
+		if o != c {
+			kept = append(kept, o)
+		}
+	}
+	clear(h.conns[len(kept):])
+	h.conns = kept
+	return true
 }
 
 func (h *SSH) release(c *sshConn) {

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build slow && linux
 
 package syncer
 
@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/drove-dev/drove/partition"
+	"github.com/drove-dev/drove/copytool"
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
@@ -53,39 +53,17 @@ func leakTree(t *testing.T, in, out string, n int) []string {
 	return entries
 }
 
-// leaked returns the entries of dst that came from outside SRC: a name
-// that is only outside, a file holding the marker, or a symlink whose
-// target does (contents says whether symlink targets count).
+// leaked returns the entries of dst that came from outside SRC: a file
+// holding the marker, or a symlink whose target does (targets says whether
+// symlink targets count).
 func leaked(t *testing.T, dst string, targets bool) []string {
 	t.Helper()
-	var out []string
-	err := filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.Type().IsRegular():
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			if bytes.Contains(b, []byte(leakMarker)) {
-				out = append(out, p)
-			}
-		case d.Type()&fs.ModeSymlink != 0 && targets:
-			l, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			if strings.Contains(l, leakMarker) {
-				out = append(out, p+" -> "+l)
-			}
-		}
-		return nil
-	})
-	if !os.IsNotExist(err) {
-		require.NoError(t, err)
+	m := testkit.Outside{Content: leakMarker}
+	if targets {
+		m.Target = leakMarker
 	}
+	out, err := testkit.FromOutside(dst, m)
+	require.NoError(t, err)
 	return out
 }
 
@@ -113,7 +91,7 @@ func TestCopyNeverLeavesSrc(t *testing.T) {
 			users = append(users, user{"nobody", []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}})
 		}
 	}
-	for _, tool := range []partition.Mode{partition.ModeRsync, partition.ModeRclone} {
+	for _, tool := range []copytool.Tool{copytool.Rsync, copytool.Rclone} {
 		for _, u := range users {
 			for _, sub := range []bool{false, true} {
 				if sub && os.Geteuid() != 0 {
@@ -121,30 +99,17 @@ func TestCopyNeverLeavesSrc(t *testing.T) {
 				}
 				t.Run(fmt.Sprintf("%s %s submount=%v", tool, u.name, sub), func(t *testing.T) {
 					needTool(t, tool.String())
-					if tool == partition.ModeRclone && !canConfine(t, u.wrap) {
+					if tool == copytool.Rclone && !canConfine(t, u.wrap) {
 						t.Skip("this machine does not let " + u.name + " make a mount namespace (unshare): rclone runs unconfined here")
 					}
-					leakLoop(t, tool, u.wrap, sub, u.name == "self" && tool == partition.ModeRsync)
+					leakLoop(t, tool, u.wrap, sub, u.name == "self" && tool == copytool.Rsync)
 				})
 			}
 		}
 	}
 }
 
-// canConfine reports whether rcloneConfined confines here, run as wrap
-// says (a container may refuse mount namespaces, a kernel user namespaces).
-func canConfine(t *testing.T, wrap []string) bool {
-	t.Helper()
-	dir := t.TempDir()
-	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
-	o := Options{Src: dir, Tool: partition.ModeRclone}
-	args := append(append([]string{}, wrap...), "sh", "-c", "{ "+o.rcloneConfined("true")+"; } 3>&1")
-	out, err := exec.Command(args[0], args[1:]...).Output()
-	require.NoError(t, err)
-	return !strings.Contains(string(out), unconfinedWord)
-}
-
-func leakLoop(t *testing.T, tool partition.Mode, wrap []string, submount, targets bool) {
+func leakLoop(t *testing.T, tool copytool.Tool, wrap []string, submount, targets bool) {
 	dir := t.TempDir()
 	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
 	require.NoError(t, os.Chmod(dir, 0o777))
@@ -171,7 +136,7 @@ func leakLoop(t *testing.T, tool partition.Mode, wrap []string, submount, target
 	entries := leakTree(t, in, filepath.Join(dir, "outside"), 20)
 	var list []byte
 	for _, e := range entries {
-		if tool == partition.ModeRsync {
+		if tool == copytool.Rsync {
 			list = append(list, prefix+e+"\x00"...)
 		} else if strings.HasPrefix(e, "d0/f") { // rclone: files only
 			list = append(list, prefix+e+"\n"...)
@@ -211,7 +176,7 @@ func leakLoop(t *testing.T, tool partition.Mode, wrap []string, submount, target
 		}
 	})
 	rounds := 40
-	if tool == partition.ModeRclone {
+	if tool == copytool.Rclone {
 		rounds = 16 // rclone takes longer to start
 	}
 	for i := range rounds {
@@ -236,7 +201,7 @@ func leakLoop(t *testing.T, tool partition.Mode, wrap []string, submount, target
 		require.NoError(t, err)
 		require.Equal(t, fmt.Sprintf("inside %d\n", i), string(b))
 	}
-	if tool == partition.ModeRsync {
+	if tool == copytool.Rsync {
 		l, err := os.Readlink(filepath.Join(dst, prefix+"d0", "sub", "lnk"))
 		require.NoError(t, err)
 		require.Equal(t, "inside-target", l)
@@ -253,15 +218,12 @@ func TestRcloneUnconfinedIsReported(t *testing.T) {
 	needTool(t, "rclone")
 	dir := t.TempDir()
 	t.Setenv("RCLONE_CONFIG", filepath.Join(dir, "rclone.conf"))
-	bin := filepath.Join(dir, "bin")
-	require.NoError(t, os.Mkdir(bin, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(bin, "unshare"), []byte("#!/bin/sh\nexit 1\n"), 0o755))
-	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	testkit.FailingUnshare(t)
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
 	require.NoError(t, os.MkdirAll(filepath.Join(src, "a"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(src, "a", "f"), []byte("x"), 0o644))
 	res, err := Run(context.Background(), Options{
-		Src: src, Dst: dst, Work: filepath.Join(dir, "work"), Tool: partition.ModeRclone,
+		Src: src, Dst: dst, Work: filepath.Join(dir, "work"), Tool: copytool.Rclone,
 		MaxFiles: 1, FinalPass: true, Nodes: localNodes(1),
 	})
 	require.NoError(t, err)

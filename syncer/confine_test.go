@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/drove-dev/drove/partition"
+	"github.com/drove-dev/drove/copytool"
 	"github.com/stretchr/testify/require"
 )
 
@@ -34,7 +34,7 @@ func TestDaemonServesHostileSrcNames(t *testing.T) {
 			require.NoError(t, os.MkdirAll(filepath.Join(src, "sub"), 0o755))
 			require.NoError(t, os.WriteFile(filepath.Join(src, "sub", "f"), []byte(name), 0o644))
 			res, err := Run(context.Background(), Options{
-				Src: src, Dst: dst, Work: filepath.Join(dir, "work"), Tool: partition.ModeRsync,
+				Src: src, Dst: dst, Work: filepath.Join(dir, "work"), Tool: copytool.Rsync,
 				MaxFiles: 1, FinalPass: true, Nodes: localNodes(1),
 			})
 			require.NoError(t, err)
@@ -122,25 +122,12 @@ func FuzzEnvRefs(f *testing.F) {
 	})
 }
 
-func TestFollowsLinks(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want bool
-	}{
-		{nil, false},
-		{[]string{"--links"}, false},
-		{[]string{"-l", "-v"}, false},
-		{[]string{"-L"}, true},
-		{[]string{"-vL"}, true},
-		{[]string{"--copy-links"}, true},
-		{[]string{"--copy-links=true"}, true},
-		{[]string{"--copy-links=false"}, false},
-		{[]string{"--", "-L"}, false},
-	} {
-		require.Equal(t, tc.want, followsLinks(tc.args), "%q", tc.args)
-	}
-	o := Options{Src: "/s", Tool: partition.ModeRclone, ToolArgs: []string{"-L"}}
-	require.Equal(t, "rclone x", o.rcloneConfined("rclone x"))
+// TestFollowsLinksIsNotConfined: an rclone asked to follow symbolic links
+// (copytool.FollowsLinks) is run as it is; any other is confined.
+func TestFollowsLinksIsNotConfined(t *testing.T) {
+	o := Options{Src: "/s", Dst: "/d", Work: "/w", Tool: copytool.Rclone, ToolArgs: []string{"-L"}}
+	require.Contains(t, o.finalCommand(), " rclone ")
+	require.NotContains(t, o.finalCommand(), " rclone-confined ")
 	o.ToolArgs = nil
-	require.Contains(t, o.rcloneConfined("rclone x"), "nosymfollow")
+	require.Contains(t, o.finalCommand(), " rclone-confined ")
 }

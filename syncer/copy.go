@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drove-dev/drove/copytool"
 	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/partition"
 	"github.com/drove-dev/drove/runner"
@@ -53,9 +54,11 @@ func (m *migration) copy(ctx context.Context, st *state, pending []*Part, needCr
 		close(crawlDone)
 	}
 
+	m.outcomes = newOutcomes(m.o.nonce)
 	rep := runner.Run(ctx, runner.Config{
 		Nodes:       m.fleet.runnerNodes(nil),
 		Jobs:        q,
+		JobOutput:   m.outcomes.jobOutput,
 		OnFailure:   m.o.OnFailure,
 		MaxAttempts: m.o.MaxAttempts,
 		MaxSlots:    m.o.MaxSlots,
@@ -116,7 +119,7 @@ func (m *migration) crawl(ctx context.Context, st *state, q *queue) {
 		EmptyDirs: m.o.EmptyDirs,
 		// drove's temporary directory in DST is never copied into itself.
 		Excludes: append(slices.Clone(m.o.Excludes), "/"+TempDirName(m.o.Work)),
-		Format:   partition.Job{Mode: m.o.Tool}.ListFormat(),
+		Format:   listFormat(m.o.Tool),
 		Walkers:  m.o.Walkers,
 		OnSkip:   m.o.OnSkip,
 		// A list must be on disk before the journal records it.
@@ -129,7 +132,7 @@ func (m *migration) crawl(ctx context.Context, st *state, q *queue) {
 			return
 		}
 		key := func(rel string) string { return rel }
-		if m.o.Tool == partition.ModeRclone {
+		if m.o.Tool == copytool.Rclone {
 			key = partition.RclonePath
 		}
 		opts.Known = func(rel string) bool {
@@ -216,7 +219,7 @@ func (m *migration) crawlEnded(err error) {
 func (m *migration) listed(st *state) (map[string]struct{}, error) {
 	seen := map[string]struct{}{}
 	sep := byte(0)
-	if m.o.Tool == partition.ModeRclone {
+	if m.o.Tool == copytool.Rclone {
 		sep = '\n'
 	}
 	for _, k := range st.order {
@@ -239,11 +242,10 @@ func (m *migration) listed(st *state) (map[string]struct{}, error) {
 	return seen, nil
 }
 
-// unconfined notes ev's node when ev is the end of an rclone copy that
-// said it ran unconfined (the only thing an rclone job writes on stdout).
-// The caller holds m.mu.
-func (m *migration) unconfined(ev runner.Event) {
-	if m.o.Tool != partition.ModeRclone || ev.Stdout == 0 || slices.Contains(m.res.Unconfined, ev.Node) {
+// unconfined notes ev's node when the attempt that ended reported that
+// rclone ran unconfined. The caller holds m.mu.
+func (m *migration) unconfined(ev runner.Event, out outcome) {
+	if !out.Unconfined || slices.Contains(m.res.Unconfined, ev.Node) {
 		return
 	}
 	m.res.Unconfined = append(m.res.Unconfined, ev.Node)
@@ -267,12 +269,13 @@ func (m *migration) copyEvent(ev runner.Event) {
 		p.Node = ev.Node
 	case runner.JobSucceeded:
 		m.idle(ev.Node)
-		m.unconfined(ev)
-		if m.o.Tool == partition.ModeRsync && ev.Stdout > 0 {
+		out := m.outcomes.take(ev.Job.Seq, ev.Attempt)
+		m.unconfined(ev, out)
+		if out.Exit != 0 {
 			// rsync exited 23 or 24: a vanished source is copied as
 			// far as it exists; a real error fails the partition here,
 			// without costing the node (the runner saw a success).
-			if err := checkExit23(p.Log, m.o.Src, p.listed); err != nil {
+			if err := checkExit23(p.Log, m.o.Src, p.listed, listedIn(p.List)); err != nil {
 				p.Node = ev.Node
 				m.prog.PartsFailed++
 				m.res.Failed = append(m.res.Failed, Failure{Part: *p, Node: ev.Node, Reason: err.Error()})
@@ -292,7 +295,7 @@ func (m *migration) copyEvent(ev runner.Event) {
 		}
 	case runner.JobFailed:
 		m.idle(ev.Node)
-		m.unconfined(ev)
+		m.unconfined(ev, m.outcomes.take(ev.Job.Seq, ev.Attempt))
 		if !ev.Requeued {
 			m.prog.PartsFailed++
 		}
@@ -338,9 +341,11 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 	log := filepath.Join(m.o.Work, "log", "final.log")
 	finalStart := time.Now()
 	var checkErr error
+	outs := newOutcomes(m.o.nonce)
 	rep := runner.Run(ctx, runner.Config{
 		Nodes:       nodes,
 		Jobs:        &jobs.Strings{Cmds: []string{cmd}, Name: what},
+		JobOutput:   outs.jobOutput,
 		OnFailure:   runner.Retry,
 		MaxAttempts: m.o.MaxAttempts,
 		Stderr:      runner.NewOutput(m.o.Stderr),
@@ -353,14 +358,15 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 			case runner.NodeEvicted, runner.NodeRefused:
 				m.fleet.markBroken(ev.Node)
 			case runner.JobSucceeded:
-				m.unconfined(ev)
-				if m.o.Tool == partition.ModeRsync && ev.Stdout > 0 {
-					if checkErr = checkExit23(log, m.o.Src, finalStart); checkErr == nil {
+				out := outs.take(ev.Job.Seq, ev.Attempt)
+				m.unconfined(ev, out)
+				if out.Exit != 0 {
+					if checkErr = checkExit23(log, m.o.Src, finalStart, nil); checkErr == nil {
 						m.res.Vanished++
 					}
 				}
 			case runner.JobFailed:
-				m.unconfined(ev)
+				m.unconfined(ev, outs.take(ev.Job.Seq, ev.Attempt))
 			}
 			if !cleanup {
 				m.emit(Event{Kind: Final, Run: ev})

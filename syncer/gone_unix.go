@@ -22,7 +22,7 @@ const ctimeSlack = 50 * time.Millisecond
 // following a symbolic link — a component is missing, or is not a real
 // directory (a file, or a symbolic link, which a tool that refuses to
 // follow it reports as "Too many levels of symbolic links") — or whether
-// p or one of its directories below src changed (ctime) at or after since
+// p itself changed (its own ctime, not its directories') at or after since
 // (never, when since is zero). A path outside src is checked with lstat.
 func goneSince(src, p string, since time.Time) bool {
 	rel, ok := strings.CutPrefix(p, strings.TrimSuffix(src, "/")+"/")
@@ -52,10 +52,6 @@ func goneSince(src, p string, since time.Time) bool {
 			return gone(err)
 		}
 		fd = next
-		if unix.Fstat(fd, &st) == nil && changed(&st) {
-			unix.Close(fd)
-			return true
-		}
 	}
 	defer unix.Close(fd)
 	if err := unix.Fstatat(fd, parts[len(parts)-1], &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {

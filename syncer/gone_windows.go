@@ -9,16 +9,16 @@ import (
 	"time"
 )
 
-// goneSince reports whether path p does not exist below src without
-// following a symbolic link — a component is missing, or is not a real
-// directory — or whether p or one of its directories below src was
-// modified at or after since (Windows has no ctime; never when since is
-// zero). (Windows has no openat: each component is checked with lstat,
-// which a rename between two checks can race.)
 // ctimeSlack is how much earlier than since a change may be stamped and
 // still count (a coarse file system clock).
 const ctimeSlack = 50 * time.Millisecond
 
+// goneSince reports whether path p does not exist below src without
+// following a symbolic link — a component is missing, or is not a real
+// directory — or whether p itself (not its directories) was
+// modified at or after since (Windows has no ctime; never when since is
+// zero). Windows has no openat: each component is checked with lstat,
+// which a rename between two checks can race.
 func goneSince(src, p string, since time.Time) bool {
 	rel, ok := strings.CutPrefix(p, strings.TrimSuffix(src, "/")+"/")
 	if !ok {
@@ -36,7 +36,7 @@ func goneSince(src, p string, since time.Time) bool {
 		if i < len(parts)-1 && !fi.IsDir() {
 			return true
 		}
-		if !since.IsZero() && !fi.ModTime().Before(since.Add(-ctimeSlack)) {
+		if i == len(parts)-1 && !since.IsZero() && !fi.ModTime().Before(since.Add(-ctimeSlack)) {
 			return true
 		}
 	}

@@ -19,7 +19,7 @@ const journalName = "journal"
 // written; a torn last line is ignored when the journal is read back.
 //
 //	{"t":"sync","src":...,"dst":...,"tool":"rsync"}  first line: what is being copied
-//	{"t":"run","time":...}                            each run of drove sync
+//	{"t":"run","time":...,"dev":D}                    each run of drove sync; D is SRC's device number here
 //	{"t":"crawl","crawl":2,"time":...}                a crawl started (lists in lists/2/)
 //	{"t":"part","crawl":2,"seq":5,"files":F,"bytes":B} partition lists/2/part.000005 was written
 //	{"t":"done","crawl":2,"seq":5,"node":"n1"}        it was copied (its job exited 0)
@@ -38,6 +38,7 @@ type record struct {
 	Bytes int64     `json:"bytes,omitempty"`
 	Node  string    `json:"node,omitempty"`
 	Run   int       `json:"run,omitempty"`
+	Dev   uint64    `json:"dev,omitempty"`
 }
 
 // MismatchError is a work directory whose journal records another sync:
@@ -70,6 +71,9 @@ type state struct {
 	crawlTime map[int]time.Time
 	final     bool
 	run       int // the current run's number, from 1
+	// srcDev is SRC's device number as the last run that recorded one
+	// saw it (0: none recorded).
+	srcDev uint64
 }
 
 // finished reports whether the journal's current run is over: a crawl
@@ -198,6 +202,9 @@ func readJournal(f *os.File, path string) (*state, error) {
 		case "restart":
 			st.restart()
 		case "run":
+			if r.Dev != 0 {
+				st.srcDev = r.Dev
+			}
 		default:
 			return nil, fmt.Errorf("sync: %s:%d: unknown record %q", path, line, r.T)
 		}

@@ -10,10 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drove-dev/drove/partition"
+	"github.com/drove-dev/drove/copytool"
 	"github.com/drove-dev/drove/runner"
 	"github.com/stretchr/testify/require"
 )
+
+// teardownLine is the receiving rsync's broken pipe after its exit-23
+// summary when the daemon reading SRC has already gone.
+const teardownLine = "rsync: [Receiver] write error: Broken pipe (32)"
 
 // hookHost runs jobs on this machine with the real tools, calling before
 // ahead of each partition job (cmd holds its list path) and after once it
@@ -86,7 +90,7 @@ func TestVanishedAfterListingIsNotAFailure(t *testing.T) {
 		}
 	}
 	res, err := Run(context.Background(), Options{
-		Src: src, Dst: dst, Work: filepath.Join(dir, "work"), Tool: partition.ModeRsync,
+		Src: src, Dst: dst, Work: filepath.Join(dir, "work"), Tool: copytool.Rsync,
 		MaxFiles: 100, FinalPass: true, Nodes: hookNodes(1, before, after), OnFailure: runner.Evict,
 	})
 	require.NoError(t, err)
@@ -136,7 +140,7 @@ func TestExit23ThatIsNotVanishedFails(t *testing.T) {
 	}
 	after := func(string) {}
 	o := Options{
-		Src: src, Dst: dst, Work: work, Tool: partition.ModeRsync,
+		Src: src, Dst: dst, Work: work, Tool: copytool.Rsync,
 		MaxFiles: 2, FinalPass: true, Nodes: hookNodes(1, before, after), OnFailure: runner.Evict,
 	}
 	res, err := Run(context.Background(), o)
@@ -192,7 +196,7 @@ func TestCheckExit23(t *testing.T) {
 			// An earlier attempt's messages must not count.
 			old := head + `rsync: [sender] send_files failed to open "x": Permission denied (13)` + "\n" + done
 			require.NoError(t, os.WriteFile(log, []byte(old+head+tc.attempt+done), 0o644))
-			err := checkExit23(log, src, time.Time{})
+			err := checkExit23(log, src, time.Time{}, nil)
 			if tc.ok {
 				require.NoError(t, err)
 			} else {
@@ -204,7 +208,7 @@ func TestCheckExit23(t *testing.T) {
 	log := filepath.Join(dir, "teardown")
 	gone := `rsync: [sender] link_stat "/gone" (in root) failed: No such file or directory (2)` + "\n"
 	require.NoError(t, os.WriteFile(log, []byte(head+gone+strings.TrimSuffix(done, exit23Line+"\n")+teardownLine+"\n"+exit23Line+"\n"), 0o644))
-	require.NoError(t, checkExit23(log, src, time.Time{}))
+	require.NoError(t, checkExit23(log, src, time.Time{}, nil))
 
 	// A path that is there but changed after the listing (made again)
 	// is a live tree; unchanged since, it is not.
@@ -212,13 +216,13 @@ func TestCheckExit23(t *testing.T) {
 	there := `rsync: [sender] link_stat "/here/f" (in root) failed: No such file or directory (2)` + "\n"
 	require.NoError(t, os.WriteFile(log, []byte(head+there+done), 0o644))
 	listed := time.Now()
-	require.Error(t, checkExit23(log, src, listed.Add(time.Hour)), "changed long before the listing")
+	require.Error(t, checkExit23(log, src, listed.Add(time.Hour), nil), "changed long before the listing")
 	require.NoError(t, os.Remove(filepath.Join(src, "here", "f")))
 	require.NoError(t, os.WriteFile(filepath.Join(src, "here", "f"), []byte("again"), 0o644))
-	require.NoError(t, checkExit23(log, src, listed))
+	require.NoError(t, checkExit23(log, src, listed, nil))
 
 	// Exit 24 (no exit-23 line) is always a vanished source.
 	log = filepath.Join(dir, "log24")
 	require.NoError(t, os.WriteFile(log, []byte(head+`file has vanished: "`+src+`/x"`+"\n"), 0o644))
-	require.NoError(t, checkExit23(log, src, time.Time{}))
+	require.NoError(t, checkExit23(log, src, time.Time{}, nil))
 }

@@ -14,6 +14,8 @@
 //	WORK/log/C/part.NNNNNN.log the copy tool's output for that partition, one
 //	                           "== date host" header per attempt
 //	WORK/log/final.log        the final pass's output
+//	DST/TempDirName(WORK)     rsync's temporary files (--temp-dir), until the
+//	                          final pass (or the cleanup) removes it
 //
 // drove writes the journal and the lists; the nodes write the logs (and
 // create their directories), as the user they run jobs as, which need not
@@ -39,9 +41,10 @@
 // Final pass. One rsync -a of SRC/ to DST/ (rclone copy, or rclone sync with
 // Delete) on one node, a local one if there is one: it fixes directory
 // metadata that partition copies disturbed and catches files changed during
-// the run. Without Delete it deletes nothing but the temporary files of
-// rsyncs that were killed mid-file (a node that died): ".NAME.XXXXXX" names
-// that are not in SRC.
+// the run. rsync keeps its temporary files in one directory at the top of
+// DST (TempDirName, never copied): the final pass removes it with whatever
+// rsyncs killed mid-file (a node that died) left there, and without Delete
+// removes nothing else.
 package syncer
 
 import (
@@ -56,6 +59,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drove-dev/drove/copytool"
 	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/partition"
 	"github.com/drove-dev/drove/runner"
@@ -71,8 +75,8 @@ type Options struct {
 	// Empty means DefaultWork, private to this user (0700, checked): only
 	// when every node is Local (else *WorkRequiredError).
 	Work string
-	// Tool is partition.ModeRsync or partition.ModeRclone.
-	Tool     partition.Mode
+	// Tool is copytool.Rsync or copytool.Rclone.
+	Tool     copytool.Tool
 	ToolArgs []string
 
 	// Partitioning, as in partition.Options.
@@ -86,6 +90,10 @@ type Options struct {
 	// done; Delete makes it delete what is in DST but not in SRC.
 	FinalPass bool
 	Delete    bool
+	// DeleteEmptySrc lets Delete run when SRC is empty or is not on the
+	// device the journal's last run saw it on (an unmounted or replaced
+	// file system), which is otherwise refused (*DeleteRefusedError).
+	DeleteEmptySrc bool
 
 	Nodes       []Node
 	OnFailure   runner.OnFailure
@@ -106,6 +114,13 @@ type Options struct {
 	Events func(Event)
 	// OnSkip is told about every entry the crawl could not list.
 	OnSkip func(partition.Skip)
+
+	// nonce marks the copy jobs' outcome lines (outcome.go); Run sets it.
+	nonce string
+	// RcloneConfig, when set, replaces `rclone config dump` on this
+	// machine as the description of rclone's remotes (remote name to its
+	// settings), used to tell a remote DST that is a local directory.
+	RcloneConfig func() map[string]map[string]string
 }
 
 // migration is one run's state. mu guards progress, parts and events: they
@@ -123,6 +138,8 @@ type migration struct {
 	// lateFailed are the job Seqs of partitions whose job succeeded but
 	// whose rsync exit 23 was a real error.
 	lateFailed []int
+	// outcomes are the copy's job outcomes (outcome.go).
+	outcomes *outcomes
 }
 
 // remoteDst reports whether Dst is an rclone remote.
@@ -131,8 +148,8 @@ func (o *Options) remoteDst() bool { return IsRemote(o.Tool, o.Dst) }
 // IsRemote reports whether dst names an rclone remote ("name:path", the
 // name before the first slash holding a colon) rather than a directory:
 // only in rclone mode, and never for an absolute path.
-func IsRemote(tool partition.Mode, dst string) bool {
-	if tool != partition.ModeRclone || filepath.IsAbs(dst) {
+func IsRemote(tool copytool.Tool, dst string) bool {
+	if tool != copytool.Rclone || filepath.IsAbs(dst) {
 		return false
 	}
 	first, _, _ := strings.Cut(dst, "/")
@@ -140,7 +157,7 @@ func IsRemote(tool partition.Mode, dst string) bool {
 }
 
 func (o *Options) validate() error {
-	if o.Tool != partition.ModeRsync && o.Tool != partition.ModeRclone {
+	if o.Tool != copytool.Rsync && o.Tool != copytool.Rclone {
 		return fmt.Errorf("sync: tool must be rsync or rclone, not %s", o.Tool)
 	}
 	if !filepath.IsAbs(o.Src) || !filepath.IsAbs(o.Work) {
@@ -176,6 +193,19 @@ var ErrNoNodes = errors.New("sync: no node could be reached")
 // incomplete crawl, an interrupt.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	start := time.Now()
+	// SRC is resolved first, as the kernel resolves it: the crawl, the
+	// copies' confinement and verify then all start from the real
+	// directory, whatever links its path goes through.
+	if filepath.IsAbs(o.Src) {
+		r, err := filepath.EvalSymlinks(o.Src)
+		if err != nil {
+			return nil, fmt.Errorf("sync: SRC: %w", err)
+		}
+		o.Src = r
+	}
+	if o.Work != "" && filepath.IsAbs(o.Work) {
+		o.Work = kernelClean(o.Work)
+	}
 	var private string // the default work directory is checked up to here
 	if len(o.Nodes) > 0 {
 		var err error
@@ -187,11 +217,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	o.Src = filepath.Clean(o.Src)
+	o.nonce = newNonce()
 	if !o.remoteDst() {
-		o.Dst = filepath.Clean(o.Dst)
+		o.Dst = kernelClean(o.Dst)
 	}
 	if err := checkOverlap(&o); err != nil {
 		return nil, err
+	}
+	if err := o.checkDst(); err != nil {
+		return nil, err
+	}
+	if o.Delete && o.remoteDst() && o.localRemote(o.Dst) == "" {
+		if err := o.srcInsideRemote(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if private != "" {
 		if err := makePrivate(o.Work, private); err != nil {
@@ -200,11 +239,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	} else if err := os.MkdirAll(o.Work, 0o755); err != nil {
 		return nil, fmt.Errorf("sync: work directory: %w", err)
 	}
+	dev := srcDevice(o.Src)
+	if o.Delete && !o.DeleteEmptySrc {
+		if err := emptySrc(o.Src); err != nil {
+			return nil, err
+		}
+	}
 	j, st, err := openJournal(o.Work)
 	if err != nil {
 		return nil, err
 	}
 	defer j.close()
+	if o.Delete && !o.DeleteEmptySrc && st.srcDev != 0 && dev != 0 && st.srcDev != dev {
+		return nil, &DeleteRefusedError{Src: o.Src, Dev: dev, JournalDev: st.srcDev}
+	}
 	m := &migration{o: o, j: j, fleet: newFleet(o.Nodes), busy: map[string]int{}}
 	defer m.fleet.close()
 	m.prog.Start = start
@@ -240,7 +288,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		m.res.Resumed, m.res.NewRun = false, true
 	}
 	m.res.Run = st.run
-	if err := j.append(record{T: "run", Time: time.Now().UTC()}); err != nil {
+	if err := j.append(record{T: "run", Time: time.Now().UTC(), Dev: dev}); err != nil {
 		return nil, err
 	}
 
@@ -270,7 +318,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	case !m.res.OK():
 	case o.FinalPass:
 		m.final(ctx, false)
-	case o.Tool == partition.ModeRsync:
+	case o.Tool == copytool.Rsync:
 		m.final(ctx, true)
 	}
 	return m.result(start), nil
@@ -284,7 +332,7 @@ func (m *migration) header(st *state) error {
 		return nil
 	}
 	switch {
-	case h.Src != m.o.Src:
+	case h.Src != m.o.Src && !sameResolved(h.Src, m.o.Src):
 		return &MismatchError{Work: m.o.Work, What: "SRC", Journal: h.Src, Given: m.o.Src}
 	case h.Dst != m.o.Dst:
 		return &MismatchError{Work: m.o.Work, What: "DST", Journal: h.Dst, Given: m.o.Dst}
@@ -292,6 +340,13 @@ func (m *migration) header(st *state) error {
 		return &MismatchError{Work: m.o.Work, What: "tool", Journal: h.Tool, Given: tool}
 	}
 	return nil
+}
+
+// sameResolved reports whether the journal's SRC, written before drove
+// resolved SRC's symbolic links, is the SRC given.
+func sameResolved(journal, given string) bool {
+	r, err := filepath.EvalSymlinks(journal)
+	return err == nil && r == given
 }
 
 // place fills in a partition's list and log paths.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/copytool"
 	"github.com/drove-dev/drove/partition"
 	"github.com/drove-dev/drove/runner"
 	"github.com/stretchr/testify/require"
@@ -42,7 +43,7 @@ func writeFiles(t *testing.T, dir, suffix string) []string {
 }
 
 // listEntries reads every list of crawl c as relative paths.
-func listEntries(t *testing.T, work string, c int, tool partition.Mode) []string {
+func listEntries(t *testing.T, work string, c int, tool copytool.Tool) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(work, "lists", fmt.Sprint(c), "part.*"))
 	require.NoError(t, err)
@@ -51,7 +52,7 @@ func listEntries(t *testing.T, work string, c int, tool partition.Mode) []string
 		b, err := os.ReadFile(f)
 		require.NoError(t, err)
 		sep := []byte{0}
-		if tool == partition.ModeRclone {
+		if tool == copytool.Rclone {
 			sep = []byte{'\n'}
 		}
 		for _, e := range bytes.Split(b, sep) {
@@ -84,7 +85,7 @@ func rewriteJournal(t *testing.T, work string, keep func(line string) bool) {
 // never one already listed, and the unfinished partition runs again from
 // its old list.
 func TestResumeOfIncompleteCrawl(t *testing.T) {
-	for _, tool := range []partition.Mode{partition.ModeRsync, partition.ModeRclone} {
+	for _, tool := range []copytool.Tool{copytool.Rsync, copytool.Rclone} {
 		t.Run(tool.String(), func(t *testing.T) {
 			if _, err := exec.LookPath(tool.String()); err != nil {
 				t.Skip(tool.String() + " is not installed")
@@ -115,7 +116,7 @@ func TestResumeOfIncompleteCrawl(t *testing.T) {
 			require.True(t, res.Resumed)
 
 			want := append([]string(nil), added...)
-			if tool == partition.ModeRclone {
+			if tool == copytool.Rclone {
 				for i, a := range want {
 					want[i] = partition.RclonePath(a)
 				}
@@ -142,12 +143,12 @@ func TestResumeOfIncompleteCrawl(t *testing.T) {
 	}
 }
 
-func listEntriesOf(t *testing.T, list string, tool partition.Mode) []string {
+func listEntriesOf(t *testing.T, list string, tool copytool.Tool) []string {
 	b, err := os.ReadFile(list)
 	require.NoError(t, err)
 	var out []string
 	sep := []byte{0}
-	if tool == partition.ModeRclone {
+	if tool == copytool.Rclone {
 		sep = []byte{'\n'}
 	}
 	for _, e := range bytes.Split(b, sep) {
@@ -155,7 +156,7 @@ func listEntriesOf(t *testing.T, list string, tool partition.Mode) []string {
 			continue
 		}
 		s := strings.TrimPrefix(string(e), "./")
-		if tool == partition.ModeRclone {
+		if tool == copytool.Rclone {
 			for _, n := range names {
 				for _, d := range []string{"d0/", "d1/", "d2/"} {
 					if partition.RclonePath(d+n) == s {
@@ -262,17 +263,51 @@ func TestVerifyFindsEachKindOfDifference(t *testing.T) {
 	require.True(t, errors.Is(err, os.ErrNotExist), "%v", err)
 }
 
+// shellWords returns the words sh makes of line (no command is run: the
+// words are printed, NUL-terminated).
+func shellWords(t *testing.T, line string) []string {
+	t.Helper()
+	out, err := exec.Command("sh", "-c", `printf '%s\0' `+line).Output()
+	require.NoError(t, err, "%s", line)
+	return strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+}
+
+// TestCommandsQuoteEveryPath: every path and argument is a parameter of
+// copy.sh, read back by a real sh as the very value given (so none is
+// ever script text), and the copy's own command line (eval'd by copy.sh)
+// holds them as single words too.
 func TestCommandsQuoteEveryPath(t *testing.T) {
-	o := Options{Src: "/s/$(touch x)", Dst: "/d/it's", Work: "/w/a b", Tool: partition.ModeRsync,
-		ToolArgs: []string{"--exclude=*;rm"}, Excludes: []string{"*.o", "build/out"}, Delete: true}
+	o := Options{Src: "/s/$(touch x)", Dst: "/d/it's", Work: "/w/a b", Tool: copytool.Rsync,
+		ToolArgs: []string{"--exclude=*;rm"}, Excludes: []string{"*.o", "build/out"}, Delete: true, nonce: "n0"}
 	p := &Part{Crawl: 1, Seq: 2, List: "/w/a b/lists/1/part.000002", Log: "/w/a b/log/1/part.000002.log"}
 	cmd, err := o.partCommand(p)
 	require.NoError(t, err)
-	require.Equal(t, `mkdir -p -- '/w/a b/log/1' && { echo "== $(date -u) $(uname -n)"; drove_m=user; [ "$(id -u)" -eq 0 ] && drove_m=root; mkdir -p -- '/d/it'\''s/.drove-tmp.e3b001a5212b' && rsync -a --from0 --files-from='/w/a b/lists/1/part.000002' --temp-dir=.drove-tmp.e3b001a5212b --force '--exclude=*;rm' -e 'sh -c '\''shift; eval "$@"'\'' sh' --rsync-path='drove_c=$(mktemp "${TMPDIR:-/tmp}/drove-rsyncd.XXXXXX") && trap '\''rm -f -- "$drove_c"'\'' EXIT && trap '\''exit 1'\'' HUP INT TERM USR1 USR2 PIPE && printf '\''%s\n'\'' '\''log file = /dev/null'\'' '\''reverse lookup = no'\'' '\''[root]'\'' '\''path = /s/$(touch x)/'\'' '\''use chroot = yes'\'' '\''uid = 0'\'' '\''gid = 0'\'' '\''numeric ids = yes'\'' '\''read only = yes'\'' '\''list = no'\'' '\''munge symlinks = no'\'' '\''[user]'\'' '\''path = /s/$(touch x)/'\'' '\''use chroot = no'\'' '\''read only = yes'\'' '\''list = no'\'' '\''munge symlinks = no'\'' >"$drove_c" && rsync --config="$drove_c"' "drove::$drove_m/" '/d/it'\''s/'; } >>'/w/a b/log/1/part.000002.log' 2>&1; s=$?; if [ $s -eq 24 ]; then echo drove-vanished; s=0; elif [ $s -eq 23 ]; then echo '== exit 23' >>'/w/a b/log/1/part.000002.log' && echo drove-vanished && s=0; fi; exit $s`, cmd)
-	require.Equal(t, `mkdir -p -- '/w/a b/log' && { echo "== $(date -u) $(uname -n)"; drove_m=user; [ "$(id -u)" -eq 0 ] && drove_m=root; mkdir -p -- '/d/it'\''s/.drove-tmp.e3b001a5212b' && rsync -a --delete --force --exclude=/.drove-tmp.e3b001a5212b/ --temp-dir=.drove-tmp.e3b001a5212b '--exclude=*.o' --exclude=/build/out '--exclude=*;rm' -e 'sh -c '\''shift; eval "$@"'\'' sh' --rsync-path='drove_c=$(mktemp "${TMPDIR:-/tmp}/drove-rsyncd.XXXXXX") && trap '\''rm -f -- "$drove_c"'\'' EXIT && trap '\''exit 1'\'' HUP INT TERM USR1 USR2 PIPE && printf '\''%s\n'\'' '\''log file = /dev/null'\'' '\''reverse lookup = no'\'' '\''[root]'\'' '\''path = /s/$(touch x)/'\'' '\''use chroot = yes'\'' '\''uid = 0'\'' '\''gid = 0'\'' '\''numeric ids = yes'\'' '\''read only = yes'\'' '\''list = no'\'' '\''munge symlinks = no'\'' '\''[user]'\'' '\''path = /s/$(touch x)/'\'' '\''use chroot = no'\'' '\''read only = yes'\'' '\''list = no'\'' '\''munge symlinks = no'\'' >"$drove_c" && rsync --config="$drove_c"' "drove::$drove_m/" '/d/it'\''s/' ; s=$?; rm -rf -- '/d/it'\''s/.drove-tmp.e3b001a5212b' && touch -c -m -r '/s/$(touch x)/' '/d/it'\''s/' ; (exit $s); } >>'/w/a b/log/final.log' 2>&1; s=$?; if [ $s -eq 24 ]; then echo drove-vanished; s=0; elif [ $s -eq 23 ]; then echo '== exit 23' >>'/w/a b/log/final.log' && echo drove-vanished && s=0; fi; exit $s`, o.finalCommand())
+	tmp := "/d/it's/.drove-tmp.e3b001a5212b"
+	scripts := func(w []string) {
+		require.Equal(t, []string{"sh", "-c", oneLine(copySh), "sh", "n0"}, w[:5])
+		require.Equal(t, []string{oneLine(confineSh), oneLine(mountinfoAwk)}, w[12:])
+	}
+	w := shellWords(t, cmd)
+	scripts(w)
+	require.Equal(t, []string{"/w/a b/log/1", "/w/a b/log/1/part.000002.log", "rsync", tmp, "/s/$(touch x)", "/d/it's/"}, w[5:11])
+	rsh := `sh -c 'shift; eval "$@"' sh`
+	require.Equal(t, []string{"rsync", "-a", "--from0", "--files-from=/w/a b/lists/1/part.000002", "--force", "--temp-dir=.drove-tmp.e3b001a5212b",
+		"--exclude=*;rm", "-e", rsh, "--rsync-path=" + rsyncPath(o.Src), "drove::$drove_m/", "/d/it's/"}, shellWords(t, strings.ReplaceAll(w[11], `"drove::$drove_m/"`, `'drove::$drove_m/'`)))
+	daemon := shellWords(t, rsyncPath(o.Src))
+	require.Equal(t, []string{"sh", "-c", oneLine(rsyncdSh), "sh", "17"}, daemon[:5])
+	require.Equal(t, strings.Split(strings.TrimSuffix(daemonConf(o.Src), "\n"), "\n"), daemon[5:22])
+	require.Equal(t, []string{"0"}, daemon[22:])
+	require.Contains(t, daemon, "path = /s/$(touch x)/")
+
+	w = shellWords(t, o.finalCommand())
+	scripts(w)
+	require.Equal(t, []string{"/w/a b/log", "/w/a b/log/final.log", "rsync-final", tmp, "/s/$(touch x)", "/d/it's/"}, w[5:11])
+	require.Equal(t, []string{"rsync", "-a", "--delete", "--force", "--exclude=/.drove-tmp.e3b001a5212b/", "--temp-dir=.drove-tmp.e3b001a5212b",
+		"--exclude=*.o", "--exclude=/build/out", "--exclude=*;rm", "-e", rsh, "--rsync-path=" + rsyncPath(o.Src), "drove::$drove_m/", "/d/it's/"},
+		shellWords(t, strings.ReplaceAll(w[11], `"drove::$drove_m/"`, `'drove::$drove_m/'`)))
 	o.Delete = false
 	require.NotContains(t, o.finalCommand(), "--delete")
-	for _, tool := range []partition.Mode{partition.ModeRsync, partition.ModeRclone} {
+	for _, tool := range []copytool.Tool{copytool.Rsync, copytool.Rclone} {
 		o := o
 		o.Tool = tool
 		cmd, err := o.partCommand(p)
@@ -281,6 +316,11 @@ func TestCommandsQuoteEveryPath(t *testing.T) {
 			require.NotContains(t, c, "\n", "a job's text is one line")
 		}
 	}
-	o.Tool, o.Dst, o.Delete = partition.ModeRclone, "remote:bucket/x", true
-	require.Equal(t, `mkdir -p -- '/w/a b/log' && { echo "== $(date -u) $(uname -n)"; drove_u=-m; [ "$(id -u)" -eq 0 ] || drove_u=-rm; if [ "$(uname -s)" = Linux ] && unshare $drove_u true 2>/dev/null; then unshare $drove_u sh -c 'mount --rbind -- "$1" "$1" 2>/dev/null || exit 125; drove_s=${1%/} LC_ALL=C awk '\''function dec(p,  out, c) { out = ""; while (match(p, /\\[0-7][0-7][0-7]/)) { c = substr(p, RSTART + 1, 3); out = out substr(p, 1, RSTART - 1) sprintf("%c", substr(c, 1, 1) * 64 + substr(c, 2, 1) * 8 + substr(c, 3, 1)); p = substr(p, RSTART + 4) } return out p } BEGIN { s = ENVIRON["drove_s"] } { m = dec($5); if (m == s || index(m, s "/") == 1) { if (m ~ /\n/) { print "x"; exit } print $6 " " m } }'\'' /proc/self/mountinfo | { n=0; while IFS='\'' '\'' read -r o m; do mount -o "remount,bind,nosymfollow,$o" -- "$m" 2>/dev/null || exit 125; n=1; done; [ $n = 1 ]; } || exit 125; eval "$2"' sh '/s/$(touch x)' 'rclone sync --create-empty-src-dirs --exclude '\''*.o'\'' --exclude '\''*.o/**'\'' --exclude /build/out --exclude '\''/build/out/**'\'' '\''--exclude=*;rm'\'' '\''/s/$(touch x)'\'' remote:bucket/x'; s=$?; else s=125; fi; if [ $s -eq 125 ]; then echo drove-unconfined >&3; rclone sync --create-empty-src-dirs --exclude '*.o' --exclude '*.o/**' --exclude /build/out --exclude '/build/out/**' '--exclude=*;rm' '/s/$(touch x)' remote:bucket/x; else (exit $s); fi; } 3>&1 >>'/w/a b/log/final.log' 2>&1; s=$?; exit $s`, o.finalCommand())
+	o.Tool, o.Dst, o.Delete = copytool.Rclone, "remote:bucket/x", true
+	w = shellWords(t, o.finalCommand())
+	scripts(w)
+	require.Equal(t, []string{"/w/a b/log", "/w/a b/log/final.log", "rclone-confined"}, w[5:8])
+	require.Equal(t, "/s/$(touch x)", w[9])
+	require.Equal(t, []string{"rclone", "sync", "--create-empty-src-dirs", "--exclude", "*.o", "--exclude", "*.o/**", "--exclude", "/build/out",
+		"--exclude", "/build/out/**", "--exclude=*;rm", "/s/$(touch x)", "remote:bucket/x"}, shellWords(t, w[11]))
 }

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/drove-dev/drove/partition"
+	"github.com/drove-dev/drove/copytool"
 	"github.com/stretchr/testify/require"
 )
 
@@ -46,7 +46,7 @@ func TestOverlapRefused(t *testing.T) {
 		{"work is DST", j("other"), j("vol"), j("vol-link"), "work directory", "DST"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o := Options{Src: tc.src, Dst: tc.dst, Work: tc.work, Tool: partition.ModeRsync, Delete: true}
+			o := Options{Src: tc.src, Dst: tc.dst, Work: tc.work, Tool: copytool.Rsync, Delete: true}
 			err := checkOverlap(&o)
 			if tc.what == "" {
 				require.NoError(t, err)
@@ -64,7 +64,7 @@ func TestOverlapRefused(t *testing.T) {
 	require.ErrorContains(t, err, "symbolic link to nothing")
 
 	// Through Run, with --delete: SRC is left alone and nothing is created.
-	_, err = Run(context.Background(), Options{Src: j("in-link"), Dst: j("vol"), Work: j("w"), Tool: partition.ModeRsync,
+	_, err = Run(context.Background(), Options{Src: j("in-link"), Dst: j("vol"), Work: j("w"), Tool: copytool.Rsync,
 		MaxFiles: 10, FinalPass: true, Delete: true, Nodes: localNodes(1)})
 	var oe *OverlapError
 	require.ErrorAs(t, err, &oe)
@@ -74,16 +74,16 @@ func TestOverlapRefused(t *testing.T) {
 
 func TestIsRemote(t *testing.T) {
 	for _, c := range []struct {
-		tool partition.Mode
+		tool copytool.Tool
 		dst  string
 		want bool
 	}{
-		{partition.ModeRclone, "s3:bucket/dir", true},
-		{partition.ModeRclone, "remote:", true},
-		{partition.ModeRclone, "/abs/with:colon", false},
-		{partition.ModeRclone, "rel/with:colon", false}, // the colon is past the first slash: a relative directory
-		{partition.ModeRclone, "plain", false},
-		{partition.ModeRsync, "host:path", false}, // rsync mode copies to directories only
+		{copytool.Rclone, "s3:bucket/dir", true},
+		{copytool.Rclone, "remote:", true},
+		{copytool.Rclone, "/abs/with:colon", false},
+		{copytool.Rclone, "rel/with:colon", false}, // the colon is past the first slash: a relative directory
+		{copytool.Rclone, "plain", false},
+		{copytool.Rsync, "host:path", false}, // rsync mode copies to directories only
 	} {
 		require.Equal(t, c.want, IsRemote(c.tool, c.dst), "%s %q", c.tool, c.dst)
 	}

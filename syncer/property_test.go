@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drove-dev/drove/partition"
+	"github.com/drove-dev/drove/copytool"
 	"github.com/drove-dev/drove/runner"
 	"github.com/stretchr/testify/require"
 )
@@ -116,12 +116,12 @@ func TestSyncProperty(t *testing.T) {
 		seeds = 20 * n
 	}
 	base := uint64(time.Now().UnixNano())
-	for _, tool := range []partition.Mode{partition.ModeRsync, partition.ModeRclone} {
+	for _, tool := range []copytool.Tool{copytool.Rsync, copytool.Rclone} {
 		for _, del := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s delete=%v", tool, del), func(t *testing.T) {
 				needTool(t, tool.String())
 				n := seeds
-				if tool == partition.ModeRclone && os.Getenv("DROVE_LONG_TESTS") == "" {
+				if tool == copytool.Rclone && os.Getenv("DROVE_LONG_TESTS") == "" {
 					n = 1
 				}
 				for i := range n {
@@ -136,13 +136,13 @@ func TestSyncProperty(t *testing.T) {
 	}
 }
 
-func syncProperty(t *testing.T, seed uint64, tool partition.Mode, del bool) {
+func syncProperty(t *testing.T, seed uint64, tool copytool.Tool, del bool) {
 	r := rand.New(rand.NewPCG(seed, 11))
 	dir := t.TempDir()
 	t.Setenv("RCLONE_CONFIG", filepath.Join(dir, "rclone.conf"))
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
 	require.NoError(t, os.Mkdir(src, 0o755))
-	rclone := tool == partition.ModeRclone
+	rclone := tool == copytool.Rclone
 	dirs := randomTree(t, r, src, !rclone)
 	// DST: a copy of some of SRC's directories, with extra entries in
 	// them and in directories of its own.

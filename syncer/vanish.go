@@ -7,47 +7,65 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/drove-dev/drove/copytool"
 )
 
 // maxLogRead is how much of a log's end drove reads to judge an attempt:
 // an attempt whose messages do not fit is not judged vanished.
 const maxLogRead = 8 << 20
 
-// goneRE matches rsync's message for a source path it could not find: an
-// entry of --files-from that was deleted after it was listed, or whose
-// parent became a file or a symlink (rsync exits 23 for those, not 24), or
-// a directory that went away during a recursive pass. The error is matched
-// by its errno (ENOENT 2, ENOTDIR 20, ELOOP 40), not by strerror's text,
-// which the node's locale may translate. A path read through drove's
-// daemon module is relative to SRC and followed by " (in MODULE)".
-var goneRE = regexp.MustCompile(`^rsync: (?:\[[a-z]+\] )?(?:link_stat|change_dir|opendir|readlink_stat) "(.*)"( \(in (?:root|user)\))? failed: [^"]*\((?:2|20|40)\)$`)
+// pathMax is Linux's PATH_MAX: rsync cuts longer paths in its messages.
+const pathMax = 4096
 
-// teardownLine is what the receiving rsync may print after its exit-23
-// summary when the daemon that reads SRC (see confine.go) has already
-// gone: the end of the conversation, not an error of its own.
-const teardownLine = "rsync: [Receiver] write error: Broken pipe (32)"
+// listedIn returns whether a path relative to SRC is an entry of the
+// NUL-separated list file or a directory above one. It reads the file
+// once, when first asked.
+func listedIn(list string) func(rel string) bool {
+	var set map[string]bool
+	return func(rel string) bool {
+		if set == nil {
+			set = map[string]bool{}
+			data, err := os.ReadFile(list)
+			if err != nil {
+				return false
+			}
+			for _, e := range strings.Split(string(data), "\x00") {
+				e = strings.TrimPrefix(e, "./")
+				for e != "" && e != "." && !set[e] {
+					set[e] = true
+					e = filepath.Dir(e)
+				}
+			}
+		}
+		return set[strings.TrimPrefix(rel, "./")]
+	}
+}
 
-// vanishedRE matches rsync's note for a file that vanished while it was
-// being sent (exit 24), which may appear with other messages.
-var vanishedRE = regexp.MustCompile(`^file has vanished: "(.*)"(?: \(in (?:root|user)\))?$`)
+// exit23Line is the line a copy job (copy.sh) appends to its log after an
+// rsync that exited 23.
+const exit23Line = "== exit 23"
 
 // checkExit23 reads the last attempt in log and reports nil when that
 // attempt did not end with rsync's exit 23 (it ended with 24, which is
 // always a vanished source) or when every error rsync reported is a source
-// path that is gone now or changed since: rsync said it does not exist (or
-// that its parent is not a directory), and lstat here agrees, or the path
-// or one of its directories below src changed (its ctime) at or after
-// since, when the entries were listed (a file deleted and made again, a
-// directory renamed away and back). Anything else — permission denied, a
-// path rsync could not find but that is here unchanged since it was listed
-// (a node that does not see the tree as drove does), an error drove does
-// not know, a log it cannot read — is an error naming the first such
-// message. A zero since counts nothing as changed.
-func checkExit23(log, src string, since time.Time) error {
+// path that is gone now or was made again since: rsync said it does not
+// exist (or that its parent is not a directory), and on this machine the
+// path itself is gone, or is there with its own ctime at or after since
+// (deleted and made again after it was listed). The path's directories'
+// ctimes do not count: a directory's ctime moves whenever anything in it is
+// created, so they would excuse a file that a node with a stale view of SRC
+// (an NFS cache, a lagging replica) could not see. listed, when not nil,
+// says whether a path (relative to SRC) is an entry the attempt was given
+// or a directory above one; a path that is not (rsync cuts paths longer
+// than PATH_MAX in its messages) cannot be judged. Anything else —
+// permission denied, a path rsync could not find but that is here
+// unchanged, a path drove cannot map back, an error drove does not know, a
+// log it cannot read — is an error naming the first such message. A zero
+// since counts nothing as changed.
+func checkExit23(log, src string, since time.Time, listed func(rel string) bool) error {
 	attempt, err := lastAttempt(log)
 	if err != nil {
 		return fmt.Errorf("sync: rsync exited 23 or 24 and its log cannot be read: %w", err)
@@ -62,28 +80,34 @@ func checkExit23(log, src string, since time.Time) error {
 	}
 	gone, summed := 0, false
 	for _, l := range lines {
-		switch {
-		case l == exit23Line:
-		case strings.HasPrefix(l, "rsync error: some files/attrs were not transferred"):
+		if l == exit23Line {
+			continue
+		}
+		switch msg := copytool.ParseRsync(l); msg.Kind {
+		case copytool.Summary:
 			summed = true
-		case summed && l == teardownLine:
-		case vanishedRE.MatchString(l):
-		case goneRE.MatchString(l):
+		case copytool.Teardown:
+			if !summed {
+				return fmt.Errorf("rsync exited 23: %s", l)
+			}
+		case copytool.Vanished:
+		case copytool.Gone:
 			// rsync does not escape a backslash, so a name holding
 			// "\#ooo" reads both ways: both must be gone.
-			m := goneRE.FindStringSubmatch(l)
-			raw := m[1]
-			for _, p := range []string{raw, unescapeRsync(raw)} {
-				if m[2] != "" { // relative to the module, which is SRC
+			for _, p := range []string{msg.Path, copytool.Unescape(msg.Path)} {
+				if msg.InModule { // relative to the module, which is SRC
 					p = filepath.Join(src, strings.TrimLeft(p, "/"))
+				}
+				rel, inSrc := strings.CutPrefix(p, strings.TrimSuffix(src, "/")+"/")
+				if !inSrc || len(p) >= pathMax-1 || (listed != nil && !listed(rel)) {
+					return fmt.Errorf("rsync exited 23: it could not find %q, which drove cannot match to an entry it listed (rsync cuts paths of %d bytes and more)", p, pathMax)
 				}
 				if !goneSince(src, p, since) {
 					return fmt.Errorf("rsync exited 23: it could not find %q, which is there on this machine, unchanged since it was listed", p)
 				}
 			}
 			gone++
-		case strings.HasPrefix(l, "rsync") || strings.HasPrefix(l, "ERROR") || strings.HasPrefix(l, "WARNING") ||
-			strings.HasPrefix(l, "IO error") || strings.HasPrefix(l, "cannot ") || strings.HasPrefix(l, "skipping "):
+		case copytool.Error:
 			return fmt.Errorf("rsync exited 23: %s", l)
 		}
 	}
@@ -132,24 +156,4 @@ func lastAttempt(log string) (string, error) {
 		}
 		end = start - 1
 	}
-}
-
-// unescapeRsync undoes rsync's escaping of file names in its messages:
-// every byte it does not print as is appears as \#ooo (octal).
-func unescapeRsync(s string) string {
-	if !strings.Contains(s, `\#`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 < len(s) && s[i+1] == '#' {
-			if n, err := strconv.ParseUint(s[i+2:i+5], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 4
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -32,6 +32,9 @@ type VerifyOptions struct {
 	Workers int
 	// MaxListed caps Report.List (0: 20).
 	MaxListed int
+	// Listed is how many entries the sync's crawl listed: a verify that
+	// compares fewer entries of SRC than that is short (VerifyReport.Short).
+	Listed int64
 }
 
 // Difference is one entry that differs.
@@ -45,10 +48,17 @@ func (d Difference) String() string { return fmt.Sprintf("%s: %s", d.Path, d.Wha
 // VerifyReport is the outcome of Verify.
 type VerifyReport struct {
 	Checked     int64        // entries of SRC compared
+	Specials    int64        // devices, FIFOs and sockets of SRC, seen and not compared
+	Listed      int64        // VerifyOptions.Listed
 	Differences int          // entries that differ (extras only with Extras)
 	Extras      int          // entries only in DST (a directory counts once)
 	List        []Difference // the first MaxListed differences, sorted by path
 }
+
+// Short reports whether the verify saw fewer entries of SRC than the crawl
+// listed: it did not look at everything that was copied (a failure, even
+// with no difference).
+func (r *VerifyReport) Short() bool { return r.Checked+r.Specials < r.Listed }
 
 // Verify compares DST with SRC on this machine: every directory, regular
 // file and symlink of SRC (devices, FIFOs and sockets are ignored) must be
@@ -61,14 +71,21 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	if o.MaxListed <= 0 {
 		o.MaxListed = 20
 	}
-	for _, d := range []string{o.Src, o.Dst} {
-		if fi, err := os.Stat(d); err != nil {
+	// The roots are walked from the directories they name: a walk does
+	// not enter a root that is a symbolic link.
+	for _, d := range []*string{&o.Src, &o.Dst} {
+		r, err := filepath.EvalSymlinks(*d)
+		if err != nil {
+			return nil, fmt.Errorf("sync: verify: %w", err)
+		}
+		if fi, err := os.Stat(r); err != nil {
 			return nil, fmt.Errorf("sync: verify: %w", err)
 		} else if !fi.IsDir() {
-			return nil, fmt.Errorf("sync: verify: %s is not a directory", d)
+			return nil, fmt.Errorf("sync: verify: %s is not a directory", *d)
 		}
+		*d = r
 	}
-	v := &verifier{o: o, rep: &VerifyReport{}}
+	v := &verifier{o: o, rep: &VerifyReport{Listed: o.Listed}}
 	pairs := make(chan string)
 	var wg sync.WaitGroup
 	for range o.Workers {
@@ -96,7 +113,10 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 			return skip
 		}
 		if !d.IsDir() && !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
-			return nil // special file
+			v.mu.Lock()
+			v.rep.Specials++
+			v.mu.Unlock()
+			return nil
 		}
 		v.mu.Lock()
 		v.rep.Checked++

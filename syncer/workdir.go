@@ -109,7 +109,7 @@ func (o *Options) defaultWork() (string, error) {
 	}
 	dst := o.Dst
 	if !o.remoteDst() {
-		dst = filepath.Clean(dst)
+		dst = kernelClean(dst)
 	}
 	w, err := DefaultWork(filepath.Clean(o.Src), dst, o.Tool.String())
 	if err != nil {

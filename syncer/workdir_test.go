@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/drove-dev/drove/partition"
+	"github.com/drove-dev/drove/copytool"
 	"github.com/drove-dev/drove/runner"
 	"github.com/stretchr/testify/require"
 )
@@ -17,7 +17,7 @@ func defaultOpts(t *testing.T, dir string) Options {
 	src := filepath.Join(dir, "src")
 	require.NoError(t, os.MkdirAll(src, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(src, "f"), []byte("f"), 0o644))
-	return Options{Src: src, Dst: filepath.Join(dir, "dst"), Tool: partition.ModeRsync, MaxFiles: 10, FinalPass: true, Nodes: localNodes(1)}
+	return Options{Src: src, Dst: filepath.Join(dir, "dst"), Tool: copytool.Rsync, MaxFiles: 10, FinalPass: true, Nodes: localNodes(1)}
 }
 
 // TestDefaultWorkIsPrivate: without a work directory, drove keeps its

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/drove-dev/drove/hostlist"
 	"github.com/drove-dev/drove/jobs"
-	"github.com/drove-dev/drove/nodes"
 	"github.com/drove-dev/drove/runner"
 )
 
@@ -103,7 +103,7 @@ func (g *Gather) Print(w io.Writer, unit string) error {
 	}
 	var b strings.Builder
 	for _, gr := range order {
-		head := fmt.Sprintf("%s (%d", nodes.Fold(gr.nodes), gr.n)
+		head := fmt.Sprintf("%s (%d", hostlist.Fold(gr.nodes), gr.n)
 		if unit != "" {
 			head += " " + unit
 			if gr.n != 1 {

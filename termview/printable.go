@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // printable is a job's text for a line of drove's own: as it is when every
@@ -15,4 +16,30 @@ func printable(s string) string {
 		return s
 	}
 	return strconv.Quote(s)
+}
+
+// excerptRunes is how much of a job's text excerpt keeps.
+const excerptRunes = 100
+
+// excerpt is printable(s) cut to about excerptRunes characters, with "..."
+// where it was cut, for a line that names a job in passing.
+func excerpt(s string) string {
+	p := printable(s)
+	if utf8.RuneCountInString(p) <= excerptRunes {
+		return p
+	}
+	r := []rune(p)
+	return string(r[:excerptRunes-3]) + "..."
+}
+
+// quotedJob is how a message names a job in passing: its text Go-quoted,
+// and when the text is longer than excerptRunes, cut there and preceded by
+// the job's sequence number ("12 \"make -j8 ...\""), so an 80 KB job
+// costs a line, not 80 KB, in each message that names it.
+func quotedJob(seq int, cmd string) string {
+	if utf8.RuneCountInString(cmd) <= excerptRunes {
+		return strconv.Quote(cmd)
+	}
+	r := []rune(cmd)
+	return strconv.Itoa(seq) + " " + strconv.Quote(string(r[:excerptRunes-3])+"...")
 }

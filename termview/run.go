@@ -1,10 +1,12 @@
 package termview
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/runner"
@@ -75,8 +77,40 @@ func statusLine(s runner.Stats) string {
 	if s.Pending > 0 {
 		line += fmt.Sprintf(" %d connecting.", s.Pending)
 	}
-	if s.Draining {
+	if s.Draining && s.Running > 0 {
 		line += fmt.Sprintf(" Stopping: no new jobs; waiting for %d running (Ctrl-C again kills them).", s.Running)
+	}
+	return line
+}
+
+// killed counts the jobs of rep that failed only because the run was
+// interrupted (their last attempt killed by the second Ctrl-C): they are not
+// complete, and --resume runs them again.
+func killed(rep *runner.Report) int {
+	n := 0
+	for _, f := range rep.Failed {
+		if interruptedJob(f) {
+			n++
+		}
+	}
+	return n
+}
+
+// interruptedJob says whether f's last attempt was killed by an interrupt.
+func interruptedJob(f runner.Failure) bool {
+	return len(f.Attempts) > 0 && errors.Is(f.Attempts[len(f.Attempts)-1].Err, runner.ErrKilled)
+}
+
+// finalLine is the status line at the end: killed jobs are not complete,
+// and nothing is waited for any more.
+func (u *Run) finalLine(rep *runner.Report) string {
+	s := u.withTotal(rep.Stats)
+	k := killed(rep)
+	s.Failed -= k
+	s.Draining = false
+	line := statusLine(s)
+	if k > 0 {
+		line += fmt.Sprintf(" %d killed by the interrupt.", k)
 	}
 	return line
 }
@@ -95,6 +129,8 @@ func (u *Run) Event(ev runner.Event) {
 		}
 	case runner.Draining:
 		u.message("drove: interrupted: starting no new jobs; waiting for %d running (Ctrl-C again kills them)", ev.Stats.Running)
+	case runner.NodeResized:
+		u.message("drove: node %s now has %s", ev.Node, ev.Reason)
 	case runner.NodeJoined:
 		u.message("drove: node %s joined the pool", ev.Node)
 	case runner.NodeLeaving:
@@ -104,7 +140,19 @@ func (u *Run) Event(ev runner.Event) {
 			u.message("drove: node %s left the pool", ev.Node)
 		}
 	case runner.NodeReadmitted:
-		u.message("drove: node %s passed its probe and is back in the pool", ev.Node)
+		switch {
+		case ev.Job.Seq != 0:
+			// The job that failed there was found at fault.
+			job := "'" + excerpt(ev.Job.Cmd) + "'"
+			if utf8.RuneCountInString(ev.Job.Cmd) > excerptRunes {
+				job = fmt.Sprintf("%d %s", ev.Job.Seq, job) // cut: the number says which
+			}
+			u.message("drove: node %s readmitted: job %s %s", ev.Node, job, ev.Reason)
+		case ev.Reason != "":
+			u.message("drove: node %s readmitted: %s", ev.Node, ev.Reason)
+		default:
+			u.message("drove: node %s passed its probe and is back in the pool", ev.Node)
+		}
 	case runner.NodeProbeFailed:
 		u.message("drove: node %s stays out: %s", ev.Node, describe(u.Hint, ev.Node, ev.Err))
 	}
@@ -115,14 +163,17 @@ func (u *Run) Event(ev runner.Event) {
 
 func (u *Run) jobFailed(ev runner.Event) {
 	what := "failed for good"
-	if ev.Requeued {
+	switch {
+	case ev.Requeued:
 		what = "requeued"
+	case errors.Is(ev.Err, runner.ErrKilled):
+		what = "not complete (a resumed run runs it again)"
 	}
 	if ev.Evicted {
-		u.message("drove: evicted node %s: job %q %s; %s", ev.Node, ev.Job.Cmd, describe(u.Hint, ev.Node, ev.Err), what)
+		u.message("drove: evicted node %s: job %s %s; %s", ev.Node, quotedJob(ev.Job.Seq, ev.Job.Cmd), describe(u.Hint, ev.Node, ev.Err), what)
 		return
 	}
-	u.message("drove: job %q %s on node %s; %s", ev.Job.Cmd, describe(u.Hint, ev.Node, ev.Err), ev.Node, what)
+	u.message("drove: job %s %s on node %s; %s", quotedJob(ev.Job.Seq, ev.Job.Cmd), describe(u.Hint, ev.Node, ev.Err), ev.Node, what)
 }
 
 // message prints one line, keeping a terminal status line intact.
@@ -149,7 +200,7 @@ func (u *Run) draw(force bool) {
 func (u *Run) Finish(rep *runner.Report) {
 	u.stats = rep.Stats
 	if u.show {
-		u.line.finish(statusLine(u.withTotal(rep.Stats)))
+		u.line.finish(u.finalLine(rep))
 	}
 	for _, f := range rep.Failed {
 		var tries []string
@@ -159,7 +210,11 @@ func (u *Run) Finish(rep *runner.Report) {
 		if len(tries) == 0 {
 			tries = append(tries, "never started")
 		}
-		line := fmt.Sprintf("drove: failed: %s (%s): %s", printable(f.Job.Cmd), f.Job.Origin, strings.Join(tries, "; "))
+		head := "drove: failed: "
+		if interruptedJob(f) {
+			head = "drove: interrupted: "
+		}
+		line := fmt.Sprintf("%s%s (%s): %s", head, excerpt(f.Job.Cmd), f.Job.Origin, strings.Join(tries, "; "))
 		if f.Reason != "" {
 			line += " [" + f.Reason + "]"
 		}
@@ -177,32 +232,45 @@ func (u *Run) Finish(rep *runner.Report) {
 			fmt.Fprintf(u.w, "drove: never ran: %s: a line longer than a job may be (%d bytes)\n", j.Origin, jobs.MaxLineBytes)
 			continue
 		}
-		fmt.Fprintf(u.w, "drove: never ran: %s (%s)\n", printable(j.Cmd), j.Origin)
+		fmt.Fprintf(u.w, "drove: never ran: %s (%s)\n", excerpt(j.Cmd), j.Origin)
 	}
 	if rep.Unread {
-		fmt.Fprintln(u.w, "drove: the rest of the job stream was not read, so those jobs never ran")
+		if s := u.withTotal(rep.Stats); s.TotalKnown {
+			n := s.Total - rep.Stats.Total
+			fmt.Fprintf(u.w, "drove: %d more %s in the job files %s not read, so %s never ran\n", n, plural(n, "job", "jobs"), plural(n, "was", "were"), plural(n, "it", "they"))
+		} else {
+			fmt.Fprintln(u.w, "drove: the rest of the job stream was not read, so those jobs never ran")
+		}
 	}
 	if !rep.OK() || u.verbose > 0 || len(rep.Refused) > 0 {
-		fmt.Fprintln(u.w, summary(rep))
+		fmt.Fprintln(u.w, u.summary(rep))
 	}
 }
 
-func summary(rep *runner.Report) string {
-	s := rep.Stats
+func (u *Run) summary(rep *runner.Report) string {
+	s := u.withTotal(rep.Stats)
 	total := fmt.Sprint(s.Total)
 	if !s.TotalKnown {
 		total += "+"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "drove: %d of %s jobs succeeded", rep.Succeeded, total)
-	if n := len(rep.Failed); n > 0 {
+	k := killed(rep)
+	if n := len(rep.Failed) - k; n > 0 {
 		fmt.Fprintf(&b, ", %d failed", n)
+	}
+	if k > 0 {
+		fmt.Fprintf(&b, ", %d killed by the interrupt (a resumed run runs them again)", k)
 	}
 	if n := len(rep.Unrun); n > 0 {
 		fmt.Fprintf(&b, ", %d never ran", n)
 	}
 	if rep.Unread {
-		b.WriteString(", the rest never ran")
+		if s.TotalKnown {
+			fmt.Fprintf(&b, ", %d never read", s.Total-rep.Stats.Total)
+		} else {
+			b.WriteString(", the rest never ran")
+		}
 	}
 	if n := len(rep.Refused); n > 0 {
 		fmt.Fprintf(&b, "; %d node(s) unreachable", n)
@@ -217,4 +285,12 @@ func summary(rep *runner.Report) string {
 		b.WriteString("; interrupted")
 	}
 	return b.String()
+}
+
+// plural is one or many by n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

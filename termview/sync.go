@@ -238,7 +238,10 @@ func (u *Sync) Verified(rep *syncer.VerifyReport, how string, took time.Duration
 	if how == "checksum" {
 		what = "content"
 	}
-	fmt.Fprintf(u.w, "drove: sync: verify (%s): %d entries compared, %d differences", what, rep.Checked, rep.Differences)
+	fmt.Fprintf(u.w, "drove: sync: verify (%s): %d entries compared of %d listed, %d differences", what, rep.Checked, rep.Listed, rep.Differences)
+	if rep.Specials > 0 {
+		fmt.Fprintf(u.w, ", %d devices, FIFOs or sockets not compared", rep.Specials)
+	}
 	if rep.Extras > 0 {
 		fmt.Fprintf(u.w, ", %d entries only in DST", rep.Extras)
 	}

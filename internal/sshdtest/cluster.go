@@ -36,6 +36,11 @@ type Options struct {
 	// value it reads for most keywords); lines from the first "Match" on go
 	// at the end of the file, where a Match block must be.
 	ExtraConfig []string
+	// NodeConfig, when set, gives extra sshd_config lines for node i
+	// (0-based) alone, written before ExtraConfig's (so they win over them
+	// and over the harness's settings); a "Match" line and what follows go
+	// at the end, as with ExtraConfig.
+	NodeConfig func(i int) []string
 	// HostKeys, when non-empty, are every node's host keys, in this order,
 	// instead of a fresh ed25519 key per node.
 	HostKeys []crypto.Signer
@@ -223,6 +228,9 @@ func (c *Cluster) newNode(i int, sshd string, opts Options) (_ *Node, err error)
 		sshd:    sshd,
 		uid:     c.UID,
 	}
+	if opts.NodeConfig != nil {
+		n.extra = opts.NodeConfig(i)
+	}
 	if len(opts.HostKeys) == 0 {
 		path := filepath.Join(nodeDir, "ssh_host_ed25519_key")
 		signer, err := writePrivateKey(path)
@@ -260,7 +268,7 @@ func quote(s string) string {
 func (c *Cluster) sshdConfig(n *Node, opts Options) string {
 	var b strings.Builder
 	b.WriteString("# sshd_config written by drove's internal/sshdtest\n")
-	extra, match := opts.ExtraConfig, []string(nil)
+	extra, match := append(append([]string(nil), n.extra...), opts.ExtraConfig...), []string(nil)
 	for i, line := range extra {
 		if f := strings.Fields(line); len(f) > 0 && strings.EqualFold(f[0], "Match") {
 			extra, match = extra[:i], extra[i:]

@@ -43,6 +43,7 @@ type Node struct {
 	Scratch string
 
 	hostKeyFiles []string  // private halves of HostKeys
+	extra        []string  // Options.NodeConfig's lines for this node
 	hold         *portHold // keeps Port from the kernel's choice to cleanup
 	sshd         string    // path of the sshd binary
 	uid          int       // the login user's uid

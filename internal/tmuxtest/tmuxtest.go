@@ -164,6 +164,17 @@ func (tm *Term) Resize(cols int) {
 	tm.run("resize-window", "-x", strconv.Itoa(cols))
 }
 
+// SendKeys types keys into the pane, as tmux send-keys names them
+// ("Tab", "Enter", "C-c"; other strings are typed literally when literal).
+func (tm *Term) SendKeys(literal bool, keys ...string) {
+	tm.t.Helper()
+	args := []string{"send-keys"}
+	if literal {
+		args = append(args, "-l")
+	}
+	tm.run(append(args, keys...)...)
+}
+
 // TTY is the path of the pane's terminal device.
 func (tm *Term) TTY() string {
 	tm.t.Helper()

@@ -1,0 +1,136 @@
+package copytool
+
+import (
+	"strings"
+)
+
+// Command is one run of a tool copying SRC into DST. Line turns it into
+// shell text in which every word that comes from a path or an argument is
+// quoted.
+type Command struct {
+	Tool Tool
+	// List is the file of the entries to copy, relative to Src
+	// (rsync --from0 --files-from, rclone --files-from-raw); empty copies
+	// the whole tree.
+	List string
+	// Delete removes what is in Dst and not in Src: rsync --delete
+	// --force, rclone sync instead of copy.
+	Delete bool
+	// Force is rsync --force (a directory replaced by a file or a link).
+	Force bool
+	// TempDir is rsync's --temp-dir, relative to Dst; ExcludeTempDir also
+	// excludes it from the transfer (/TempDir/).
+	TempDir        string
+	ExcludeTempDir bool
+	// Excludes are exclude globs: a name pattern, or a path pattern
+	// relative to Src when it holds "/" (partition.Options.Excludes).
+	Excludes []string
+	// EmptyDirs is rclone's --create-empty-src-dirs.
+	EmptyDirs bool
+	// Args are extra arguments, one word each, placed before the source.
+	Args []string
+	// Src and Dst are used as given (rsync: as directories, DirArg).
+	Src, Dst string
+	// Source, when set, is shell text put in place of the quoted source
+	// argument (rsync reading through a daemon: it is not quoted).
+	Source string
+}
+
+// Line returns c as one line of shell text:
+//
+//	rsync -a [--from0 --files-from=LIST] [--delete] [--force] [--exclude=/TMP/] [--temp-dir=TMP] [--exclude=P...] ARGS SRC/ DST/
+//	rclone copy|sync [--files-from-raw LIST] [--create-empty-src-dirs] [--exclude P...] ARGS SRC DST
+func (c Command) Line() string {
+	q := Quote
+	var w []string
+	src := c.Source
+	if c.Tool == Rclone {
+		verb := "copy"
+		if c.Delete {
+			verb = "sync"
+		}
+		w = append(w, "rclone", verb)
+		if c.List != "" {
+			w = append(w, "--files-from-raw", q(c.List))
+		}
+		if c.EmptyDirs {
+			w = append(w, "--create-empty-src-dirs")
+		}
+		for _, x := range c.Excludes {
+			for _, p := range RclonePatterns(x) {
+				w = append(w, "--exclude", q(p))
+			}
+		}
+		for _, a := range c.Args {
+			w = append(w, q(a))
+		}
+		if src == "" {
+			src = q(SafeLead(c.Src))
+		}
+		return strings.Join(append(w, src, q(SafeLead(c.Dst))), " ")
+	}
+	w = append(w, "rsync", "-a")
+	if c.List != "" {
+		w = append(w, "--from0", "--files-from="+q(c.List))
+	}
+	if c.Delete {
+		w = append(w, "--delete")
+	}
+	if c.Delete || c.Force {
+		w = append(w, "--force")
+	}
+	if c.TempDir != "" {
+		if c.ExcludeTempDir {
+			w = append(w, q("--exclude=/"+c.TempDir+"/"))
+		}
+		w = append(w, q("--temp-dir="+c.TempDir))
+	}
+	for _, x := range c.Excludes {
+		w = append(w, q("--exclude="+RsyncPattern(x)))
+	}
+	for _, a := range c.Args {
+		w = append(w, q(a))
+	}
+	if src == "" {
+		src = q(DirArg(c.Src))
+	}
+	return strings.Join(append(w, src, q(DirArg(c.Dst))), " ")
+}
+
+// RsyncPattern turns an exclude glob (a name pattern, or a path pattern
+// relative to SRC when it holds "/") into the rsync pattern that excludes
+// the same entries: name patterns match in every directory; path patterns
+// are anchored at the transfer root.
+func RsyncPattern(glob string) string {
+	if strings.Contains(glob, "/") {
+		return "/" + strings.Trim(glob, "/")
+	}
+	return glob
+}
+
+// RclonePatterns are the rclone filters for an exclude glob: the entry
+// itself and, should it be a directory, everything below it.
+func RclonePatterns(glob string) []string {
+	p := glob
+	if strings.Contains(glob, "/") {
+		p = "/" + strings.Trim(glob, "/")
+	}
+	return []string{p, p + "/**"}
+}
+
+// FollowsLinks reports whether rclone arguments ask it to follow symbolic
+// links (-L, --copy-links, alone or among other short flags).
+func FollowsLinks(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if a == "--copy-links" || strings.HasPrefix(a, "--copy-links=") && a != "--copy-links=false" {
+			return true
+		}
+		if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsRune(a, 'L') {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,3 @@
+// Package testkit holds helpers shared by the tests of several packages.
+// It is imported by _test.go files only.
+package testkit

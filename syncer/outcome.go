@@ -1,0 +1,134 @@
+package syncer
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"strconv"
+	"sync"
+
+	"github.com/drove-dev/drove/jobs"
+)
+
+// A copy job (copy.sh) reports its outcome as lines on its stdout:
+//
+//	drove-outcome NONCE exit 23     rsync exited 23 (the job exits 0)
+//	drove-outcome NONCE exit 24     rsync exited 24: a source vanished (the job exits 0)
+//	drove-outcome NONCE unconfined  rclone could not be confined to SRC
+//
+// each after a newline of its own. NONCE is random for each sync run and
+// is in no file, so nothing else the job's shell prints (a node's login
+// files, a motd) can fake an outcome or hide one; such lines are ignored.
+
+// outcomeWord starts an outcome line.
+const outcomeWord = "drove-outcome"
+
+// unconfinedWord ends the outcome line of an rclone copy that ran
+// unconfined.
+const unconfinedWord = "unconfined"
+
+// maxOutcomeLine is the longest line read as a possible outcome; longer
+// lines are skipped whole.
+const maxOutcomeLine = 128
+
+// newNonce returns a fresh nonce for a run's outcome lines.
+func newNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24)
+	return hex.EncodeToString(b[:])
+}
+
+// outcome is what one attempt of a copy job reported.
+type outcome struct {
+	Exit       int  // rsync's exit status when it was 23 or 24, else 0
+	Unconfined bool // rclone ran unconfined
+}
+
+// outcomeParser reads a job's stdout for its outcome lines.
+type outcomeParser struct {
+	prefix  []byte // "drove-outcome NONCE "
+	line    []byte
+	skip    bool // the current line is too long to be an outcome
+	outcome outcome
+}
+
+func newOutcomeParser(nonce string) *outcomeParser {
+	return &outcomeParser{prefix: []byte(outcomeWord + " " + nonce + " ")}
+}
+
+// Write reads p; it never fails.
+func (o *outcomeParser) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		chunk := p
+		if i >= 0 {
+			chunk = p[:i]
+		}
+		if !o.skip {
+			if len(o.line)+len(chunk) > maxOutcomeLine {
+				o.skip, o.line = true, o.line[:0]
+			} else {
+				o.line = append(o.line, chunk...)
+			}
+		}
+		if i < 0 {
+			break
+		}
+		if !o.skip {
+			o.parse(o.line)
+		}
+		o.line, o.skip = o.line[:0], false
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+func (o *outcomeParser) parse(l []byte) {
+	rest, ok := bytes.CutPrefix(l, o.prefix)
+	if !ok {
+		return
+	}
+	switch s := string(rest); s {
+	case unconfinedWord:
+		o.outcome.Unconfined = true
+	case "exit 23", "exit 24":
+		o.outcome.Exit, _ = strconv.Atoi(s[len("exit "):])
+	}
+}
+
+// outcomes collects the outcomes of a runner.Run's attempts, handed to it
+// as Config.JobOutput; the runner calls an attempt's finish before it
+// reports the attempt's end, where take reads it.
+type outcomes struct {
+	nonce string
+	mu    sync.Mutex
+	done  map[attemptKey]outcome
+}
+
+type attemptKey struct{ seq, attempt int }
+
+func newOutcomes(nonce string) *outcomes {
+	return &outcomes{nonce: nonce, done: map[attemptKey]outcome{}}
+}
+
+// jobOutput is a runner.Config.JobOutput.
+func (oc *outcomes) jobOutput(job jobs.Job, attempt int, _ string) (io.Writer, io.Writer, func(error)) {
+	p := newOutcomeParser(oc.nonce)
+	return p, nil, func(error) {
+		oc.mu.Lock()
+		defer oc.mu.Unlock()
+		oc.done[attemptKey{job.Seq, attempt}] = p.outcome
+	}
+}
+
+// take returns the outcome of the attempt, and forgets it.
+func (oc *outcomes) take(seq, attempt int) outcome {
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	k := attemptKey{seq, attempt}
+	o := oc.done[k]
+	delete(oc.done, k)
+	return o
+}

@@ -1,0 +1,56 @@
+# shellcheck shell=sh
+# copy.sh: one copy of a sync (a partition or the final pass), run as
+#   sh -c "$(cat copy.sh)" sh NONCE LOGDIR LOG KIND TMP SRC DST CMD CONFINE AWK
+# KIND is rsync (CMD reads SRC through drove's daemon, TMP is made first),
+# rsync-final (the same, then TMP is removed and DST's mtime set to SRC's),
+# rclone (CMD as is) or rclone-confined (CMD in a mount namespace where no
+# symlink below SRC is followed: CONFINE run with AWK, see confine.sh).
+# CMD is shell text whose words are already quoted. Its output is appended
+# to LOG; the outcome is a line on stdout, "drove-outcome NONCE exit 23",
+# "... exit 24" (rsync: the job then exits 0) or "... unconfined",
+# printed after a newline so that bytes before it cannot join it.
+# Every line of this file ends a command with ";" or continues it: the
+# job's text is this file joined into one line.
+drove_n=$1 drove_logdir=$2 drove_log=$3 drove_kind=$4 drove_tmp=$5 drove_src=$6 drove_dst=$7 drove_cmd=$8 drove_confine=$9;
+shift 9;
+drove_awk=$1;
+exec 3>&1;
+mkdir -p -- "$drove_logdir" && {
+  echo "== $(date -u) $(uname -n)";
+  case $drove_kind in
+  rsync|rsync-final)
+    # shellcheck disable=SC2034 # drove_m is read by CMD (the daemon module)
+    drove_m=user && [ "$(id -u)" -eq 0 ] && drove_m=root;
+    mkdir -p -- "$drove_tmp" && eval "$drove_cmd";
+    drove_s=$?;
+    if [ "$drove_kind" = rsync-final ]; then
+      rm -rf -- "$drove_tmp" && touch -c -m -r "$drove_src/" "$drove_dst";
+    fi;
+    (exit "$drove_s");;
+  rclone)
+    eval "$drove_cmd";;
+  rclone-confined)
+    drove_u=-m;
+    [ "$(id -u)" -eq 0 ] || drove_u=-rm;
+    if [ "$(uname -s)" = Linux ] && unshare "$drove_u" true 2>/dev/null; then
+      unshare "$drove_u" sh -c "$drove_confine" sh "$drove_src" "$drove_cmd" "$drove_awk";
+      drove_s=$?;
+    else
+      drove_s=125;
+    fi;
+    if [ "$drove_s" -eq 125 ]; then
+      printf '\ndrove-outcome %s unconfined\n' "$drove_n" >&3;
+      eval "$drove_cmd";
+    else
+      (exit "$drove_s");
+    fi;;
+  esac;
+} >>"$drove_log" 2>&1;
+drove_s=$?;
+case $drove_kind in
+rsync*)
+  if [ "$drove_s" -eq 24 ] || [ "$drove_s" -eq 23 ]; then
+    { [ "$drove_s" -eq 24 ] || echo '== exit 23' >>"$drove_log"; } && printf '\ndrove-outcome %s exit %s\n' "$drove_n" "$drove_s" && drove_s=0;
+  fi;;
+esac;
+exit "$drove_s";

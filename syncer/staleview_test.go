@@ -1,0 +1,109 @@
+package syncer
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drove-dev/drove/copytool"
+	"github.com/drove-dev/drove/runner"
+	"github.com/stretchr/testify/require"
+)
+
+// TestStaleViewOfABusyDirectoryFails: a node that sees an older copy of
+// SRC (an NFS client's cache, a lagging replica) cannot find a listed file
+// whose directory is busy (a file is created in it after the listing, so
+// the directory's ctime is new). The file itself is there and unchanged:
+// the partition fails, naming it, and is not counted as vanished. It was
+// counted as vanished, and the run exited 0 with the file missing from DST,
+// when the directories' ctimes excused a missing path.
+func TestStaleViewOfABusyDirectoryFails(t *testing.T) {
+	needTool(t, "rsync")
+	dir := t.TempDir()
+	src, dst, work := filepath.Join(dir, "src"), filepath.Join(dir, "dst"), filepath.Join(dir, "work")
+	other := filepath.Join(dir, "other") // what the stale node sees
+	for _, p := range []string{"a/1", "a/2", "b/1", "b/2"} {
+		for _, root := range []string{src, other} {
+			require.NoError(t, os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(root, p), []byte(p), 0o644))
+		}
+	}
+	// The files must be older than the listing by more than the clock
+	// slack (only their age matters: no race).
+	time.Sleep(2 * ctimeSlack)
+	stale := true
+	before := func(cmd string) string {
+		if !stale || !strings.Contains(cmd, "part.000001") {
+			return ""
+		}
+		b, err := os.ReadFile(filepath.Join(work, "lists", "1", "part.000001"))
+		require.NoError(t, err)
+		first := strings.Split(string(b), "\x00")[0]
+		// The node's view lacks the first file; SRC's directory of it
+		// gets a new entry (its ctime moves), as a busy directory does.
+		require.NoError(t, os.Remove(filepath.Join(other, first)))
+		require.NoError(t, os.WriteFile(filepath.Join(src, filepath.Dir(first), "new"), []byte("new"), 0o644))
+		module := "path = " + src + "/"
+		require.Contains(t, cmd, module)
+		return strings.ReplaceAll(cmd, module, "path = "+other+"/")
+	}
+	o := Options{
+		Src: src, Dst: dst, Work: work, Tool: copytool.Rsync,
+		MaxFiles: 2, FinalPass: false, Nodes: hookNodes(1, before, func(string) {}), OnFailure: runner.Evict,
+	}
+	res, err := Run(context.Background(), o)
+	require.NoError(t, err)
+	require.False(t, res.OK(), "a file present and unchanged in SRC is missing from DST")
+	require.Len(t, res.Failed, 1)
+	require.Contains(t, res.Failed[0].Reason, "which is there on this machine")
+	require.Zero(t, res.Vanished)
+
+	stale = false
+	res, err = Run(context.Background(), o)
+	require.NoError(t, err)
+	require.True(t, res.OK(), "%+v", res.Failed)
+	for _, p := range []string{"a/1", "a/2", "b/1", "b/2"} {
+		require.FileExists(t, filepath.Join(dst, p))
+	}
+}
+
+// TestCheckExit23PathsDroveCannotMap: a path rsync reports missing that is
+// not an entry of the partition's list (nor a directory above one), or is
+// as long as PATH_MAX (rsync cuts such paths in its messages), is an error,
+// never a vanished source.
+func TestCheckExit23PathsDroveCannotMap(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	require.NoError(t, os.MkdirAll(filepath.Join(src, "d"), 0o755))
+	list := filepath.Join(dir, "list")
+	require.NoError(t, os.WriteFile(list, []byte("d/gone\x00d/deep/x\x00"), 0o644))
+	head := "== Mon Jan 1 00:00:00 UTC 2026 n1\n"
+	done := "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1394) [sender=3.5.0]\n" + exit23Line + "\n"
+	missing := func(p string) string {
+		return `rsync: [sender] link_stat "` + p + `" (in root) failed: No such file or directory (2)` + "\n"
+	}
+	long := "/d/" + strings.Repeat("n", pathMax)
+	for _, tc := range []struct {
+		name, path string
+		ok         bool
+	}{
+		{"listed and gone", "/d/gone", true},
+		{"a directory above a listed entry, gone", "/d/deep", true},
+		{"not listed", "/d/go", false},
+		{"cut at PATH_MAX", long[:pathMax-2], false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := filepath.Join(dir, "log")
+			require.NoError(t, os.WriteFile(log, []byte(head+missing(tc.path)+done), 0o644))
+			err := checkExit23(log, src, time.Time{}, listedIn(list))
+			if tc.ok {
+				require.NoError(t, err)
+			} else {
+				require.ErrorContains(t, err, "cannot match to an entry it listed")
+			}
+		})
+	}
+}
