@@ -14,9 +14,14 @@
 # copies at most NODES nodes at once. The bed's nodes share this machine's
 # file system, so every node's copy lands in the same destination; each
 # round starts from an empty one, and after each run the result is compared
-# with the source (cmp, diff -r) or the script fails. Rounds interleave the
-# tools; the table gives each tool's median wall time and its ratio to
-# drove's (above 1: drove is faster).
+# with the source (cmp, diff -r, the mtime). drove writes each file under a
+# temporary name and renames it, so NODES concurrent copies of one file
+# still leave it whole: a drove result that differs fails the script. The
+# others write in place, and NODES writers of one file can leave it mixed
+# up (pdcp did, once in a few rounds): such a run is counted and shown in
+# the table's "bad" column, not fatal. Rounds interleave the tools; the
+# table gives each tool's median wall time and its ratio to drove's (above
+# 1: drove is faster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -128,14 +133,21 @@ copy_with() {
   esac
 }
 
-# check WHAT TOOL: the destination holds exactly the source.
+# check WHAT TOOL: whether the destination holds exactly the source; a
+# difference is fatal for drove and counted (BAD) for the others.
 check() {
+  local ok=1
   if [ -d "$SRC/$1" ]; then
-    diff -r "$SRC/$1" "$DEST/$1" >/dev/null || die "$2: $DEST/$1 differs from $SRC/$1"
+    diff -r "$SRC/$1" "$DEST/$1" >/dev/null 2>&1 || ok=0
   else
-    cmp -s "$SRC/$1" "$DEST/$1" || die "$2: $DEST/$1 differs from $SRC/$1"
+    cmp -s "$SRC/$1" "$DEST/$1" || ok=0
   fi
-  [ "$(stat -c %Y "$SRC/$1")" = "$(stat -c %Y "$DEST/$1")" ] || die "$2: mtime of $1 not kept"
+  [ "$(stat -c %Y "$SRC/$1" 2>/dev/null)" = "$(stat -c %Y "$DEST/$1" 2>/dev/null)" ] || ok=0
+  if [ "$ok" = 0 ]; then
+    [ "$2" = drove ] && die "drove: $DEST/$1 differs from $SRC/$1"
+    echo "  ($2: $DEST/$1 differs from $SRC/$1 after this run)"
+    bad[$2]=$((${bad[$2]:-0} + 1))
+  fi
 }
 
 wanted() { [ "$TOOLS" = all ] || [[ ",$TOOLS," == *",$1,"* ]]; }
@@ -151,7 +163,7 @@ for s in $SCENARIOS; do
   esac
   tools=(drove)
   for t in pdcp clush pscp; do wanted "$t" && tools+=("$t"); done
-  declare -A times=()
+  declare -A times=() bad=()
   echo "  load average: $(cut -d' ' -f1-3 /proc/loadavg) (before)"
   for r in $(seq "$ROUNDS"); do
     line="  round $r:"
@@ -167,11 +179,11 @@ for s in $SCENARIOS; do
   echo "  load average: $(cut -d' ' -f1-3 /proc/loadavg) (after)"
   # shellcheck disable=SC2086
   d=$(median ${times[drove]})
-  printf '  %-8s %9s %11s  %s\n' tool "median s" "vs drove" "runs (s)"
+  printf '  %-8s %9s %11s %4s  %s\n' tool "median s" "vs drove" bad "runs (s)"
   for t in "${tools[@]}"; do
     # shellcheck disable=SC2086
     m=$(median ${times[$t]})
-    awk -v t="$t" -v m="$m" -v d="$d" -v runs="${times[$t]% }" 'BEGIN { printf "  %-8s %9.3f %10.2fx  %s\n", t, m, m / d, runs }'
+    awk -v t="$t" -v m="$m" -v d="$d" -v b="${bad[$t]:-0}" -v runs="${times[$t]% }" 'BEGIN { printf "  %-8s %9.3f %10.2fx %4d  %s\n", t, m, m / d, b, runs }'
   done
-  unset times
+  unset times bad
 done

@@ -15,6 +15,11 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
+// FilesInFlight is how many files (and links) of one directory are copied
+// at once on one node's session: SFTP answers each request in turn, so
+// pipelining the requests of several small files hides the round trips.
+const FilesInFlight = 16
+
 // DefaultFanout is how many nodes are copied at once when Options.Fanout
 // is 0: pdcp's default.
 const DefaultFanout = 32
@@ -404,8 +409,11 @@ func stopped(ctx context.Context, drain <-chan struct{}) bool {
 
 // runNode opens the node, copies and closes it, recording into res.
 func runNode(ctx context.Context, n Node, opts Options, res *NodeResult, copyNode func(context.Context, Node, FS, *tree)) {
+	var mu sync.Mutex // res and lost, from the node's file copies in flight
 	lost := false
 	fail := func(p string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
 		res.Errors = append(res.Errors, &Error{Node: n.Name, Path: p, Err: err})
 		// The SFTP client fails every request once the connection is gone,
 		// before the connection's own end is noticed: the node is lost
@@ -428,8 +436,10 @@ func runNode(ctx context.Context, n Node, opts Options, res *NodeResult, copyNod
 		defer s.close()
 		nfs, dead = sftpFS{s.sftp}, s.dead
 	}
-	t := &tree{res: res, fail: fail}
+	t := &tree{res: res, mu: &mu, fail: fail, sem: make(chan struct{}, FilesInFlight)}
 	t.stop = func() bool {
+		mu.Lock()
+		defer mu.Unlock()
 		if lost || res.Interrupted {
 			return true
 		}
@@ -438,14 +448,14 @@ func runNode(ctx context.Context, n Node, opts Options, res *NodeResult, copyNod
 		case <-dead:
 			if ctx.Err() == nil {
 				lost = true
-				fail("", ErrConnectionLost)
+				res.Errors = append(res.Errors, &Error{Node: n.Name, Err: ErrConnectionLost})
 				return true
 			}
 		default:
 		}
 		if stopped(ctx, opts.Drain) {
 			res.Interrupted = true
-			fail("", ErrInterrupted)
+			res.Errors = append(res.Errors, &Error{Node: n.Name, Err: ErrInterrupted})
 			return true
 		}
 		return false

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
 )
 
 // errStop ends a node's copy early: its connection died or the run is
@@ -20,6 +21,8 @@ var errStop = errors.New("filecopy: stopped")
 type tree struct {
 	src, dst FS
 	res      *NodeResult
+	mu       *sync.Mutex   // guards res with the other copies in flight
+	sem      chan struct{} // a slot per file copy in flight
 	// stop reports whether the node must stop: the connection died or the
 	// run is being interrupted (it records the reason itself).
 	stop func() bool
@@ -139,8 +142,10 @@ func (t *tree) copyFile(srcPath string, fi fs.FileInfo, dstPath string) (err err
 	if err := t.dst.Rename(tmp, dstPath); err != nil {
 		return err
 	}
+	t.mu.Lock()
 	t.res.Files++
 	t.res.Bytes += n
+	t.mu.Unlock()
 	return nil
 }
 
@@ -157,7 +162,9 @@ func (t *tree) copyLink(srcPath, dstPath string) (err error) {
 		_ = t.dst.Remove(tmp)
 		return err
 	}
+	t.mu.Lock()
 	t.res.Links++
+	t.mu.Unlock()
 	return nil
 }
 
@@ -174,15 +181,47 @@ func (t *tree) copyDir(srcPath string, fi fs.FileInfo, dstPath string) error {
 	if err != nil {
 		t.fail(srcPathFor(t, srcPath, nodePath), err)
 	}
+	// Files and links go several at a time (FilesInFlight); a directory
+	// waits for those listed before it. The directory's own mode and mtime
+	// wait for everything in it.
+	var wg sync.WaitGroup
+	seen := make(map[string]bool, len(ents))
 	for _, e := range ents {
 		name := e.Name()
 		if err := checkName(name); err != nil {
 			t.fail(t.src.Join(srcPath, name), err)
 			continue
 		}
-		if err := t.copyEntry(t.src.Join(srcPath, name), e, t.dst.Join(dstPath, name)); err != nil {
+		from, to := t.src.Join(srcPath, name), t.dst.Join(dstPath, name)
+		if seen[name] {
+			// Listed twice (only a hostile node does that): in listing order.
+			wg.Wait()
+		}
+		seen[name] = true
+		if m := e.Mode(); m.IsRegular() || m&fs.ModeSymlink != 0 {
+			if t.stop() {
+				wg.Wait()
+				return errStop
+			}
+			t.sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-t.sem }()
+				_ = t.copyEntry(from, e, to) // a stop is seen by the loop
+			}()
+			continue
+		}
+		// What was listed before it is in place first, in listing order (a
+		// link and then a directory of the same name meet as listed).
+		wg.Wait()
+		if err := t.copyEntry(from, e, to); err != nil {
 			return err
 		}
+	}
+	wg.Wait()
+	if t.stop() {
+		return errStop
 	}
 	if err := t.dst.Chmod(dstPath, t.mode(fi)); err != nil {
 		t.fail(nodePath, err)
@@ -192,7 +231,9 @@ func (t *tree) copyDir(srcPath string, fi fs.FileInfo, dstPath string) error {
 		t.fail(nodePath, err)
 		return nil
 	}
+	t.mu.Lock()
 	t.res.Dirs++
+	t.mu.Unlock()
 	return nil
 }
 
