@@ -35,7 +35,8 @@ Durations are seconds (30) or have a unit (90s, 5m, 2h).`,
 
 A config file holds "key = value" lines, where the key is a flag's long name without dashes, "#"
 comment lines and blank lines. Keys outside any section apply to every command that has the flag;
-keys under a "[run]", "[sync]" or "[partition]" header apply to that command only, and win over
+keys under a command's header ("[run]", "[sync]", "[partition]", "[copy]", ...) apply to that command
+only, and win over
 keys outside sections. A value in double quotes keeps its spaces. A repeatable flag takes every line
 of its key. A bad line (unknown key, bad value, bad syntax) stops drove with an error naming the
 file and line, exit status 2. drove --dry-run lists the defaults taken and where from.
