@@ -35,7 +35,7 @@ type RunCmd struct {
 	Stdout      string `short:"o" placeholder:"FILE" help:"Write all jobs' stdout to FILE; -o alone discards it."`
 	Stderr      string `short:"e" placeholder:"FILE" help:"Write all jobs' stderr to FILE; -e alone discards it."`
 	Tag         bool   `help:"Prefix every output line with 'node: '. On a terminal the node names of labels and of --gather's headers are coloured as clush colours them (stdout blue, stderr red); never when NO_COLOR is set or the output is not a terminal."`
-	Gather      bool   `short:"b" help:"Gather output, as clush -b and dshbak -c: print each distinct stdout once, at the end, under the folded set of nodes that gave it ('node[01-08,10] (9)'), with the exit status of groups that failed. For inventories (-E): output is held in memory. stderr streams as usual."`
+	Gather      bool   `short:"b" help:"Gather output, as clush -b and dshbak -c: print each distinct stdout once, at the end, under the folded set of nodes that gave it ('node[01-08,10] (9)'), with the exit status of groups that failed. For inventories (-E): output is held in memory until the end, each distinct output once. stderr streams as usual."`
 	MaxNodeUses int    `short:"u" placeholder:"N" help:"A node runs at most N jobs, then retires (0 = no limit)."`
 	MaxExit     bool   `short:"S" name:"max-exit" help:"Exit with the largest exit status of the jobs, as pdsh -S: a job's last attempt counts (128+n for a signal, 124 for --timeout), and 255 a node lost or not reached (--on-each-node), or a job that never ran."`
 
