@@ -16,6 +16,7 @@ import (
 
 	"github.com/drove-dev/drove/hostlist"
 	"github.com/drove-dev/drove/internal/sshdtest"
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/records"
 	"github.com/stretchr/testify/require"
@@ -240,6 +241,7 @@ func TestDryRunConnectsNothing(t *testing.T) {
 // node, which joins and takes jobs, and removes one, which finishes its job
 // and takes no more. Real sshd nodes, since the local node is one node.
 func TestNodeFileChangesJoinAndLeave(t *testing.T) {
+	testkit.Slow(t)
 	c := sshdtest.Start(t, sshdtest.Options{Nodes: 2})
 	dir := t.TempDir()
 	nodesFile := filepath.Join(dir, "nodes.txt")

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/drove-dev/drove/internal/sshtest"
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -173,13 +174,17 @@ func requireSame(t *testing.T, shell, job, how string, want, got shellRun) {
 // defect 2: each job of trickyJobs runs under each login shell through
 // both of drove's wrappers (its own watcher, and registered with a guard)
 // and directly as "SHELL -c JOB"; the bytes out and the status must agree.
-// With -short, sh only.
+// With -short, sh only; the quick tier runs sh, dash and bash, the slow
+// tier (-tags slow) zsh and ksh too.
 func TestJobTextMeansWhatShellMeans(t *testing.T) {
 	seen := map[string]bool{} // sh is often dash: run each binary once
 	for _, shell := range []string{"sh", "dash", "bash", "zsh", "ksh"} {
 		t.Run(shell, func(t *testing.T) {
 			if testing.Short() && shell != "sh" {
 				t.Skip("-short runs sh only")
+			}
+			if shell == "zsh" || shell == "ksh" {
+				testkit.Slow(t)
 			}
 			path, err := exec.LookPath(shell)
 			if err != nil {

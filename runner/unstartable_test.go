@@ -12,6 +12,7 @@ import (
 
 	"github.com/drove-dev/drove/internal/sshdtest"
 	"github.com/drove-dev/drove/internal/sshtest"
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/drove-dev/drove/jobs"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
@@ -84,6 +85,7 @@ func TestSSHUnstartableJobs(t *testing.T) {
 // request holds a NUL byte; drove never sends one, so a job running on
 // the same connection finishes and the connection stays.
 func TestRealSSHNulJobKeepsConnection(t *testing.T) {
+	testkit.Slow(t)
 	c := sshdtest.Start(t, sshdtest.Options{Nodes: 1})
 	dial := func(ctx context.Context) (*ssh.Client, error) { return c.Dial(ctx, 0) }
 	h, err := NewSSH(context.Background(), "node1", dial, SSHOptions{Grace: time.Second})

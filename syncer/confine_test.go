@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/drove-dev/drove/copytool"
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -18,6 +19,7 @@ import (
 // %NAME% that rsync would replace by an environment variable that is set
 // (HOME) is not.
 func TestDaemonServesHostileSrcNames(t *testing.T) {
+	testkit.Slow(t)
 	needTool(t, "rsync")
 	if runtime.GOOS == "windows" {
 		t.Skip("no rsync daemon over sh")

@@ -2,11 +2,12 @@ package syncer
 
 import (
 	"context"
-	"github.com/drove-dev/drove/copytool"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/drove-dev/drove/copytool"
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -82,6 +83,7 @@ func TestOverlapRcloneConfigDump(t *testing.T) {
 // storage would be) is checked with --delete by a marker file made in SRC
 // and looked for under DST; the marker is removed afterwards.
 func TestOverlapRemoteMarker(t *testing.T) {
+	testkit.Slow(t)
 	needTool(t, "rclone")
 	dir := t.TempDir()
 	vol := filepath.Join(dir, "vol")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/drove-dev/drove/copytool"
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/drove-dev/drove/runner"
 	"github.com/stretchr/testify/require"
 )
@@ -111,6 +112,7 @@ func randomTree(t *testing.T, r *rand.Rand, root string, symlinks bool) []string
 // mtime). DROVE_LONG_TESTS=N runs 20*N seeds per variant, else 2 (rclone,
 // slow to start: 1); the seed is printed on failure.
 func TestSyncProperty(t *testing.T) {
+	testkit.Slow(t)
 	seeds := 2
 	if n, _ := strconv.Atoi(os.Getenv("DROVE_LONG_TESTS")); n > 0 {
 		seeds = 20 * n
