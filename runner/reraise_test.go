@@ -13,8 +13,8 @@ import (
 
 // TestReraiseWithSignalsIgnoredAtEntry: a login shell started with a
 // signal ignored (under nohup, or as a background job of a script, which
-// ignores SIGINT) lists it in "trap" (bash does: "trap -- ” SIGHUP"). That
-// is not a trap the job set, so a job killed by a signal still kills its
+// ignores SIGINT) lists it in "trap" (bash does, as an empty action for
+// SIGHUP). That is not a trap the job set, so a job killed by a signal still kills its
 // shell with that signal; a trap that runs code still keeps the shell's
 // own exit. Before, bash under nohup exited 138 instead of dying by
 // SIGUSR1 (the flake of TestWrappersUnderLoginShells/bash in a suite run
