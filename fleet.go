@@ -38,6 +38,7 @@ type fleetFlags struct {
 	ReadmitAfter time.Duration `placeholder:"DURATION" help:"Probe an evicted node after DURATION (a new connection and 'true') and readmit it if it passes; up to 3 probes, each waiting twice as long. Off by default (clstr evicts for good)."`
 
 	excluded []hostlist.Spec  // nodes left out of every list (run's -x), not a flag
+	gw       *gatewayPool     // run's --gateway: nodes are reached through these, not a flag
 	groups   *hostlist.Groups // ClusterShell's node groups, read at the first @group
 }
 
@@ -173,6 +174,13 @@ func (c *fleetFlags) poolNodes(specs []hostlist.Spec, d *nodes.Dialer) []runner.
 			grace := c.Grace
 			out = append(out, runner.Node{Name: name, Slots: sp.Slots, Connect: func(context.Context) (runner.Host, error) {
 				return &runner.Local{Grace: grace}, nil
+			}})
+			continue
+		}
+		if c.gw != nil {
+			gw := c.gw
+			out = append(out, runner.Node{Name: name, Slots: sp.Slots, Connect: func(ctx context.Context) (runner.Host, error) {
+				return gw.connect(ctx, name, sp)
 			}})
 			continue
 		}

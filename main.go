@@ -51,6 +51,7 @@ type CLI struct {
 	Version     VersionCmd         `cmd:"" help:"Print the version: the module version, or the VCS revision of a build from a checkout."`
 	Completion  CompletionCmd      `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
 	CompNodes   CompletionNodesCmd `cmd:"" name:"completion-nodes" hidden:"" help:"Print the node names completion offers."`
+	Gateway     GatewayCmd         `cmd:"" hidden:"" help:"Serve a controller as its gateway (started by drove over SSH; see --gateway)."`
 	VersionFlag kong.VersionFlag   `name:"version" short:"V" help:"Print the version and exit."`
 }
 

@@ -2,11 +2,11 @@ package filecopy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/drove-dev/drove/internal/keepalive"
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 )
@@ -47,7 +47,7 @@ func openSession(ctx context.Context, n Node) (*session, error) {
 		}
 	}()
 	if n.KeepaliveInterval > 0 {
-		go keepalive(conn, s.dead, n.KeepaliveInterval, max(n.KeepaliveCountMax, 1))
+		go keepalive.Watch(conn, s.dead, n.KeepaliveInterval, n.KeepaliveCountMax)
 	}
 	s.close = func() {
 		s.once.Do(func() {
@@ -71,40 +71,4 @@ func openSession(ctx context.Context, n Node) (*session, error) {
 	}
 	s.sftp = c
 	return s, nil
-}
-
-// keepalive sends keepalive@openssh.com every interval, as OpenSSH's
-// ServerAliveInterval does; any reply means the node is alive. When one
-// goes unanswered for interval*countMax the connection is closed, which
-// fails every SFTP request on it. It returns when the connection is gone.
-func keepalive(conn *ssh.Client, dead <-chan struct{}, interval time.Duration, countMax int) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-		case <-dead:
-			return
-		}
-		reply := make(chan error, 1)
-		go func() {
-			_, _, err := conn.SendRequest("keepalive@openssh.com", true, nil)
-			reply <- err
-		}()
-		wait := time.NewTimer(interval * time.Duration(countMax))
-		select {
-		case err := <-reply:
-			wait.Stop()
-			if err != nil && !errors.Is(err, context.Canceled) {
-				_ = conn.Close()
-				return
-			}
-		case <-wait.C:
-			_ = conn.Close()
-			return
-		case <-dead:
-			wait.Stop()
-			return
-		}
-	}
 }

@@ -1,0 +1,223 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/drove-dev/drove/runner"
+)
+
+// Client is the controller's side of one gateway: it makes runner.Hosts
+// for the nodes behind it. Every wait ends when the gateway goes away (its
+// session's output ends), with a *runner.NodeError for each node.
+type Client struct {
+	name   string
+	c      *conn
+	done   chan struct{} // closed when the gateway is gone; err says why
+	closer io.Closer     // the gateway's session, when Start made it
+
+	mu       sync.Mutex
+	err      error
+	next     uint64
+	connects map[uint64]chan string // node ID -> the connect's error text ("" ok)
+	jobs     map[uint64]*job
+}
+
+type job struct {
+	stdout, stderr io.Writer
+	end            chan *Result
+	werr           error // the first error writing the job's output here
+}
+
+// NewClient says hello on r and w (a gateway's session) and waits for the
+// answer; the caller bounds that wait by closing r. name is the gateway's,
+// for messages.
+func NewClient(name string, r io.Reader, w io.Writer, opts Options) (*Client, error) {
+	c := newConn(r, w)
+	if err := c.send(&frame{Kind: kindHello, Hello: &Hello{Version: Version, Options: opts}}); err != nil {
+		return nil, err
+	}
+	f, err := c.recv()
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %s did not answer the hello: %w", name, err)
+	}
+	if f.Kind != kindHello || f.Hello == nil || f.Hello.Version != Version {
+		got := ""
+		if f.Hello != nil {
+			got = f.Hello.Version
+		}
+		return nil, &VersionError{Got: got}
+	}
+	cl := &Client{name: name, c: c, done: make(chan struct{}), connects: map[uint64]chan string{}, jobs: map[uint64]*job{}}
+	go cl.read()
+	return cl, nil
+}
+
+// Close ends the conversation: the gateway kills what it runs, closes its
+// node connections and exits.
+func (cl *Client) Close() error {
+	if cl.closer != nil {
+		return cl.closer.Close()
+	}
+	return nil
+}
+
+// Done is closed when the gateway is gone; Err then says why.
+func (cl *Client) Done() <-chan struct{} { return cl.done }
+
+// Err is why the gateway is gone, once Done is closed.
+func (cl *Client) Err() error {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.err
+}
+
+func (cl *Client) read() {
+	var err error
+	for {
+		var f *frame
+		f, err = cl.c.recv()
+		if err != nil {
+			break
+		}
+		cl.mu.Lock()
+		switch f.Kind {
+		case kindConnected:
+			if ch := cl.connects[f.ID]; ch != nil {
+				delete(cl.connects, f.ID)
+				ch <- f.Err
+			}
+		case kindOut:
+			if j := cl.jobs[f.ID]; j != nil && j.werr == nil {
+				w := j.stdout
+				if f.Stream == 2 {
+					w = j.stderr
+				}
+				// Written with the lock held: a job's output keeps its
+				// order, and a slow writer slows the gateway, as it would
+				// slow a node.
+				if _, werr := w.Write(f.Data); werr != nil {
+					j.werr = werr
+				}
+			}
+		case kindDone:
+			if j := cl.jobs[f.ID]; j != nil {
+				delete(cl.jobs, f.ID)
+				j.end <- f.Result
+			}
+		}
+		cl.mu.Unlock()
+	}
+	if errors.Is(err, io.EOF) {
+		err = errors.New("its session ended")
+	}
+	cl.mu.Lock()
+	cl.err = fmt.Errorf("gateway %s lost: %w", cl.name, err)
+	cl.mu.Unlock()
+	close(cl.done)
+}
+
+func (cl *Client) id() uint64 {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	cl.next++
+	return cl.next
+}
+
+// Connect asks the gateway to connect to spec and returns the node's
+// runner.Host. name is the node's name in the controller's messages. The
+// wait ends with ctx (the controller's connect timeout) or the gateway.
+func (cl *Client) Connect(ctx context.Context, name, spec string) (runner.Host, error) {
+	id := cl.id()
+	ch := make(chan string, 1)
+	cl.mu.Lock()
+	cl.connects[id] = ch
+	cl.mu.Unlock()
+	if err := cl.c.send(&frame{Kind: kindConnect, ID: id, Text: spec}); err != nil {
+		return nil, &runner.NodeError{Node: name, Err: err}
+	}
+	select {
+	case msg := <-ch:
+		if msg != "" {
+			return nil, fmt.Errorf("via gateway %s: %s", cl.name, msg)
+		}
+		return &host{cl: cl, id: id, name: name}, nil
+	case <-ctx.Done():
+		_ = cl.c.send(&frame{Kind: kindClose, ID: id})
+		return nil, ctx.Err()
+	case <-cl.done:
+		return nil, cl.Err()
+	}
+}
+
+// host is a node behind a gateway.
+type host struct {
+	cl   *Client
+	id   uint64
+	name string
+}
+
+var _ runner.Host = (*host)(nil)
+
+// Run runs cmd on the node through the gateway, with the node's errors as
+// runner's types: the gateway's loss is the node's (*runner.NodeError).
+// ctx's end kills the job on the node, as it does for a direct node.
+func (h *host) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) error {
+	cl := h.cl
+	id := cl.id()
+	j := &job{stdout: stdout, stderr: stderr, end: make(chan *Result, 1)}
+	cl.mu.Lock()
+	if cl.err != nil {
+		cl.mu.Unlock()
+		return &runner.NodeError{Node: h.name, Err: cl.err}
+	}
+	cl.jobs[id] = j
+	cl.mu.Unlock()
+	if err := cl.c.send(&frame{Kind: kindRun, ID: id, Node: h.id, Text: cmd}); err != nil {
+		return &runner.NodeError{Node: h.name, Err: err}
+	}
+	cancelled := ctx.Done()
+	for {
+		select {
+		case r := <-j.end:
+			return h.errorOf(r)
+		case <-cancelled:
+			cancelled = nil
+			if err := cl.c.send(&frame{Kind: kindCancel, ID: id}); err != nil {
+				return &runner.NodeError{Node: h.name, Err: err}
+			}
+		case <-cl.done:
+			return &runner.NodeError{Node: h.name, Err: cl.Err()}
+		}
+	}
+}
+
+func (h *host) errorOf(r *Result) error {
+	if r == nil {
+		return &runner.NodeError{Node: h.name, Err: errors.New("gateway: a job ended without a result")}
+	}
+	switch r.Kind {
+	case ResultOK:
+		return nil
+	case ResultExit:
+		return &runner.ExitError{Status: r.Status, Signal: r.Signal}
+	case ResultUnstartable:
+		return &runner.UnstartableError{Reason: r.Text}
+	case ResultNode:
+		return &runner.NodeError{Node: h.name, Err: errors.New(r.Text)}
+	}
+	return errors.New(r.Text)
+}
+
+// Close closes the node's connection on the gateway.
+func (h *host) Close() error {
+	select {
+	case <-h.cl.done:
+		return nil
+	default:
+	}
+	return h.cl.c.send(&frame{Kind: kindClose, ID: h.id})
+}

@@ -1,0 +1,123 @@
+package gateway
+
+import (
+	"bufio"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// Version is the protocol's version: a controller and a gateway that say
+// different versions refuse each other in the hello.
+const Version = "drove-gateway/1"
+
+// kind is a frame's meaning.
+type kind uint8
+
+const (
+	kindHello     kind = iota + 1 // both ways, first: Hello
+	kindConnect                   // controller: connect node ID to Text (a node spec)
+	kindConnected                 // gateway: node ID is connected, or Err says why not
+	kindRun                       // controller: run job ID, Text, on node Node
+	kindOut                       // gateway: Data written by job ID on Stream (1 stdout, 2 stderr)
+	kindDone                      // gateway: job ID ended as Result says
+	kindCancel                    // controller: kill job ID (a timeout, Ctrl-C)
+	kindClose                     // controller: close node ID's connection
+)
+
+// Hello opens a conversation: the controller sends its own, the gateway
+// answers with its own Version (the rest empty).
+type Hello struct {
+	Version string
+	Options Options
+}
+
+// Options are what the controller tells a gateway about reaching nodes:
+// the parts of drove's command line that a gateway applies as its own.
+// Durations are in nanoseconds; zero keeps the gateway's defaults.
+type Options struct {
+	SSHConfig      string // ssh_config file on the gateway; "" for the user's own
+	AcceptNew      bool   // StrictHostKeyChecking accept-new
+	ConnectTimeout int64
+	Keepalive      int64
+	Grace          int64
+}
+
+// Result is how a job ended, as the gateway's runner.Host said.
+type Result struct {
+	Kind   ResultKind
+	Status int    // ResultExit: the exit status (128+n for a signal when known)
+	Signal string // ResultExit: the signal's name without SIG, "" when it exited
+	Text   string // the error's text, for every kind but ResultOK
+}
+
+// ResultKind sorts a job's end as runner's error types do.
+type ResultKind uint8
+
+const (
+	ResultOK          ResultKind = iota // it succeeded
+	ResultExit                          // *runner.ExitError: the job's own failure
+	ResultNode                          // *runner.NodeError: the node or its connection failed
+	ResultUnstartable                   // *runner.UnstartableError: no node could start it
+	ResultOther                         // anything else (a killed job, a refused session)
+)
+
+// frame is one message. Each kind uses the fields its comment names.
+type frame struct {
+	Kind   kind
+	ID     uint64
+	Node   uint64
+	Stream uint8
+	Text   string
+	Data   []byte
+	Err    string
+	Hello  *Hello
+	Result *Result
+}
+
+// conn sends and receives frames on one byte stream. Send is safe for
+// concurrent use; recv is for one goroutine.
+type conn struct {
+	mu  sync.Mutex
+	bw  *bufio.Writer
+	enc *gob.Encoder
+	dec *gob.Decoder
+}
+
+func newConn(r io.Reader, w io.Writer) *conn {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	return &conn{bw: bw, enc: gob.NewEncoder(bw), dec: gob.NewDecoder(bufio.NewReaderSize(r, 64<<10))}
+}
+
+func (c *conn) send(f *frame) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.enc.Encode(f); err != nil {
+		return fmt.Errorf("gateway: send: %w", err)
+	}
+	if err := c.bw.Flush(); err != nil {
+		return fmt.Errorf("gateway: send: %w", err)
+	}
+	return nil
+}
+
+func (c *conn) recv() (*frame, error) {
+	var f frame
+	if err := c.dec.Decode(&f); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, io.EOF
+		}
+		return nil, fmt.Errorf("gateway: receive: %w", err)
+	}
+	return &f, nil
+}
+
+// VersionError is a hello from the other side that does not speak this
+// protocol's Version (another drove release, or not drove at all).
+type VersionError struct{ Got string }
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("gateway: the other side speaks %q, not %q (another drove version?)", e.Got, Version)
+}

@@ -1,0 +1,212 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/drove-dev/drove/runner"
+)
+
+// Connector makes the runner.Host of one node on the gateway, from the
+// node spec the controller sent (as "drove run -n" reads it) and the
+// controller's Options. name is how the controller calls the node.
+type Connector func(ctx context.Context, spec string, opts Options) (runner.Host, error)
+
+// Serve is a gateway's side of one conversation: it answers the
+// controller's hello, then connects nodes and runs jobs as asked, until r
+// ends (the controller closed the session, or died) or ctx is done. Then
+// it kills every job still running, waits for them to end, closes every
+// node's connection and returns: nil when r ended cleanly.
+func Serve(ctx context.Context, r io.Reader, w io.Writer, connect Connector) error {
+	c := newConn(r, w)
+	f, err := c.recv()
+	if err != nil {
+		return fmt.Errorf("gateway: reading the controller's hello: %w", err)
+	}
+	if f.Kind != kindHello || f.Hello == nil || f.Hello.Version != Version {
+		got := ""
+		if f.Hello != nil {
+			got = f.Hello.Version
+		}
+		_ = c.send(&frame{Kind: kindHello, Hello: &Hello{Version: Version}})
+		return &VersionError{Got: got}
+	}
+	opts := f.Hello.Options
+	if err := c.send(&frame{Kind: kindHello, Hello: &Hello{Version: Version}}); err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s := &server{c: c, opts: opts, connect: connect, hosts: map[uint64]*served{}, jobs: map[uint64]context.CancelFunc{}}
+	defer s.shutdown()
+	for {
+		f, err := c.recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		switch f.Kind {
+		case kindConnect:
+			s.startConnect(ctx, f.ID, f.Text)
+		case kindRun:
+			s.startJob(ctx, f.ID, f.Node, f.Text)
+		case kindCancel:
+			s.cancelJob(f.ID)
+		case kindClose:
+			s.closeHost(f.ID)
+		default:
+			return fmt.Errorf("gateway: unexpected frame kind %d from the controller", f.Kind)
+		}
+	}
+}
+
+// served is one node's connection on the gateway: host once connected.
+type served struct {
+	ready chan struct{} // closed when the connect attempt ended
+	host  runner.Host   // nil when it failed
+}
+
+type server struct {
+	c       *conn
+	opts    Options
+	connect Connector
+	wg      sync.WaitGroup
+
+	mu    sync.Mutex
+	hosts map[uint64]*served
+	jobs  map[uint64]context.CancelFunc
+}
+
+func (s *server) startConnect(ctx context.Context, id uint64, spec string) {
+	sv := &served{ready: make(chan struct{})}
+	s.mu.Lock()
+	s.hosts[id] = sv
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		h, err := s.connect(ctx, spec, s.opts)
+		reply := &frame{Kind: kindConnected, ID: id}
+		if err != nil {
+			reply.Err = err.Error()
+		} else {
+			sv.host = h
+		}
+		close(sv.ready)
+		_ = s.c.send(reply)
+	}()
+}
+
+func (s *server) startJob(ctx context.Context, id, node uint64, cmd string) {
+	jctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	sv := s.hosts[node]
+	s.jobs[id] = cancel
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() {
+			s.mu.Lock()
+			delete(s.jobs, id)
+			s.mu.Unlock()
+			cancel()
+		}()
+		var err error
+		if sv == nil {
+			err = &runner.NodeError{Err: fmt.Errorf("gateway: no node %d was asked for", node)}
+		} else if <-sv.ready; sv.host == nil {
+			err = &runner.NodeError{Err: errors.New("gateway: the node is not connected")}
+		} else {
+			err = sv.host.Run(jctx, cmd, &outWriter{c: s.c, id: id, stream: 1}, &outWriter{c: s.c, id: id, stream: 2})
+		}
+		_ = s.c.send(&frame{Kind: kindDone, ID: id, Result: resultOf(err)})
+	}()
+}
+
+func (s *server) cancelJob(id uint64) {
+	s.mu.Lock()
+	cancel := s.jobs[id]
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+func (s *server) closeHost(id uint64) {
+	s.mu.Lock()
+	sv := s.hosts[id]
+	delete(s.hosts, id)
+	s.mu.Unlock()
+	if sv == nil {
+		return
+	}
+	go func() {
+		<-sv.ready
+		if sv.host != nil {
+			_ = sv.host.Close()
+		}
+	}()
+}
+
+// shutdown kills what runs, waits for it, and closes every connection.
+func (s *server) shutdown() {
+	s.mu.Lock()
+	for _, cancel := range s.jobs {
+		cancel()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, sv := range s.hosts {
+		if sv.host != nil {
+			_ = sv.host.Close()
+		}
+		delete(s.hosts, id)
+	}
+}
+
+// outWriter sends what a job writes as Out frames. A write fails only when
+// the controller is gone, which ends the job as it would on a closed pipe.
+type outWriter struct {
+	c      *conn
+	id     uint64
+	stream uint8
+}
+
+func (o *outWriter) Write(p []byte) (int, error) {
+	if err := o.c.send(&frame{Kind: kindOut, ID: o.id, Stream: o.stream, Data: p}); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// resultOf sorts a job's error for the wire.
+func resultOf(err error) *Result {
+	var (
+		ee *runner.ExitError
+		ne *runner.NodeError
+		ue *runner.UnstartableError
+	)
+	switch {
+	case err == nil:
+		return &Result{Kind: ResultOK}
+	case errors.As(err, &ee):
+		return &Result{Kind: ResultExit, Status: ee.Status, Signal: ee.Signal, Text: err.Error()}
+	case errors.As(err, &ue):
+		return &Result{Kind: ResultUnstartable, Text: ue.Reason}
+	case errors.As(err, &ne):
+		return &Result{Kind: ResultNode, Text: ne.Err.Error()}
+	}
+	return &Result{Kind: ResultOther, Text: err.Error()}
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/drove-dev/drove/gateway"
+	"github.com/drove-dev/drove/hostlist"
+	"github.com/drove-dev/drove/internal/keepalive"
+	"github.com/drove-dev/drove/nodes"
+	"github.com/drove-dev/drove/runner"
+	"golang.org/x/crypto/ssh"
+)
+
+// GatewayCmd is "drove gateway", which a controller starts on a gateway
+// over SSH (see package gateway); not for users.
+type GatewayCmd struct {
+	Ready string `required:"" placeholder:"NONCE" help:"Say 'drove-gateway-ready NONCE' on stdout, then speak the gateway protocol on stdin and stdout."`
+}
+
+// Run serves one controller until its session ends.
+func (g *GatewayCmd) Run(ctx context.Context, e *env) error {
+	if _, err := fmt.Fprintln(e.stdout, gateway.ReadyLine(g.Ready)); err != nil {
+		return err
+	}
+	return gateway.Serve(ctx, e.stdin, e.stdout, gatewayConnector(e))
+}
+
+// gatewayConnector reaches the nodes a controller hands this gateway as
+// "drove run" reaches its own: through this machine's ssh_config (or the
+// one the controller names), known_hosts and agent.
+func gatewayConnector(e *env) gateway.Connector {
+	var (
+		mu  sync.Mutex
+		fl  *fleetFlags
+		d   *nodes.Dialer
+		err error
+	)
+	return func(ctx context.Context, spec string, o gateway.Options) (runner.Host, error) {
+		sp, perr := hostlist.ParseSpec(spec)
+		if perr != nil {
+			return nil, perr
+		}
+		mu.Lock()
+		if fl == nil {
+			fl = &fleetFlags{SSHConfig: o.SSHConfig, AcceptNew: o.AcceptNew, ConnTimeout: time.Duration(o.ConnectTimeout),
+				Keepalive: time.Duration(o.Keepalive), Grace: time.Duration(o.Grace)}
+			d, err = fl.dialer(e)
+		}
+		mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		return fl.poolNodes([]hostlist.Spec{sp}, d)[0].Connect(ctx)
+	}
+}
+
+// gatewayPool is the controller's gateways (--gateway): each node that is
+// not ':' goes through one of them, chosen by a hash of its name, so a
+// node keeps its gateway when node files are re-read. A gateway is
+// started at its first node's connect.
+type gatewayPool struct {
+	e      *env
+	d      *nodes.Dialer
+	binary string
+	opts   gateway.Options
+	gws    []*gatewayConn
+}
+
+type gatewayConn struct {
+	spec hostlist.Spec
+	once sync.Once
+	cl   *gateway.Client
+	conn *ssh.Client
+	err  error
+}
+
+func newGatewayPool(e *env, d *nodes.Dialer, specs []hostlist.Spec, binary string, opts gateway.Options) (*gatewayPool, error) {
+	if binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, usageErrorf("--gateway: cannot find this drove's binary to send (give --gateway-binary): %v", err)
+		}
+		binary = exe
+	}
+	p := &gatewayPool{e: e, d: d, binary: binary, opts: opts}
+	for _, sp := range hostlist.Merge(specs) {
+		if sp.Local() {
+			return nil, usageErrorf("--gateway: ':' (this machine) cannot be a gateway")
+		}
+		p.gws = append(p.gws, &gatewayConn{spec: sp})
+	}
+	return p, nil
+}
+
+// connect connects node sp through its gateway.
+func (p *gatewayPool) connect(ctx context.Context, name string, sp hostlist.Spec) (runner.Host, error) {
+	h := fnv.New32a()
+	_, _ = io.WriteString(h, sp.Key())
+	g := p.gws[int(h.Sum32()%uint32(len(p.gws)))]
+	g.once.Do(func() { g.err = p.start(ctx, g) })
+	if g.err != nil {
+		return nil, g.err
+	}
+	return g.cl.Connect(ctx, name, sp.Key())
+}
+
+// start dials the gateway, and starts drove there.
+func (p *gatewayPool) start(ctx context.Context, g *gatewayConn) error {
+	name := g.spec.Key()
+	t, err := p.d.Resolve(g.spec)
+	if err != nil {
+		return fmt.Errorf("gateway %s: %w", name, err)
+	}
+	conn, err := p.d.Dial(ctx, t)
+	if err != nil {
+		return fmt.Errorf("gateway %s: %w", name, err)
+	}
+	cl, err := gateway.Start(ctx, conn, gateway.StartOptions{Name: name, Binary: p.binary, Options: p.opts,
+		Stderr: &linePrefixer{w: p.e.stderr, prefix: "drove: gateway " + name + ": "}, Timeout: max(t.ConnectTimeout, 30*time.Second)})
+	if err != nil {
+		_ = conn.Close()
+		return err
+	}
+	interval := t.ServerAliveInterval
+	if p.opts.Keepalive > 0 {
+		interval = time.Duration(p.opts.Keepalive)
+	}
+	if interval > 0 {
+		go keepalive.Watch(conn, cl.Done(), interval, t.ServerAliveCountMax)
+	}
+	g.cl, g.conn = cl, conn
+	return nil
+}
+
+// close ends every gateway's conversation: each kills what it still runs
+// and exits.
+func (p *gatewayPool) close() {
+	for _, g := range p.gws {
+		if g.cl != nil {
+			_ = g.cl.Close()
+			_ = g.conn.Close()
+		}
+	}
+}
+
+// linePrefixer writes whole lines, each with prefix.
+type linePrefixer struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+	buf    []byte
+}
+
+func (l *linePrefixer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		if _, err := fmt.Fprintf(l.w, "%s%s\n", l.prefix, l.buf[:i]); err != nil {
+			return 0, err
+		}
+		l.buf = l.buf[i+1:]
+	}
+}
