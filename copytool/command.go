@@ -134,3 +134,21 @@ func FollowsLinks(args []string) bool {
 	}
 	return false
 }
+
+// ListDst returns the shell text of an rclone lsjson of the entries of
+// c.List as DST holds them (path and size of each file found, JSON), with
+// c.Args but those only rclone copy takes (--create-empty-src-dirs) or
+// that write to stdout (-P, --progress), written to out. It is how a copy
+// of a list is checked: rclone ignores listed files it cannot find.
+func (c Command) ListDst(out string) string {
+	q := Quote
+	w := []string{"rclone", "lsjson", "-R", "--files-only", "--no-mimetype", "--no-modtime", "--files-from-raw", q(c.List)}
+	for _, a := range c.Args {
+		switch a {
+		case "--create-empty-src-dirs", "-P", "--progress":
+			continue
+		}
+		w = append(w, q(a))
+	}
+	return strings.Join(append(w, q(SafeLead(c.Dst)), ">"+q(out)), " ")
+}

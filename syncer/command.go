@@ -64,15 +64,20 @@ func (o *Options) wrap(c copytool.Command, log string) string {
 	case c.List == "":
 		kind = "rsync-final"
 	}
-	return o.copyScript(kind, c.Line(), log)
+	check := ""
+	if o.Tool == copytool.Rclone && c.List != "" {
+		check = c.ListDst(dstListing(log))
+	}
+	return o.copyScript(kind, c.Line(), check, log)
 }
 
-// copyScript is copy.sh of the given kind running line (shell text).
-func (o *Options) copyScript(kind, line, log string) string {
+// copyScript is copy.sh of the given kind running line (shell text), then,
+// when it succeeded, check (shell text, may be empty).
+func (o *Options) copyScript(kind, line, check, log string) string {
 	q := partition.Quote
 	w := []string{"sh", "-c", q(oneLine(copySh)), "sh", q(o.nonce), q(filepath.Dir(log)), q(log), kind,
 		q(o.tempDir()), q(strings.TrimSuffix(o.Src, "/")), q(copytool.DirArg(o.Dst)), q(line),
-		q(oneLine(confineSh)), q(oneLine(mountinfoAwk))}
+		q(oneLine(confineSh)), q(oneLine(mountinfoAwk)), q(check)}
 	return strings.Join(w, " ")
 }
 

@@ -284,6 +284,21 @@ func (m *migration) copyEvent(ev runner.Event) {
 			}
 			m.res.Vanished++
 		}
+		if m.o.Tool == copytool.Rclone {
+			// rclone ignores the listed files it cannot find: the
+			// job listed DST's copies of them, judged here.
+			n, err := checkRcloneCopy(p.List, dstListing(p.Log), m.o.Src, p.listed, p.Bytes, copytool.FollowsLinks(m.o.ToolArgs))
+			if err != nil {
+				p.Node = ev.Node
+				m.prog.PartsFailed++
+				m.res.Failed = append(m.res.Failed, Failure{Part: *p, Node: ev.Node, Reason: err.Error()})
+				m.lateFailed = append(m.lateFailed, ev.Job.Seq)
+				break
+			}
+			if n > 0 {
+				m.res.Vanished++
+			}
+		}
 		p.Done, p.Node = true, ev.Node
 		m.prog.PartsDone++
 		m.prog.CopiedFiles += int64(p.Files)

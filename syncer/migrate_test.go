@@ -285,10 +285,11 @@ func TestCommandsQuoteEveryPath(t *testing.T) {
 	tmp := "/d/it's/.drove-tmp.e3b001a5212b"
 	scripts := func(w []string) {
 		require.Equal(t, []string{"sh", "-c", oneLine(copySh), "sh", "n0"}, w[:5])
-		require.Equal(t, []string{oneLine(confineSh), oneLine(mountinfoAwk)}, w[12:])
+		require.Equal(t, []string{oneLine(confineSh), oneLine(mountinfoAwk)}, w[12:14])
 	}
 	w := shellWords(t, cmd)
 	scripts(w)
+	require.Equal(t, []string{""}, w[14:], "rsync's copy is checked by its messages")
 	require.Equal(t, []string{"/w/a b/log/1", "/w/a b/log/1/part.000002.log", "rsync", tmp, "/s/$(touch x)", "/d/it's/"}, w[5:11])
 	rsh := `sh -c 'shift; eval "$@"' sh`
 	require.Equal(t, []string{"rsync", "-a", "--from0", "--files-from=/w/a b/lists/1/part.000002", "--force", "--temp-dir=.drove-tmp.e3b001a5212b",
@@ -323,4 +324,12 @@ func TestCommandsQuoteEveryPath(t *testing.T) {
 	require.Equal(t, "/s/$(touch x)", w[9])
 	require.Equal(t, []string{"rclone", "sync", "--create-empty-src-dirs", "--exclude", "*.o", "--exclude", "*.o/**", "--exclude", "/build/out",
 		"--exclude", "/build/out/**", "--exclude=*;rm", "/s/$(touch x)", "remote:bucket/x"}, shellWords(t, w[11]))
+
+	// rclone's copy of a list is followed by DST's listing of it.
+	o.ToolArgs = []string{"--exclude=*;rm", "--create-empty-src-dirs", "-P"}
+	cmd, err = o.partCommand(p)
+	require.NoError(t, err)
+	w = shellWords(t, cmd)
+	require.Equal(t, []string{"rclone", "lsjson", "-R", "--files-only", "--no-mimetype", "--no-modtime", "--files-from-raw", "/w/a b/lists/1/part.000002",
+		"--exclude=*;rm", "remote:bucket/x", ">/w/a b/log/1/part.000002.dst.json"}, shellWords(t, strings.Replace(w[14], ">", `\>`, 1)))
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/drove-dev/drove/copytool"
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/drove-dev/drove/runner"
 	"github.com/stretchr/testify/require"
 )
@@ -105,5 +106,61 @@ func TestCheckExit23PathsDroveCannotMap(t *testing.T) {
 				require.ErrorContains(t, err, "cannot match to an entry it listed")
 			}
 		})
+	}
+}
+
+// TestRcloneStaleViewFails: rclone copies a partition on a node whose view
+// of SRC is an older copy lacking one listed file (a mount namespace with
+// that copy over SRC). rclone ignores listed files it cannot find and
+// exits 0; the file is here, unchanged since it was listed, so the
+// partition fails, naming it. The run exited 0 with the file missing from
+// DST before drove checked DST's listing of the partition.
+func TestRcloneStaleViewFails(t *testing.T) {
+	testkit.Slow(t) // three rclones: about 4 s
+	needTool(t, "rclone")
+	needStaleView(t)
+	dir := t.TempDir()
+	t.Setenv("RCLONE_CONFIG", filepath.Join(dir, "rclone.conf"))
+	src, dst, work := filepath.Join(dir, "src"), filepath.Join(dir, "dst"), filepath.Join(dir, "work")
+	other := filepath.Join(dir, "other") // what the stale node sees
+	files := []string{"a/1", "a/2", "b/1"}
+	for _, p := range files {
+		for _, root := range []string{src, other} {
+			require.NoError(t, os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(root, p), []byte(p), 0o644))
+		}
+	}
+	time.Sleep(2 * ctimeSlack) // the files are older than the listing
+	var missing string
+	stale := true
+	before := func(cmd string) string {
+		if !stale || !strings.Contains(cmd, "part.000001") {
+			return ""
+		}
+		b, err := os.ReadFile(filepath.Join(work, "lists", "1", "part.000001"))
+		require.NoError(t, err)
+		missing = strings.Split(string(b), "\n")[0]
+		require.NoError(t, os.Remove(filepath.Join(other, missing)))
+		return staleShell(other, src, cmd)
+	}
+	o := Options{
+		Src: src, Dst: dst, Work: work, Tool: copytool.Rclone,
+		MaxFiles: 2, FinalPass: false, Nodes: hookNodes(1, before, func(string) {}), OnFailure: runner.Evict,
+	}
+	res, err := Run(context.Background(), o)
+	require.NoError(t, err)
+	require.NoFileExists(t, filepath.Join(dst, missing), "the stale node was not stale")
+	require.False(t, res.OK(), "a file present and unchanged in SRC is missing from DST")
+	require.Len(t, res.Failed, 1)
+	require.Contains(t, res.Failed[0].Reason, "rclone did not copy")
+	require.Contains(t, res.Failed[0].Reason, missing)
+	require.Zero(t, res.Vanished)
+
+	stale = false
+	res, err = Run(context.Background(), o)
+	require.NoError(t, err)
+	require.True(t, res.OK(), "%+v", res.Failed)
+	for _, p := range files {
+		require.FileExists(t, filepath.Join(dst, p))
 	}
 }
