@@ -338,13 +338,31 @@ func (m *migration) idle(node string) {
 // drove's temporary directory from DST), on a local node if there is one,
 // else on any node still in the pool.
 func (m *migration) final(ctx context.Context, cleanup bool) {
-	what, cmd := "final pass", m.o.finalCommand()
+	// A final pass that deletes runs only where SRC looks as it does
+	// here: on a node that sees the view marker drove writes now, or,
+	// when SRC cannot be written, on a local node only.
+	mark, anyNode := "", true
+	var markErr error
+	if m.o.Delete && !cleanup {
+		name, remove, err := m.o.viewMarker()
+		if err == nil {
+			defer remove()
+			mark = name
+		} else {
+			anyNode, markErr = false, err
+		}
+	}
+	what, cmd := "final pass", m.o.finalCommand(mark)
 	if cleanup {
 		what, cmd = "cleanup", m.o.cleanupCommand()
 	}
 	nodes := m.fleet.runnerNodes(func(n Node) bool { return n.Local })
-	if len(nodes) == 0 {
+	if len(nodes) == 0 && anyNode {
 		nodes = m.fleet.runnerNodes(nil)
+	}
+	if len(nodes) == 0 && markErr != nil {
+		m.res.FinalErr = fmt.Errorf("sync: %s: %w; without it a pass that deletes runs only on a local node, and there is none", what, markErr)
+		return
 	}
 	if len(nodes) == 0 {
 		m.res.FinalErr = fmt.Errorf("sync: %s: no node is left to run it", what)
@@ -403,7 +421,7 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 		m.res.Interrupted = true
 	case len(rep.Failed) > 0 && len(rep.Failed[0].Attempts) > 0:
 		a := rep.Failed[0].Attempts
-		m.res.FinalErr = fmt.Errorf("sync: %s failed on %s: %w (see %s)", what, a[len(a)-1].Node, a[len(a)-1].Err, log)
+		m.res.FinalErr = fmt.Errorf("sync: %s failed on %s: %w (see %s)", what, a[len(a)-1].Node, staleViewError(a[len(a)-1].Err), log)
 	default:
 		m.res.FinalErr = fmt.Errorf("sync: %s could not run: no node could be reached (see %s)", what, log)
 	}

@@ -164,3 +164,69 @@ func TestRcloneStaleViewFails(t *testing.T) {
 		require.FileExists(t, filepath.Join(dst, p))
 	}
 }
+
+// TestFinalPassOnAStaleNodeDeletesNothing: the final pass with Delete runs
+// on a node whose view of SRC is an older copy lacking a file that the
+// partitions copied (present and unchanged in SRC). It must not delete
+// DST's good copy and exit 0: the node does not see the view marker drove
+// writes into SRC before the pass, so it runs nothing and the run fails,
+// saying why. rsync --delete and rclone sync deleted the copy, exit 0,
+// before the marker. A node that sees SRC as drove does then finishes.
+func TestFinalPassOnAStaleNodeDeletesNothing(t *testing.T) {
+	needStaleView(t)
+	for _, tool := range []copytool.Tool{copytool.Rsync, copytool.Rclone} {
+		t.Run(tool.String(), func(t *testing.T) {
+			needTool(t, tool.String())
+			if tool == copytool.Rclone {
+				testkit.Slow(t)
+			}
+			dir := t.TempDir()
+			t.Setenv("RCLONE_CONFIG", filepath.Join(dir, "rclone.conf"))
+			src, dst, work := filepath.Join(dir, "src"), filepath.Join(dir, "dst"), filepath.Join(dir, "work")
+			other := filepath.Join(dir, "other") // what the stale node sees
+			files := []string{"a/1", "a/2", "b/1"}
+			for _, p := range files {
+				for _, root := range []string{src, other} {
+					require.NoError(t, os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755))
+					require.NoError(t, os.WriteFile(filepath.Join(root, p), []byte(p), 0o644))
+				}
+			}
+			require.NoError(t, os.Remove(filepath.Join(other, "a/2")))
+			srcTime, err := os.Stat(src)
+			require.NoError(t, err)
+			stale := true
+			before := func(cmd string) string {
+				if stale && strings.Contains(cmd, "final.log") {
+					return staleShell(other, src, cmd)
+				}
+				return ""
+			}
+			o := Options{
+				Src: src, Dst: dst, Work: work, Tool: tool, MaxFiles: 10, FinalPass: true, Delete: true,
+				Nodes: hookNodes(1, before, func(string) {}), OnFailure: runner.Evict, MaxAttempts: 1,
+			}
+			res, err := Run(context.Background(), o)
+			require.NoError(t, err)
+			require.FileExists(t, filepath.Join(dst, "a/2"), "the stale node's pass deleted a good copy")
+			require.False(t, res.OK(), "the final pass did not run where SRC looks as it does here")
+			require.ErrorContains(t, res.FinalErr, "view of SRC is stale")
+
+			stale = false
+			res, err = Run(context.Background(), o)
+			require.NoError(t, err)
+			require.True(t, res.OK(), "%+v %v", res.Failed, res.FinalErr)
+			require.True(t, res.FinalRan)
+			for _, p := range files {
+				require.FileExists(t, filepath.Join(dst, p))
+			}
+			for _, root := range []string{src, dst} {
+				m, err := filepath.Glob(filepath.Join(root, viewMarkerPrefix+"*"))
+				require.NoError(t, err)
+				require.Empty(t, m, "the view marker is left in %s", root)
+			}
+			now, err := os.Stat(src)
+			require.NoError(t, err)
+			require.Equal(t, srcTime.ModTime(), now.ModTime(), "SRC's mtime moved")
+		})
+	}
+}

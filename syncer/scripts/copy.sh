@@ -1,13 +1,15 @@
 # shellcheck shell=sh
 # copy.sh: one copy of a sync (a partition or the final pass), run as
-#   sh -c "$(cat copy.sh)" sh NONCE LOGDIR LOG KIND TMP SRC DST CMD CONFINE AWK CHECK
+#   sh -c "$(cat copy.sh)" sh NONCE LOGDIR LOG KIND TMP SRC DST CMD CONFINE AWK CHECK MARK
 # KIND is rsync (CMD reads SRC through drove's daemon, TMP is made first),
 # rsync-final (the same, then TMP is removed and DST's mtime set to SRC's),
 # rclone (CMD as is) or rclone-confined (CMD in a mount namespace where no
 # symlink below SRC is followed: CONFINE run with AWK, see confine.sh).
 # CMD is shell text whose words are already quoted; so is CHECK, run after
 # a CMD that exited 0 (rclone: the listing of DST that drove checks), or
-# nothing when empty. Its output is appended
+# nothing when empty. MARK, when not empty, is the name of drove's view
+# marker at the top of SRC: a node that does not see it has a stale view of
+# SRC and runs nothing (exit 8). Its output is appended
 # to LOG; the outcome is a line on stdout, "drove-outcome NONCE exit 23",
 # "... exit 24" (rsync: the job then exits 0) or "... unconfined",
 # printed after a newline so that bytes before it cannot join it.
@@ -15,10 +17,14 @@
 # job's text is this file joined into one line.
 drove_n=$1 drove_logdir=$2 drove_log=$3 drove_kind=$4 drove_tmp=$5 drove_src=$6 drove_dst=$7 drove_cmd=$8 drove_confine=$9;
 shift 9;
-drove_awk=$1 drove_check=$2;
+drove_awk=$1 drove_check=$2 drove_mark=$3;
 exec 3>&1;
 mkdir -p -- "$drove_logdir" && {
   echo "== $(date -u) $(uname -n)";
+  if [ -n "$drove_mark" ] && ! [ -f "$drove_src/$drove_mark" ]; then
+    echo "drove: this node does not see $drove_src/$drove_mark, which drove wrote before this pass: its view of SRC is stale";
+    exit 8;
+  fi;
   case $drove_kind in
   rsync|rsync-final)
     # shellcheck disable=SC2034 # drove_m is read by CMD (the daemon module)
