@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -229,4 +230,44 @@ func TestFinalPassOnAStaleNodeDeletesNothing(t *testing.T) {
 			require.Equal(t, srcTime.ModTime(), now.ModTime(), "SRC's mtime moved")
 		})
 	}
+}
+
+// TestFinalPassDeletesOnlyHereWhenSRCIsReadOnly: drove cannot write its
+// view marker into a read-only SRC, so a final pass with Delete runs only
+// on a local node; with none, the run fails saying why, and DST's extra
+// file is kept.
+func TestFinalPassDeletesOnlyHereWhenSRCIsReadOnly(t *testing.T) {
+	testkit.Slow(t) // two syncs and a mount: about 3 s
+	needTool(t, "rsync")
+	needStaleView(t)
+	dir := t.TempDir()
+	src, ro, dst := filepath.Join(dir, "src"), filepath.Join(dir, "ro"), filepath.Join(dir, "dst")
+	require.NoError(t, os.MkdirAll(filepath.Join(src, "a"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "a/1"), []byte("1"), 0o644))
+	require.NoError(t, os.MkdirAll(ro, 0o755))
+	require.NoError(t, os.MkdirAll(dst, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dst, "extra"), []byte("x"), 0o644))
+	if out, err := exec.Command("mount", "--bind", src, ro).CombinedOutput(); err != nil {
+		t.Skipf("mount --bind: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", ro).Run() })
+	out, err := exec.Command("mount", "-o", "remount,ro,bind", ro).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	remote := hookNodes(1, nil, nil)
+	remote[0].Local = false
+	o := Options{Src: ro, Dst: dst, Work: filepath.Join(dir, "work"), Tool: copytool.Rsync, MaxFiles: 10,
+		FinalPass: true, Delete: true, Nodes: remote, OnFailure: runner.Evict}
+	res, err := Run(context.Background(), o)
+	require.NoError(t, err)
+	require.False(t, res.OK())
+	require.ErrorContains(t, res.FinalErr, "runs only on a local node")
+	require.FileExists(t, filepath.Join(dst, "extra"))
+
+	o.Nodes = hookNodes(1, nil, nil)
+	res, err = Run(context.Background(), o)
+	require.NoError(t, err)
+	require.True(t, res.OK(), "%+v %v", res.Failed, res.FinalErr)
+	require.NoFileExists(t, filepath.Join(dst, "extra"))
+	require.FileExists(t, filepath.Join(dst, "a/1"))
 }
