@@ -7,15 +7,19 @@
 # symlink below SRC is followed: CONFINE run with AWK, see confine.sh).
 # CMD is shell text whose words are already quoted. Its output is appended
 # to LOG; the outcome is a line on stdout, "drove-outcome NONCE exit 23",
-# "... exit 24" (rsync: the job then exits 0) or "... unconfined",
-# printed after a newline so that bytes before it cannot join it.
+# "... exit 24" (rsync: the job then exits 0), "... unconfined" or
+# "... failed N" (the copy ran, with its log open, and exited N, which is
+# the job's exit status too), printed after a newline so that bytes
+# before it cannot join it.
 # Every line of this file ends a command with ";" or continues it: the
 # job's text is this file joined into one line.
 drove_n=$1 drove_logdir=$2 drove_log=$3 drove_kind=$4 drove_tmp=$5 drove_src=$6 drove_dst=$7 drove_cmd=$8 drove_confine=$9;
 shift 9;
 drove_awk=$1;
 exec 3>&1;
+drove_t=0;
 mkdir -p -- "$drove_logdir" && {
+  drove_t=1;
   echo "== $(date -u) $(uname -n)";
   case $drove_kind in
   rsync|rsync-final)
@@ -53,4 +57,7 @@ rsync*)
     { [ "$drove_s" -eq 24 ] || echo '== exit 23' >>"$drove_log"; } && printf '\ndrove-outcome %s exit %s\n' "$drove_n" "$drove_s" && drove_s=0;
   fi;;
 esac;
+if [ "$drove_s" -ne 0 ] && [ "$drove_t" -eq 1 ]; then
+  printf '\ndrove-outcome %s failed %s\n' "$drove_n" "$drove_s";
+fi;
 exit "$drove_s";
