@@ -36,7 +36,7 @@ func (o *Options) partCommand(p *Part) (string, error) {
 	if strings.ContainsAny(p.List, "\n\r") {
 		return "", partition.ErrMultiline
 	}
-	c := copytool.Command{Tool: o.Tool, List: p.List, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst}
+	c := copytool.Command{Tool: o.Tool, List: p.List, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst, Stats: true}
 	if o.Tool == copytool.Rsync {
 		c.TempDir = TempDirName(o.Work)
 		// A directory of DST that SRC now has as a file or symlink is
@@ -85,7 +85,7 @@ func (o *Options) copyScript(kind, line, log string) string {
 // to WORK/log/final.log. Without Delete nothing of DST is ever removed but
 // drove's own temporary directory.
 func (o *Options) finalCommand() string {
-	c := copytool.Command{Tool: o.Tool, Delete: o.Delete, Excludes: o.Excludes, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst}
+	c := copytool.Command{Tool: o.Tool, Delete: o.Delete, Excludes: o.Excludes, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst, Stats: true}
 	if o.Tool == copytool.Rsync {
 		c.TempDir, c.ExcludeTempDir = TempDirName(o.Work), true
 		c.Source = o.rsyncSource()

@@ -181,6 +181,7 @@ func (m *migration) crawl(ctx context.Context, st *state, q *queue) {
 	sum, err := partition.Run(ctx, opts, emit, progress)
 	m.mu.Lock()
 	m.res.Skipped = sum.Skipped
+	m.crawlSpecials = sum.Special
 	m.mu.Unlock()
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -286,6 +287,7 @@ func (m *migration) copyEvent(ev runner.Event) {
 			m.res.Vanished++
 		}
 		p.Done, p.Node = true, ev.Node
+		m.tally(p)
 		m.prog.PartsDone++
 		m.prog.CopiedFiles += int64(p.Files)
 		m.prog.CopiedBytes += p.Bytes
@@ -312,6 +314,15 @@ func (m *migration) copyEvent(ev runner.Event) {
 		cp = &c
 	}
 	m.emit(Event{Kind: Copying, Run: ev, Part: cp})
+}
+
+// tally counts what the copy of p that just succeeded reported. The
+// caller holds m.mu.
+func (m *migration) tally(p *Part) {
+	s := attemptStats(m.o.Tool, p.Log)
+	m.res.Moved.add(s)
+	// Each link is in one partition: the crawls never list a path twice.
+	m.skippedLinks += int64(len(s.Links))
 }
 
 func (m *migration) idle(node string) {
@@ -362,6 +373,11 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 			case runner.JobSucceeded:
 				out := outs.take(ev.Job.Seq, ev.Attempt)
 				m.unconfined(ev, out)
+				if !cleanup {
+					s := attemptStats(m.o.Tool, log)
+					m.res.FinalMoved.add(s)
+					m.finalSpecials = int64(len(s.Specials))
+				}
 				if out.Exit != 0 {
 					if checkErr = checkExit23(log, m.o.Src, finalStart, nil); checkErr == nil {
 						m.res.Vanished++
