@@ -2,7 +2,10 @@ package copytool
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Stats is what one run of a copy tool reported it did, read line by line
@@ -29,10 +32,13 @@ type Stats struct {
 	// retried; Specials the devices, FIFOs and sockets it skipped
 	// ("Can't transfer non file/directory").
 	Links, Specials map[string]bool
-	// LastError is rclone's last error line: its fatal message when it
-	// printed one ("Failed to copy with 2 errors: last error was: ..."),
-	// else its last error-level message, with the object it names.
-	LastError string
+	// ErrorLine is the tool's own line that says why it failed: rsync's
+	// first message ("rsync: [Receiver] mkdir ... failed: Read-only file
+	// system (30)"), else its "rsync error: ..." line; rclone's fatal
+	// message when it printed one ("Failed to copy with 2 errors: last
+	// error was: ..."), else its last error-level message, with the
+	// object it names.
+	ErrorLine string
 	fatal     bool
 
 	// rsync's counts: entries (not directories) in its file list, links,
@@ -63,6 +69,9 @@ func (s *Stats) Read(tool Tool, line string) {
 // rsync's --stats lines, e.g. "Number of files: 1,234 (reg: 1,000, dir:
 // 230, link: 4)"; digit separators depend on the locale and -h.
 func (s *Stats) readRsync(l string) {
+	if s.ErrorLine == "" && (strings.HasPrefix(l, "rsync: ") || strings.HasPrefix(l, "rsync error: ")) {
+		s.ErrorLine = Printable(l)
+	}
 	key, val, ok := strings.Cut(l, ": ")
 	if !ok {
 		return
@@ -71,7 +80,7 @@ func (s *Stats) readRsync(l string) {
 	case "Number of files":
 		// The first line of the block: a new block (one per rsync run)
 		// starts the counts again.
-		*s = Stats{Reported: true}
+		*s = Stats{Reported: true, ErrorLine: s.ErrorLine}
 		total, kinds := rsyncKinds(val)
 		s.entries = total - kinds["dir"]
 	case "Number of created files":
@@ -140,7 +149,7 @@ func (s *Stats) readRclone(l string) {
 		// rclone's fatal message at exit is plain text after the date:
 		// "2026/12/05 18:00:10 Failed to copy with 2 errors: ...".
 		if rest, ok := cutRcloneDate(l); ok && strings.HasPrefix(rest, "Failed to ") {
-			s.LastError, s.fatal = rest, true
+			s.ErrorLine, s.fatal = Printable(rest), true
 		}
 		return
 	}
@@ -163,11 +172,32 @@ func (s *Stats) readRclone(l string) {
 		}
 		s.Specials[r.Object] = true
 	case (r.Level == "error" || r.Level == "critical") && !s.fatal:
-		s.LastError = r.Msg
+		s.ErrorLine = Printable(r.Msg)
 		if r.Object != "" {
-			s.LastError = r.Object + ": " + r.Msg
+			s.ErrorLine = Printable(r.Object + ": " + r.Msg)
 		}
 	}
+}
+
+// maxErrorLine is how much of a tool's error line ErrorLine keeps.
+const maxErrorLine = 512
+
+// Printable is l for a message of drove's own: cut to maxErrorLine bytes
+// (on a character boundary, "..." where it was cut) and Go-quoted unless
+// every character prints, so that a file name in it can neither break
+// the line nor act on a terminal.
+func Printable(l string) string {
+	if len(l) > maxErrorLine {
+		cut := maxErrorLine
+		for cut > 0 && !utf8.RuneStart(l[cut]) {
+			cut--
+		}
+		l = l[:cut] + "..."
+	}
+	if strings.IndexFunc(l, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' || r == utf8.RuneError }) >= 0 {
+		return strconv.Quote(l)
+	}
+	return l
 }
 
 // cutRcloneDate cuts "YYYY/MM/DD hh:mm:ss " off the start of l.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
@@ -133,8 +134,51 @@ func TestStatsRcloneError(t *testing.T) {
 	for _, l := range strings.Split(string(out), "\n") {
 		s.Read(Rclone, l)
 	}
-	require.Contains(t, s.LastError, "not a directory", "%s", out)
-	require.True(t, strings.HasPrefix(s.LastError, "Failed to copy"), "rclone's fatal line, not %q", s.LastError)
+	require.Contains(t, s.ErrorLine, "not a directory", "%s", out)
+	require.True(t, strings.HasPrefix(s.ErrorLine, "Failed to copy"), "rclone's fatal line, not %q", s.ErrorLine)
 }
 
 func timeAgo() time.Time { return time.Now().Add(-time.Hour) }
+
+// TestStatsErrorLine: rsync's first message is its error line; a name
+// with a terminal escape or a newline in it is quoted, and a long line
+// is cut.
+func TestStatsErrorLine(t *testing.T) {
+	var s Stats
+	for _, l := range []string{
+		`rsync: [Receiver] mkdir "/d/x" failed: Read-only file system (30)`,
+		`rsync: [Receiver] mkdir "/d/y" failed: Read-only file system (30)`,
+		`rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1338) [generator=3.5.0]`,
+	} {
+		s.Read(Rsync, l)
+	}
+	require.Equal(t, `rsync: [Receiver] mkdir "/d/x" failed: Read-only file system (30)`, s.ErrorLine)
+
+	s = Stats{}
+	s.Read(Rclone, `{"level":"error","msg":"Failed to copy: boom","object":"a\u001b[2Jb"}`)
+	require.Equal(t, `"a\x1b[2Jb: Failed to copy: boom"`, s.ErrorLine)
+	s = Stats{}
+	s.Read(Rclone, "2026/12/05 18:00:10 Failed to copy: "+strings.Repeat("é", 400))
+	require.LessOrEqual(t, len(s.ErrorLine), maxErrorLine+3)
+	require.True(t, strings.HasSuffix(s.ErrorLine, "..."))
+	require.True(t, utf8.ValidString(s.ErrorLine))
+}
+
+// TestStatsRsyncError: rsync's own error line, from a real failure (DST
+// under a file): its first message, not the "rsync error:" summary.
+func TestStatsRsyncError(t *testing.T) {
+	if _, err := exec.LookPath("rsync"); err != nil {
+		t.Skip("rsync is not installed")
+	}
+	src := statsTree(t)
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	args := append([]string{"rsync", "-a"}, StatsArgs(Rsync)...)
+	out, err := exec.Command(args[0], append(args[1:], src+"/", filepath.Join(file, "dst")+"/")...).CombinedOutput()
+	require.Error(t, err)
+	var s Stats
+	for _, l := range strings.Split(string(out), "\n") {
+		s.Read(Rsync, l)
+	}
+	require.Regexp(t, `^rsync: .*"[^"]*/file/dst/?": Not a directory \(20\)$`, s.ErrorLine, "%s", out)
+}

@@ -93,6 +93,7 @@ func (m *migration) copy(ctx context.Context, st *state, pending []*Part, needCr
 		fl := Failure{Part: *p, Reason: f.Reason}
 		if n := len(f.Attempts); n > 0 {
 			fl.Node, fl.Err = f.Attempts[n-1].Node, f.Attempts[n-1].Err
+			fl.ToolError = toolError(m.o.Tool, p.Log)
 		}
 		m.res.Failed = append(m.res.Failed, fl)
 	}
@@ -406,7 +407,11 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 		m.res.Interrupted = true
 	case len(rep.Failed) > 0 && len(rep.Failed[0].Attempts) > 0:
 		a := rep.Failed[0].Attempts
-		m.res.FinalErr = fmt.Errorf("sync: %s failed on %s: %w (see %s)", what, a[len(a)-1].Node, a[len(a)-1].Err, log)
+		why := ""
+		if l := toolError(m.o.Tool, log); l != "" && !cleanup {
+			why = ": " + l
+		}
+		m.res.FinalErr = fmt.Errorf("sync: %s failed on %s: %w%s (see %s)", what, a[len(a)-1].Node, a[len(a)-1].Err, why, log)
 	default:
 		m.res.FinalErr = fmt.Errorf("sync: %s could not run: no node could be reached (see %s)", what, log)
 	}

@@ -65,6 +65,9 @@ type Failure struct {
 	Node   string // the node of its last attempt
 	Err    error  // of its last attempt (*runner.ExitError etc.), nil if it never ran
 	Reason string
+	// ToolError is the copy tool's own line in the log of the last
+	// attempt that says why it failed (copytool.Stats.ErrorLine), if any.
+	ToolError string
 }
 
 // Result is the account of a run.

@@ -47,6 +47,33 @@ func attemptStats(tool copytool.Tool, log string) copytool.Stats {
 	return s
 }
 
+// toolError is the line of the last attempt logged in log that says why
+// it failed: the tool's own (copytool.Stats.ErrorLine), else, when the
+// tool printed no statistics (it did not run, or died), the attempt's
+// last line, which is then the wrapper's (a mkdir that failed) or the
+// tool's last words; "" when there is none.
+func toolError(tool copytool.Tool, log string) string {
+	text, err := lastAttempt(log)
+	if err != nil {
+		return ""
+	}
+	var s copytool.Stats
+	last := ""
+	for l := range strings.SplitSeq(text, "\n") {
+		s.Read(tool, l)
+		if l != "" && l != exit23Line && !strings.HasPrefix(l, "{") {
+			last = l
+		}
+	}
+	switch {
+	case s.ErrorLine != "":
+		return s.ErrorLine
+	case !s.Reported && last != "":
+		return copytool.Printable(last)
+	}
+	return ""
+}
+
 // skips are the kinds of entries this run's copies did not take: the
 // symbolic links rclone skipped in the partitions (links), and the
 // devices, FIFOs and sockets: the crawl lists none (specials of them

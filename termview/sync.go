@@ -281,6 +281,9 @@ func failReason(f syncer.Failure) string {
 	if f.Err == nil {
 		return f.Reason
 	}
+	if f.ToolError != "" {
+		return runner.Describe(f.Node, f.Err) + ": " + f.ToolError
+	}
 	return runner.Describe(f.Node, f.Err)
 }
 
