@@ -252,6 +252,9 @@ func (m *migration) unconfined(ev runner.Event, out outcome) {
 		return
 	}
 	m.res.Unconfined = append(m.res.Unconfined, ev.Node)
+	if out.UnconfinedMount {
+		m.res.UnconfinedMount = append(m.res.UnconfinedMount, ev.Node)
+	}
 }
 
 // copyEvent accounts for one runner event of the copy and passes it on.

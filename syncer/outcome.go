@@ -16,7 +16,8 @@ import (
 //
 //	drove-outcome NONCE exit 23     rsync exited 23 (the job exits 0)
 //	drove-outcome NONCE exit 24     rsync exited 24: a source vanished (the job exits 0)
-//	drove-outcome NONCE unconfined  rclone could not be confined to SRC
+//	drove-outcome NONCE unconfined  rclone could not be confined to SRC: no mount namespace
+//	drove-outcome NONCE unconfined mount  ... a mount namespace, but confine.sh failed in it (the log says why)
 //	drove-outcome NONCE failed N    the copy ran and exited N (1-255; the job exits N)
 //
 // each after a newline of its own. NONCE is random for each sync run and
@@ -45,7 +46,10 @@ func newNonce() string {
 type outcome struct {
 	Exit       int  // rsync's exit status when it was 23 or 24, else 0
 	Unconfined bool // rclone ran unconfined
-	Failed     int  // the copy ran and exited with this status (not 0, 23 or 24), else 0
+	// UnconfinedMount: it had a mount namespace, but SRC could not be
+	// bind-mounted or remounted nosymfollow in it.
+	UnconfinedMount bool
+	Failed          int // the copy ran and exited with this status (not 0, 23 or 24), else 0
 }
 
 // outcomeParser reads a job's stdout for its outcome lines.
@@ -96,6 +100,8 @@ func (o *outcomeParser) parse(l []byte) {
 	switch s := string(rest); s {
 	case unconfinedWord:
 		o.outcome.Unconfined = true
+	case unconfinedWord + " mount":
+		o.outcome.Unconfined, o.outcome.UnconfinedMount = true, true
 	case "exit 23", "exit 24":
 		o.outcome.Exit, _ = strconv.Atoi(s[len("exit "):])
 	default:

@@ -98,6 +98,10 @@ type Result struct {
 	// Unconfined are the nodes where an rclone copy ran without its
 	// confinement to SRC (no mount namespace there; see confine.go).
 	Unconfined []string
+	// UnconfinedMount are those of them that had a mount namespace, but
+	// where SRC could not be bind-mounted or remounted nosymfollow in it
+	// (the copy's log says which step failed).
+	UnconfinedMount []string
 }
 
 // OK reports whether the tree was copied whole: every partition done, the

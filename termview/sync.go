@@ -3,6 +3,7 @@ package termview
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -203,8 +204,18 @@ func (u *Sync) Summary(r *syncer.Result, work string) {
 	if r.Resumed {
 		fmt.Fprintf(u.w, "drove: sync: resumed from %s: this run copied %d of its partitions\n", work, r.Moved.Copies)
 	}
-	if len(r.Unconfined) > 0 {
-		fmt.Fprintf(u.w, "drove: sync: warning: rclone ran unconfined on %s (no mount namespace there): a directory of SRC swapped for a symlink during a copy could have led it outside SRC (see docs/sync.md, \"Live trees\")\n", strings.Join(r.Unconfined, ", "))
+	var noNamespace []string
+	for _, n := range r.Unconfined {
+		if !slices.Contains(r.UnconfinedMount, n) {
+			noNamespace = append(noNamespace, n)
+		}
+	}
+	const risk = "a directory of SRC swapped for a symlink during a copy could have led it outside SRC (see docs/sync.md, \"Live trees\")"
+	if len(noNamespace) > 0 {
+		fmt.Fprintf(u.w, "drove: sync: warning: rclone ran unconfined on %s (no mount namespace there): %s\n", strings.Join(noNamespace, ", "), risk)
+	}
+	if len(r.UnconfinedMount) > 0 {
+		fmt.Fprintf(u.w, "drove: sync: warning: rclone ran unconfined on %s (SRC could not be bind-mounted, or remounted nosymfollow, in a mount namespace there: the copy's log says which; nosymfollow needs Linux 5.10): %s\n", strings.Join(r.UnconfinedMount, ", "), risk)
 	}
 	if r.Vanished > 0 {
 		fmt.Fprintf(u.w, "drove: sync: note: source files vanished after they were listed, during %d copies (a live tree; not a failure: the final pass catches up)\n", r.Vanished)

@@ -7,7 +7,9 @@
 # symlink below SRC is followed: CONFINE run with AWK, see confine.sh).
 # CMD is shell text whose words are already quoted. Its output is appended
 # to LOG; the outcome is a line on stdout, "drove-outcome NONCE exit 23",
-# "... exit 24" (rsync: the job then exits 0), "... unconfined" or
+# "... exit 24" (rsync: the job then exits 0), "... unconfined" (no mount
+# namespace), "... unconfined mount" (one, but confine.sh failed: it says
+# why in LOG) or
 # "... failed N" (the copy ran, with its log open, and exited N, which is
 # the job's exit status too), printed after a newline so that bytes
 # before it cannot join it.
@@ -36,14 +38,16 @@ mkdir -p -- "$drove_logdir" && {
   rclone-confined)
     drove_u=-m;
     [ "$(id -u)" -eq 0 ] || drove_u=-rm;
+    drove_w=;
     if [ "$(uname -s)" = Linux ] && unshare "$drove_u" true 2>/dev/null; then
       unshare "$drove_u" sh -c "$drove_confine" sh "$drove_src" "$drove_cmd" "$drove_awk";
       drove_s=$?;
+      drove_w=' mount';
     else
       drove_s=125;
     fi;
     if [ "$drove_s" -eq 125 ]; then
-      printf '\ndrove-outcome %s unconfined\n' "$drove_n" >&3;
+      printf '\ndrove-outcome %s unconfined%s\n' "$drove_n" "$drove_w" >&3;
       eval "$drove_cmd";
     else
       (exit "$drove_s");
