@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/drove-dev/drove/copytool"
 	"github.com/drove-dev/drove/runner"
@@ -127,20 +128,34 @@ func TestKilledCopyKeepsARemoteNode(t *testing.T) {
 			src, dst := partTree(t, dir, 12), filepath.Join(dir, "dst")
 			bin := t.TempDir()
 			require.NoError(t, os.WriteFile(filepath.Join(bin, "rsync"), []byte(c.tool), 0o755))
+			// The first partition the node "local" runs fails there; the
+			// other node starts its first partition only after that, so
+			// that "local" gets one.
 			var mu sync.Mutex
 			hit := 0
+			first := make(chan struct{})
 			before := func(cmd string) string {
 				mu.Lock()
 				defer mu.Unlock()
-				if hit > 0 || !strings.Contains(cmd, "part.000002") {
+				if hit > 0 || !strings.Contains(cmd, "part.0") {
 					return ""
 				}
 				hit++
+				close(first)
 				return "PATH=" + bin + ":$PATH " + cmd
+			}
+			wait := func(cmd string) string {
+				if strings.Contains(cmd, "part.0") {
+					select {
+					case <-first:
+					case <-time.After(time.Minute):
+					}
+				}
+				return ""
 			}
 			nodes := hookNodes(1, before, nil)
 			nodes[0].Local = false
-			nodes = append(nodes, hookNodes(1, nil, nil)...)
+			nodes = append(nodes, hookNodes(1, wait, nil)...)
 			nodes[1].Name = "other"
 			nodes[1].Local = false
 			res, err := Run(context.Background(), Options{
