@@ -37,7 +37,7 @@ func (o *Options) partCommand(p *Part) (string, error) {
 	if strings.ContainsAny(p.List, "\n\r") {
 		return "", partition.ErrMultiline
 	}
-	c := copytool.Command{Tool: o.Tool, List: p.List, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst}
+	c := copytool.Command{Tool: o.Tool, List: p.List, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst, Stats: true}
 	if o.Tool == copytool.Rsync {
 		c.TempDir = TempDirName(o.Work)
 		// A directory of DST that SRC now has as a file or symlink is
@@ -95,7 +95,7 @@ func (o *Options) copyScript(kind, line, check, mark, log string) string {
 // at the top of SRC (viewMarker): the node runs the pass only if it sees
 // it, and it is never copied.
 func (o *Options) finalCommand(mark string) string {
-	c := copytool.Command{Tool: o.Tool, Delete: o.Delete, Excludes: o.Excludes, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst}
+	c := copytool.Command{Tool: o.Tool, Delete: o.Delete, Excludes: o.Excludes, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst, Stats: true}
 	if mark != "" {
 		c.Excludes = append(slices.Clone(o.Excludes), "/"+mark)
 	}

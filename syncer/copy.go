@@ -61,6 +61,7 @@ func (m *migration) copy(ctx context.Context, st *state, pending []*Part, needCr
 		JobOutput:   m.outcomes.jobOutput,
 		OnFailure:   m.o.OnFailure,
 		MaxAttempts: m.o.MaxAttempts,
+		JobFault:    m.jobFault(m.outcomes),
 		MaxSlots:    m.o.MaxSlots,
 		Timeout:     m.o.Timeout,
 		Stderr:      runner.NewOutput(m.o.Stderr),
@@ -92,6 +93,7 @@ func (m *migration) copy(ctx context.Context, st *state, pending []*Part, needCr
 		fl := Failure{Part: *p, Reason: f.Reason}
 		if n := len(f.Attempts); n > 0 {
 			fl.Node, fl.Err = f.Attempts[n-1].Node, f.Attempts[n-1].Err
+			fl.ToolError = toolError(m.o.Tool, p.Log)
 		}
 		m.res.Failed = append(m.res.Failed, fl)
 	}
@@ -180,6 +182,7 @@ func (m *migration) crawl(ctx context.Context, st *state, q *queue) {
 	sum, err := partition.Run(ctx, opts, emit, progress)
 	m.mu.Lock()
 	m.res.Skipped = sum.Skipped
+	m.crawlSpecials = sum.Special
 	m.mu.Unlock()
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -249,6 +252,9 @@ func (m *migration) unconfined(ev runner.Event, out outcome) {
 		return
 	}
 	m.res.Unconfined = append(m.res.Unconfined, ev.Node)
+	if out.UnconfinedMount {
+		m.res.UnconfinedMount = append(m.res.UnconfinedMount, ev.Node)
+	}
 }
 
 // copyEvent accounts for one runner event of the copy and passes it on.
@@ -300,6 +306,7 @@ func (m *migration) copyEvent(ev runner.Event) {
 			}
 		}
 		p.Done, p.Node = true, ev.Node
+		m.tally(p)
 		m.prog.PartsDone++
 		m.prog.CopiedFiles += int64(p.Files)
 		m.prog.CopiedBytes += p.Bytes
@@ -326,6 +333,15 @@ func (m *migration) copyEvent(ev runner.Event) {
 		cp = &c
 	}
 	m.emit(Event{Kind: Copying, Run: ev, Part: cp})
+}
+
+// tally counts what the copy of p that just succeeded reported. The
+// caller holds m.mu.
+func (m *migration) tally(p *Part) {
+	s := attemptStats(m.o.Tool, p.Log)
+	m.res.Moved.add(s)
+	// Each link is in one partition: the crawls never list a path twice.
+	m.skippedLinks += int64(len(s.Links))
 }
 
 func (m *migration) idle(node string) {
@@ -381,6 +397,7 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 		JobOutput:   outs.jobOutput,
 		OnFailure:   runner.Retry,
 		MaxAttempts: m.o.MaxAttempts,
+		JobFault:    m.jobFault(outs),
 		Stderr:      runner.NewOutput(m.o.Stderr),
 		Tag:         true,
 		Drain:       m.o.Drain,
@@ -393,6 +410,11 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 			case runner.JobSucceeded:
 				out := outs.take(ev.Job.Seq, ev.Attempt)
 				m.unconfined(ev, out)
+				if !cleanup {
+					s := attemptStats(m.o.Tool, log)
+					m.res.FinalMoved.add(s)
+					m.finalSpecials = int64(len(s.Specials))
+				}
 				if out.Exit != 0 {
 					if checkErr = checkExit23(log, m.o.Src, finalStart, nil); checkErr == nil {
 						m.res.Vanished++
@@ -421,7 +443,11 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 		m.res.Interrupted = true
 	case len(rep.Failed) > 0 && len(rep.Failed[0].Attempts) > 0:
 		a := rep.Failed[0].Attempts
-		m.res.FinalErr = fmt.Errorf("sync: %s failed on %s: %w (see %s)", what, a[len(a)-1].Node, staleViewError(a[len(a)-1].Err), log)
+		why := ""
+		if l := toolError(m.o.Tool, log); l != "" && !cleanup {
+			why = ": " + l
+		}
+		m.res.FinalErr = fmt.Errorf("sync: %s failed on %s: %w%s (see %s)", what, a[len(a)-1].Node, staleViewError(a[len(a)-1].Err), why, log)
 	default:
 		m.res.FinalErr = fmt.Errorf("sync: %s could not run: no node could be reached (see %s)", what, log)
 	}

@@ -293,7 +293,7 @@ func TestCommandsQuoteEveryPath(t *testing.T) {
 	require.Equal(t, "", w[14], "rsync's copy is checked by its messages")
 	require.Equal(t, []string{"/w/a b/log/1", "/w/a b/log/1/part.000002.log", "rsync", tmp, "/s/$(touch x)", "/d/it's/"}, w[5:11])
 	rsh := `sh -c 'shift; eval "$@"' sh`
-	require.Equal(t, []string{"rsync", "-a", "--from0", "--files-from=/w/a b/lists/1/part.000002", "--force", "--temp-dir=.drove-tmp.e3b001a5212b",
+	require.Equal(t, []string{"rsync", "-a", "--stats", "--from0", "--files-from=/w/a b/lists/1/part.000002", "--force", "--temp-dir=.drove-tmp.e3b001a5212b",
 		"--exclude=*;rm", "-e", rsh, "--rsync-path=" + rsyncPath(o.Src), "drove::$drove_m/", "/d/it's/"}, shellWords(t, strings.ReplaceAll(w[11], `"drove::$drove_m/"`, `'drove::$drove_m/'`)))
 	daemon := shellWords(t, rsyncPath(o.Src))
 	require.Equal(t, []string{"sh", "-c", oneLine(rsyncdSh), "sh", "17"}, daemon[:5])
@@ -304,7 +304,7 @@ func TestCommandsQuoteEveryPath(t *testing.T) {
 	w = shellWords(t, o.finalCommand(""))
 	scripts(w)
 	require.Equal(t, []string{"/w/a b/log", "/w/a b/log/final.log", "rsync-final", tmp, "/s/$(touch x)", "/d/it's/"}, w[5:11])
-	require.Equal(t, []string{"rsync", "-a", "--delete", "--force", "--exclude=/.drove-tmp.e3b001a5212b/", "--temp-dir=.drove-tmp.e3b001a5212b",
+	require.Equal(t, []string{"rsync", "-a", "--stats", "--delete", "--force", "--exclude=/.drove-tmp.e3b001a5212b/", "--temp-dir=.drove-tmp.e3b001a5212b",
 		"--exclude=*.o", "--exclude=/build/out", "--exclude=*;rm", "-e", rsh, "--rsync-path=" + rsyncPath(o.Src), "drove::$drove_m/", "/d/it's/"},
 		shellWords(t, strings.ReplaceAll(w[11], `"drove::$drove_m/"`, `'drove::$drove_m/'`)))
 	// A final pass given the view marker runs only where it is seen, and
@@ -328,7 +328,7 @@ func TestCommandsQuoteEveryPath(t *testing.T) {
 	scripts(w)
 	require.Equal(t, []string{"/w/a b/log", "/w/a b/log/final.log", "rclone-confined"}, w[5:8])
 	require.Equal(t, "/s/$(touch x)", w[9])
-	require.Equal(t, []string{"rclone", "sync", "--create-empty-src-dirs", "--exclude", "*.o", "--exclude", "*.o/**", "--exclude", "/build/out",
+	require.Equal(t, []string{"rclone", "sync", "--use-json-log", "--stats-log-level", "NOTICE", "--stats", "1h", "--create-empty-src-dirs", "--exclude", "*.o", "--exclude", "*.o/**", "--exclude", "/build/out",
 		"--exclude", "/build/out/**", "--exclude=*;rm", "/s/$(touch x)", "remote:bucket/x"}, shellWords(t, w[11]))
 
 	// rclone's copy of a list is followed by DST's listing of it.
