@@ -70,7 +70,7 @@ func TestSSHPreopenRefusedOpensOnDemand(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = h.Close() })
 	runSequence(t, h, 1)
-	require.Eventually(t, func() bool { return h.guardFor(h.conns[0]) != nil }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return guardNow(h) != nil }, 10*time.Second, 5*time.Millisecond)
 	runSequence(t, h, 12)
 	hits, refusals := spareStats(h)
 	require.Positive(t, refusals, "no pre-open was refused: the test proves nothing")

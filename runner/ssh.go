@@ -58,11 +58,12 @@ type sshConn struct {
 	guardMu    sync.Mutex
 	guard      *guard // once up; until then (or if refused) jobs carry their own watcher
 	guardTried bool
-	guardDone  bool // the guard's start ended, up or refused
-	jobs       int  // jobs started on this connection
-	open       int  // sessions open or opening (guarded by SSH.mu)
-	limit      int  // job sessions the server allowed at once; 0 = not yet refused, -1 = none
-	used       bool // a session was opened here once (guarded by SSH.mu)
+	guardDone  bool          // the guard's start ended, up or refused
+	guardUp    chan struct{} // closed when the guard's start ends
+	jobs       int           // jobs started on this connection
+	open       int           // sessions open or opening (guarded by SSH.mu)
+	limit      int           // job sessions the server allowed at once; 0 = not yet refused, -1 = none
+	used       bool          // a session was opened here once (guarded by SSH.mu)
 	// refusedAt is when the server first refused a session here with none
 	// open, in the current run of such refusals (guarded by SSH.mu).
 	refusedAt time.Time
@@ -131,12 +132,18 @@ func (h *SSH) connect(ctx context.Context) (*sshConn, error) {
 // (--on-each-node) never pays for a guard session. Until the guard answers,
 // if the server refuses it, and once it has died, jobs carry their own
 // watcher.
-func (h *SSH) guardFor(c *sshConn) *guard {
+//
+// While the guard is starting, guardFor returns nil and a channel closed
+// when its start ends: a job that waits for it (see awaitGuard) forks no
+// watcher on the node.
+func (h *SSH) guardFor(c *sshConn) (g *guard, starting <-chan struct{}) {
 	c.guardMu.Lock()
 	defer c.guardMu.Unlock()
 	c.jobs++
 	if c.guard == nil && !c.guardTried && c.jobs >= 2 {
 		c.guardTried = true
+		up := make(chan struct{})
+		c.guardUp = up
 		go func() {
 			g, err := startGuard(c.client, h.graceSeconds())
 			c.guardMu.Lock()
@@ -145,12 +152,35 @@ func (h *SSH) guardFor(c *sshConn) *guard {
 			if err == nil {
 				c.guard = g
 			}
+			close(up)
 		}()
 	}
-	if c.guard != nil && !c.guard.alive() {
-		return nil
+	if c.guardTried && !c.guardDone {
+		return nil, c.guardUp
 	}
-	return c.guard
+	if c.guard != nil && !c.guard.alive() {
+		return nil, nil
+	}
+	return c.guard, nil
+}
+
+// awaitGuard waits for c's guard to finish starting, for at most wait and
+// not past c's death or done, and returns it if it is up and alive.
+func (h *SSH) awaitGuard(c *sshConn, starting <-chan struct{}, done <-chan struct{}, wait time.Duration) *guard {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-starting:
+	case <-c.dead:
+	case <-done:
+	case <-t.C:
+	}
+	c.guardMu.Lock()
+	defer c.guardMu.Unlock()
+	if c.guard != nil && c.guard.alive() {
+		return c.guard
+	}
+	return nil
 }
 
 // guardSession reports whether c's guard may hold a session: it is
@@ -200,7 +230,15 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 
 	token := readyToken()
 	ready := newReadyFilter(stderr, token)
-	g := h.guardFor(c)
+	g, starting := h.guardFor(c)
+	if starting != nil {
+		// The connection's guard is starting: this job waits for it
+		// rather than fork a watcher of its own on the node.
+		g = h.awaitGuard(c, starting, ctx.Done(), h.opts.ReadyTimeout)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
 	var tok int64
 	if g != nil {
 		tok, command = g.job(cmd)
