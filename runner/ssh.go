@@ -129,9 +129,9 @@ func (h *SSH) connect(ctx context.Context) (*sshConn, error) {
 
 // guardFor returns c's guard once it is up. The second job on a
 // connection starts it, in the background: a connection that runs one job
-// (--on-each-node) never pays for a guard session. Until the guard answers,
-// if the server refuses it, and once it has died, jobs carry their own
-// watcher.
+// (--on-each-node) never pays for a guard session. The first job, and
+// every job if the server refuses the guard or once it has died, carries
+// its own watcher.
 //
 // While the guard is starting, guardFor returns nil and a channel closed
 // when its start ends: a job that waits for it (see awaitGuard) forks no
