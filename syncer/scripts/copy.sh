@@ -15,13 +15,21 @@ drove_n=$1 drove_logdir=$2 drove_log=$3 drove_kind=$4 drove_tmp=$5 drove_src=$6 
 shift 9;
 drove_awk=$1;
 exec 3>&1;
-mkdir -p -- "$drove_logdir" && {
-  echo "== $(date -u) $(uname -n)";
+# One mkdir makes both directories of an rsync copy (each process costs a
+# few ms); when it fails, each is made on its own, the temporary
+# directory's error going to LOG as before.
+drove_t=;
+case $drove_kind in
+rsync*) mkdir -p -- "$drove_logdir" "$drove_tmp" 2>/dev/null && drove_t=1;;
+esac;
+{ [ -n "$drove_t" ] || mkdir -p -- "$drove_logdir"; } && {
+  { read -r drove_h </proc/sys/kernel/hostname; } 2>/dev/null || drove_h=$(uname -n);
+  echo "== $(date -u) $drove_h";
   case $drove_kind in
   rsync|rsync-final)
     # shellcheck disable=SC2034 # drove_m is read by CMD (the daemon module)
     drove_m=user && [ "$(id -u)" -eq 0 ] && drove_m=root;
-    mkdir -p -- "$drove_tmp" && eval "$drove_cmd";
+    { [ -n "$drove_t" ] || mkdir -p -- "$drove_tmp"; } && eval "$drove_cmd";
     drove_s=$?;
     if [ "$drove_kind" = rsync-final ]; then
       rm -rf -- "$drove_tmp" && touch -c -m -r "$drove_src/" "$drove_dst";
