@@ -28,7 +28,12 @@ esac;
   case $drove_kind in
   rsync|rsync-final)
     # shellcheck disable=SC2034 # drove_m is read by CMD (the daemon module)
-    drove_m=user && [ "$(id -u)" -eq 0 ] && drove_m=root;
+    # The effective user ID from /proc where there is one (no id process).
+    drove_u=;
+    # shellcheck disable=SC2034 # drove_x takes the fields not used
+    { while read -r drove_m drove_x drove_u drove_x; do [ "$drove_m" = Uid: ] && break; drove_u=; done </proc/self/status; } 2>/dev/null;
+    [ -n "$drove_u" ] || drove_u=$(id -u);
+    drove_m=user && [ "$drove_u" -eq 0 ] && drove_m=root;
     { [ -n "$drove_t" ] || mkdir -p -- "$drove_tmp"; } && eval "$drove_cmd";
     drove_s=$?;
     if [ "$drove_kind" = rsync-final ]; then
