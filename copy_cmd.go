@@ -23,8 +23,9 @@ type CopyCmd struct {
 	Preserve  bool `short:"p" help:"Accepted for pdcp's and clush's habit: modes and mtimes are always kept."`
 	Verbose   int  `short:"v" type:"counter" help:"Print one line per node that succeeded too (files, directories, links, bytes)."`
 
-	Node        []string      `short:"n" sep:"none" placeholder:"SPEC" help:"A node, as for 'drove run': [user@]host[:port], ranges 'node[01-64]', comma lists; ':' is this machine (no SSH). Repeatable."`
-	NodeFile    []string      `short:"N" sep:"none" placeholder:"FILE" help:"File of nodes, one SPEC per line, as for 'drove run'; '-' is stdin. Repeatable."`
+	Node        []string `short:"n" sep:"none" placeholder:"SPEC" help:"A node, as for 'drove run': [user@]host[:port], ranges 'node[01-64]', comma lists; ':' is this machine (no SSH). Repeatable."`
+	NodeFile    []string `short:"N" sep:"none" placeholder:"FILE" help:"File of nodes, one SPEC per line, as for 'drove run'; '-' is stdin. Repeatable."`
+	nodeChoice  `embed:""`
 	SSHConfig   string        `short:"F" name:"ssh-config" placeholder:"FILE" help:"ssh_config to use instead of ~/.ssh/config and /etc/ssh/ssh_config ('none' for none)."`
 	AcceptNew   bool          `name:"accept-new-host-keys" help:"Accept and record host keys of hosts not yet in known_hosts (StrictHostKeyChecking accept-new). A changed key is always refused."`
 	Jump        string        `placeholder:"HOST" help:"Reach every node through this SSH host (ProxyJump), unless ssh_config names another."`
@@ -58,8 +59,12 @@ func (c *CopyCmd) Run(ctx context.Context, e *env) error {
 		return usageErrorf("copy: durations must not be negative")
 	}
 	fl := fleetFlags{Node: c.Node, NodeFile: c.NodeFile, SSHConfig: c.SSHConfig, AcceptNew: c.AcceptNew, Jump: c.Jump, ConnTimeout: c.ConnTimeout, Keepalive: c.Keepalive}
+	c.nodeChoice.addTo(&fl)
 	if len(fl.Node) == 0 && len(fl.NodeFile) == 0 {
-		return usageErrorf("copy: no nodes: give --node SPEC or --node-file FILE")
+		return usageErrorf("copy: no nodes: give --node SPEC, -w SPEC, -g GROUP or --node-file FILE")
+	}
+	if err := c.nodeChoice.exclude(&fl, e); err != nil {
+		return err
 	}
 	specs, _, err := fl.readNodes(e)
 	if err != nil {

@@ -79,3 +79,34 @@ func TestCopyCommand(t *testing.T) {
 	_, err = os.Stat(dest2 + "y")
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// TestCopyNodeChoice: drove copy takes pdsh's and clush's ways of naming
+// nodes as run does: -w, -g (ClusterShell groups), -a, -x and -X.
+func TestCopyNodeChoice(t *testing.T) {
+	f := sshtest.NewFleet(t, 3, sshtest.Options{SFTP: true})
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "groups.d"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "groups.d", "c.yaml"), []byte("local:\n  all: 'node[1-3]'\n  odd: 'node[1,3]'\n"), 0o644))
+	src := writeFile(t, "f", "x")
+	copied := func(args ...string) []string {
+		t.Helper()
+		dest := filepath.Join(t.TempDir(), "d") + "/"
+		r := droveWithGroups(t, dir, append(append([]string{"copy", "-F", f.SSHConfig, "-v"}, args...), src, dest)...)
+		require.Equal(t, exitOK, r.code, r.stderr)
+		var got []string
+		for _, l := range strings.Split(r.stderr, "\n") {
+			if n, _, ok := strings.Cut(strings.TrimPrefix(l, "drove: copy: "), ": 1 files"); ok {
+				got = append(got, n)
+			}
+		}
+		return got
+	}
+	require.ElementsMatch(t, []string{"node1", "node2"}, copied("-w", "node[1-2]"))
+	require.ElementsMatch(t, []string{"node1", "node3"}, copied("-g", "odd"))
+	require.ElementsMatch(t, []string{"node1", "node2"}, copied("-a", "-x", "node3"))
+	require.ElementsMatch(t, []string{"node2"}, copied("-a", "-X", "odd"))
+
+	r := droveWithGroups(t, dir, "copy", "-w", "node1", "-x", "node1", src, filepath.Join(t.TempDir(), "e"))
+	require.Equal(t, exitUsage, r.code)
+	require.Equal(t, "drove: no nodes: --exclude leaves out every node listed\n", r.stderr)
+}

@@ -24,11 +24,7 @@ type RunCmd struct {
 	JobFile    []string `short:"J" sep:"none" placeholder:"FILE" help:"File of jobs, one command per line, read as a stream (pipes and <(generator) run while being written); blank lines skipped; '-' is stdin. Repeatable."`
 	OnEachNode string   `short:"E" placeholder:"CMD" help:"Instead of jobs, run CMD once on every distinct node."`
 	Command    []string `arg:"" optional:"" passthrough:"" name:"command" help:"A command to run once on every distinct node, pdsh's way: its words are joined with spaces into one shell command line (as pdsh and ssh do), and each output line is labelled 'node: ' (-E CMD runs it unlabelled, as clstr). Everything after the first word is the command's, flags included."`
-	Hosts      []string `short:"w" sep:"none" placeholder:"SPEC" help:"Same as --node (pdsh's and clush's -w). Repeatable."`
-	Exclude    []string `short:"x" sep:"none" placeholder:"SPEC" help:"Leave out these nodes (ranges, lists and @groups, as pdsh -x and clush -x): a host alone leaves out every spec of that host. Repeatable."`
-	Group      []string `short:"g" sep:"none" placeholder:"GROUP" help:"Run on the nodes of ClusterShell node group GROUP ('source:group' for another source; a comma list of groups), as clush -g: the same as --node @GROUP. Groups come from ClusterShell's groups.d/*.yaml files. Repeatable."`
-	ExclGroup  []string `short:"X" name:"exclude-group" sep:"none" placeholder:"GROUP" help:"Leave out the nodes of GROUP (a comma list of groups), as clush -X: the same as --exclude @GROUP. Repeatable."`
-	All        bool     `short:"a" help:"Run on every node of the default group source, as clush -a: the same as --node '@*' (the source's group 'all', or else all its groups)."`
+	nodeChoice `embed:""`
 
 	Status      bool   `short:"s" help:"Show a live status line on stderr: 'X of Y jobs complete, A of B nodes running jobs.' (-s is --status here, as in clstr; in drove sync and drove partition -s is --size, as in fpsync and fpart; drove sync's status line is --status, without -s.)"`
 	ActiveNodes string `short:"A" placeholder:"FILE" help:"Keep FILE listing one 'node: command' line per running job (replaced atomically; empty at the end)."`
@@ -112,12 +108,7 @@ func bareOutputFlags(args []string) []string {
 
 // Run wires the command line to the nodes, jobs and runner packages.
 func (c *RunCmd) Run(ctx context.Context, e *env) error {
-	c.Node = append(c.Node, c.Hosts...)
-	c.Node = append(c.Node, groupRefs(c.Group)...)
-	if c.All {
-		c.Node = append(c.Node, "@*")
-	}
-	c.Exclude = append(c.Exclude, groupRefs(c.ExclGroup)...)
+	c.nodeChoice.addTo(&c.fleetFlags)
 	if len(c.Command) > 0 {
 		if c.OnEachNode != "" || len(c.Job) > 0 || len(c.JobFile) > 0 {
 			return usageErrorf("a command given as arguments (%q) cannot be used with --on-each-node, --job or --job-file", strings.Join(c.Command, " "))
@@ -130,12 +121,8 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	for _, x := range c.Exclude {
-		sp, err := c.nodeGroups(e).ParseList(x)
-		if err != nil {
-			return usageErrorf("--exclude: %v", err)
-		}
-		c.excluded = append(c.excluded, sp...)
+	if err := c.nodeChoice.exclude(&c.fleetFlags, e); err != nil {
+		return err
 	}
 	specs, fixed, err := c.readNodes(e)
 	if err != nil {
@@ -315,36 +302,6 @@ func (c *RunCmd) noNodes() error {
 		return usageErrorf("%s; to run '%s' on each node: drove -w NODES %s", give, c.OnEachNode, c.OnEachNode)
 	}
 	return usageErrorf("%s", give)
-}
-
-// groupRefs turns clush's -g and -X values, "g1,g2" or "@g1", into node
-// specs, "@g1,@g2".
-func groupRefs(values []string) []string {
-	var out []string
-	for _, v := range values {
-		var names []string
-		depth, start := 0, 0
-		for i := 0; i <= len(v); i++ {
-			switch {
-			case i == len(v) || v[i] == ',' && depth == 0:
-				names = append(names, v[start:i])
-				start = i + 1
-			case v[i] == '[':
-				depth++
-			case v[i] == ']':
-				depth--
-			}
-		}
-		for i, n := range names {
-			n = strings.TrimSpace(n)
-			if !strings.HasPrefix(n, "@") {
-				n = "@" + n
-			}
-			names[i] = n
-		}
-		out = append(out, strings.Join(names, ","))
-	}
-	return out
 }
 
 // namedOutput is one of drove's two output streams (its own stdout and

@@ -72,7 +72,13 @@ func TestWrappersUnderLoginShells(t *testing.T) {
 // for the connection's), and returns its stdout.
 func loginShellRun(t *testing.T, shell, command string) (string, error) {
 	t.Helper()
-	c := exec.Command(shell, "-c", command)
+	return sessionRun(t, shell, "-c", command)
+}
+
+// sessionRun is loginShellRun for any command line.
+func sessionRun(t *testing.T, argv ...string) (string, error) {
+	t.Helper()
+	c := exec.Command(argv[0], argv[1:]...)
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	stdin, err := c.StdinPipe()
 	require.NoError(t, err)
