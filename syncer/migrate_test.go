@@ -296,9 +296,9 @@ func TestCommandsQuoteEveryPath(t *testing.T) {
 	require.Equal(t, []string{"rsync", "-a", "--stats", "--from0", "--files-from=/w/a b/lists/1/part.000002", "--force", "--temp-dir=.drove-tmp.e3b001a5212b",
 		"--exclude=*;rm", "-e", rsh, "--rsync-path=" + rsyncPath(o.Src), "drove::$drove_m/", "/d/it's/"}, shellWords(t, strings.ReplaceAll(w[11], `"drove::$drove_m/"`, `'drove::$drove_m/'`)))
 	daemon := shellWords(t, rsyncPath(o.Src))
-	require.Equal(t, []string{"sh", "-c", oneLine(rsyncdSh), "sh", "17"}, daemon[:5])
-	require.Equal(t, strings.Split(strings.TrimSuffix(daemonConf(o.Src), "\n"), "\n"), daemon[5:22])
-	require.Equal(t, []string{"0"}, daemon[22:])
+	require.Equal(t, []string{"exec", "sh", "-c", oneLine(rsyncdSh), "sh", "17"}, daemon[:6])
+	require.Equal(t, strings.Split(strings.TrimSuffix(daemonConf(o.Src), "\n"), "\n"), daemon[6:23])
+	require.Equal(t, []string{"0"}, daemon[23:])
 	require.Contains(t, daemon, "path = /s/$(touch x)/")
 
 	w = shellWords(t, o.finalCommand(""))
