@@ -37,14 +37,52 @@ func (o *Options) partCommand(p *Part) (string, error) {
 		return "", partition.ErrMultiline
 	}
 	c := copytool.Command{Tool: o.Tool, List: p.List, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst}
+	k := o.partKeep(p.List)
+	if k.mode != "" {
+		c.ListExpr = keepListVar
+	}
 	if o.Tool == copytool.Rsync {
 		c.TempDir = TempDirName(o.Work)
 		// A directory of DST that SRC now has as a file or symlink is
-		// replaced, as the final pass's --delete would.
-		c.Force = o.Delete
+		// replaced, as the final pass's --delete would (unless deletions
+		// are limited: then only the final pass replaces anything).
+		c.Force = o.Delete && !o.LimitDelete
 		c.Source = o.rsyncSource()
 	}
-	return o.wrap(c, p.Log), nil
+	return o.wrap(c, p.Log, k), nil
+}
+
+// keepListVar is the shell text naming the list (or exclude file) that
+// keep.sh made on the node (copy.sh exports it).
+const keepListVar = `"$drove_list"`
+
+// keep is how a copy runs keep.sh first (mode "" for not at all).
+type keep struct {
+	mode   string // keep.sh's MODE
+	in     string // its IN: the partition's list
+	report bool   // report what is kept (else it is left to the final pass)
+}
+
+// partKeep is the keep check of a partition copy: without Delete, entries
+// whose DST counterpart (or a directory above it) is of another type are
+// kept and reported; with Delete and LimitDelete they are left to the
+// final pass, the one copy that deletes and counts what it deletes. With
+// an rclone remote DST there is nothing drove can lstat.
+func (o *Options) partKeep(list string) keep {
+	if o.remoteDst() || (o.Delete && !o.LimitDelete) {
+		return keep{}
+	}
+	return keep{mode: o.Tool.String() + "-list", in: list, report: !o.Delete}
+}
+
+// finalKeep is the keep check of the final pass: without Delete, SRC is
+// walked and every entry whose DST counterpart is of another type is
+// excluded and reported.
+func (o *Options) finalKeep() keep {
+	if o.remoteDst() || o.Delete {
+		return keep{}
+	}
+	return keep{mode: o.Tool.String() + "-walk", in: "-", report: true}
 }
 
 // wrap is copy.sh running c with its output appended to log, creating the
@@ -54,7 +92,7 @@ func (o *Options) partCommand(p *Part) (string, error) {
 // racing rsyncs should not depend on how it handles a concurrent mkdir).
 // Without Delete, the final rsync also removes the temporary directory and
 // sets DST's mtime back to SRC's.
-func (o *Options) wrap(c copytool.Command, log string) string {
+func (o *Options) wrap(c copytool.Command, log string, k keep) string {
 	kind := "rsync"
 	switch {
 	case o.Tool == copytool.Rclone && copytool.FollowsLinks(o.ToolArgs):
@@ -64,15 +102,20 @@ func (o *Options) wrap(c copytool.Command, log string) string {
 	case c.List == "":
 		kind = "rsync-final"
 	}
-	return o.copyScript(kind, c.Line(), log)
+	return o.copyScript(kind, c.Line(), log, k)
 }
 
-// copyScript is copy.sh of the given kind running line (shell text).
-func (o *Options) copyScript(kind, line, log string) string {
+// copyScript is copy.sh of the given kind running line (shell text),
+// after keep.sh when k has a mode.
+func (o *Options) copyScript(kind, line, log string, k keep) string {
 	q := partition.Quote
+	report := "0"
+	if k.report {
+		report = "1"
+	}
 	w := []string{"sh", "-c", q(oneLine(copySh)), "sh", q(o.nonce), q(filepath.Dir(log)), q(log), kind,
 		q(o.tempDir()), q(strings.TrimSuffix(o.Src, "/")), q(copytool.DirArg(o.Dst)), q(line),
-		q(oneLine(confineSh)), q(oneLine(mountinfoAwk))}
+		q(oneLine(confineSh)), q(oneLine(mountinfoAwk)), q(oneLine(keepSh)), q(k.mode), q(k.in), report}
 	return strings.Join(w, " ")
 }
 
@@ -83,7 +126,8 @@ func (o *Options) copyScript(kind, line, log string) string {
 // left in it) and DST's mtime set back to SRC's; or rclone copy (rclone
 // sync with --delete). With the run's tool arguments and excludes, logged
 // to WORK/log/final.log. Without Delete nothing of DST is ever removed but
-// drove's own temporary directory.
+// drove's own temporary directory: keep.sh first walks SRC and excludes
+// (and reports) every entry DST holds as another type.
 func (o *Options) finalCommand() string {
 	c := copytool.Command{Tool: o.Tool, Delete: o.Delete, Excludes: o.Excludes, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst}
 	if o.Tool == copytool.Rsync {
@@ -92,7 +136,12 @@ func (o *Options) finalCommand() string {
 	} else {
 		c.EmptyDirs = true
 	}
-	return o.wrap(c, filepath.Join(o.Work, "log", "final.log"))
+	c.LimitDelete, c.MaxDelete = o.LimitDelete, o.MaxDelete
+	k := o.finalKeep()
+	if k.mode != "" {
+		c.ExcludeFromExpr = keepListVar
+	}
+	return o.wrap(c, filepath.Join(o.Work, "log", "final.log"), k)
 }
 
 // cleanupCommand removes drove's temporary directory from DST when there is

@@ -251,6 +251,27 @@ func (m *migration) unconfined(ev runner.Event, out outcome) {
 	m.res.Unconfined = append(m.res.Unconfined, ev.Node)
 }
 
+// kept adds the entries an attempt kept to the result, each once. The
+// caller holds m.mu.
+func (m *migration) kept(out outcome) {
+	for _, k := range out.Kept {
+		if !slices.Contains(m.res.Kept, k) {
+			m.res.Kept = append(m.res.Kept, k)
+		}
+	}
+}
+
+// deleteLimited reports whether the last attempt in log says the copy
+// tool stopped deleting at its --max-delete limit (rsync: "Deletions
+// stopped due to --max-delete limit", rclone: "--max-delete threshold
+// reached").
+func deleteLimited(log string) bool {
+	a, err := lastAttempt(log)
+	return err == nil && (strings.Contains(a, "\nDeletions stopped due to --max-delete limit") ||
+		strings.HasPrefix(a, "Deletions stopped due to --max-delete limit") ||
+		strings.Contains(a, "--max-delete threshold reached"))
+}
+
 // copyEvent accounts for one runner event of the copy and passes it on.
 func (m *migration) copyEvent(ev runner.Event) {
 	m.mu.Lock()
@@ -271,6 +292,7 @@ func (m *migration) copyEvent(ev runner.Event) {
 		m.idle(ev.Node)
 		out := m.outcomes.take(ev.Job.Seq, ev.Attempt)
 		m.unconfined(ev, out)
+		m.kept(out)
 		if out.Exit != 0 {
 			// rsync exited 23 or 24: a vanished source is copied as
 			// far as it exists; a real error fails the partition here,
@@ -295,7 +317,9 @@ func (m *migration) copyEvent(ev runner.Event) {
 		}
 	case runner.JobFailed:
 		m.idle(ev.Node)
-		m.unconfined(ev, m.outcomes.take(ev.Job.Seq, ev.Attempt))
+		out := m.outcomes.take(ev.Job.Seq, ev.Attempt)
+		m.unconfined(ev, out)
+		m.kept(out)
 		if !ev.Requeued {
 			m.prog.PartsFailed++
 		}
@@ -341,13 +365,19 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 	log := filepath.Join(m.o.Work, "log", "final.log")
 	finalStart := time.Now()
 	var checkErr error
+	limitedFail := false // rclone failed because it stopped deleting at --max-delete
+	attempts := m.o.MaxAttempts
+	if m.o.LimitDelete && m.o.Delete {
+		// Each attempt would delete up to the limit again.
+		attempts = 1
+	}
 	outs := newOutcomes(m.o.nonce)
 	rep := runner.Run(ctx, runner.Config{
 		Nodes:       nodes,
 		Jobs:        &jobs.Strings{Cmds: []string{cmd}, Name: what},
 		JobOutput:   outs.jobOutput,
 		OnFailure:   runner.Retry,
-		MaxAttempts: m.o.MaxAttempts,
+		MaxAttempts: attempts,
 		Stderr:      runner.NewOutput(m.o.Stderr),
 		Tag:         true,
 		Drain:       m.o.Drain,
@@ -360,13 +390,22 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 			case runner.JobSucceeded:
 				out := outs.take(ev.Job.Seq, ev.Attempt)
 				m.unconfined(ev, out)
-				if out.Exit != 0 {
+				m.kept(out)
+				if m.o.LimitDelete && m.o.Delete && (out.Exit != 0 || m.o.Tool == copytool.Rclone) && deleteLimited(log) {
+					m.res.DeleteLimited = true
+				}
+				if out.Exit == 23 || out.Exit == 24 {
 					if checkErr = checkExit23(log, m.o.Src, finalStart, nil); checkErr == nil {
 						m.res.Vanished++
 					}
 				}
 			case runner.JobFailed:
-				m.unconfined(ev, outs.take(ev.Job.Seq, ev.Attempt))
+				out := outs.take(ev.Job.Seq, ev.Attempt)
+				m.unconfined(ev, out)
+				m.kept(out)
+				if m.o.LimitDelete && m.o.Delete && deleteLimited(log) {
+					limitedFail = true
+				}
 			}
 			if !cleanup {
 				m.emit(Event{Kind: Final, Run: ev})
@@ -375,6 +414,12 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 	})
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if limitedFail && !rep.Interrupted {
+		// rclone exits 7 when it stops deleting at --max-delete, after
+		// every copy (it deletes last): the pass did what it was allowed.
+		m.res.DeleteLimited = true
+		rep.Failed = nil
+	}
 	switch {
 	case rep.OK() && checkErr != nil:
 		m.res.FinalErr = fmt.Errorf("sync: final pass: %w (see %s)", checkErr, log)

@@ -285,10 +285,11 @@ func TestCommandsQuoteEveryPath(t *testing.T) {
 	tmp := "/d/it's/.drove-tmp.e3b001a5212b"
 	scripts := func(w []string) {
 		require.Equal(t, []string{"sh", "-c", oneLine(copySh), "sh", "n0"}, w[:5])
-		require.Equal(t, []string{oneLine(confineSh), oneLine(mountinfoAwk)}, w[12:])
+		require.Equal(t, []string{oneLine(confineSh), oneLine(mountinfoAwk), oneLine(keepSh)}, w[12:15])
 	}
 	w := shellWords(t, cmd)
 	scripts(w)
+	require.Equal(t, []string{"", "", "0"}, w[15:], "with --delete, no keep check")
 	require.Equal(t, []string{"/w/a b/log/1", "/w/a b/log/1/part.000002.log", "rsync", tmp, "/s/$(touch x)", "/d/it's/"}, w[5:11])
 	rsh := `sh -c 'shift; eval "$@"' sh`
 	require.Equal(t, []string{"rsync", "-a", "--from0", "--files-from=/w/a b/lists/1/part.000002", "--force", "--temp-dir=.drove-tmp.e3b001a5212b",
@@ -305,8 +306,33 @@ func TestCommandsQuoteEveryPath(t *testing.T) {
 	require.Equal(t, []string{"rsync", "-a", "--delete", "--force", "--exclude=/.drove-tmp.e3b001a5212b/", "--temp-dir=.drove-tmp.e3b001a5212b",
 		"--exclude=*.o", "--exclude=/build/out", "--exclude=*;rm", "-e", rsh, "--rsync-path=" + rsyncPath(o.Src), "drove::$drove_m/", "/d/it's/"},
 		shellWords(t, strings.ReplaceAll(w[11], `"drove::$drove_m/"`, `'drove::$drove_m/'`)))
+	// --max-delete: partitions replace nothing (no --force; conflicts are
+	// left, unreported, to the final pass), which gets rsync's limit.
+	o.LimitDelete, o.MaxDelete = true, 3
+	cmd, err = o.partCommand(p)
+	require.NoError(t, err)
+	w = shellWords(t, cmd)
+	require.NotContains(t, w[11], "--force")
+	require.Contains(t, w[11], `--files-from="$drove_list"`)
+	require.Equal(t, []string{"rsync-list", p.List, "0"}, w[15:])
+	w = shellWords(t, o.finalCommand())
+	require.Contains(t, shellWords(t, w[11]), "--max-delete=3")
+	require.Equal(t, []string{"", "", "0"}, w[15:])
+	o.LimitDelete = false
+
+	// Without --delete, the keep check runs first and reports; the copy
+	// reads the list (or the final pass the excludes) it made.
 	o.Delete = false
 	require.NotContains(t, o.finalCommand(), "--delete")
+	cmd, err = o.partCommand(p)
+	require.NoError(t, err)
+	w = shellWords(t, cmd)
+	require.Contains(t, w[11], `--files-from="$drove_list"`)
+	require.Equal(t, []string{"rsync-list", p.List, "1"}, w[15:])
+	w = shellWords(t, o.finalCommand())
+	require.Contains(t, w[11], `--from0`)
+	require.Contains(t, w[11], `--exclude-from="$drove_list"`)
+	require.Equal(t, []string{"rsync-walk", "-", "1"}, w[15:])
 	for _, tool := range []copytool.Tool{copytool.Rsync, copytool.Rclone} {
 		o := o
 		o.Tool = tool

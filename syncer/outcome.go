@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/drove-dev/drove/jobs"
@@ -15,7 +16,9 @@ import (
 //
 //	drove-outcome NONCE exit 23     rsync exited 23 (the job exits 0)
 //	drove-outcome NONCE exit 24     rsync exited 24: a source vanished (the job exits 0)
+//	drove-outcome NONCE exit 25     rsync stopped deleting at --max-delete (the job exits 0)
 //	drove-outcome NONCE unconfined  rclone could not be confined to SRC
+//	drove-outcome NONCE kept DT ST HEX  an entry of DST kept (keep.sh)
 //
 // each after a newline of its own. NONCE is random for each sync run and
 // is in no file, so nothing else the job's shell prints (a node's login
@@ -28,9 +31,10 @@ const outcomeWord = "drove-outcome"
 // unconfined.
 const unconfinedWord = "unconfined"
 
-// maxOutcomeLine is the longest line read as a possible outcome; longer
-// lines are skipped whole.
-const maxOutcomeLine = 128
+// maxOutcomeLine is the longest line read as a possible outcome (a kept
+// line names a path of up to PATH_MAX bytes in hexadecimal); longer lines
+// are skipped whole.
+const maxOutcomeLine = 2*pathMax + 128
 
 // newNonce returns a fresh nonce for a run's outcome lines.
 func newNonce() string {
@@ -41,8 +45,9 @@ func newNonce() string {
 
 // outcome is what one attempt of a copy job reported.
 type outcome struct {
-	Exit       int  // rsync's exit status when it was 23 or 24, else 0
+	Exit       int  // rsync's exit status when it was 23, 24 or 25, else 0
 	Unconfined bool // rclone ran unconfined
+	Kept       []Kept
 }
 
 // outcomeParser reads a job's stdout for its outcome lines.
@@ -90,12 +95,34 @@ func (o *outcomeParser) parse(l []byte) {
 	if !ok {
 		return
 	}
+	if k, ok := parseKept(string(rest)); ok {
+		o.outcome.Kept = append(o.outcome.Kept, k)
+		return
+	}
 	switch s := string(rest); s {
 	case unconfinedWord:
 		o.outcome.Unconfined = true
-	case "exit 23", "exit 24":
+	case "exit 23", "exit 24", "exit 25":
 		o.outcome.Exit, _ = strconv.Atoi(s[len("exit "):])
 	}
+}
+
+// keptTypes are keep.sh's letters for the types of entries.
+var keptTypes = map[string]string{"f": "file", "d": "directory", "l": "symlink", "o": "special file"}
+
+// parseKept reads "kept DT ST HEX", the rest of a kept line.
+func parseKept(s string) (Kept, bool) {
+	f := strings.Fields(s)
+	if len(f) != 4 || f[0] != "kept" {
+		return Kept{}, false
+	}
+	dt, ok1 := keptTypes[f[1]]
+	st, ok2 := keptTypes[f[2]]
+	p, err := hex.DecodeString(f[3])
+	if !ok1 || !ok2 || err != nil || len(p) == 0 {
+		return Kept{}, false
+	}
+	return Kept{Path: string(p), Dst: dt, Src: st}, true
 }
 
 // outcomes collects the outcomes of a runner.Run's attempts, handed to it

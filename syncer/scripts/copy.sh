@@ -1,22 +1,37 @@
 # shellcheck shell=sh
 # copy.sh: one copy of a sync (a partition or the final pass), run as
-#   sh -c "$(cat copy.sh)" sh NONCE LOGDIR LOG KIND TMP SRC DST CMD CONFINE AWK
+#   sh -c "$(cat copy.sh)" sh NONCE LOGDIR LOG KIND TMP SRC DST CMD CONFINE AWK KEEP KEEPMODE LIST REPORT
 # KIND is rsync (CMD reads SRC through drove's daemon, TMP is made first),
 # rsync-final (the same, then TMP is removed and DST's mtime set to SRC's),
 # rclone (CMD as is) or rclone-confined (CMD in a mount namespace where no
 # symlink below SRC is followed: CONFINE run with AWK, see confine.sh).
+# With KEEPMODE not empty, keep.sh (KEEP) runs first with LIST and REPORT
+# (see keep.sh): it writes a list (or exclude file) without the entries
+# whose DST counterpart is of another type, into a temporary file whose
+# path is $drove_list (exported) when CMD runs, and its outcome lines go to
+# stdout; a check that fails fails the copy (exit 1, CMD not run).
 # CMD is shell text whose words are already quoted. Its output is appended
 # to LOG; the outcome is a line on stdout, "drove-outcome NONCE exit 23",
-# "... exit 24" (rsync: the job then exits 0) or "... unconfined",
+# "... exit 24", "... exit 25" (rsync stopped deleting at --max-delete;
+# rsync: the job then exits 0) or "... unconfined",
 # printed after a newline so that bytes before it cannot join it.
 # Every line of this file ends a command with ";" or continues it: the
 # job's text is this file joined into one line.
 drove_n=$1 drove_logdir=$2 drove_log=$3 drove_kind=$4 drove_tmp=$5 drove_src=$6 drove_dst=$7 drove_cmd=$8 drove_confine=$9;
 shift 9;
-drove_awk=$1;
+drove_awk=$1 drove_keep=$2 drove_keepmode=$3 drove_in=$4 drove_rep=$5;
 exec 3>&1;
+drove_list='';
 mkdir -p -- "$drove_logdir" && {
   echo "== $(date -u) $(uname -n)";
+  if [ -n "$drove_keepmode" ]; then
+    if ! drove_list=$(mktemp) || ! sh -c "$drove_keep" sh "$drove_keep" "$drove_keepmode" "$drove_n" "$drove_src" "$drove_dst" "$drove_in" "$drove_list" "$drove_rep" >&3; then
+      echo "drove: the keep check before the copy failed";
+      [ -z "$drove_list" ] || rm -f -- "$drove_list";
+      exit 1;
+    fi;
+    export drove_list;
+  fi;
   case $drove_kind in
   rsync|rsync-final)
     # shellcheck disable=SC2034 # drove_m is read by CMD (the daemon module)
@@ -47,9 +62,12 @@ mkdir -p -- "$drove_logdir" && {
   esac;
 } >>"$drove_log" 2>&1;
 drove_s=$?;
+[ -z "$drove_list" ] || rm -f -- "$drove_list";
 case $drove_kind in
 rsync*)
-  if [ "$drove_s" -eq 24 ] || [ "$drove_s" -eq 23 ]; then
+  if [ "$drove_s" -eq 25 ]; then
+    printf '\ndrove-outcome %s exit 25\n' "$drove_n" && drove_s=0;
+  elif [ "$drove_s" -eq 24 ] || [ "$drove_s" -eq 23 ]; then
     { [ "$drove_s" -eq 24 ] || echo '== exit 23' >>"$drove_log"; } && printf '\ndrove-outcome %s exit %s\n' "$drove_n" "$drove_s" && drove_s=0;
   fi;;
 esac;
