@@ -272,6 +272,25 @@ func deleteLimited(log string) bool {
 		strings.Contains(a, "--max-delete threshold reached"))
 }
 
+// onlyLimitErrors reports whether every error rsync reported in the last
+// attempt in log is a consequence of its --max-delete limit: a directory
+// of DST it could not empty to replace it by SRC's file ("cannot delete
+// non-empty directory").
+func onlyLimitErrors(log string) bool {
+	a, err := lastAttempt(log)
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(a, "\n") {
+		switch msg := copytool.ParseRsync(l); {
+		case strings.HasPrefix(l, "cannot delete non-empty directory: "):
+		case msg.Kind == copytool.Error || msg.Kind == copytool.Gone || msg.Kind == copytool.Vanished:
+			return false
+		}
+	}
+	return true
+}
+
 // copyEvent accounts for one runner event of the copy and passes it on.
 func (m *migration) copyEvent(ev runner.Event) {
 	m.mu.Lock()
@@ -394,7 +413,11 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 				if m.o.LimitDelete && m.o.Delete && (out.Exit != 0 || m.o.Tool == copytool.Rclone) && deleteLimited(log) {
 					m.res.DeleteLimited = true
 				}
-				if out.Exit == 23 || out.Exit == 24 {
+				switch {
+				case out.Exit == 23 && m.res.DeleteLimited && onlyLimitErrors(log):
+					// What rsync could not replace because the limit
+					// kept it from emptying a directory.
+				case out.Exit == 23 || out.Exit == 24:
 					if checkErr = checkExit23(log, m.o.Src, finalStart, nil); checkErr == nil {
 						m.res.Vanished++
 					}
