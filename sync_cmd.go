@@ -266,6 +266,13 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 			return o, usageErrorf("sync: SRC, DST, --work and --tool-args cannot contain a newline")
 		}
 	}
+	for _, x := range c.Exclude {
+		// The crawl matches with path.Match, the final pass with rsync:
+		// these two read differently there (TestExcludesMeanTheSameToCrawlAndRsync).
+		if strings.Contains(x, "**") || strings.Contains(x, "[!") {
+			return o, usageErrorf("sync: -x %q: \"**\" and \"[!\" mean one thing to rsync (the final pass) and another to drove's crawl: write [^...] for a negated class, and a pattern per depth for **", x)
+		}
+	}
 	opts := partition.Options{Src: src, OutDir: "lists", MaxFiles: c.Files, MaxBytes: maxBytes, Excludes: c.Exclude}
 	if err := opts.Validate(); err != nil {
 		return o, usageErrorf("sync: %v", err)
