@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -251,14 +252,38 @@ func (m *migration) unconfined(ev runner.Event, out outcome) {
 	m.res.Unconfined = append(m.res.Unconfined, ev.Node)
 }
 
-// kept adds the entries an attempt kept to the result, each once. The
-// caller holds m.mu.
+// kept adds the entries an attempt kept to the result, each once, but
+// those the excludes leave out (or one of whose directories they do): the
+// final pass's walk of SRC meets them, and its rsync leaves them alone
+// anyway. The caller holds m.mu.
 func (m *migration) kept(out outcome) {
 	for _, k := range out.Kept {
-		if !slices.Contains(m.res.Kept, k) {
-			m.res.Kept = append(m.res.Kept, k)
+		if m.keptSeen == nil {
+			m.keptSeen = map[string]bool{}
+		}
+		if m.keptSeen[k.Path] || excludedPath(m.o.Excludes, k.Path) {
+			continue
+		}
+		m.keptSeen[k.Path] = true
+		m.res.Kept = append(m.res.Kept, k)
+	}
+}
+
+// excludedPath reports whether rel (relative to SRC) or a directory above
+// it matches one of the exclude globs, as the crawl matches them.
+func excludedPath(excludes []string, rel string) bool {
+	for p := rel; p != "." && p != "/" && p != ""; p = path.Dir(p) {
+		for _, x := range excludes {
+			subject := path.Base(p)
+			if strings.Contains(x, "/") {
+				subject, x = p, strings.Trim(x, "/")
+			}
+			if ok, _ := path.Match(x, subject); ok {
+				return true
+			}
 		}
 	}
+	return false
 }
 
 // deleteLimited reports whether the last attempt in log says the copy

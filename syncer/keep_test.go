@@ -78,3 +78,16 @@ func TestKeepScript(t *testing.T) {
 	}
 	require.False(t, bytes.Contains(out, []byte("ok")))
 }
+
+// TestKeptOnceAndNeverExcluded: an entry kept by several attempts is
+// reported once; one the excludes leave out (itself or a directory above
+// it), which the final pass's walk meets but its rsync leaves alone, is
+// not reported.
+func TestKeptOnceAndNeverExcluded(t *testing.T) {
+	m := &migration{o: Options{Excludes: []string{"*.tmp", "d/skip"}}}
+	ks := []Kept{{"a", "file", "directory"}, {"x.tmp", "file", "directory"}, {"d/skip/y", "symlink", "file"},
+		{"d/skipped", "symlink", "file"}, {"e/f.tmp/g", "file", "directory"}}
+	m.kept(outcome{Kept: ks})
+	m.kept(outcome{Kept: ks[:1]})
+	require.Equal(t, []Kept{ks[0], ks[3]}, m.res.Kept)
+}

@@ -146,6 +146,8 @@ type migration struct {
 	// lateFailed are the job Seqs of partitions whose job succeeded but
 	// whose rsync exit 23 was a real error.
 	lateFailed []int
+	// keptSeen are the paths in res.Kept.
+	keptSeen map[string]bool
 	// outcomes are the copy's job outcomes (outcome.go).
 	outcomes *outcomes
 }
