@@ -7,8 +7,9 @@
 # symlink below SRC is followed: CONFINE run with AWK, see confine.sh).
 # With KEEPMODE not empty, keep.sh (KEEP) runs first with LIST and REPORT
 # (see keep.sh): it writes a list (or exclude file) without the entries
-# whose DST counterpart is of another type, into a temporary file whose
-# path is $drove_list (exported) when CMD runs, and its outcome lines go to
+# whose DST counterpart is of another type, into a temporary directory, as
+# a file named as LIST (or "excludes"), whose path is $drove_list
+# (exported) when CMD runs, and its outcome lines go to
 # stdout; a check that fails fails the copy (exit 1, CMD not run).
 # CMD is shell text whose words are already quoted. Its output is appended
 # to LOG; the outcome is a line on stdout, "drove-outcome NONCE exit 23",
@@ -21,13 +22,15 @@ drove_n=$1 drove_logdir=$2 drove_log=$3 drove_kind=$4 drove_tmp=$5 drove_src=$6 
 shift 9;
 drove_awk=$1 drove_keep=$2 drove_keepmode=$3 drove_in=$4 drove_rep=$5;
 exec 3>&1;
-drove_list='';
+drove_list='' drove_ld='';
 mkdir -p -- "$drove_logdir" && {
   echo "== $(date -u) $(uname -n)";
   if [ -n "$drove_keepmode" ]; then
-    if ! drove_list=$(mktemp) || ! sh -c "$drove_keep" sh "$drove_keep" "$drove_keepmode" "$drove_n" "$drove_src" "$drove_dst" "$drove_in" "$drove_list" "$drove_rep" >&3; then
+    drove_b=excludes;
+    [ "$drove_in" = - ] || drove_b=${drove_in##*/};
+    if ! drove_ld=$(mktemp -d) || ! drove_list=$drove_ld/$drove_b || ! sh -c "$drove_keep" sh "$drove_keep" "$drove_keepmode" "$drove_n" "$drove_src" "$drove_dst" "$drove_in" "$drove_list" "$drove_rep" >&3; then
       echo "drove: the keep check before the copy failed";
-      [ -z "$drove_list" ] || rm -f -- "$drove_list";
+      [ -z "$drove_ld" ] || rm -rf -- "$drove_ld";
       exit 1;
     fi;
     export drove_list;
@@ -62,7 +65,7 @@ mkdir -p -- "$drove_logdir" && {
   esac;
 } >>"$drove_log" 2>&1;
 drove_s=$?;
-[ -z "$drove_list" ] || rm -f -- "$drove_list";
+[ -z "$drove_ld" ] || rm -rf -- "$drove_ld";
 case $drove_kind in
 rsync*)
   if [ "$drove_s" -eq 25 ]; then
