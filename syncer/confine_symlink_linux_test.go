@@ -64,7 +64,7 @@ func TestRcloneConfinedThroughSymlinkedSrc(t *testing.T) {
 	o := Options{Src: src, Tool: copytool.Rclone}
 	log := filepath.Join(dir, "confine.log")
 	secret := shquote.Quote(filepath.Join(src, "out", "secret"))
-	out, err := exec.Command("sh", "-c", o.copyScript("rclone-confined", "cat "+secret, "", "", log)).Output()
+	out, err := exec.Command("sh", "-c", o.copyScript("rclone-confined", "cat "+secret, "", "", log, keep{})).Output()
 	logText, _ := os.ReadFile(log)
 	require.NotContains(t, string(out), unconfinedWord, "log:\n%s", logText)
 	require.Error(t, err, "the link inside SRC was followed: log:\n%s", logText)

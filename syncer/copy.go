@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -257,6 +258,70 @@ func (m *migration) unconfined(ev runner.Event, out outcome) {
 	}
 }
 
+// kept adds the entries an attempt kept to the result, each once, but
+// those the excludes leave out (or one of whose directories they do): the
+// final pass's walk of SRC meets them, and its rsync leaves them alone
+// anyway. The caller holds m.mu.
+func (m *migration) kept(out outcome) {
+	for _, k := range out.Kept {
+		if m.keptSeen == nil {
+			m.keptSeen = map[string]bool{}
+		}
+		if m.keptSeen[k.Path] || excludedPath(m.o.Excludes, k.Path) {
+			continue
+		}
+		m.keptSeen[k.Path] = true
+		m.res.Kept = append(m.res.Kept, k)
+	}
+}
+
+// excludedPath reports whether rel (relative to SRC) or a directory above
+// it matches one of the exclude globs, as the crawl matches them.
+func excludedPath(excludes []string, rel string) bool {
+	for p := rel; p != "." && p != "/" && p != ""; p = path.Dir(p) {
+		for _, x := range excludes {
+			subject := path.Base(p)
+			if strings.Contains(x, "/") {
+				subject, x = p, strings.Trim(x, "/")
+			}
+			if ok, _ := path.Match(x, subject); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// deleteLimited reports whether the last attempt in log says the copy
+// tool stopped deleting at its --max-delete limit (rsync: "Deletions
+// stopped due to --max-delete limit", rclone: "--max-delete threshold
+// reached").
+func deleteLimited(log string) bool {
+	a, err := lastAttempt(log)
+	return err == nil && (strings.Contains(a, "\nDeletions stopped due to --max-delete limit") ||
+		strings.HasPrefix(a, "Deletions stopped due to --max-delete limit") ||
+		strings.Contains(a, "--max-delete threshold reached"))
+}
+
+// onlyLimitErrors reports whether every error rsync reported in the last
+// attempt in log is a consequence of its --max-delete limit: a directory
+// of DST it could not empty to replace it by SRC's file ("cannot delete
+// non-empty directory").
+func onlyLimitErrors(log string) bool {
+	a, err := lastAttempt(log)
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(a, "\n") {
+		switch msg := copytool.ParseRsync(l); {
+		case strings.HasPrefix(l, "cannot delete non-empty directory: "):
+		case msg.Kind == copytool.Error || msg.Kind == copytool.Gone || msg.Kind == copytool.Vanished:
+			return false
+		}
+	}
+	return true
+}
+
 // copyEvent accounts for one runner event of the copy and passes it on.
 func (m *migration) copyEvent(ev runner.Event) {
 	m.mu.Lock()
@@ -277,6 +342,7 @@ func (m *migration) copyEvent(ev runner.Event) {
 		m.idle(ev.Node)
 		out := m.outcomes.take(ev.Job.Seq, ev.Attempt)
 		m.unconfined(ev, out)
+		m.kept(out)
 		if out.Exit != 0 {
 			// rsync exited 23 or 24: a vanished source is copied as
 			// far as it exists; a real error fails the partition here,
@@ -293,7 +359,11 @@ func (m *migration) copyEvent(ev runner.Event) {
 		if m.o.Tool == copytool.Rclone {
 			// rclone ignores the listed files it cannot find: the
 			// job listed DST's copies of them, judged here.
-			n, err := checkRcloneCopy(p.List, dstListing(p.Log), m.o.Src, p.listed, p.Bytes, copytool.FollowsLinks(m.o.ToolArgs))
+			kept := map[string]bool{}
+			for _, k := range out.Kept {
+				kept[k.Path] = true
+			}
+			n, err := checkRcloneCopy(p.List, dstListing(p.Log), m.o.Src, p.listed, p.Bytes, copytool.FollowsLinks(m.o.ToolArgs), kept)
 			if err != nil {
 				p.Node = ev.Node
 				m.prog.PartsFailed++
@@ -317,7 +387,9 @@ func (m *migration) copyEvent(ev runner.Event) {
 		}
 	case runner.JobFailed:
 		m.idle(ev.Node)
-		m.unconfined(ev, m.outcomes.take(ev.Job.Seq, ev.Attempt))
+		out := m.outcomes.take(ev.Job.Seq, ev.Attempt)
+		m.unconfined(ev, out)
+		m.kept(out)
 		if !ev.Requeued {
 			m.prog.PartsFailed++
 		}
@@ -390,13 +462,19 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 	log := filepath.Join(m.o.Work, "log", "final.log")
 	finalStart := time.Now()
 	var checkErr error
+	limitedFail := false // rclone failed because it stopped deleting at --max-delete
+	attempts := m.o.MaxAttempts
+	if m.o.LimitDelete && m.o.Delete {
+		// Each attempt would delete up to the limit again.
+		attempts = 1
+	}
 	outs := newOutcomes(m.o.nonce)
 	rep := runner.Run(ctx, runner.Config{
 		Nodes:       nodes,
 		Jobs:        &jobs.Strings{Cmds: []string{cmd}, Name: what},
 		JobOutput:   outs.jobOutput,
 		OnFailure:   runner.Retry,
-		MaxAttempts: m.o.MaxAttempts,
+		MaxAttempts: attempts,
 		JobFault:    m.jobFault(outs),
 		Stderr:      runner.NewOutput(m.o.Stderr),
 		Tag:         true,
@@ -410,18 +488,31 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 			case runner.JobSucceeded:
 				out := outs.take(ev.Job.Seq, ev.Attempt)
 				m.unconfined(ev, out)
+				m.kept(out)
 				if !cleanup {
 					s := attemptStats(m.o.Tool, log)
 					m.res.FinalMoved.add(s)
 					m.finalSpecials = int64(len(s.Specials))
 				}
-				if out.Exit != 0 {
+				if m.o.LimitDelete && m.o.Delete && (out.Exit != 0 || m.o.Tool == copytool.Rclone) && deleteLimited(log) {
+					m.res.DeleteLimited = true
+				}
+				switch {
+				case out.Exit == 23 && m.res.DeleteLimited && onlyLimitErrors(log):
+					// What rsync could not replace because the limit
+					// kept it from emptying a directory.
+				case out.Exit == 23 || out.Exit == 24:
 					if checkErr = checkExit23(log, m.o.Src, finalStart, nil); checkErr == nil {
 						m.res.Vanished++
 					}
 				}
 			case runner.JobFailed:
-				m.unconfined(ev, outs.take(ev.Job.Seq, ev.Attempt))
+				out := outs.take(ev.Job.Seq, ev.Attempt)
+				m.unconfined(ev, out)
+				m.kept(out)
+				if m.o.LimitDelete && m.o.Delete && deleteLimited(log) {
+					limitedFail = true
+				}
 			}
 			if !cleanup {
 				m.emit(Event{Kind: Final, Run: ev})
@@ -430,6 +521,12 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 	})
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if limitedFail && !rep.Interrupted {
+		// rclone exits 7 when it stops deleting at --max-delete, after
+		// every copy (it deletes last): the pass did what it was allowed.
+		m.res.DeleteLimited = true
+		rep.Failed = nil
+	}
 	switch {
 	case rep.OK() && checkErr != nil:
 		m.res.FinalErr = fmt.Errorf("sync: final pass: %w (see %s)", checkErr, log)

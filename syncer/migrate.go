@@ -90,6 +90,14 @@ type Options struct {
 	// done; Delete makes it delete what is in DST but not in SRC.
 	FinalPass bool
 	Delete    bool
+	// LimitDelete, with Delete, deletes at most MaxDelete entries of DST
+	// in the whole run (rsync's --max-delete): partitions then replace
+	// nothing (an entry whose DST counterpart is of another type is left
+	// to the final pass), and the final pass, the one copy that deletes,
+	// gets the limit; past it, it stops deleting and the Result says so
+	// (DeleteLimited).
+	LimitDelete bool
+	MaxDelete   int
 	// DeleteEmptySrc lets Delete run when SRC is empty or is not on the
 	// device the journal's last run saw it on (an unmounted or replaced
 	// file system), which is otherwise refused (*DeleteRefusedError).
@@ -143,6 +151,8 @@ type migration struct {
 	// crawl found (it lists none); finalSpecials those rclone's final
 	// pass skipped (see skips).
 	skippedLinks, crawlSpecials, finalSpecials int64
+	// keptSeen are the paths in res.Kept.
+	keptSeen map[string]bool
 	// outcomes are the copy's job outcomes (outcome.go).
 	outcomes *outcomes
 }

@@ -287,10 +287,12 @@ func TestCommandsQuoteEveryPath(t *testing.T) {
 		require.Equal(t, []string{"sh", "-c", oneLine(copySh), "sh", "n0"}, w[:5])
 		require.Equal(t, []string{oneLine(confineSh), oneLine(mountinfoAwk)}, w[12:14])
 		require.Equal(t, "", w[15], "no view marker")
+		require.Equal(t, oneLine(keepSh), w[16])
 	}
 	w := shellWords(t, cmd)
 	scripts(w)
 	require.Equal(t, "", w[14], "rsync's copy is checked by its messages")
+	require.Equal(t, []string{"", "", "0"}, w[17:], "with --delete, no keep check")
 	require.Equal(t, []string{"/w/a b/log/1", "/w/a b/log/1/part.000002.log", "rsync", tmp, "/s/$(touch x)", "/d/it's/"}, w[5:11])
 	rsh := `sh -c 'shift; eval "$@"' sh`
 	require.Equal(t, []string{"rsync", "-a", "--stats", "--from0", "--files-from=/w/a b/lists/1/part.000002", "--force", "--temp-dir=.drove-tmp.e3b001a5212b",
@@ -310,10 +312,36 @@ func TestCommandsQuoteEveryPath(t *testing.T) {
 	// A final pass given the view marker runs only where it is seen, and
 	// never copies it.
 	w = shellWords(t, o.finalCommand(".drove-view.x"))
-	require.Equal(t, []string{".drove-view.x"}, w[15:])
+	require.Equal(t, ".drove-view.x", w[15])
 	require.Contains(t, shellWords(t, strings.ReplaceAll(w[11], `"drove::$drove_m/"`, `'drove::$drove_m/'`)), "--exclude=/.drove-view.x")
+
+	// --max-delete: partitions replace nothing (no --force; conflicts are
+	// left, unreported, to the final pass), which gets rsync's limit.
+	o.LimitDelete, o.MaxDelete = true, 3
+	cmd, err = o.partCommand(p)
+	require.NoError(t, err)
+	w = shellWords(t, cmd)
+	require.NotContains(t, w[11], "--force")
+	require.Contains(t, w[11], `--files-from="$drove_list"`)
+	require.Equal(t, []string{"rsync-list", p.List, "0"}, w[17:])
+	w = shellWords(t, o.finalCommand(""))
+	require.Contains(t, shellWords(t, w[11]), "--max-delete=3")
+	require.Equal(t, []string{"", "", "0"}, w[17:])
+	o.LimitDelete = false
+
+	// Without --delete, the keep check runs first and reports; the copy
+	// reads the list (or the final pass the excludes) it made.
 	o.Delete = false
 	require.NotContains(t, o.finalCommand(""), "--delete")
+	cmd, err = o.partCommand(p)
+	require.NoError(t, err)
+	w = shellWords(t, cmd)
+	require.Contains(t, w[11], `--files-from="$drove_list"`)
+	require.Equal(t, []string{"rsync-list", p.List, "1"}, w[17:])
+	w = shellWords(t, o.finalCommand(""))
+	require.Contains(t, w[11], `--from0`)
+	require.Contains(t, w[11], `--exclude-from="$drove_list"`)
+	require.Equal(t, []string{"rsync-walk", "-", "1"}, w[17:])
 	for _, tool := range []copytool.Tool{copytool.Rsync, copytool.Rclone} {
 		o := o
 		o.Tool = tool

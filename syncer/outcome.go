@@ -16,9 +16,11 @@ import (
 //
 //	drove-outcome NONCE exit 23     rsync exited 23 (the job exits 0)
 //	drove-outcome NONCE exit 24     rsync exited 24: a source vanished (the job exits 0)
+//	drove-outcome NONCE exit 25     rsync stopped deleting at --max-delete (the job exits 0)
 //	drove-outcome NONCE unconfined  rclone could not be confined to SRC: no mount namespace
 //	drove-outcome NONCE unconfined mount  ... a mount namespace, but confine.sh failed in it (the log says why)
 //	drove-outcome NONCE failed N    the copy ran and exited N (1-255; the job exits N)
+//	drove-outcome NONCE kept DT ST HEX  an entry of DST kept (keep.sh)
 //
 // each after a newline of its own. NONCE is random for each sync run and
 // is in no file, so nothing else the job's shell prints (a node's login
@@ -31,9 +33,10 @@ const outcomeWord = "drove-outcome"
 // unconfined.
 const unconfinedWord = "unconfined"
 
-// maxOutcomeLine is the longest line read as a possible outcome; longer
-// lines are skipped whole.
-const maxOutcomeLine = 128
+// maxOutcomeLine is the longest line read as a possible outcome (a kept
+// line names a path of up to PATH_MAX bytes in hexadecimal); longer lines
+// are skipped whole.
+const maxOutcomeLine = 2*pathMax + 128
 
 // newNonce returns a fresh nonce for a run's outcome lines.
 func newNonce() string {
@@ -44,12 +47,13 @@ func newNonce() string {
 
 // outcome is what one attempt of a copy job reported.
 type outcome struct {
-	Exit       int  // rsync's exit status when it was 23 or 24, else 0
+	Exit       int  // rsync's exit status when it was 23, 24 or 25, else 0
 	Unconfined bool // rclone ran unconfined
 	// UnconfinedMount: it had a mount namespace, but SRC could not be
 	// bind-mounted or remounted nosymfollow in it.
 	UnconfinedMount bool
-	Failed          int // the copy ran and exited with this status (not 0, 23 or 24), else 0
+	Failed          int // the copy ran and exited with this status (not 0, 23, 24 or 25), else 0
+	Kept            []Kept
 }
 
 // outcomeParser reads a job's stdout for its outcome lines.
@@ -97,12 +101,16 @@ func (o *outcomeParser) parse(l []byte) {
 	if !ok {
 		return
 	}
+	if k, ok := parseKept(string(rest)); ok {
+		o.outcome.Kept = append(o.outcome.Kept, k)
+		return
+	}
 	switch s := string(rest); s {
 	case unconfinedWord:
 		o.outcome.Unconfined = true
 	case unconfinedWord + " mount":
 		o.outcome.Unconfined, o.outcome.UnconfinedMount = true, true
-	case "exit 23", "exit 24":
+	case "exit 23", "exit 24", "exit 25":
 		o.outcome.Exit, _ = strconv.Atoi(s[len("exit "):])
 	default:
 		n, ok := strings.CutPrefix(s, "failed ")
@@ -110,6 +118,24 @@ func (o *outcomeParser) parse(l []byte) {
 			o.outcome.Failed = st
 		}
 	}
+}
+
+// keptTypes are keep.sh's letters for the types of entries.
+var keptTypes = map[string]string{"f": "file", "d": "directory", "l": "symlink", "o": "special file"}
+
+// parseKept reads "kept DT ST HEX", the rest of a kept line.
+func parseKept(s string) (Kept, bool) {
+	f := strings.Fields(s)
+	if len(f) != 4 || f[0] != "kept" {
+		return Kept{}, false
+	}
+	dt, ok1 := keptTypes[f[1]]
+	st, ok2 := keptTypes[f[2]]
+	p, err := hex.DecodeString(f[3])
+	if !ok1 || !ok2 || err != nil || len(p) == 0 {
+		return Kept{}, false
+	}
+	return Kept{Path: string(p), Dst: dt, Src: st}, true
 }
 
 // outcomes collects the outcomes of a runner.Run's attempts, handed to it

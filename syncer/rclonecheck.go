@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -38,8 +39,10 @@ type dstEntry struct {
 // them, so a link to a regular file counts as one) is not expected; a
 // regular file here, unchanged since it was listed, must be in DST with
 // its size, else the result is an error naming it. vanished is how many
-// listed paths vanished.
-func checkRcloneCopy(list, listing, src string, since time.Time, bytes int64, follow bool) (vanished int, err error) {
+// listed paths vanished. A path that is in kept (paths relative to SRC),
+// or below one, is not judged: the copy left it out on purpose (keep.sh:
+// DST holds it, or a directory above it, as another type).
+func checkRcloneCopy(list, listing, src string, since time.Time, bytes int64, follow bool, kept map[string]bool) (vanished int, err error) {
 	data, err := os.ReadFile(list)
 	if err != nil {
 		return 0, fmt.Errorf("sync: reading the partition's list: %w", err)
@@ -73,6 +76,9 @@ func checkRcloneCopy(list, listing, src string, since time.Time, bytes int64, fo
 	}
 	for _, e := range listed {
 		rel, found := srcRel(src, e)
+		if found && keptAbove(kept, rel) {
+			continue
+		}
 		if !found || goneSince(src, filepath.Join(src, rel), since) {
 			vanished++
 			continue
@@ -130,4 +136,14 @@ func srcRel(src, enc string) (rel string, found bool) {
 		out = append(out, name)
 	}
 	return filepath.Join(out...), true
+}
+
+// keptAbove reports whether rel or a directory above it is in kept.
+func keptAbove(kept map[string]bool, rel string) bool {
+	for p := filepath.ToSlash(rel); len(kept) > 0 && p != "." && p != "/" && p != ""; p = path.Dir(p) {
+		if kept[p] {
+			return true
+		}
+	}
+	return false
 }

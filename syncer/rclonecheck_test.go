@@ -39,6 +39,7 @@ func TestCheckRcloneCopy(t *testing.T) {
 	require.NoError(t, os.WriteFile(listFile, []byte(strings.Join(list, "\n")+"\n"), 0o644))
 	since := time.Now().Add(time.Hour) // nothing has changed since
 
+	var kept map[string]bool
 	check := func(dst map[string]int64) (int, error) {
 		var es []dstEntry
 		for p, s := range dst {
@@ -48,7 +49,7 @@ func TestCheckRcloneCopy(t *testing.T) {
 		require.NoError(t, err)
 		listing := filepath.Join(dir, "dst.json")
 		require.NoError(t, os.WriteFile(listing, b, 0o644))
-		return checkRcloneCopy(listFile, listing, src, since, bytes, false)
+		return checkRcloneCopy(listFile, listing, src, since, bytes, false, kept)
 	}
 	whole := map[string]int64{}
 	for _, n := range names {
@@ -68,6 +69,18 @@ func TestCheckRcloneCopy(t *testing.T) {
 			_, err := check(short)
 			require.ErrorContains(t, err, "rclone did not copy")
 			require.ErrorContains(t, err, fmt.Sprintf("%q", filepath.Join(src, drop)))
+
+			// Left out on purpose: DST holds it, or a directory above
+			// it, as another type (keep.sh), and the attempt said so.
+			kept = map[string]bool{drop: true}
+			_, err = check(short)
+			require.NoError(t, err)
+			kept = map[string]bool{filepath.Dir(drop): filepath.Dir(drop) != "."}
+			if filepath.Dir(drop) != "." {
+				_, err = check(short)
+				require.NoError(t, err)
+			}
+			kept = nil
 
 			short[partition.RclonePath(drop)] = int64(len(drop)) + 1
 			_, err = check(short)

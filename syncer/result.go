@@ -70,6 +70,13 @@ type Failure struct {
 	ToolError string
 }
 
+// Kept is an entry of DST that SRC holds as another type: without Delete
+// it is left as it is (no copy replaces it, nor anything below it).
+type Kept struct {
+	Path     string // relative to SRC and DST
+	Dst, Src string // the types: file, directory, symlink, special file
+}
+
 // Result is the account of a run.
 type Result struct {
 	Progress
@@ -95,6 +102,13 @@ type Result struct {
 	Evicted     []runner.NodeFailure
 	JournalErr  error // a copied partition could not be recorded
 	Elapsed     time.Duration
+	// Kept are the entries of DST kept because SRC holds them as another
+	// type (without Delete), each once, in the order they were found. They
+	// do not make OK false: the rest of the tree was copied.
+	Kept []Kept
+	// DeleteLimited says the final pass stopped deleting at MaxDelete
+	// (LimitDelete): what is left in DST but not in SRC stays.
+	DeleteLimited bool
 	// Unconfined are the nodes where an rclone copy ran without its
 	// confinement to SRC (no mount namespace there; see confine.go).
 	Unconfined []string

@@ -1,6 +1,6 @@
 # shellcheck shell=sh
 # copy.sh: one copy of a sync (a partition or the final pass), run as
-#   sh -c "$(cat copy.sh)" sh NONCE LOGDIR LOG KIND TMP SRC DST CMD CONFINE AWK CHECK MARK
+#   sh -c "$(cat copy.sh)" sh NONCE LOGDIR LOG KIND TMP SRC DST CMD CONFINE AWK CHECK MARK KEEP KEEPMODE LIST REPORT
 # KIND is rsync (CMD reads SRC through drove's daemon, TMP is made first),
 # rsync-final (the same, then TMP is removed and DST's mtime set to SRC's),
 # rclone (CMD as is) or rclone-confined (CMD in a mount namespace where no
@@ -9,20 +9,27 @@
 # a CMD that exited 0 (rclone: the listing of DST that drove checks), or
 # nothing when empty. MARK, when not empty, is the name of drove's view
 # marker at the top of SRC: a node that does not see it has a stale view of
-# SRC and runs nothing (exit 8). Its output is appended
-# to LOG; the outcome is a line on stdout, "drove-outcome NONCE exit 23",
-# "... exit 24" (rsync: the job then exits 0), "... unconfined" (no mount
-# namespace), "... unconfined mount" (one, but confine.sh failed: it says
-# why in LOG) or
-# "... failed N" (the copy ran, with its log open, and exited N, which is
-# the job's exit status too), printed after a newline so that bytes
-# before it cannot join it.
+# SRC and runs nothing (exit 8).
+# With KEEPMODE not empty, keep.sh (KEEP) runs first with LIST and REPORT
+# (see keep.sh): it writes a list (or exclude file) without the entries
+# whose DST counterpart is of another type, into a temporary directory, as
+# a file named as LIST (or "excludes"), whose path is $drove_list
+# (exported) when CMD runs, and its outcome lines go to
+# stdout; a check that fails fails the copy (exit 1, CMD not run).
+# Its output is appended to LOG; the outcome is a line on stdout,
+# "drove-outcome NONCE exit 23", "... exit 24", "... exit 25" (rsync
+# stopped deleting at --max-delete; rsync: the job then exits 0),
+# "... unconfined" (no mount namespace), "... unconfined mount" (one, but
+# confine.sh failed: it says why in LOG) or "... failed N" (the copy ran,
+# with its log open, and exited N, which is the job's exit status too),
+# printed after a newline so that bytes before it cannot join it.
 # Every line of this file ends a command with ";" or continues it: the
 # job's text is this file joined into one line.
 drove_n=$1 drove_logdir=$2 drove_log=$3 drove_kind=$4 drove_tmp=$5 drove_src=$6 drove_dst=$7 drove_cmd=$8 drove_confine=$9;
 shift 9;
-drove_awk=$1 drove_check=$2 drove_mark=$3;
+drove_awk=$1 drove_check=$2 drove_mark=$3 drove_keep=$4 drove_keepmode=$5 drove_in=$6 drove_rep=$7;
 exec 3>&1;
+drove_list='' drove_ld='';
 # One mkdir makes both directories of a partition's rsync copy (each
 # process costs a few ms); when it fails, each is made on its own, the
 # temporary directory's error going to LOG as before. drove_t says the log
@@ -38,6 +45,16 @@ esac;
   if [ -n "$drove_mark" ] && ! [ -f "$drove_src/$drove_mark" ]; then
     echo "drove: this node does not see $drove_src/$drove_mark, which drove wrote before this pass: its view of SRC is stale";
     exit 8;
+  fi;
+  if [ -n "$drove_keepmode" ]; then
+    drove_b=excludes;
+    [ "$drove_in" = - ] || drove_b=${drove_in##*/};
+    if ! drove_ld=$(mktemp -d) || ! drove_list=$drove_ld/$drove_b || ! sh -c "$drove_keep" sh "$drove_keep" "$drove_keepmode" "$drove_n" "$drove_src" "$drove_dst" "$drove_in" "$drove_list" "$drove_rep" >&3; then
+      echo "drove: the keep check before the copy failed";
+      [ -z "$drove_ld" ] || rm -rf -- "$drove_ld";
+      exit 1;
+    fi;
+    export drove_list;
   fi;
   case $drove_kind in
   rsync|rsync-final)
@@ -82,9 +99,12 @@ esac;
   fi;
 } >>"$drove_log" 2>&1;
 drove_s=$?;
+[ -z "$drove_ld" ] || rm -rf -- "$drove_ld";
 case $drove_kind in
 rsync*)
-  if [ "$drove_s" -eq 24 ] || [ "$drove_s" -eq 23 ]; then
+  if [ "$drove_s" -eq 25 ]; then
+    printf '\ndrove-outcome %s exit 25\n' "$drove_n" && drove_s=0;
+  elif [ "$drove_s" -eq 24 ] || [ "$drove_s" -eq 23 ]; then
     { [ "$drove_s" -eq 24 ] || echo '== exit 23' >>"$drove_log"; } && printf '\ndrove-outcome %s exit %s\n' "$drove_n" "$drove_s" && drove_s=0;
   fi;;
 esac;
