@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/drove-dev/drove/jobs"
@@ -16,6 +17,7 @@ import (
 //	drove-outcome NONCE exit 23     rsync exited 23 (the job exits 0)
 //	drove-outcome NONCE exit 24     rsync exited 24: a source vanished (the job exits 0)
 //	drove-outcome NONCE unconfined  rclone could not be confined to SRC
+//	drove-outcome NONCE id UID GID  the user the node runs jobs as (the check)
 //
 // each after a newline of its own. NONCE is random for each sync run and
 // is in no file, so nothing else the job's shell prints (a node's login
@@ -43,6 +45,9 @@ func newNonce() string {
 type outcome struct {
 	Exit       int  // rsync's exit status when it was 23 or 24, else 0
 	Unconfined bool // rclone ran unconfined
+	// ID: the node reported the uid and gid it runs jobs as.
+	ID       bool
+	UID, GID int
 }
 
 // outcomeParser reads a job's stdout for its outcome lines.
@@ -95,6 +100,16 @@ func (o *outcomeParser) parse(l []byte) {
 		o.outcome.Unconfined = true
 	case "exit 23", "exit 24":
 		o.outcome.Exit, _ = strconv.Atoi(s[len("exit "):])
+	default:
+		f := strings.Fields(s)
+		if len(f) != 3 || f[0] != "id" {
+			return
+		}
+		uid, err1 := strconv.ParseUint(f[1], 10, 32)
+		gid, err2 := strconv.ParseUint(f[2], 10, 32)
+		if err1 == nil && err2 == nil {
+			o.outcome.ID, o.outcome.UID, o.outcome.GID = true, int(uid), int(gid)
+		}
 	}
 }
 
