@@ -34,12 +34,15 @@ type Command struct {
 	// Source, when set, is shell text put in place of the quoted source
 	// argument (rsync reading through a daemon: it is not quoted).
 	Source string
+	// Stats makes the tool print what Stats reads (StatsArgs, before
+	// Args).
+	Stats bool
 }
 
 // Line returns c as one line of shell text:
 //
-//	rsync -a [--from0 --files-from=LIST] [--delete] [--force] [--exclude=/TMP/] [--temp-dir=TMP] [--exclude=P...] ARGS SRC/ DST/
-//	rclone copy|sync [--files-from-raw LIST] [--create-empty-src-dirs] [--exclude P...] ARGS SRC DST
+//	rsync -a [--stats] [--from0 --files-from=LIST] [--delete] [--force] [--exclude=/TMP/] [--temp-dir=TMP] [--exclude=P...] ARGS SRC/ DST/
+//	rclone copy|sync [STATS-ARGS] [--files-from-raw LIST] [--create-empty-src-dirs] [--exclude P...] ARGS SRC DST
 func (c Command) Line() string {
 	q := Quote
 	var w []string
@@ -50,6 +53,9 @@ func (c Command) Line() string {
 			verb = "sync"
 		}
 		w = append(w, "rclone", verb)
+		if c.Stats {
+			w = append(w, StatsArgs(Rclone)...)
+		}
 		if c.List != "" {
 			w = append(w, "--files-from-raw", q(c.List))
 		}
@@ -70,6 +76,9 @@ func (c Command) Line() string {
 		return strings.Join(append(w, src, q(SafeLead(c.Dst))), " ")
 	}
 	w = append(w, "rsync", "-a")
+	if c.Stats {
+		w = append(w, StatsArgs(Rsync)...)
+	}
 	if c.List != "" {
 		w = append(w, "--from0", "--files-from="+q(c.List))
 	}
@@ -133,4 +142,22 @@ func FollowsLinks(args []string) bool {
 		}
 	}
 	return false
+}
+
+// ListDst returns the shell text of an rclone lsjson of the entries of
+// c.List as DST holds them (path and size of each file found, JSON), with
+// c.Args but those only rclone copy takes (--create-empty-src-dirs) or
+// that write to stdout (-P, --progress), written to out. It is how a copy
+// of a list is checked: rclone ignores listed files it cannot find.
+func (c Command) ListDst(out string) string {
+	q := Quote
+	w := []string{"rclone", "lsjson", "-R", "--files-only", "--no-mimetype", "--no-modtime", "--files-from-raw", q(c.List)}
+	for _, a := range c.Args {
+		switch a {
+		case "--create-empty-src-dirs", "-P", "--progress":
+			continue
+		}
+		w = append(w, q(a))
+	}
+	return strings.Join(append(w, q(SafeLead(c.Dst)), ">"+q(out)), " ")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/drove-dev/drove/copytool"
@@ -36,7 +37,7 @@ func (o *Options) partCommand(p *Part) (string, error) {
 	if strings.ContainsAny(p.List, "\n\r") {
 		return "", partition.ErrMultiline
 	}
-	c := copytool.Command{Tool: o.Tool, List: p.List, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst}
+	c := copytool.Command{Tool: o.Tool, List: p.List, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst, Stats: true}
 	if o.Tool == copytool.Rsync {
 		c.TempDir = TempDirName(o.Work)
 		// A directory of DST that SRC now has as a file or symlink is
@@ -44,7 +45,7 @@ func (o *Options) partCommand(p *Part) (string, error) {
 		c.Force = o.Delete
 		c.Source = o.rsyncSource()
 	}
-	return o.wrap(c, p.Log), nil
+	return o.wrap(c, p.Log, ""), nil
 }
 
 // wrap is copy.sh running c with its output appended to log, creating the
@@ -54,7 +55,7 @@ func (o *Options) partCommand(p *Part) (string, error) {
 // racing rsyncs should not depend on how it handles a concurrent mkdir).
 // Without Delete, the final rsync also removes the temporary directory and
 // sets DST's mtime back to SRC's.
-func (o *Options) wrap(c copytool.Command, log string) string {
+func (o *Options) wrap(c copytool.Command, log, mark string) string {
 	kind := "rsync"
 	switch {
 	case o.Tool == copytool.Rclone && copytool.FollowsLinks(o.ToolArgs):
@@ -64,15 +65,22 @@ func (o *Options) wrap(c copytool.Command, log string) string {
 	case c.List == "":
 		kind = "rsync-final"
 	}
-	return o.copyScript(kind, c.Line(), log)
+	check := ""
+	if o.Tool == copytool.Rclone && c.List != "" {
+		check = c.ListDst(dstListing(log))
+	}
+	return o.copyScript(kind, c.Line(), check, mark, log)
 }
 
-// copyScript is copy.sh of the given kind running line (shell text).
-func (o *Options) copyScript(kind, line, log string) string {
+// copyScript is copy.sh of the given kind running line (shell text), then,
+// when it succeeded, check (shell text, may be empty). A non-empty mark is
+// the name of a file at the top of SRC that the node must see before line
+// runs (see viewMarker), else the job exits exitStaleView.
+func (o *Options) copyScript(kind, line, check, mark, log string) string {
 	q := partition.Quote
 	w := []string{"sh", "-c", q(oneLine(copySh)), "sh", q(o.nonce), q(filepath.Dir(log)), q(log), kind,
 		q(o.tempDir()), q(strings.TrimSuffix(o.Src, "/")), q(copytool.DirArg(o.Dst)), q(line),
-		q(oneLine(confineSh)), q(oneLine(mountinfoAwk))}
+		q(oneLine(confineSh)), q(oneLine(mountinfoAwk)), q(check), q(mark)}
 	return strings.Join(w, " ")
 }
 
@@ -83,16 +91,21 @@ func (o *Options) copyScript(kind, line, log string) string {
 // left in it) and DST's mtime set back to SRC's; or rclone copy (rclone
 // sync with --delete). With the run's tool arguments and excludes, logged
 // to WORK/log/final.log. Without Delete nothing of DST is ever removed but
-// drove's own temporary directory.
-func (o *Options) finalCommand() string {
-	c := copytool.Command{Tool: o.Tool, Delete: o.Delete, Excludes: o.Excludes, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst}
+// drove's own temporary directory. A non-empty mark is drove's view marker
+// at the top of SRC (viewMarker): the node runs the pass only if it sees
+// it, and it is never copied.
+func (o *Options) finalCommand(mark string) string {
+	c := copytool.Command{Tool: o.Tool, Delete: o.Delete, Excludes: o.Excludes, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst, Stats: true}
+	if mark != "" {
+		c.Excludes = append(slices.Clone(o.Excludes), "/"+mark)
+	}
 	if o.Tool == copytool.Rsync {
 		c.TempDir, c.ExcludeTempDir = TempDirName(o.Work), true
 		c.Source = o.rsyncSource()
 	} else {
 		c.EmptyDirs = true
 	}
-	return o.wrap(c, filepath.Join(o.Work, "log", "final.log"))
+	return o.wrap(c, filepath.Join(o.Work, "log", "final.log"), mark)
 }
 
 // cleanupCommand removes drove's temporary directory from DST when there is
@@ -131,6 +144,9 @@ const (
 	exitNoWork = 5
 	exitDstRO  = 6
 	exitWorkRO = 7
+	// exitStaleView is copy.sh's exit when the node does not see drove's
+	// view marker in SRC.
+	exitStaleView = 8
 )
 
 // listFormat is the list format tool reads.

@@ -61,6 +61,7 @@ func (m *migration) copy(ctx context.Context, st *state, pending []*Part, needCr
 		JobOutput:   m.outcomes.jobOutput,
 		OnFailure:   m.o.OnFailure,
 		MaxAttempts: m.o.MaxAttempts,
+		JobFault:    m.jobFault(m.outcomes),
 		MaxSlots:    m.o.MaxSlots,
 		Timeout:     m.o.Timeout,
 		Stderr:      runner.NewOutput(m.o.Stderr),
@@ -92,6 +93,7 @@ func (m *migration) copy(ctx context.Context, st *state, pending []*Part, needCr
 		fl := Failure{Part: *p, Reason: f.Reason}
 		if n := len(f.Attempts); n > 0 {
 			fl.Node, fl.Err = f.Attempts[n-1].Node, f.Attempts[n-1].Err
+			fl.ToolError = toolError(m.o.Tool, p.Log)
 		}
 		m.res.Failed = append(m.res.Failed, fl)
 	}
@@ -180,6 +182,7 @@ func (m *migration) crawl(ctx context.Context, st *state, q *queue) {
 	sum, err := partition.Run(ctx, opts, emit, progress)
 	m.mu.Lock()
 	m.res.Skipped = sum.Skipped
+	m.crawlSpecials = sum.Special
 	m.mu.Unlock()
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -249,6 +252,9 @@ func (m *migration) unconfined(ev runner.Event, out outcome) {
 		return
 	}
 	m.res.Unconfined = append(m.res.Unconfined, ev.Node)
+	if out.UnconfinedMount {
+		m.res.UnconfinedMount = append(m.res.UnconfinedMount, ev.Node)
+	}
 }
 
 // copyEvent accounts for one runner event of the copy and passes it on.
@@ -284,7 +290,23 @@ func (m *migration) copyEvent(ev runner.Event) {
 			}
 			m.res.Vanished++
 		}
+		if m.o.Tool == copytool.Rclone {
+			// rclone ignores the listed files it cannot find: the
+			// job listed DST's copies of them, judged here.
+			n, err := checkRcloneCopy(p.List, dstListing(p.Log), m.o.Src, p.listed, p.Bytes, copytool.FollowsLinks(m.o.ToolArgs))
+			if err != nil {
+				p.Node = ev.Node
+				m.prog.PartsFailed++
+				m.res.Failed = append(m.res.Failed, Failure{Part: *p, Node: ev.Node, Reason: err.Error()})
+				m.lateFailed = append(m.lateFailed, ev.Job.Seq)
+				break
+			}
+			if n > 0 {
+				m.res.Vanished++
+			}
+		}
 		p.Done, p.Node = true, ev.Node
+		m.tally(p)
 		m.prog.PartsDone++
 		m.prog.CopiedFiles += int64(p.Files)
 		m.prog.CopiedBytes += p.Bytes
@@ -313,6 +335,15 @@ func (m *migration) copyEvent(ev runner.Event) {
 	m.emit(Event{Kind: Copying, Run: ev, Part: cp})
 }
 
+// tally counts what the copy of p that just succeeded reported. The
+// caller holds m.mu.
+func (m *migration) tally(p *Part) {
+	s := attemptStats(m.o.Tool, p.Log)
+	m.res.Moved.add(s)
+	// Each link is in one partition: the crawls never list a path twice.
+	m.skippedLinks += int64(len(s.Links))
+}
+
 func (m *migration) idle(node string) {
 	if m.busy[node]--; m.busy[node] <= 0 {
 		delete(m.busy, node)
@@ -323,13 +354,31 @@ func (m *migration) idle(node string) {
 // drove's temporary directory from DST), on a local node if there is one,
 // else on any node still in the pool.
 func (m *migration) final(ctx context.Context, cleanup bool) {
-	what, cmd := "final pass", m.o.finalCommand()
+	// A final pass that deletes runs only where SRC looks as it does
+	// here: on a node that sees the view marker drove writes now, or,
+	// when SRC cannot be written, on a local node only.
+	mark, anyNode := "", true
+	var markErr error
+	if m.o.Delete && !cleanup {
+		name, remove, err := m.o.viewMarker()
+		if err == nil {
+			defer remove()
+			mark = name
+		} else {
+			anyNode, markErr = false, err
+		}
+	}
+	what, cmd := "final pass", m.o.finalCommand(mark)
 	if cleanup {
 		what, cmd = "cleanup", m.o.cleanupCommand()
 	}
 	nodes := m.fleet.runnerNodes(func(n Node) bool { return n.Local })
-	if len(nodes) == 0 {
+	if len(nodes) == 0 && anyNode {
 		nodes = m.fleet.runnerNodes(nil)
+	}
+	if len(nodes) == 0 && markErr != nil {
+		m.res.FinalErr = fmt.Errorf("sync: %s: %w; without it a pass that deletes runs only on a local node, and there is none", what, markErr)
+		return
 	}
 	if len(nodes) == 0 {
 		m.res.FinalErr = fmt.Errorf("sync: %s: no node is left to run it", what)
@@ -348,6 +397,7 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 		JobOutput:   outs.jobOutput,
 		OnFailure:   runner.Retry,
 		MaxAttempts: m.o.MaxAttempts,
+		JobFault:    m.jobFault(outs),
 		Stderr:      runner.NewOutput(m.o.Stderr),
 		Tag:         true,
 		Drain:       m.o.Drain,
@@ -360,6 +410,11 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 			case runner.JobSucceeded:
 				out := outs.take(ev.Job.Seq, ev.Attempt)
 				m.unconfined(ev, out)
+				if !cleanup {
+					s := attemptStats(m.o.Tool, log)
+					m.res.FinalMoved.add(s)
+					m.finalSpecials = int64(len(s.Specials))
+				}
 				if out.Exit != 0 {
 					if checkErr = checkExit23(log, m.o.Src, finalStart, nil); checkErr == nil {
 						m.res.Vanished++
@@ -388,7 +443,11 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 		m.res.Interrupted = true
 	case len(rep.Failed) > 0 && len(rep.Failed[0].Attempts) > 0:
 		a := rep.Failed[0].Attempts
-		m.res.FinalErr = fmt.Errorf("sync: %s failed on %s: %w (see %s)", what, a[len(a)-1].Node, a[len(a)-1].Err, log)
+		why := ""
+		if l := toolError(m.o.Tool, log); l != "" && !cleanup {
+			why = ": " + l
+		}
+		m.res.FinalErr = fmt.Errorf("sync: %s failed on %s: %w%s (see %s)", what, a[len(a)-1].Node, staleViewError(a[len(a)-1].Err), why, log)
 	default:
 		m.res.FinalErr = fmt.Errorf("sync: %s could not run: no node could be reached (see %s)", what, log)
 	}

@@ -82,6 +82,18 @@ func (f *fleet) markBroken(name string) {
 	}
 }
 
+// local reports whether the node name is Local.
+func (f *fleet) local(name string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, n := range f.nodes {
+		if n.Name == name {
+			return n.Local
+		}
+	}
+	return false
+}
+
 // close closes every connection.
 func (f *fleet) close() {
 	f.mu.Lock()

@@ -140,6 +140,11 @@ type migration struct {
 	// lateFailed are the job Seqs of partitions whose job succeeded but
 	// whose rsync exit 23 was a real error.
 	lateFailed []int
+	// skippedLinks are the symbolic links rclone skipped in this run's
+	// partitions; crawlSpecials the devices, FIFOs and sockets this run's
+	// crawl found (it lists none); finalSpecials those rclone's final
+	// pass skipped (see skips).
+	skippedLinks, crawlSpecials, finalSpecials int64
 	// outcomes are the copy's job outcomes (outcome.go).
 	outcomes *outcomes
 }
@@ -388,6 +393,7 @@ func (m *migration) result(start time.Time) *Result {
 	r.Progress = m.prog
 	r.Work = m.o.Work
 	r.Elapsed = time.Since(start)
+	r.Skips = m.skips()
 	return &r
 }
 

@@ -16,7 +16,9 @@ import (
 //
 //	drove-outcome NONCE exit 23     rsync exited 23 (the job exits 0)
 //	drove-outcome NONCE exit 24     rsync exited 24: a source vanished (the job exits 0)
-//	drove-outcome NONCE unconfined  rclone could not be confined to SRC
+//	drove-outcome NONCE unconfined  rclone could not be confined to SRC: no mount namespace
+//	drove-outcome NONCE unconfined mount  ... a mount namespace, but confine.sh failed in it (the log says why)
+//	drove-outcome NONCE failed N    the copy ran and exited N (1-255; the job exits N)
 //	drove-outcome NONCE id UID GID  the user the node runs jobs as (the check)
 //
 // each after a newline of its own. NONCE is random for each sync run and
@@ -45,6 +47,10 @@ func newNonce() string {
 type outcome struct {
 	Exit       int  // rsync's exit status when it was 23 or 24, else 0
 	Unconfined bool // rclone ran unconfined
+	// UnconfinedMount: it had a mount namespace, but SRC could not be
+	// bind-mounted or remounted nosymfollow in it.
+	UnconfinedMount bool
+	Failed          int // the copy ran and exited with this status (not 0, 23 or 24), else 0
 	// ID: the node reported the uid and gid it runs jobs as.
 	ID       bool
 	UID, GID int
@@ -98,9 +104,17 @@ func (o *outcomeParser) parse(l []byte) {
 	switch s := string(rest); s {
 	case unconfinedWord:
 		o.outcome.Unconfined = true
+	case unconfinedWord + " mount":
+		o.outcome.Unconfined, o.outcome.UnconfinedMount = true, true
 	case "exit 23", "exit 24":
 		o.outcome.Exit, _ = strconv.Atoi(s[len("exit "):])
 	default:
+		if n, ok := strings.CutPrefix(s, "failed "); ok {
+			if st, err := strconv.Atoi(n); err == nil && st > 0 && st < 256 && strconv.Itoa(st) == n {
+				o.outcome.Failed = st
+			}
+			return
+		}
 		f := strings.Fields(s)
 		if len(f) != 3 || f[0] != "id" {
 			return
@@ -136,6 +150,13 @@ func (oc *outcomes) jobOutput(job jobs.Job, attempt int, _ string) (io.Writer, i
 		defer oc.mu.Unlock()
 		oc.done[attemptKey{job.Seq, attempt}] = p.outcome
 	}
+}
+
+// peek returns the outcome of the attempt, and keeps it.
+func (oc *outcomes) peek(seq, attempt int) outcome {
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	return oc.done[attemptKey{seq, attempt}]
 }
 
 // take returns the outcome of the attempt, and forgets it.

@@ -1,22 +1,36 @@
 # shellcheck shell=sh
 # copy.sh: one copy of a sync (a partition or the final pass), run as
-#   sh -c "$(cat copy.sh)" sh NONCE LOGDIR LOG KIND TMP SRC DST CMD CONFINE AWK
+#   sh -c "$(cat copy.sh)" sh NONCE LOGDIR LOG KIND TMP SRC DST CMD CONFINE AWK CHECK MARK
 # KIND is rsync (CMD reads SRC through drove's daemon, TMP is made first),
 # rsync-final (the same, then TMP is removed and DST's mtime set to SRC's),
 # rclone (CMD as is) or rclone-confined (CMD in a mount namespace where no
 # symlink below SRC is followed: CONFINE run with AWK, see confine.sh).
-# CMD is shell text whose words are already quoted. Its output is appended
+# CMD is shell text whose words are already quoted; so is CHECK, run after
+# a CMD that exited 0 (rclone: the listing of DST that drove checks), or
+# nothing when empty. MARK, when not empty, is the name of drove's view
+# marker at the top of SRC: a node that does not see it has a stale view of
+# SRC and runs nothing (exit 8). Its output is appended
 # to LOG; the outcome is a line on stdout, "drove-outcome NONCE exit 23",
-# "... exit 24" (rsync: the job then exits 0) or "... unconfined",
-# printed after a newline so that bytes before it cannot join it.
+# "... exit 24" (rsync: the job then exits 0), "... unconfined" (no mount
+# namespace), "... unconfined mount" (one, but confine.sh failed: it says
+# why in LOG) or
+# "... failed N" (the copy ran, with its log open, and exited N, which is
+# the job's exit status too), printed after a newline so that bytes
+# before it cannot join it.
 # Every line of this file ends a command with ";" or continues it: the
 # job's text is this file joined into one line.
 drove_n=$1 drove_logdir=$2 drove_log=$3 drove_kind=$4 drove_tmp=$5 drove_src=$6 drove_dst=$7 drove_cmd=$8 drove_confine=$9;
 shift 9;
-drove_awk=$1;
+drove_awk=$1 drove_check=$2 drove_mark=$3;
 exec 3>&1;
+drove_t=0;
 mkdir -p -- "$drove_logdir" && {
+  drove_t=1;
   echo "== $(date -u) $(uname -n)";
+  if [ -n "$drove_mark" ] && ! [ -f "$drove_src/$drove_mark" ]; then
+    echo "drove: this node does not see $drove_src/$drove_mark, which drove wrote before this pass: its view of SRC is stale";
+    exit 8;
+  fi;
   case $drove_kind in
   rsync|rsync-final)
     # shellcheck disable=SC2034 # drove_m is read by CMD (the daemon module)
@@ -32,19 +46,27 @@ mkdir -p -- "$drove_logdir" && {
   rclone-confined)
     drove_u=-m;
     [ "$(id -u)" -eq 0 ] || drove_u=-rm;
+    drove_w=;
     if [ "$(uname -s)" = Linux ] && unshare "$drove_u" true 2>/dev/null; then
       unshare "$drove_u" sh -c "$drove_confine" sh "$drove_src" "$drove_cmd" "$drove_awk";
       drove_s=$?;
+      drove_w=' mount';
     else
       drove_s=125;
     fi;
     if [ "$drove_s" -eq 125 ]; then
-      printf '\ndrove-outcome %s unconfined\n' "$drove_n" >&3;
+      printf '\ndrove-outcome %s unconfined%s\n' "$drove_n" "$drove_w" >&3;
       eval "$drove_cmd";
     else
       (exit "$drove_s");
     fi;;
   esac;
+  drove_s=$?;
+  if [ "$drove_s" -eq 0 ] && [ -n "$drove_check" ]; then
+    eval "$drove_check";
+  else
+    (exit "$drove_s");
+  fi;
 } >>"$drove_log" 2>&1;
 drove_s=$?;
 case $drove_kind in
@@ -53,4 +75,7 @@ rsync*)
     { [ "$drove_s" -eq 24 ] || echo '== exit 23' >>"$drove_log"; } && printf '\ndrove-outcome %s exit %s\n' "$drove_n" "$drove_s" && drove_s=0;
   fi;;
 esac;
+if [ "$drove_s" -ne 0 ] && [ "$drove_t" -eq 1 ]; then
+  printf '\ndrove-outcome %s failed %s\n' "$drove_n" "$drove_s";
+fi;
 exit "$drove_s";
