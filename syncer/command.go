@@ -164,13 +164,15 @@ func (o *Options) cleanupCommand() string {
 }
 
 // checkCommand is the visibility check run on every remote node, as the
-// user the node runs jobs as. It exits 3 when SRC is not a directory there,
+// user the node runs jobs as. It first prints that user as an outcome line
+// ("id UID GID", outcome.go). It exits 3 when SRC is not a directory there,
 // 4 when DST's parent is not, 5 when the probe file drove wrote into WORK
 // does not hold token (not the same storage), 6 when DST cannot be
 // written and 7 when the logs cannot be written in WORK.
-func checkCommand(src, dst, probe, token string) string {
+func checkCommand(nonce, src, dst, probe, token string) string {
 	q := partition.Quote
-	s := fmt.Sprintf("test -d %s || exit %d; ", q(src), exitNoSrc)
+	s := fmt.Sprintf(`printf '\n%s %%s id %%s %%s\n' %s "$(id -u)" "$(id -g)"; `, outcomeWord, q(nonce))
+	s += fmt.Sprintf("test -d %s || exit %d; ", q(src), exitNoSrc)
 	if dst != "" {
 		s += fmt.Sprintf("test -d %s || exit %d; ", q(filepath.Dir(dst)), exitNoDst)
 	}

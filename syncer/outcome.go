@@ -21,6 +21,7 @@ import (
 //	drove-outcome NONCE unconfined mount  ... a mount namespace, but confine.sh failed in it (the log says why)
 //	drove-outcome NONCE failed N    the copy ran and exited N (1-255; the job exits N)
 //	drove-outcome NONCE kept DT ST HEX  an entry of DST kept (keep.sh)
+//	drove-outcome NONCE id UID GID  the user the node runs jobs as (the check)
 //
 // each after a newline of its own. NONCE is random for each sync run and
 // is in no file, so nothing else the job's shell prints (a node's login
@@ -54,6 +55,9 @@ type outcome struct {
 	UnconfinedMount bool
 	Failed          int // the copy ran and exited with this status (not 0, 23, 24 or 25), else 0
 	Kept            []Kept
+	// ID: the node reported the uid and gid it runs jobs as.
+	ID       bool
+	UID, GID int
 }
 
 // outcomeParser reads a job's stdout for its outcome lines.
@@ -113,9 +117,20 @@ func (o *outcomeParser) parse(l []byte) {
 	case "exit 23", "exit 24", "exit 25":
 		o.outcome.Exit, _ = strconv.Atoi(s[len("exit "):])
 	default:
-		n, ok := strings.CutPrefix(s, "failed ")
-		if st, err := strconv.Atoi(n); ok && err == nil && st > 0 && st < 256 && strconv.Itoa(st) == n {
-			o.outcome.Failed = st
+		if n, ok := strings.CutPrefix(s, "failed "); ok {
+			if st, err := strconv.Atoi(n); err == nil && st > 0 && st < 256 && strconv.Itoa(st) == n {
+				o.outcome.Failed = st
+			}
+			return
+		}
+		f := strings.Fields(s)
+		if len(f) != 3 || f[0] != "id" {
+			return
+		}
+		uid, err1 := strconv.ParseUint(f[1], 10, 32)
+		gid, err2 := strconv.ParseUint(f[2], 10, 32)
+		if err1 == nil && err2 == nil {
+			o.outcome.ID, o.outcome.UID, o.outcome.GID = true, int(uid), int(gid)
 		}
 	}
 }
