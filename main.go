@@ -30,6 +30,7 @@ import (
 const (
 	exitOK          = 0   // every job succeeded
 	exitFailed      = 1   // some job failed or never ran
+	exitDeleteLimit = 25  // drove sync stopped deleting at --max-delete (rsync's own status for it)
 	exitUsage       = 2   // bad command line or input; nothing was run
 	exitInterrupted = 130 // interrupted by SIGINT/SIGTERM
 )

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +33,7 @@ type SyncCmd struct {
 	Walkers     int        `placeholder:"N" help:"Parallel crawlers (default: fastwalk's). More helps on NFS/Lustre."`
 	NoFinalPass bool       `name:"no-final-pass" help:"Skip the final pass (one rsync -a, or rclone copy, of the whole tree after every partition is done, fixing directory metadata and catching files changed during the run)."`
 	Delete      bool       `help:"Make the final pass delete what is in DST but not in SRC (fpsync -E; rclone sync). Refused when SRC is empty or is not on the device it was on in the last run (not mounted?), unless --delete-empty-src."`
+	MaxDelete   int        `name:"max-delete" default:"-1" placeholder:"N" help:"With --delete, delete at most N entries of DST in the whole run (as rsync's --max-delete; the final pass is then the only copy that deletes or replaces anything); past N, stop deleting, copy the rest and exit 25."`
 	DeleteEmpty bool       `name:"delete-empty-src" help:"With --delete, delete even when SRC is empty or on another device than in the last run."`
 	Status      bool       `help:"Show live progress on stderr: files and bytes copied of those crawled so far, rate, ETA, nodes busy. (-s is --size here, as in fpsync and drove partition.)"`
 	Verify      verifyFlag `help:"After the run, compare DST with SRC here: size and mtime of every file, symlink targets, missing and (with --delete) extra entries; --verify=checksum compares contents too. Differences give exit status 1."`
@@ -78,9 +80,11 @@ failed partitions, run the same command again to finish without copying again.
   drove sync -N nodes.txt -d /shared/work -f 2048 --delete --verify /mnt/src /mnt/dst
 
 Exit status: 0 everything copied (and verified); 1 failed partitions, an
-incomplete crawl, a failed final pass or verify differences; 2 bad input or a
-node that does not see SRC, DST's parent or --work (nothing was copied); 130
-interrupted (run the same command again to resume).`
+incomplete crawl, a failed final pass, verify differences, or entries of DST
+kept because SRC holds them as another type (without --delete); 2 bad input
+or a node that does not see SRC, DST's parent or --work (nothing was copied);
+25 everything copied but --max-delete stopped the deletions; 130 interrupted
+(run the same command again to resume).`
 }
 
 // Run checks the command line, runs the sync and reports it.
@@ -137,6 +141,14 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 	}
 	o.Work = res.Work
 	ui.Summary(res, o.Work)
+	for _, k := range res.Kept {
+		fmt.Fprintf(e.stderr, "drove: sync: kept: %s is a %s, %s is a %s\n",
+			showPath(filepath.Join(o.Dst, k.Path)), k.Dst, showPath(filepath.Join(o.Src, k.Path)), k.Src)
+	}
+	if res.DeleteLimited {
+		fmt.Fprintf(e.stderr, "drove: sync: --max-delete %d reached: the final pass stopped deleting; what DST holds and SRC does not is left (see %s)\n",
+			o.MaxDelete, filepath.Join(o.Work, "log", "final.log"))
+	}
 	if res.NewRun {
 		fmt.Fprintf(e.stderr, "drove: sync: this was run %d of %s: run %d had finished, so the tree was synced again\n", res.Run, o.Work, res.Run-1)
 	}
@@ -147,11 +159,11 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		return &exitError{code: exitFailed, err: fmt.Errorf("sync: incomplete; fix the cause and run the same command again to finish (work directory %s)", o.Work)}
 	}
 	if c.Verify == "" {
-		return nil
+		return keptOrLimited(res)
 	}
 	start := time.Now()
 	rep, err := syncer.Verify(ctx, syncer.VerifyOptions{
-		Src: o.Src, Dst: o.Dst, Checksum: c.Verify == "checksum", Excludes: o.Excludes, Extras: c.Delete,
+		Src: o.Src, Dst: o.Dst, Checksum: c.Verify == "checksum", Excludes: o.Excludes, Extras: c.Delete && !res.DeleteLimited,
 		Listed: res.Files,
 	})
 	if err != nil {
@@ -164,10 +176,34 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 	if rep.Short() {
 		return &exitError{code: exitFailed, err: fmt.Errorf("sync: verify: compared %d entries of SRC, fewer than the %d the crawl listed", rep.Checked+rep.Specials, rep.Listed)}
 	}
-	if rep.Differences > 0 {
+	if rep.Differences > 0 && len(res.Kept) == 0 {
 		return &exitError{code: exitFailed, err: fmt.Errorf("sync: verify: DST differs from SRC in %d entries", rep.Differences)}
 	}
+	return keptOrLimited(res)
+}
+
+// keptOrLimited is the exit of a run that copied everything it could but
+// kept entries of DST (exit 1) or stopped deleting at --max-delete (exit
+// 25, as rsync's --max-delete), nil for neither.
+func keptOrLimited(res *syncer.Result) error {
+	switch {
+	case len(res.Kept) > 0:
+		return &exitError{code: exitFailed, err: fmt.Errorf("sync: kept %d entries of DST that SRC holds as another type (listed above; without --delete nothing in DST is removed): move them away, or give --delete, and run the same command again", len(res.Kept))}
+	case res.DeleteLimited:
+		return &exitError{code: exitDeleteLimit, err: errors.New("sync: stopped deleting at --max-delete; everything else was copied")}
+	}
 	return nil
+}
+
+// showPath is a path as a message line shows it: as it is, or quoted when
+// it holds a byte a terminal would not show as itself.
+func showPath(p string) string {
+	for _, r := range p {
+		if !strconv.IsPrint(r) {
+			return strconv.Quote(p)
+		}
+	}
+	return p
 }
 
 // options turns the command line into syncer.Options (without nodes).
@@ -188,6 +224,15 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 		if maxBytes, err = partition.ParseSize(c.Size); err != nil {
 			return o, usageErrorf("sync: --size: %v", err)
 		}
+	}
+	if c.MaxDelete >= 0 && !c.Delete {
+		return o, usageErrorf("sync: --max-delete needs --delete (without it nothing in DST is deleted)")
+	}
+	if c.MaxDelete < -1 {
+		return o, usageErrorf("sync: --max-delete must not be negative")
+	}
+	if c.MaxDelete >= 0 && c.NoFinalPass {
+		return o, usageErrorf("sync: --max-delete needs the final pass (it is the copy that deletes)")
 	}
 	if c.Verify != "" && c.remoteDst() {
 		return o, usageErrorf("sync: --verify needs DST to be a directory on this machine, not an rclone remote")
@@ -221,6 +266,13 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 			return o, usageErrorf("sync: SRC, DST, --work and --tool-args cannot contain a newline")
 		}
 	}
+	for _, x := range c.Exclude {
+		// The crawl matches with path.Match, the final pass with rsync:
+		// these two read differently there (TestExcludesMeanTheSameToCrawlAndRsync).
+		if strings.Contains(x, "**") || strings.Contains(x, "[!") {
+			return o, usageErrorf("sync: -x %q: \"**\" and \"[!\" mean one thing to rsync (the final pass) and another to drove's crawl: write [^...] for a negated class, and a pattern per depth for **", x)
+		}
+	}
 	opts := partition.Options{Src: src, OutDir: "lists", MaxFiles: c.Files, MaxBytes: maxBytes, Excludes: c.Exclude}
 	if err := opts.Validate(); err != nil {
 		return o, usageErrorf("sync: %v", err)
@@ -230,6 +282,7 @@ func (c *SyncCmd) options() (syncer.Options, error) {
 		Tool: mode, ToolArgs: c.ToolArgs,
 		MaxFiles: c.Files, MaxBytes: maxBytes, Excludes: c.Exclude, EmptyDirs: c.EmptyDirs, Walkers: c.Walkers,
 		FinalPass: !c.NoFinalPass, Delete: c.Delete, DeleteEmptySrc: c.DeleteEmpty,
+		LimitDelete: c.MaxDelete >= 0, MaxDelete: max(c.MaxDelete, 0),
 		OnFailure: c.onFailure(), MaxAttempts: c.MaxAttempts, MaxSlots: c.MaxNodes, Timeout: c.Timeout,
 	}, nil
 }

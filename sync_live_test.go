@@ -173,16 +173,20 @@ func (m *mutator) settle(t *testing.T, dst string, del bool) {
 	}
 	if !del {
 		// Without --delete nothing of DST is removed, so an entry whose
-		// type changed (a directory that became a file) cannot be
-		// replaced (drove says so); make SRC agree with DST's type.
+		// type changed (a directory that became a file, a symlink that
+		// became a directory...) is kept and named (issue 19.4): move it
+		// away, as drove's message says.
 		require.NoError(t, filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || !d.IsDir() || p == dst {
+			if err != nil || p == dst {
 				return err
 			}
-			sp := filepath.Join(m.src, strings.TrimPrefix(p, dst+"/"))
-			if fi, err := os.Lstat(sp); err == nil && !fi.IsDir() {
-				require.NoError(t, os.Remove(sp))
-				require.NoError(t, os.Mkdir(sp, 0o755))
+			fi, err := os.Lstat(filepath.Join(m.src, strings.TrimPrefix(p, dst+"/")))
+			if err != nil || fi.Mode().Type() == d.Type() {
+				return nil
+			}
+			require.NoError(t, os.RemoveAll(p))
+			if d.IsDir() {
+				return filepath.SkipDir
 			}
 			return nil
 		}))
@@ -262,7 +266,7 @@ func TestSyncLiveTree(t *testing.T) {
 					case exitFailed:
 						// It says what: a failed partition, an entry it
 						// could not list, the final pass.
-						require.Regexp(t, `drove: sync: (failed: partition|could not list)|final pass FAILED|drove: sync: final pass`, r.stderr)
+						require.Regexp(t, `drove: sync: (failed: partition|could not list|kept: )|final pass FAILED|drove: sync: final pass`, r.stderr)
 						t.Logf("a run during the changes failed, as it said:\n%s", r.stderr)
 					default:
 						t.Fatalf("exit %d during the changes:\n%s", r.code, r.stderr)

@@ -78,7 +78,8 @@ func TestRealSSHSyncHostileTree(t *testing.T) {
 	require.Contains(t, r.stderr, "drove: sync: node node1 does not see the work directory "+hidden)
 	require.NoDirExists(t, dst+"2")
 	readOnly := filepath.Join(filepath.Dir(work), "ro")
-	require.NoError(t, os.Mkdir(readOnly, 0o755)) // root's
+	// root's, with root's log directory, which drove does not take over
+	require.NoError(t, os.MkdirAll(filepath.Join(readOnly, "log"), 0o755))
 	r = drove(t, nil, nil, "sync", "-F", c.SSHConfig, "-n", "node3", "-d", readOnly, src, dst+"2")
 	require.Equal(t, exitUsage, r.code, r.stderr)
 	require.Contains(t, r.stderr, "drove: sync: node node3 cannot write work directory "+readOnly)

@@ -233,7 +233,7 @@ func TestSyncHostileTreeLocalNodes(t *testing.T) {
 	require.Regexp(t, `(?m)^\d+ of \d+\+? files, .* of .* copied, .*/s(, ETA .*)?, \d of 1 nodes busy`, r.stderr)
 	require.NoFileExists(t, filepath.Join(dir, "pwned"))
 	require.NoFileExists(t, filepath.Join(dir, "pwned2"))
-	require.Regexp(t, `drove: sync: 18\d of 18\d files, .* copied in (\d+) of (\d+) partitions \(0 failed, 0 not run\), .*; final pass done`, r.stderr)
+	require.Regexp(t, `drove: sync: 18\d of 18\d files \(.*\) done in (\d+) of (\d+) partitions \(0 failed, 0 not run\), .*; final pass done`, r.stderr)
 	require.Contains(t, r.stderr, "0 differences")
 	require.Greater(t, journalCount(t, work, "part"), 8, "several partitions")
 

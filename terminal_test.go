@@ -203,7 +203,8 @@ func TestSyncStatusOnTerminal(t *testing.T) {
 
 			message := regexp.MustCompile(`^drove: sync: (crawl complete: 6 files, 60 B in 6 partitions|` +
 				`partition \S+ copied on local \(1 files?, 10 B\)|final pass on local|` +
-				`6 of 6 files, 60 B of 60 B copied in 6 of 6 partitions \(0 failed, 0 not run\), .*; final pass done)$`)
+				`6 of 6 files \(60 B of 60 B\) done in 6 of 6 partitions \(0 failed, 0 not run\), .*; final pass done|` +
+				`this run transferred 6 files, 60 B \(.*/s\); 0 files were already in DST; the final pass transferred 0 files, 0 B)$`)
 			const statusRe = `^\d+ of \d+\+? files, `
 			isStatus := regexp.MustCompile(statusRe).MatchString
 

@@ -1,6 +1,7 @@
 package copytool
 
 import (
+	"strconv"
 	"strings"
 )
 
@@ -16,6 +17,10 @@ type Command struct {
 	// Delete removes what is in Dst and not in Src: rsync --delete
 	// --force, rclone sync instead of copy.
 	Delete bool
+	// LimitDelete, with Delete, is --max-delete=MaxDelete (rsync) or
+	// --max-delete MaxDelete (rclone): at most that many entries deleted.
+	LimitDelete bool
+	MaxDelete   int
 	// Force is rsync --force (a directory replaced by a file or a link).
 	Force bool
 	// TempDir is rsync's --temp-dir, relative to Dst; ExcludeTempDir also
@@ -34,12 +39,22 @@ type Command struct {
 	// Source, when set, is shell text put in place of the quoted source
 	// argument (rsync reading through a daemon: it is not quoted).
 	Source string
+	// Stats makes the tool print what Stats reads (StatsArgs, before
+	// Args).
+	Stats bool
+	// ListExpr, when set, is shell text put in place of the quoted List
+	// (a variable naming a list made on the node; it is not quoted).
+	ListExpr string
+	// ExcludeFromExpr, when set, is shell text naming a file of exclude
+	// patterns (not quoted): rsync --from0 --exclude-from (NUL-terminated
+	// patterns), rclone --exclude-from (one a line).
+	ExcludeFromExpr string
 }
 
 // Line returns c as one line of shell text:
 //
-//	rsync -a [--from0 --files-from=LIST] [--delete] [--force] [--exclude=/TMP/] [--temp-dir=TMP] [--exclude=P...] ARGS SRC/ DST/
-//	rclone copy|sync [--files-from-raw LIST] [--create-empty-src-dirs] [--exclude P...] ARGS SRC DST
+//	rsync -a [--stats] [--from0 --files-from=LIST | --from0] [--delete [--max-delete=N]] [--force] [--exclude=/TMP/] [--temp-dir=TMP] [--exclude=P...] [--exclude-from=FILE] ARGS SRC/ DST/
+//	rclone copy|sync [STATS-ARGS] [--max-delete N] [--files-from-raw LIST] [--create-empty-src-dirs] [--exclude P...] [--exclude-from FILE] ARGS SRC DST
 func (c Command) Line() string {
 	q := Quote
 	var w []string
@@ -50,8 +65,14 @@ func (c Command) Line() string {
 			verb = "sync"
 		}
 		w = append(w, "rclone", verb)
+		if c.Stats {
+			w = append(w, StatsArgs(Rclone)...)
+		}
+		if c.Delete && c.LimitDelete {
+			w = append(w, "--max-delete", strconv.Itoa(c.MaxDelete))
+		}
 		if c.List != "" {
-			w = append(w, "--files-from-raw", q(c.List))
+			w = append(w, "--files-from-raw", c.list())
 		}
 		if c.EmptyDirs {
 			w = append(w, "--create-empty-src-dirs")
@@ -60,6 +81,9 @@ func (c Command) Line() string {
 			for _, p := range RclonePatterns(x) {
 				w = append(w, "--exclude", q(p))
 			}
+		}
+		if c.ExcludeFromExpr != "" {
+			w = append(w, "--exclude-from", c.ExcludeFromExpr)
 		}
 		for _, a := range c.Args {
 			w = append(w, q(a))
@@ -70,11 +94,19 @@ func (c Command) Line() string {
 		return strings.Join(append(w, src, q(SafeLead(c.Dst))), " ")
 	}
 	w = append(w, "rsync", "-a")
+	if c.Stats {
+		w = append(w, StatsArgs(Rsync)...)
+	}
 	if c.List != "" {
-		w = append(w, "--from0", "--files-from="+q(c.List))
+		w = append(w, "--from0", "--files-from="+c.list())
+	} else if c.ExcludeFromExpr != "" {
+		w = append(w, "--from0")
 	}
 	if c.Delete {
 		w = append(w, "--delete")
+		if c.LimitDelete {
+			w = append(w, "--max-delete="+strconv.Itoa(c.MaxDelete))
+		}
 	}
 	if c.Delete || c.Force {
 		w = append(w, "--force")
@@ -88,6 +120,9 @@ func (c Command) Line() string {
 	for _, x := range c.Excludes {
 		w = append(w, q("--exclude="+RsyncPattern(x)))
 	}
+	if c.ExcludeFromExpr != "" {
+		w = append(w, "--exclude-from="+c.ExcludeFromExpr)
+	}
 	for _, a := range c.Args {
 		w = append(w, q(a))
 	}
@@ -95,6 +130,14 @@ func (c Command) Line() string {
 		src = q(DirArg(c.Src))
 	}
 	return strings.Join(append(w, src, q(DirArg(c.Dst))), " ")
+}
+
+// list is the list argument: ListExpr as is, else List quoted.
+func (c Command) list() string {
+	if c.ListExpr != "" {
+		return c.ListExpr
+	}
+	return Quote(c.List)
 }
 
 // RsyncPattern turns an exclude glob (a name pattern, or a path pattern
@@ -133,4 +176,22 @@ func FollowsLinks(args []string) bool {
 		}
 	}
 	return false
+}
+
+// ListDst returns the shell text of an rclone lsjson of the entries of
+// c.List as DST holds them (path and size of each file found, JSON), with
+// c.Args but those only rclone copy takes (--create-empty-src-dirs) or
+// that write to stdout (-P, --progress), written to out. It is how a copy
+// of a list is checked: rclone ignores listed files it cannot find.
+func (c Command) ListDst(out string) string {
+	q := Quote
+	w := []string{"rclone", "lsjson", "-R", "--files-only", "--no-mimetype", "--no-modtime", "--files-from-raw", q(c.List)}
+	for _, a := range c.Args {
+		switch a {
+		case "--create-empty-src-dirs", "-P", "--progress":
+			continue
+		}
+		w = append(w, q(a))
+	}
+	return strings.Join(append(w, q(SafeLead(c.Dst)), ">"+q(out)), " ")
 }

@@ -124,19 +124,20 @@ func (t *tree) copyFile(srcPath string, fi fs.FileInfo, dstPath string) (err err
 		}
 	}()
 	n, err := io.Copy(w, r)
-	if cerr := w.Close(); err == nil {
-		err = cerr
+	if err == nil && fi.Size() != n && !t.untrusted {
+		err = fmt.Errorf("changed while being copied: read %d bytes of %d", n, fi.Size())
 	}
 	if err != nil {
+		_ = w.Close()
 		return err
 	}
-	if fi.Size() != n && !t.untrusted {
-		return fmt.Errorf("changed while being copied: read %d bytes of %d", n, fi.Size())
-	}
-	if err := t.dst.Chmod(tmp, t.mode(fi)); err != nil {
-		return err
-	}
-	if err := t.dst.Chtimes(tmp, fi.ModTime()); err != nil {
+	// Every byte is written (acknowledged): closing and setting the mode
+	// and mtime are independent requests, sent together rather than one
+	// round trip after the other. The file gets its real name only after
+	// all three.
+	if err := together(w.Close,
+		func() error { return t.dst.Chmod(tmp, t.mode(fi)) },
+		func() error { return t.dst.Chtimes(tmp, fi.ModTime()) }); err != nil {
 		return err
 	}
 	if err := t.dst.Rename(tmp, dstPath); err != nil {
@@ -146,6 +147,28 @@ func (t *tree) copyFile(srcPath string, fi fs.FileInfo, dstPath string) (err err
 	t.res.Files++
 	t.res.Bytes += n
 	t.mu.Unlock()
+	return nil
+}
+
+// together runs calls concurrently and returns the first of their errors
+// in argument order.
+func together(calls ...func() error) error {
+	errs := make([]error, len(calls))
+	var wg sync.WaitGroup
+	for i, f := range calls[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i+1] = f()
+		}()
+	}
+	errs[0] = calls[0]()
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

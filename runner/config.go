@@ -46,6 +46,16 @@ type Config struct {
 	MaxSlots    int           // slots busy at once (--max-nodes); 0 = unlimited
 	MaxNodeUses int           // jobs a node runs before it retires; 0 = unlimited
 	Timeout     time.Duration // per job attempt; 0 = none
+	// JobFault, when set, is asked about each failed attempt that its node
+	// answered (the JobFailed event to come; not a *NodeError, ErrKilled
+	// or ErrJobUnstartable). True says the failure is the job's own and
+	// the node is healthy: under Evict and Retry the node stays in the
+	// pool, blamed for nothing, and the job is requeued, up to
+	// MaxAttempts attempts, on a node it has not failed on if one is left,
+	// else again on a node where it failed this way. Under Keep the job
+	// fails, as always. It is called from the scheduler's goroutine and
+	// must be quick.
+	JobFault func(Event) bool
 
 	Stdout, Stderr *Output // nil = discard
 	Tag            bool    // prefix every output line with "node: "

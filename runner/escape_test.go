@@ -84,13 +84,13 @@ func TestKilledJobTakesEscapedProcesses(t *testing.T) {
 	t.Run("ssh guarded", func(t *testing.T) {
 		h := hostOn(t, ts, SSHOptions{Grace: time.Second})
 		require.NoError(t, h.Run(context.Background(), "true", &bytes.Buffer{}, &bytes.Buffer{}))
-		require.Eventually(t, func() bool { return h.guardFor(h.conns[0]) != nil }, 10*time.Second, 5*time.Millisecond)
+		require.Eventually(t, func() bool { return guardNow(h) != nil }, 10*time.Second, 5*time.Millisecond)
 		runAndKill(t, h)
 	})
 	t.Run("ssh guard ends", func(t *testing.T) {
 		h := hostOn(t, ts, SSHOptions{Grace: time.Second})
 		require.NoError(t, h.Run(context.Background(), "true", &bytes.Buffer{}, &bytes.Buffer{}))
-		require.Eventually(t, func() bool { return h.guardFor(h.conns[0]) != nil }, 10*time.Second, 5*time.Millisecond)
+		require.Eventually(t, func() bool { return guardNow(h) != nil }, 10*time.Second, 5*time.Millisecond)
 		mark := fmt.Sprintf("droveescape%d", time.Now().UnixNano())
 		killAll(t, mark)
 		started := filepath.Join(t.TempDir(), "started")

@@ -229,7 +229,7 @@ func TestHostsRunJobsAsShDoes(t *testing.T) {
 	guarded := hostOn(t, ts, SSHOptions{Grace: time.Second})
 	require.NoError(t, guarded.Run(context.Background(), "true", &bytes.Buffer{}, &bytes.Buffer{}))
 	require.NoError(t, guarded.Run(context.Background(), "true", &bytes.Buffer{}, &bytes.Buffer{}))
-	require.Eventually(t, func() bool { return guarded.guardFor(guarded.conns[0]) != nil }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return guardNow(guarded) != nil }, 10*time.Second, 5*time.Millisecond)
 	for _, job := range trickyJobs {
 		want := runShell(t, "sh", job, false)
 		requireSame(t, "sh", job, "local", want, hostRun(t, local, job))

@@ -21,7 +21,15 @@ func (p *pool) done(r result) {
 	js.attempts = append(js.attempts, Attempt{Node: n.Name, Err: r.err, Start: r.start, Duration: r.dur})
 	var nodeErr *NodeError
 	isNodeErr := errors.As(r.err, &nodeErr)
-	if r.err != nil && !isNodeErr {
+	ev := Event{Node: n.Name, Slot: r.slot, Job: js.job, Attempt: len(js.attempts), Err: r.err, Start: r.start, Duration: r.dur, Stdout: r.stdout}
+	jobFault := r.err != nil && !isNodeErr && p.jobFault(js, ev)
+	switch {
+	case jobFault:
+		if js.faulted == nil {
+			js.faulted = map[*node]bool{}
+		}
+		js.faulted[n] = true
+	case r.err != nil && !isNodeErr:
 		// A transport failure is the node's, not the job's: the job may
 		// run there again if the node comes back.
 		if js.tried == nil {
@@ -29,7 +37,6 @@ func (p *pool) done(r result) {
 		}
 		js.tried[n] = true
 	}
-	ev := Event{Node: n.Name, Slot: r.slot, Job: js.job, Attempt: len(js.attempts), Err: r.err, Start: r.start, Duration: r.dur, Stdout: r.stdout}
 
 	if r.err == nil {
 		p.rep.Stats.Succeeded++
@@ -51,6 +58,13 @@ func (p *pool) done(r result) {
 		p.failWith(js, ev, "no node can start it")
 	case errors.Is(r.err, ErrKilled):
 		p.failWith(js, ev, "the run was interrupted")
+	case jobFault:
+		// The node answered and is healthy: it stays, blamed for
+		// nothing; the verdict on the nodes the job failed on before
+		// comes as for any job that fails for good.
+		if p.requeueOrFail(js, ev) {
+			p.judge(js, true, failedOnNodes)
+		}
 	case isNodeErr, p.cfg.OnFailure == Evict:
 		ev.Evicted = n.state == nodeUp
 		if isNodeErr {
@@ -74,6 +88,17 @@ func (p *pool) done(r result) {
 		p.failWith(js, ev, "failed where it ran; on failure nodes are kept and jobs not retried (Keep)")
 	}
 	p.slotFree(n, freed)
+}
+
+// jobFault asks Config.JobFault whether the failure ev of an attempt the
+// node answered is the job's own (see Config.JobFault).
+func (p *pool) jobFault(js *jobState, ev Event) bool {
+	if p.cfg.JobFault == nil || js.pin != nil || p.cfg.OnFailure == Keep ||
+		errors.Is(ev.Err, ErrJobUnstartable) || errors.Is(ev.Err, ErrKilled) {
+		return false
+	}
+	ev.Kind = JobFailed
+	return p.cfg.JobFault(ev)
 }
 
 // requeueOrFail requeues a failed job, or fails it for good when it has

@@ -42,6 +42,7 @@ type jobState struct {
 	job      jobs.Job
 	attempts []Attempt
 	tried    map[*node]bool // nodes it failed on by its own failure
+	faulted  map[*node]bool // nodes it failed on by a fault JobFault called its own: it may go back
 	pin      *node          // EachNode: the only node it may run on
 }
 

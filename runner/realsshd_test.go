@@ -25,7 +25,7 @@ func TestRealSSHGuard(t *testing.T) {
 	require.NoError(t, err)
 	defer h.Close()
 	require.NoError(t, h.Run(context.Background(), "true", io.Discard, io.Discard))
-	require.Eventually(t, func() bool { return h.guardFor(h.conns[0]) != nil }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return guardNow(h) != nil }, 10*time.Second, 5*time.Millisecond)
 
 	var so, se bytes.Buffer
 	err = h.Run(context.Background(), "echo out; echo err >&2; exit 3", &so, &se)
@@ -69,7 +69,7 @@ func TestRealSSHJobsMeanWhatShMeans(t *testing.T) {
 	}
 	guarded := newHost()
 	require.NoError(t, guarded.Run(context.Background(), "true", io.Discard, io.Discard))
-	require.Eventually(t, func() bool { return guarded.guardFor(guarded.conns[0]) != nil }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return guardNow(guarded) != nil }, 10*time.Second, 5*time.Millisecond)
 	for i, job := range trickyJobs {
 		want := runShell(t, "sh", job, false)
 		requireSame(t, "sh", job, "real sshd guarded", want, hostRun(t, guarded, job))
@@ -94,7 +94,7 @@ func TestRealSSHKilledJobTakesEscapedProcesses(t *testing.T) {
 	require.NoError(t, err)
 	defer h.Close()
 	require.NoError(t, h.Run(context.Background(), "true", io.Discard, io.Discard))
-	require.Eventually(t, func() bool { return h.guardFor(h.conns[0]) != nil }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return guardNow(h) != nil }, 10*time.Second, 5*time.Millisecond)
 
 	m := fmt.Sprintf("droveescape%d", time.Now().UnixNano())
 	job := escapingJob(m, "/tmp/"+m+".started") + "; : " + m

@@ -36,8 +36,9 @@ func (p *pool) takeToken(ok func(*node) bool) *node {
 	return nil
 }
 
-// dispatchRetries starts requeued jobs on nodes they have not failed on,
-// and fails those no remaining node could take.
+// dispatchRetries starts requeued jobs on nodes they have not failed on
+// (or, failed by their own fault, on nodes they failed on when no other is
+// left), and fails those no remaining node could take.
 func (p *pool) dispatchRetries() {
 	if len(p.retry) == 0 {
 		return
@@ -48,13 +49,19 @@ func (p *pool) dispatchRetries() {
 			kept = append(kept, js)
 			continue
 		}
-		if !p.couldRun(js) {
+		if !p.couldRun(js, false) {
 			p.fail(js, "no node it has not failed on is left")
 			p.judge(js, true, failedOnEveryNode)
 			continue
 		}
 		if p.capacity() {
-			if n := p.takeToken(func(n *node) bool { return !js.tried[n] }); n != nil {
+			n := p.takeToken(func(n *node) bool { return !js.tried[n] && !js.faulted[n] })
+			if n == nil && !p.couldRun(js, true) {
+				// Only nodes where it failed by its own fault are left:
+				// it goes back to one.
+				n = p.takeToken(func(n *node) bool { return !js.tried[n] })
+			}
+			if n != nil {
 				p.start(js, n)
 				continue
 			}
@@ -65,9 +72,12 @@ func (p *pool) dispatchRetries() {
 	p.retry = kept
 }
 
-func (p *pool) couldRun(js *jobState) bool {
+// couldRun reports whether some node that is or may come back in the
+// pool could take js: one it has not failed on by a failure blamed on the
+// node, or with fresh, one it has not failed on at all.
+func (p *pool) couldRun(js *jobState, fresh bool) bool {
 	for _, n := range p.nodes {
-		if (n.state == nodeDialing || n.state == nodeProbing || p.usable(n) || p.awaiting(n)) && !js.tried[n] {
+		if (n.state == nodeDialing || n.state == nodeProbing || p.usable(n) || p.awaiting(n)) && !js.tried[n] && !(fresh && js.faulted[n]) {
 			return true
 		}
 	}

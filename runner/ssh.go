@@ -16,7 +16,10 @@ import (
 // node's slots, one session per job, and opens another connection when the
 // server refuses a session (OpenSSH's MaxSessions, default 10, and fewer in
 // practice while closed sessions are still being torn down): the limit of
-// each connection is learned from the refusal, never assumed.
+// each connection is learned from the refusal, never assumed. While a job
+// runs, the session for the next one is opened (spare.go), within
+// MaxSessions' default of 10 and less once the server refuses one; spares
+// run nothing on the node and close with their connection.
 //
 // Every connection is watched by keepalives (keepalive@openssh.com, as
 // OpenSSH's ServerAliveInterval/ServerAliveCountMax do): a node that stops
@@ -31,6 +34,9 @@ type SSH struct {
 	conns   []*sshConn
 	dialing chan struct{} // closed when the dial in progress ends
 	closed  bool
+	// For tests: jobs that took a pre-opened session, and pre-opens the
+	// server refused.
+	spareHits, spareRefusals int
 }
 
 // SSHOptions tune an SSH host.
@@ -52,17 +58,26 @@ type sshConn struct {
 	guardMu    sync.Mutex
 	guard      *guard // once up; until then (or if refused) jobs carry their own watcher
 	guardTried bool
-	guardDone  bool // the guard's start ended, up or refused
-	jobs       int  // jobs started on this connection
-	open       int  // sessions open or opening (guarded by SSH.mu)
-	limit      int  // job sessions the server allowed at once; 0 = not yet refused, -1 = none
-	used       bool // a session was opened here once (guarded by SSH.mu)
+	guardDone  bool          // the guard's start ended, up or refused
+	guardUp    chan struct{} // closed when the guard's start ends
+	jobs       int           // jobs started on this connection
+	open       int           // sessions open or opening (guarded by SSH.mu)
+	limit      int           // job sessions the server allowed at once; 0 = not yet refused, -1 = none
+	used       bool          // a session was opened here once (guarded by SSH.mu)
 	// refusedAt is when the server first refused a session here with none
 	// open, in the current run of such refusals (guarded by SSH.mu).
 	refusedAt time.Time
-	dead      chan struct{}
-	once      sync.Once
-	err       error // why it died, set before dead is closed
+
+	// Pre-opened sessions (spare.go), guarded by SSH.mu.
+	spares   []*ssh.Session // open, idle, for the next jobs
+	opening  int            // pre-opens under way
+	landed   chan struct{}  // closed (and replaced) when a pre-open ends
+	spareCap int            // no pre-open takes the sessions held past this
+	taken    int            // sessions handed to jobs here
+
+	dead chan struct{}
+	once sync.Once
+	err  error // why it died, set before dead is closed
 }
 
 func (c *sshConn) kill(err error) {
@@ -114,15 +129,21 @@ func (h *SSH) connect(ctx context.Context) (*sshConn, error) {
 
 // guardFor returns c's guard once it is up. The second job on a
 // connection starts it, in the background: a connection that runs one job
-// (--on-each-node) never pays for a guard session. Until the guard answers,
-// if the server refuses it, and once it has died, jobs carry their own
-// watcher.
-func (h *SSH) guardFor(c *sshConn) *guard {
+// (--on-each-node) never pays for a guard session. The first job, and
+// every job if the server refuses the guard or once it has died, carries
+// its own watcher.
+//
+// While the guard is starting, guardFor returns nil and a channel closed
+// when its start ends: a job that waits for it (see awaitGuard) forks no
+// watcher on the node.
+func (h *SSH) guardFor(c *sshConn) (g *guard, starting <-chan struct{}) {
 	c.guardMu.Lock()
 	defer c.guardMu.Unlock()
 	c.jobs++
 	if c.guard == nil && !c.guardTried && c.jobs >= 2 {
 		c.guardTried = true
+		up := make(chan struct{})
+		c.guardUp = up
 		go func() {
 			g, err := startGuard(c.client, h.graceSeconds())
 			c.guardMu.Lock()
@@ -131,12 +152,35 @@ func (h *SSH) guardFor(c *sshConn) *guard {
 			if err == nil {
 				c.guard = g
 			}
+			close(up)
 		}()
 	}
-	if c.guard != nil && !c.guard.alive() {
-		return nil
+	if c.guardTried && !c.guardDone {
+		return nil, c.guardUp
 	}
-	return c.guard
+	if c.guard != nil && !c.guard.alive() {
+		return nil, nil
+	}
+	return c.guard, nil
+}
+
+// awaitGuard waits for c's guard to finish starting, for at most wait and
+// not past c's death or done, and returns it if it is up and alive.
+func (h *SSH) awaitGuard(c *sshConn, starting <-chan struct{}, done <-chan struct{}, wait time.Duration) *guard {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-starting:
+	case <-c.dead:
+	case <-done:
+	case <-t.C:
+	}
+	c.guardMu.Lock()
+	defer c.guardMu.Unlock()
+	if c.guard != nil && c.guard.alive() {
+		return c.guard
+	}
+	return nil
 }
 
 // guardSession reports whether c's guard may hold a session: it is
@@ -154,7 +198,7 @@ func (h *SSH) graceSeconds() int { return int((h.opts.Grace + time.Second - 1) /
 
 // watch starts the goroutines that notice a connection's end.
 func (h *SSH) watch(client *ssh.Client) *sshConn {
-	c := &sshConn{client: client, dead: make(chan struct{})}
+	c := &sshConn{client: client, dead: make(chan struct{}), landed: make(chan struct{}), spareCap: defaultMaxSessions}
 	go func() {
 		err := client.Wait()
 		if err == nil {
@@ -177,21 +221,24 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 	if err := CheckJob(cmd, command); err != nil {
 		return err
 	}
-	c, sess, err := h.session(ctx)
+	c, sess, spare, err := h.session(ctx)
 	if err != nil {
 		return err
 	}
 	defer h.release(c)
-	defer sess.Close()
+	defer func() { _ = sess.Close() }()
 
-	stdin, err := sess.StdinPipe()
-	if err != nil {
-		return &NodeError{Node: h.name, Err: err}
-	}
 	token := readyToken()
 	ready := newReadyFilter(stderr, token)
-	sess.Stdout, sess.Stderr = stdout, ready
-	g := h.guardFor(c)
+	g, starting := h.guardFor(c)
+	if starting != nil {
+		// The connection's guard is starting: this job waits for it
+		// rather than fork a watcher of its own on the node.
+		g = h.awaitGuard(c, starting, ctx.Done(), h.opts.ReadyTimeout)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
 	var tok int64
 	if g != nil {
 		tok, command = g.job(cmd)
@@ -201,9 +248,20 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 	if err := CheckJob(cmd, command); err != nil {
 		return err
 	}
-	if err := sess.Start(command); err != nil {
+	stdin, err := startSession(sess, command, stdout, ready)
+	if err != nil && spare && !c.isDead() {
+		// The server closed the spare while it waited (sshd's
+		// ChannelTimeout): the job gets a fresh session here.
+		_ = sess.Close()
+		if sess, err = c.client.NewSession(); err != nil {
+			return &NodeError{Node: h.name, Err: fmt.Errorf("new session: %w", err)}
+		}
+		stdin, err = startSession(sess, command, stdout, ready)
+	}
+	if err != nil {
 		return h.classify(c, err)
 	}
+	h.preopen(c) // the next job's session opens while this one runs
 	// A session with no ready mark in time runs no wrapper, and never
 	// will: the node is failed, and every session on the connection ends.
 	wait := h.opts.ReadyTimeout
@@ -270,6 +328,17 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 	return h.classify(c, err)
 }
 
+// startSession starts command in sess with its stdout and stderr going
+// to the writers given, and returns its stdin.
+func startSession(sess *ssh.Session, command string, stdout, stderr io.Writer) (io.WriteCloser, error) {
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	sess.Stdout, sess.Stderr = stdout, stderr
+	return stdin, sess.Start(command)
+}
+
 // redrain asks g to drain every so often until ended is closed: a killed
 // job that had not registered yet is killed when its registration is read.
 func redrain(g *guard, ended <-chan struct{}) {
@@ -331,32 +400,46 @@ const refusalPatience = time.Second
 // has had sessions is dropped for a fresh one, and on a connection that
 // never had one the node is failed with a *NodeError: it refuses every
 // session (sshd_config MaxSessions 0).
-func (h *SSH) session(ctx context.Context) (*sshConn, *ssh.Session, error) {
+func (h *SSH) session(ctx context.Context) (c *sshConn, sess *ssh.Session, spare bool, err error) {
 	pause := 20 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
-		c, wait, err := h.pick(ctx)
+		var wait <-chan struct{}
+		c, wait, err = h.pick(ctx)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		if c == nil {
 			// Another slot is dialling; wait for it and look again.
 			select {
 			case <-wait:
 			case <-ctx.Done():
-				return nil, nil, ctx.Err()
+				return nil, nil, false, ctx.Err()
 			}
 			continue
 		}
-		sess, err := c.client.NewSession()
+		var landed <-chan struct{}
+		sess, landed = h.takeSpare(c)
+		for sess == nil && landed != nil && awaitSpare(c, landed, ctx.Done(), h.opts.ReadyTimeout) {
+			sess, landed = h.takeSpare(c)
+		}
+		if sess != nil {
+			return c, sess, true, nil
+		}
+		if err := ctx.Err(); err != nil {
+			h.release(c)
+			return nil, nil, false, err
+		}
+		sess, err = c.client.NewSession()
 		if err == nil {
 			h.mu.Lock()
 			c.used = true
 			c.refusedAt = time.Time{}
+			c.taken++
 			h.mu.Unlock()
-			return c, sess, nil
+			return c, sess, false, nil
 		}
 		var oce *ssh.OpenChannelError
 		if !errors.As(err, &oce) {
@@ -365,11 +448,22 @@ func (h *SSH) session(ctx context.Context) (*sshConn, *ssh.Session, error) {
 			// hung): the node is in trouble, and dialling it again would
 			// only wait out a connect timeout.
 			c.kill(fmt.Errorf("new session: %w", err))
-			return nil, nil, &NodeError{Node: h.name, Err: c.err}
+			return nil, nil, false, &NodeError{Node: h.name, Err: c.err}
 		}
 		guarded := c.guardSession()
+		guard, _ := c.guardRoom()
 		h.mu.Lock()
 		c.open--
+		c.refusedLocked(guard)
+		if len(c.spares) > 0 || c.opening > 0 {
+			// Spares hold the places: this job takes one (the next
+			// pick waits for a pre-open under way). No limit is learned.
+			h.mu.Unlock()
+			if attempt > 64 {
+				return nil, nil, false, &NodeError{Node: h.name, Err: fmt.Errorf("sessions refused: %w", err)}
+			}
+			continue
+		}
 		others := c.open
 		if guarded {
 			others++
@@ -383,7 +477,7 @@ func (h *SSH) session(ctx context.Context) (*sshConn, *ssh.Session, error) {
 			}
 			h.mu.Unlock()
 			if attempt > 64 {
-				return nil, nil, &NodeError{Node: h.name, Err: fmt.Errorf("sessions refused: %w", err)}
+				return nil, nil, false, &NodeError{Node: h.name, Err: fmt.Errorf("sessions refused: %w", err)}
 			}
 			continue
 		}
@@ -410,7 +504,7 @@ func (h *SSH) session(ctx context.Context) (*sshConn, *ssh.Session, error) {
 			}
 			pause = 20 * time.Millisecond
 		default:
-			return nil, nil, &NodeError{Node: h.name, Err: &SessionsRefusedError{Err: err}}
+			return nil, nil, false, &NodeError{Node: h.name, Err: &SessionsRefusedError{Err: err}}
 		}
 	}
 }
@@ -442,12 +536,23 @@ func (h *SSH) pick(ctx context.Context) (*sshConn, <-chan struct{}, error) {
 		}
 	}
 	h.conns = live
+	// A connection with a spare or a pre-open under way first.
+	var room *sshConn
 	for _, c := range h.conns {
 		if !c.isDead() && (c.limit == 0 || c.open < c.limit) {
-			c.open++
-			h.mu.Unlock()
-			return c, nil, nil
+			if len(c.spares) > 0 || c.opening > 0 {
+				room = c
+				break
+			}
+			if room == nil {
+				room = c
+			}
 		}
+	}
+	if room != nil {
+		room.open++
+		h.mu.Unlock()
+		return room, nil, nil
 	}
 	if h.dialing != nil {
 		wait := h.dialing

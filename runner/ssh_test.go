@@ -34,7 +34,7 @@ func guardedHost(t *testing.T, ts *sshtest.Server, opts SSHOptions) *SSH {
 	h := hostOn(t, ts, opts)
 	_, _, err := runOn(t, h, "true")
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return h.guardFor(h.conns[0]) != nil }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return guardNow(h) != nil }, 10*time.Second, 5*time.Millisecond)
 	return h
 }
 
@@ -237,4 +237,28 @@ func psHas(t *testing.T, s string) bool {
 		return true
 	}
 	return false
+}
+
+// TestSSHJobWaitsForTheStartingGuard: the job that starts a connection's
+// guard, and those that come while it starts, wait for it and run guarded
+// (their mark names the guard) instead of forking a watcher each on the
+// node; where the server refuses the guard, they run with their own.
+func TestSSHJobWaitsForTheStartingGuard(t *testing.T) {
+	for _, limit := range []int{0, 1} {
+		t.Run(fmt.Sprintf("MaxSessions=%d", limit), func(t *testing.T) {
+			ts := sshtest.New(t, sshtest.Options{MaxSessions: limit})
+			h := hostOn(t, ts, SSHOptions{})
+			first, _, err := runOn(t, h, `echo "$DROVE_JOB"`)
+			require.NoError(t, err)
+			require.NotContains(t, first, ":", "the first job carries its own watcher")
+			second, _, err := runOn(t, h, `echo "$DROVE_JOB"`)
+			require.NoError(t, err)
+			if limit == 1 {
+				require.NotContains(t, second, ":", "no guard: the job carries its own watcher")
+				return
+			}
+			require.Contains(t, second, ":", "the second job ran guarded")
+			require.True(t, strings.HasPrefix(strings.TrimSpace(second), filepath.Base(h.conns[0].guard.dir)+":"), second)
+		})
+	}
 }

@@ -35,3 +35,10 @@ func hostOn(t testing.TB, ts *sshtest.Server, opts SSHOptions) *SSH {
 	t.Cleanup(func() { _ = h.Close() })
 	return h
 }
+
+// guardNow returns the guard of h's first connection if it is up, counting
+// a job there as guardFor does (so that a second call starts it).
+func guardNow(h *SSH) *guard {
+	g, _ := h.guardFor(h.conns[0])
+	return g
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/drove-dev/drove/copytool"
@@ -36,15 +37,53 @@ func (o *Options) partCommand(p *Part) (string, error) {
 	if strings.ContainsAny(p.List, "\n\r") {
 		return "", partition.ErrMultiline
 	}
-	c := copytool.Command{Tool: o.Tool, List: p.List, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst}
+	c := copytool.Command{Tool: o.Tool, List: p.List, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst, Stats: true}
+	k := o.partKeep(p.List)
+	if k.mode != "" {
+		c.ListExpr = keepListVar
+	}
 	if o.Tool == copytool.Rsync {
 		c.TempDir = TempDirName(o.Work)
 		// A directory of DST that SRC now has as a file or symlink is
-		// replaced, as the final pass's --delete would.
-		c.Force = o.Delete
+		// replaced, as the final pass's --delete would (unless deletions
+		// are limited: then only the final pass replaces anything).
+		c.Force = o.Delete && !o.LimitDelete
 		c.Source = o.rsyncSource()
 	}
-	return o.wrap(c, p.Log), nil
+	return o.wrap(c, p.Log, "", k), nil
+}
+
+// keepListVar is the shell text naming the list (or exclude file) that
+// keep.sh made on the node (copy.sh exports it).
+const keepListVar = `"$drove_list"`
+
+// keep is how a copy runs keep.sh first (mode "" for not at all).
+type keep struct {
+	mode   string // keep.sh's MODE
+	in     string // its IN: the partition's list
+	report bool   // report what is kept (else it is left to the final pass)
+}
+
+// partKeep is the keep check of a partition copy: without Delete, entries
+// whose DST counterpart (or a directory above it) is of another type are
+// kept and reported; with Delete and LimitDelete they are left to the
+// final pass, the one copy that deletes and counts what it deletes. With
+// an rclone remote DST there is nothing drove can lstat.
+func (o *Options) partKeep(list string) keep {
+	if o.remoteDst() || (o.Delete && !o.LimitDelete) {
+		return keep{}
+	}
+	return keep{mode: o.Tool.String() + "-list", in: list, report: !o.Delete}
+}
+
+// finalKeep is the keep check of the final pass: without Delete, SRC is
+// walked and every entry whose DST counterpart is of another type is
+// excluded and reported.
+func (o *Options) finalKeep() keep {
+	if o.remoteDst() || o.Delete {
+		return keep{}
+	}
+	return keep{mode: o.Tool.String() + "-walk", in: "-", report: true}
 }
 
 // wrap is copy.sh running c with its output appended to log, creating the
@@ -54,7 +93,7 @@ func (o *Options) partCommand(p *Part) (string, error) {
 // racing rsyncs should not depend on how it handles a concurrent mkdir).
 // Without Delete, the final rsync also removes the temporary directory and
 // sets DST's mtime back to SRC's.
-func (o *Options) wrap(c copytool.Command, log string) string {
+func (o *Options) wrap(c copytool.Command, log, mark string, k keep) string {
 	kind := "rsync"
 	switch {
 	case o.Tool == copytool.Rclone && copytool.FollowsLinks(o.ToolArgs):
@@ -64,15 +103,27 @@ func (o *Options) wrap(c copytool.Command, log string) string {
 	case c.List == "":
 		kind = "rsync-final"
 	}
-	return o.copyScript(kind, c.Line(), log)
+	check := ""
+	if o.Tool == copytool.Rclone && c.List != "" {
+		check = c.ListDst(dstListing(log))
+	}
+	return o.copyScript(kind, c.Line(), check, mark, log, k)
 }
 
-// copyScript is copy.sh of the given kind running line (shell text).
-func (o *Options) copyScript(kind, line, log string) string {
+// copyScript is copy.sh of the given kind running line (shell text), after
+// keep.sh when k has a mode, then, when it succeeded, check (shell text,
+// may be empty). A non-empty mark is the name of a file at the top of SRC
+// that the node must see before line runs (see viewMarker), else the job
+// exits exitStaleView.
+func (o *Options) copyScript(kind, line, check, mark, log string, k keep) string {
 	q := partition.Quote
+	report := "0"
+	if k.report {
+		report = "1"
+	}
 	w := []string{"sh", "-c", q(oneLine(copySh)), "sh", q(o.nonce), q(filepath.Dir(log)), q(log), kind,
 		q(o.tempDir()), q(strings.TrimSuffix(o.Src, "/")), q(copytool.DirArg(o.Dst)), q(line),
-		q(oneLine(confineSh)), q(oneLine(mountinfoAwk))}
+		q(oneLine(confineSh)), q(oneLine(mountinfoAwk)), q(check), q(mark), q(oneLine(keepSh)), q(k.mode), q(k.in), report}
 	return strings.Join(w, " ")
 }
 
@@ -83,16 +134,27 @@ func (o *Options) copyScript(kind, line, log string) string {
 // left in it) and DST's mtime set back to SRC's; or rclone copy (rclone
 // sync with --delete). With the run's tool arguments and excludes, logged
 // to WORK/log/final.log. Without Delete nothing of DST is ever removed but
-// drove's own temporary directory.
-func (o *Options) finalCommand() string {
-	c := copytool.Command{Tool: o.Tool, Delete: o.Delete, Excludes: o.Excludes, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst}
+// drove's own temporary directory: keep.sh first walks SRC and excludes
+// (and reports) every entry DST holds as another type. A non-empty mark is
+// drove's view marker at the top of SRC (viewMarker): the node runs the
+// pass only if it sees it, and it is never copied.
+func (o *Options) finalCommand(mark string) string {
+	c := copytool.Command{Tool: o.Tool, Delete: o.Delete, Excludes: o.Excludes, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst, Stats: true}
+	if mark != "" {
+		c.Excludes = append(slices.Clone(o.Excludes), "/"+mark)
+	}
 	if o.Tool == copytool.Rsync {
 		c.TempDir, c.ExcludeTempDir = TempDirName(o.Work), true
 		c.Source = o.rsyncSource()
 	} else {
 		c.EmptyDirs = true
 	}
-	return o.wrap(c, filepath.Join(o.Work, "log", "final.log"))
+	c.LimitDelete, c.MaxDelete = o.LimitDelete, o.MaxDelete
+	k := o.finalKeep()
+	if k.mode != "" {
+		c.ExcludeFromExpr = keepListVar
+	}
+	return o.wrap(c, filepath.Join(o.Work, "log", "final.log"), mark, k)
 }
 
 // cleanupCommand removes drove's temporary directory from DST when there is
@@ -102,13 +164,15 @@ func (o *Options) cleanupCommand() string {
 }
 
 // checkCommand is the visibility check run on every remote node, as the
-// user the node runs jobs as. It exits 3 when SRC is not a directory there,
+// user the node runs jobs as. It first prints that user as an outcome line
+// ("id UID GID", outcome.go). It exits 3 when SRC is not a directory there,
 // 4 when DST's parent is not, 5 when the probe file drove wrote into WORK
 // does not hold token (not the same storage), 6 when DST cannot be
 // written and 7 when the logs cannot be written in WORK.
-func checkCommand(src, dst, probe, token string) string {
+func checkCommand(nonce, src, dst, probe, token string) string {
 	q := partition.Quote
-	s := fmt.Sprintf("test -d %s || exit %d; ", q(src), exitNoSrc)
+	s := fmt.Sprintf(`printf '\n%s %%s id %%s %%s\n' %s "$(id -u)" "$(id -g)"; `, outcomeWord, q(nonce))
+	s += fmt.Sprintf("test -d %s || exit %d; ", q(src), exitNoSrc)
 	if dst != "" {
 		s += fmt.Sprintf("test -d %s || exit %d; ", q(filepath.Dir(dst)), exitNoDst)
 	}
@@ -129,6 +193,9 @@ const (
 	exitNoWork = 5
 	exitDstRO  = 6
 	exitWorkRO = 7
+	// exitStaleView is copy.sh's exit when the node does not see drove's
+	// view marker in SRC.
+	exitStaleView = 8
 )
 
 // listFormat is the list format tool reads.

@@ -64,11 +64,12 @@ func envRefs(src string) []string {
 
 // rsyncPath is rsync's --rsync-path: the daemon's command (rsyncd.sh with
 // the configuration for src and the names of envRefs(src) as parameters),
-// which the "remote shell" parses, rsync appending "--server --daemon .".
+// which the "remote shell" parses and execs (no shell waits for it), rsync
+// appending "--server --daemon .".
 func rsyncPath(src string) string {
 	q := partition.Quote
 	lines := strings.Split(strings.TrimSuffix(daemonConf(src), "\n"), "\n")
-	w := []string{"sh", "-c", q(oneLine(rsyncdSh)), "sh", strconv.Itoa(len(lines))}
+	w := []string{"exec", "sh", "-c", q(oneLine(rsyncdSh)), "sh", strconv.Itoa(len(lines))}
 	for _, l := range lines {
 		w = append(w, q(l))
 	}

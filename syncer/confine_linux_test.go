@@ -181,7 +181,7 @@ func leakLoop(t *testing.T, tool copytool.Tool, wrap []string, submount, targets
 	}
 	for i := range rounds {
 		if i%4 == 3 {
-			check(o.finalCommand())
+			check(o.finalCommand(""))
 		} else {
 			check(part)
 		}

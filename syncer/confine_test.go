@@ -128,8 +128,8 @@ func FuzzEnvRefs(f *testing.F) {
 // (copytool.FollowsLinks) is run as it is; any other is confined.
 func TestFollowsLinksIsNotConfined(t *testing.T) {
 	o := Options{Src: "/s", Dst: "/d", Work: "/w", Tool: copytool.Rclone, ToolArgs: []string{"-L"}}
-	require.Contains(t, o.finalCommand(), " rclone ")
-	require.NotContains(t, o.finalCommand(), " rclone-confined ")
+	require.Contains(t, o.finalCommand(""), " rclone ")
+	require.NotContains(t, o.finalCommand(""), " rclone-confined ")
 	o.ToolArgs = nil
-	require.Contains(t, o.finalCommand(), " rclone-confined ")
+	require.Contains(t, o.finalCommand(""), " rclone-confined ")
 }

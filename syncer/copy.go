@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -61,6 +62,7 @@ func (m *migration) copy(ctx context.Context, st *state, pending []*Part, needCr
 		JobOutput:   m.outcomes.jobOutput,
 		OnFailure:   m.o.OnFailure,
 		MaxAttempts: m.o.MaxAttempts,
+		JobFault:    m.jobFault(m.outcomes),
 		MaxSlots:    m.o.MaxSlots,
 		Timeout:     m.o.Timeout,
 		Stderr:      runner.NewOutput(m.o.Stderr),
@@ -92,6 +94,7 @@ func (m *migration) copy(ctx context.Context, st *state, pending []*Part, needCr
 		fl := Failure{Part: *p, Reason: f.Reason}
 		if n := len(f.Attempts); n > 0 {
 			fl.Node, fl.Err = f.Attempts[n-1].Node, f.Attempts[n-1].Err
+			fl.ToolError = toolError(m.o.Tool, p.Log)
 		}
 		m.res.Failed = append(m.res.Failed, fl)
 	}
@@ -180,6 +183,7 @@ func (m *migration) crawl(ctx context.Context, st *state, q *queue) {
 	sum, err := partition.Run(ctx, opts, emit, progress)
 	m.mu.Lock()
 	m.res.Skipped = sum.Skipped
+	m.crawlSpecials = sum.Special
 	m.mu.Unlock()
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -249,6 +253,73 @@ func (m *migration) unconfined(ev runner.Event, out outcome) {
 		return
 	}
 	m.res.Unconfined = append(m.res.Unconfined, ev.Node)
+	if out.UnconfinedMount {
+		m.res.UnconfinedMount = append(m.res.UnconfinedMount, ev.Node)
+	}
+}
+
+// kept adds the entries an attempt kept to the result, each once, but
+// those the excludes leave out (or one of whose directories they do): the
+// final pass's walk of SRC meets them, and its rsync leaves them alone
+// anyway. The caller holds m.mu.
+func (m *migration) kept(out outcome) {
+	for _, k := range out.Kept {
+		if m.keptSeen == nil {
+			m.keptSeen = map[string]bool{}
+		}
+		if m.keptSeen[k.Path] || excludedPath(m.o.Excludes, k.Path) {
+			continue
+		}
+		m.keptSeen[k.Path] = true
+		m.res.Kept = append(m.res.Kept, k)
+	}
+}
+
+// excludedPath reports whether rel (relative to SRC) or a directory above
+// it matches one of the exclude globs, as the crawl matches them.
+func excludedPath(excludes []string, rel string) bool {
+	for p := rel; p != "." && p != "/" && p != ""; p = path.Dir(p) {
+		for _, x := range excludes {
+			subject := path.Base(p)
+			if strings.Contains(x, "/") {
+				subject, x = p, strings.Trim(x, "/")
+			}
+			if ok, _ := path.Match(x, subject); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// deleteLimited reports whether the last attempt in log says the copy
+// tool stopped deleting at its --max-delete limit (rsync: "Deletions
+// stopped due to --max-delete limit", rclone: "--max-delete threshold
+// reached").
+func deleteLimited(log string) bool {
+	a, err := lastAttempt(log)
+	return err == nil && (strings.Contains(a, "\nDeletions stopped due to --max-delete limit") ||
+		strings.HasPrefix(a, "Deletions stopped due to --max-delete limit") ||
+		strings.Contains(a, "--max-delete threshold reached"))
+}
+
+// onlyLimitErrors reports whether every error rsync reported in the last
+// attempt in log is a consequence of its --max-delete limit: a directory
+// of DST it could not empty to replace it by SRC's file ("cannot delete
+// non-empty directory").
+func onlyLimitErrors(log string) bool {
+	a, err := lastAttempt(log)
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(a, "\n") {
+		switch msg := copytool.ParseRsync(l); {
+		case strings.HasPrefix(l, "cannot delete non-empty directory: "):
+		case msg.Kind == copytool.Error || msg.Kind == copytool.Gone || msg.Kind == copytool.Vanished:
+			return false
+		}
+	}
+	return true
 }
 
 // copyEvent accounts for one runner event of the copy and passes it on.
@@ -271,6 +342,7 @@ func (m *migration) copyEvent(ev runner.Event) {
 		m.idle(ev.Node)
 		out := m.outcomes.take(ev.Job.Seq, ev.Attempt)
 		m.unconfined(ev, out)
+		m.kept(out)
 		if out.Exit != 0 {
 			// rsync exited 23 or 24: a vanished source is copied as
 			// far as it exists; a real error fails the partition here,
@@ -284,7 +356,27 @@ func (m *migration) copyEvent(ev runner.Event) {
 			}
 			m.res.Vanished++
 		}
+		if m.o.Tool == copytool.Rclone {
+			// rclone ignores the listed files it cannot find: the
+			// job listed DST's copies of them, judged here.
+			kept := map[string]bool{}
+			for _, k := range out.Kept {
+				kept[k.Path] = true
+			}
+			n, err := checkRcloneCopy(p.List, dstListing(p.Log), m.o.Src, p.listed, p.Bytes, copytool.FollowsLinks(m.o.ToolArgs), kept)
+			if err != nil {
+				p.Node = ev.Node
+				m.prog.PartsFailed++
+				m.res.Failed = append(m.res.Failed, Failure{Part: *p, Node: ev.Node, Reason: err.Error()})
+				m.lateFailed = append(m.lateFailed, ev.Job.Seq)
+				break
+			}
+			if n > 0 {
+				m.res.Vanished++
+			}
+		}
 		p.Done, p.Node = true, ev.Node
+		m.tally(p)
 		m.prog.PartsDone++
 		m.prog.CopiedFiles += int64(p.Files)
 		m.prog.CopiedBytes += p.Bytes
@@ -295,7 +387,9 @@ func (m *migration) copyEvent(ev runner.Event) {
 		}
 	case runner.JobFailed:
 		m.idle(ev.Node)
-		m.unconfined(ev, m.outcomes.take(ev.Job.Seq, ev.Attempt))
+		out := m.outcomes.take(ev.Job.Seq, ev.Attempt)
+		m.unconfined(ev, out)
+		m.kept(out)
 		if !ev.Requeued {
 			m.prog.PartsFailed++
 		}
@@ -313,6 +407,15 @@ func (m *migration) copyEvent(ev runner.Event) {
 	m.emit(Event{Kind: Copying, Run: ev, Part: cp})
 }
 
+// tally counts what the copy of p that just succeeded reported. The
+// caller holds m.mu.
+func (m *migration) tally(p *Part) {
+	s := attemptStats(m.o.Tool, p.Log)
+	m.res.Moved.add(s)
+	// Each link is in one partition: the crawls never list a path twice.
+	m.skippedLinks += int64(len(s.Links))
+}
+
 func (m *migration) idle(node string) {
 	if m.busy[node]--; m.busy[node] <= 0 {
 		delete(m.busy, node)
@@ -323,13 +426,31 @@ func (m *migration) idle(node string) {
 // drove's temporary directory from DST), on a local node if there is one,
 // else on any node still in the pool.
 func (m *migration) final(ctx context.Context, cleanup bool) {
-	what, cmd := "final pass", m.o.finalCommand()
+	// A final pass that deletes runs only where SRC looks as it does
+	// here: on a node that sees the view marker drove writes now, or,
+	// when SRC cannot be written, on a local node only.
+	mark, anyNode := "", true
+	var markErr error
+	if m.o.Delete && !cleanup {
+		name, remove, err := m.o.viewMarker()
+		if err == nil {
+			defer remove()
+			mark = name
+		} else {
+			anyNode, markErr = false, err
+		}
+	}
+	what, cmd := "final pass", m.o.finalCommand(mark)
 	if cleanup {
 		what, cmd = "cleanup", m.o.cleanupCommand()
 	}
 	nodes := m.fleet.runnerNodes(func(n Node) bool { return n.Local })
-	if len(nodes) == 0 {
+	if len(nodes) == 0 && anyNode {
 		nodes = m.fleet.runnerNodes(nil)
+	}
+	if len(nodes) == 0 && markErr != nil {
+		m.res.FinalErr = fmt.Errorf("sync: %s: %w; without it a pass that deletes runs only on a local node, and there is none", what, markErr)
+		return
 	}
 	if len(nodes) == 0 {
 		m.res.FinalErr = fmt.Errorf("sync: %s: no node is left to run it", what)
@@ -341,13 +462,20 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 	log := filepath.Join(m.o.Work, "log", "final.log")
 	finalStart := time.Now()
 	var checkErr error
+	limitedFail := false // rclone failed because it stopped deleting at --max-delete
+	attempts := m.o.MaxAttempts
+	if m.o.LimitDelete && m.o.Delete {
+		// Each attempt would delete up to the limit again.
+		attempts = 1
+	}
 	outs := newOutcomes(m.o.nonce)
 	rep := runner.Run(ctx, runner.Config{
 		Nodes:       nodes,
 		Jobs:        &jobs.Strings{Cmds: []string{cmd}, Name: what},
 		JobOutput:   outs.jobOutput,
 		OnFailure:   runner.Retry,
-		MaxAttempts: m.o.MaxAttempts,
+		MaxAttempts: attempts,
+		JobFault:    m.jobFault(outs),
 		Stderr:      runner.NewOutput(m.o.Stderr),
 		Tag:         true,
 		Drain:       m.o.Drain,
@@ -360,13 +488,31 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 			case runner.JobSucceeded:
 				out := outs.take(ev.Job.Seq, ev.Attempt)
 				m.unconfined(ev, out)
-				if out.Exit != 0 {
+				m.kept(out)
+				if !cleanup {
+					s := attemptStats(m.o.Tool, log)
+					m.res.FinalMoved.add(s)
+					m.finalSpecials = int64(len(s.Specials))
+				}
+				if m.o.LimitDelete && m.o.Delete && (out.Exit != 0 || m.o.Tool == copytool.Rclone) && deleteLimited(log) {
+					m.res.DeleteLimited = true
+				}
+				switch {
+				case out.Exit == 23 && m.res.DeleteLimited && onlyLimitErrors(log):
+					// What rsync could not replace because the limit
+					// kept it from emptying a directory.
+				case out.Exit == 23 || out.Exit == 24:
 					if checkErr = checkExit23(log, m.o.Src, finalStart, nil); checkErr == nil {
 						m.res.Vanished++
 					}
 				}
 			case runner.JobFailed:
-				m.unconfined(ev, outs.take(ev.Job.Seq, ev.Attempt))
+				out := outs.take(ev.Job.Seq, ev.Attempt)
+				m.unconfined(ev, out)
+				m.kept(out)
+				if m.o.LimitDelete && m.o.Delete && deleteLimited(log) {
+					limitedFail = true
+				}
 			}
 			if !cleanup {
 				m.emit(Event{Kind: Final, Run: ev})
@@ -375,6 +521,12 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 	})
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if limitedFail && !rep.Interrupted {
+		// rclone exits 7 when it stops deleting at --max-delete, after
+		// every copy (it deletes last): the pass did what it was allowed.
+		m.res.DeleteLimited = true
+		rep.Failed = nil
+	}
 	switch {
 	case rep.OK() && checkErr != nil:
 		m.res.FinalErr = fmt.Errorf("sync: final pass: %w (see %s)", checkErr, log)
@@ -388,7 +540,11 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 		m.res.Interrupted = true
 	case len(rep.Failed) > 0 && len(rep.Failed[0].Attempts) > 0:
 		a := rep.Failed[0].Attempts
-		m.res.FinalErr = fmt.Errorf("sync: %s failed on %s: %w (see %s)", what, a[len(a)-1].Node, a[len(a)-1].Err, log)
+		why := ""
+		if l := toolError(m.o.Tool, log); l != "" && !cleanup {
+			why = ": " + l
+		}
+		m.res.FinalErr = fmt.Errorf("sync: %s failed on %s: %w%s (see %s)", what, a[len(a)-1].Node, staleViewError(a[len(a)-1].Err), why, log)
 	default:
 		m.res.FinalErr = fmt.Errorf("sync: %s could not run: no node could be reached (see %s)", what, log)
 	}

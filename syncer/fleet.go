@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
 
+	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/runner"
 )
 
@@ -80,6 +82,18 @@ func (f *fleet) markBroken(name string) {
 	}
 }
 
+// local reports whether the node name is Local.
+func (f *fleet) local(name string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, n := range f.nodes {
+		if n.Name == name {
+			return n.Local
+		}
+	}
+	return false
+}
+
 // close closes every connection.
 func (f *fleet) close() {
 	f.mu.Lock()
@@ -122,12 +136,30 @@ type VisibilityError struct {
 	// ReadOnly: the node sees Path but the user it runs jobs as cannot
 	// write there.
 	ReadOnly bool
+	// ID: the node reported UID, the user it runs jobs as.
+	ID  bool
+	UID int
+	// Fix, when set, is a shell command that, run as root, lets the node
+	// write the work directory's logs.
+	Fix string
 }
+
+// workRO reports whether e is a node that cannot write the work
+// directory's logs.
+func (e *VisibilityError) workRO() bool { return e.ReadOnly && e.What == "work directory" }
 
 func (e *VisibilityError) Error() string {
 	switch {
 	case e.ReadOnly:
-		return fmt.Sprintf("sync: node %s cannot write %s %s (as the user it runs jobs as)", e.Node, e.What, e.Path)
+		user := "the user it runs jobs as"
+		if e.ID {
+			user += fmt.Sprintf(", uid %d", e.UID)
+		}
+		s := fmt.Sprintf("sync: node %s cannot write %s %s (as %s)", e.Node, e.What, e.Path, user)
+		if e.Fix != "" {
+			s += "; as root: " + e.Fix
+		}
+		return s
 	case e.What == "work directory":
 		return fmt.Sprintf("sync: node %s does not see the work directory %s drove writes to (it must be shared storage mounted at the same path)", e.Node, e.Path)
 	}
@@ -137,17 +169,65 @@ func (e *VisibilityError) Error() string {
 // check runs checkCommand once on every remote node and returns a
 // *VisibilityError for the first node (in node order) that fails it. A
 // node that cannot be reached is left to the copy run, which reports it.
+// When the nodes fail only because they cannot write the logs in WORK,
+// drove may give them WORK/log and check again (worklogs.go); when it does
+// not, the error of a node that reported its user names the command that
+// fixes it.
 func (m *migration) check(ctx context.Context) error {
 	nodes := m.fleet.runnerNodes(func(n Node) bool { return !n.Local })
 	if len(nodes) == 0 {
 		return nil
 	}
+	failed, users, err := m.checkNodes(ctx, nodes)
+	if err != nil {
+		return err
+	}
+	gave := false
+	if u, ok := m.logsOwner(failed, users); ok {
+		if err := m.giveLogs(u); err != nil {
+			return err
+		}
+		gave = true
+		if failed, users, err = m.checkNodes(ctx, nodes); err != nil {
+			return err
+		}
+	}
+	for _, n := range nodes {
+		e := failed[n.Name]
+		if e == nil {
+			continue
+		}
+		if u, ok := users[n.Name]; ok {
+			e.ID, e.UID = true, u.uid
+			if e.workRO() && !gave && sameUser(failed, users, u) {
+				e.Fix = logsFix(m.o.Work, len(m.made.dirs) > 0, u, os.Geteuid(), os.Getegid())
+			}
+		}
+		return e
+	}
+	return nil
+}
+
+// sameUser reports whether every node that cannot write the logs
+// reported user u.
+func sameUser(failed map[string]*VisibilityError, users map[string]nodeUser, u nodeUser) bool {
+	for name, e := range failed {
+		if e.workRO() && users[name] != u {
+			return false
+		}
+	}
+	return true
+}
+
+// checkNodes runs checkCommand on nodes: the failures by node, and the
+// user each node that answered runs jobs as.
+func (m *migration) checkNodes(ctx context.Context, nodes []runner.Node) (map[string]*VisibilityError, map[string]nodeUser, error) {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	token := hex.EncodeToString(b[:])
 	probe := filepath.Join(m.o.Work, ".probe-"+token)
 	if err := os.WriteFile(probe, []byte(token+"\n"), 0o644); err != nil {
-		return fmt.Errorf("sync: work directory: %w", err)
+		return nil, nil, fmt.Errorf("sync: work directory: %w", err)
 	}
 	defer os.Remove(probe)
 	dst, dstParent := "", ""
@@ -155,10 +235,22 @@ func (m *migration) check(ctx context.Context) error {
 		dst, dstParent = m.o.Dst, filepath.Dir(m.o.Dst)
 	}
 	failed := map[string]*VisibilityError{}
+	var mu sync.Mutex
+	users := map[string]nodeUser{}
 	rep := runner.Run(ctx, runner.Config{
 		Nodes:    nodes,
-		EachNode: checkCommand(m.o.Src, dst, probe, token),
-		Drain:    m.o.Drain,
+		EachNode: checkCommand(m.o.nonce, m.o.Src, dst, probe, token),
+		JobOutput: func(_ jobs.Job, _ int, node string) (io.Writer, io.Writer, func(error)) {
+			p := newOutcomeParser(m.o.nonce)
+			return p, nil, func(error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if o := p.outcome; o.ID {
+					users[node] = nodeUser{uid: o.UID, gid: o.GID}
+				}
+			}
+		},
+		Drain: m.o.Drain,
 		Events: func(ev runner.Event) {
 			var ee *runner.ExitError
 			switch {
@@ -182,14 +274,11 @@ func (m *migration) check(ctx context.Context) error {
 		},
 	})
 	if rep.Interrupted {
-		return errInterrupted
+		return nil, nil, errInterrupted
 	}
-	for _, n := range nodes {
-		if e := failed[n.Name]; e != nil {
-			return e
-		}
-	}
-	return nil
+	mu.Lock()
+	defer mu.Unlock()
+	return failed, users, nil
 }
 
 var errInterrupted = errors.New("sync: interrupted")

@@ -18,7 +18,7 @@ func canConfine(t *testing.T, wrap []string) bool {
 	dir := t.TempDir()
 	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
 	o := Options{Src: dir, Tool: copytool.Rclone}
-	args := append(append([]string{}, wrap...), "sh", "-c", o.copyScript("rclone-confined", "true", os.DevNull))
+	args := append(append([]string{}, wrap...), "sh", "-c", o.copyScript("rclone-confined", "true", "", "", os.DevNull, keep{}))
 	out, err := exec.Command(args[0], args[1:]...).Output()
 	require.NoError(t, err)
 	return !strings.Contains(string(out), unconfinedWord)

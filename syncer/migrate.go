@@ -52,6 +52,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -90,6 +91,14 @@ type Options struct {
 	// done; Delete makes it delete what is in DST but not in SRC.
 	FinalPass bool
 	Delete    bool
+	// LimitDelete, with Delete, deletes at most MaxDelete entries of DST
+	// in the whole run (rsync's --max-delete): partitions then replace
+	// nothing (an entry whose DST counterpart is of another type is left
+	// to the final pass), and the final pass, the one copy that deletes,
+	// gets the limit; past it, it stops deleting and the Result says so
+	// (DeleteLimited).
+	LimitDelete bool
+	MaxDelete   int
 	// DeleteEmptySrc lets Delete run when SRC is empty or is not on the
 	// device the journal's last run saw it on (an unmounted or replaced
 	// file system), which is otherwise refused (*DeleteRefusedError).
@@ -128,6 +137,7 @@ type Options struct {
 type migration struct {
 	o     Options
 	j     *journal
+	made  *madeWork // undone when the run is refused (workundo.go)
 	fleet *fleet
 
 	mu    sync.Mutex
@@ -138,6 +148,13 @@ type migration struct {
 	// lateFailed are the job Seqs of partitions whose job succeeded but
 	// whose rsync exit 23 was a real error.
 	lateFailed []int
+	// skippedLinks are the symbolic links rclone skipped in this run's
+	// partitions; crawlSpecials the devices, FIFOs and sockets this run's
+	// crawl found (it lists none); finalSpecials those rclone's final
+	// pass skipped (see skips).
+	skippedLinks, crawlSpecials, finalSpecials int64
+	// keptSeen are the paths in res.Kept.
+	keptSeen map[string]bool
 	// outcomes are the copy's job outcomes (outcome.go).
 	outcomes *outcomes
 }
@@ -188,7 +205,12 @@ var ErrNoNodes = errors.New("sync: no node could be reached")
 // sync (*MismatchError) or is in use (*BusyError), a node that does not
 // see SRC, DST's parent or WORK, or cannot write DST or WORK
 // (*VisibilityError), and when no node can be reached (ErrNoNodes); a
-// node that cannot be reached while others can is dropped. Everything
+// node that cannot be reached while others can is dropped. A run that
+// returns before its journal's first record (an error, an interrupted
+// check) removes what it made: the work directory and the directories
+// above it it created, its empty journal. Run as root, when the nodes
+// log in as another user who cannot write the work directory's logs,
+// it makes WORK/log theirs (worklogs.go). Everything
 // else that goes wrong is in the Result: failed partitions, nodes lost, an
 // incomplete crawl, an interrupt.
 func Run(ctx context.Context, o Options) (*Result, error) {
@@ -232,6 +254,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	// Until the journal's first record, a refused run undoes what it made.
+	made := &madeWork{dirs: missingDirs(o.Work)}
+	var j *journal
+	defer func() {
+		if j != nil {
+			j.close()
+		}
+	}()
+	kept := false
+	defer func() {
+		if !kept {
+			made.undo()
+		}
+	}()
 	if private != "" {
 		if err := makePrivate(o.Work, private); err != nil {
 			return nil, err
@@ -245,15 +281,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	_, statErr := os.Lstat(filepath.Join(o.Work, journalName))
 	j, st, err := openJournal(o.Work)
 	if err != nil {
 		return nil, err
 	}
-	defer j.close()
+	if errors.Is(statErr, fs.ErrNotExist) {
+		made.journal = j
+	}
 	if o.Delete && !o.DeleteEmptySrc && st.srcDev != 0 && dev != 0 && st.srcDev != dev {
 		return nil, &DeleteRefusedError{Src: o.Src, Dev: dev, JournalDev: st.srcDev}
 	}
-	m := &migration{o: o, j: j, fleet: newFleet(o.Nodes), busy: map[string]int{}}
+	m := &migration{o: o, j: j, made: made, fleet: newFleet(o.Nodes), busy: map[string]int{}}
 	defer m.fleet.close()
 	m.prog.Start = start
 	m.res.Resumed = st.header != nil
@@ -278,6 +317,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	kept = true
 	if st.finished(o.FinalPass) {
 		// The last run finished: this is a new one (a new crawl of the
 		// whole tree, the final pass), numbered as fpsync numbers runs.
@@ -363,6 +403,7 @@ func (m *migration) result(start time.Time) *Result {
 	r.Progress = m.prog
 	r.Work = m.o.Work
 	r.Elapsed = time.Since(start)
+	r.Skips = m.skips()
 	return &r
 }
 

@@ -285,42 +285,85 @@ func TestCommandsQuoteEveryPath(t *testing.T) {
 	tmp := "/d/it's/.drove-tmp.e3b001a5212b"
 	scripts := func(w []string) {
 		require.Equal(t, []string{"sh", "-c", oneLine(copySh), "sh", "n0"}, w[:5])
-		require.Equal(t, []string{oneLine(confineSh), oneLine(mountinfoAwk)}, w[12:])
+		require.Equal(t, []string{oneLine(confineSh), oneLine(mountinfoAwk)}, w[12:14])
+		require.Equal(t, "", w[15], "no view marker")
+		require.Equal(t, oneLine(keepSh), w[16])
 	}
 	w := shellWords(t, cmd)
 	scripts(w)
+	require.Equal(t, "", w[14], "rsync's copy is checked by its messages")
+	require.Equal(t, []string{"", "", "0"}, w[17:], "with --delete, no keep check")
 	require.Equal(t, []string{"/w/a b/log/1", "/w/a b/log/1/part.000002.log", "rsync", tmp, "/s/$(touch x)", "/d/it's/"}, w[5:11])
 	rsh := `sh -c 'shift; eval "$@"' sh`
-	require.Equal(t, []string{"rsync", "-a", "--from0", "--files-from=/w/a b/lists/1/part.000002", "--force", "--temp-dir=.drove-tmp.e3b001a5212b",
+	require.Equal(t, []string{"rsync", "-a", "--stats", "--from0", "--files-from=/w/a b/lists/1/part.000002", "--force", "--temp-dir=.drove-tmp.e3b001a5212b",
 		"--exclude=*;rm", "-e", rsh, "--rsync-path=" + rsyncPath(o.Src), "drove::$drove_m/", "/d/it's/"}, shellWords(t, strings.ReplaceAll(w[11], `"drove::$drove_m/"`, `'drove::$drove_m/'`)))
 	daemon := shellWords(t, rsyncPath(o.Src))
-	require.Equal(t, []string{"sh", "-c", oneLine(rsyncdSh), "sh", "17"}, daemon[:5])
-	require.Equal(t, strings.Split(strings.TrimSuffix(daemonConf(o.Src), "\n"), "\n"), daemon[5:22])
-	require.Equal(t, []string{"0"}, daemon[22:])
+	require.Equal(t, []string{"exec", "sh", "-c", oneLine(rsyncdSh), "sh", "17"}, daemon[:6])
+	require.Equal(t, strings.Split(strings.TrimSuffix(daemonConf(o.Src), "\n"), "\n"), daemon[6:23])
+	require.Equal(t, []string{"0"}, daemon[23:])
 	require.Contains(t, daemon, "path = /s/$(touch x)/")
 
-	w = shellWords(t, o.finalCommand())
+	w = shellWords(t, o.finalCommand(""))
 	scripts(w)
 	require.Equal(t, []string{"/w/a b/log", "/w/a b/log/final.log", "rsync-final", tmp, "/s/$(touch x)", "/d/it's/"}, w[5:11])
-	require.Equal(t, []string{"rsync", "-a", "--delete", "--force", "--exclude=/.drove-tmp.e3b001a5212b/", "--temp-dir=.drove-tmp.e3b001a5212b",
+	require.Equal(t, []string{"rsync", "-a", "--stats", "--delete", "--force", "--exclude=/.drove-tmp.e3b001a5212b/", "--temp-dir=.drove-tmp.e3b001a5212b",
 		"--exclude=*.o", "--exclude=/build/out", "--exclude=*;rm", "-e", rsh, "--rsync-path=" + rsyncPath(o.Src), "drove::$drove_m/", "/d/it's/"},
 		shellWords(t, strings.ReplaceAll(w[11], `"drove::$drove_m/"`, `'drove::$drove_m/'`)))
+	// A final pass given the view marker runs only where it is seen, and
+	// never copies it.
+	w = shellWords(t, o.finalCommand(".drove-view.x"))
+	require.Equal(t, ".drove-view.x", w[15])
+	require.Contains(t, shellWords(t, strings.ReplaceAll(w[11], `"drove::$drove_m/"`, `'drove::$drove_m/'`)), "--exclude=/.drove-view.x")
+
+	// --max-delete: partitions replace nothing (no --force; conflicts are
+	// left, unreported, to the final pass), which gets rsync's limit.
+	o.LimitDelete, o.MaxDelete = true, 3
+	cmd, err = o.partCommand(p)
+	require.NoError(t, err)
+	w = shellWords(t, cmd)
+	require.NotContains(t, w[11], "--force")
+	require.Contains(t, w[11], `--files-from="$drove_list"`)
+	require.Equal(t, []string{"rsync-list", p.List, "0"}, w[17:])
+	w = shellWords(t, o.finalCommand(""))
+	require.Contains(t, shellWords(t, w[11]), "--max-delete=3")
+	require.Equal(t, []string{"", "", "0"}, w[17:])
+	o.LimitDelete = false
+
+	// Without --delete, the keep check runs first and reports; the copy
+	// reads the list (or the final pass the excludes) it made.
 	o.Delete = false
-	require.NotContains(t, o.finalCommand(), "--delete")
+	require.NotContains(t, o.finalCommand(""), "--delete")
+	cmd, err = o.partCommand(p)
+	require.NoError(t, err)
+	w = shellWords(t, cmd)
+	require.Contains(t, w[11], `--files-from="$drove_list"`)
+	require.Equal(t, []string{"rsync-list", p.List, "1"}, w[17:])
+	w = shellWords(t, o.finalCommand(""))
+	require.Contains(t, w[11], `--from0`)
+	require.Contains(t, w[11], `--exclude-from="$drove_list"`)
+	require.Equal(t, []string{"rsync-walk", "-", "1"}, w[17:])
 	for _, tool := range []copytool.Tool{copytool.Rsync, copytool.Rclone} {
 		o := o
 		o.Tool = tool
 		cmd, err := o.partCommand(p)
 		require.NoError(t, err)
-		for _, c := range []string{cmd, o.finalCommand()} {
+		for _, c := range []string{cmd, o.finalCommand("")} {
 			require.NotContains(t, c, "\n", "a job's text is one line")
 		}
 	}
 	o.Tool, o.Dst, o.Delete = copytool.Rclone, "remote:bucket/x", true
-	w = shellWords(t, o.finalCommand())
+	w = shellWords(t, o.finalCommand(""))
 	scripts(w)
 	require.Equal(t, []string{"/w/a b/log", "/w/a b/log/final.log", "rclone-confined"}, w[5:8])
 	require.Equal(t, "/s/$(touch x)", w[9])
-	require.Equal(t, []string{"rclone", "sync", "--create-empty-src-dirs", "--exclude", "*.o", "--exclude", "*.o/**", "--exclude", "/build/out",
+	require.Equal(t, []string{"rclone", "sync", "--use-json-log", "--stats-log-level", "NOTICE", "--stats", "1h", "--create-empty-src-dirs", "--exclude", "*.o", "--exclude", "*.o/**", "--exclude", "/build/out",
 		"--exclude", "/build/out/**", "--exclude=*;rm", "/s/$(touch x)", "remote:bucket/x"}, shellWords(t, w[11]))
+
+	// rclone's copy of a list is followed by DST's listing of it.
+	o.ToolArgs = []string{"--exclude=*;rm", "--create-empty-src-dirs", "-P"}
+	cmd, err = o.partCommand(p)
+	require.NoError(t, err)
+	w = shellWords(t, cmd)
+	require.Equal(t, []string{"rclone", "lsjson", "-R", "--files-only", "--no-mimetype", "--no-modtime", "--files-from-raw", "/w/a b/lists/1/part.000002",
+		"--exclude=*;rm", "remote:bucket/x", ">/w/a b/log/1/part.000002.dst.json"}, shellWords(t, strings.Replace(w[14], ">", `\>`, 1)))
 }

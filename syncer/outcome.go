@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/drove-dev/drove/jobs"
@@ -15,7 +16,12 @@ import (
 //
 //	drove-outcome NONCE exit 23     rsync exited 23 (the job exits 0)
 //	drove-outcome NONCE exit 24     rsync exited 24: a source vanished (the job exits 0)
-//	drove-outcome NONCE unconfined  rclone could not be confined to SRC
+//	drove-outcome NONCE exit 25     rsync stopped deleting at --max-delete (the job exits 0)
+//	drove-outcome NONCE unconfined  rclone could not be confined to SRC: no mount namespace
+//	drove-outcome NONCE unconfined mount  ... a mount namespace, but confine.sh failed in it (the log says why)
+//	drove-outcome NONCE failed N    the copy ran and exited N (1-255; the job exits N)
+//	drove-outcome NONCE kept DT ST HEX  an entry of DST kept (keep.sh)
+//	drove-outcome NONCE id UID GID  the user the node runs jobs as (the check)
 //
 // each after a newline of its own. NONCE is random for each sync run and
 // is in no file, so nothing else the job's shell prints (a node's login
@@ -28,9 +34,10 @@ const outcomeWord = "drove-outcome"
 // unconfined.
 const unconfinedWord = "unconfined"
 
-// maxOutcomeLine is the longest line read as a possible outcome; longer
-// lines are skipped whole.
-const maxOutcomeLine = 128
+// maxOutcomeLine is the longest line read as a possible outcome (a kept
+// line names a path of up to PATH_MAX bytes in hexadecimal); longer lines
+// are skipped whole.
+const maxOutcomeLine = 2*pathMax + 128
 
 // newNonce returns a fresh nonce for a run's outcome lines.
 func newNonce() string {
@@ -41,8 +48,16 @@ func newNonce() string {
 
 // outcome is what one attempt of a copy job reported.
 type outcome struct {
-	Exit       int  // rsync's exit status when it was 23 or 24, else 0
+	Exit       int  // rsync's exit status when it was 23, 24 or 25, else 0
 	Unconfined bool // rclone ran unconfined
+	// UnconfinedMount: it had a mount namespace, but SRC could not be
+	// bind-mounted or remounted nosymfollow in it.
+	UnconfinedMount bool
+	Failed          int // the copy ran and exited with this status (not 0, 23, 24 or 25), else 0
+	Kept            []Kept
+	// ID: the node reported the uid and gid it runs jobs as.
+	ID       bool
+	UID, GID int
 }
 
 // outcomeParser reads a job's stdout for its outcome lines.
@@ -90,12 +105,52 @@ func (o *outcomeParser) parse(l []byte) {
 	if !ok {
 		return
 	}
+	if k, ok := parseKept(string(rest)); ok {
+		o.outcome.Kept = append(o.outcome.Kept, k)
+		return
+	}
 	switch s := string(rest); s {
 	case unconfinedWord:
 		o.outcome.Unconfined = true
-	case "exit 23", "exit 24":
+	case unconfinedWord + " mount":
+		o.outcome.Unconfined, o.outcome.UnconfinedMount = true, true
+	case "exit 23", "exit 24", "exit 25":
 		o.outcome.Exit, _ = strconv.Atoi(s[len("exit "):])
+	default:
+		if n, ok := strings.CutPrefix(s, "failed "); ok {
+			if st, err := strconv.Atoi(n); err == nil && st > 0 && st < 256 && strconv.Itoa(st) == n {
+				o.outcome.Failed = st
+			}
+			return
+		}
+		f := strings.Fields(s)
+		if len(f) != 3 || f[0] != "id" {
+			return
+		}
+		uid, err1 := strconv.ParseUint(f[1], 10, 32)
+		gid, err2 := strconv.ParseUint(f[2], 10, 32)
+		if err1 == nil && err2 == nil {
+			o.outcome.ID, o.outcome.UID, o.outcome.GID = true, int(uid), int(gid)
+		}
 	}
+}
+
+// keptTypes are keep.sh's letters for the types of entries.
+var keptTypes = map[string]string{"f": "file", "d": "directory", "l": "symlink", "o": "special file"}
+
+// parseKept reads "kept DT ST HEX", the rest of a kept line.
+func parseKept(s string) (Kept, bool) {
+	f := strings.Fields(s)
+	if len(f) != 4 || f[0] != "kept" {
+		return Kept{}, false
+	}
+	dt, ok1 := keptTypes[f[1]]
+	st, ok2 := keptTypes[f[2]]
+	p, err := hex.DecodeString(f[3])
+	if !ok1 || !ok2 || err != nil || len(p) == 0 {
+		return Kept{}, false
+	}
+	return Kept{Path: string(p), Dst: dt, Src: st}, true
 }
 
 // outcomes collects the outcomes of a runner.Run's attempts, handed to it
@@ -121,6 +176,13 @@ func (oc *outcomes) jobOutput(job jobs.Job, attempt int, _ string) (io.Writer, i
 		defer oc.mu.Unlock()
 		oc.done[attemptKey{job.Seq, attempt}] = p.outcome
 	}
+}
+
+// peek returns the outcome of the attempt, and keeps it.
+func (oc *outcomes) peek(seq, attempt int) outcome {
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	return oc.done[attemptKey{seq, attempt}]
 }
 
 // take returns the outcome of the attempt, and forgets it.

@@ -37,7 +37,8 @@ func FuzzOutcomeParser(f *testing.F) {
 		in = append(in, "\ndrove-outcome "+nonce+" exit 24\n"...)
 		in = append(in, after...)
 		in = append(in, "\ndrove-outcome "+nonce+" unconfined\n"...)
+		in = append(in, "drove-outcome "+nonce+" id 1001 100\n"...)
 		write(p, in)
-		require.Equal(t, outcome{Exit: 24, Unconfined: true}, p.outcome)
+		require.Equal(t, outcome{Exit: 24, Unconfined: true, ID: true, UID: 1001, GID: 100}, p.outcome)
 	})
 }

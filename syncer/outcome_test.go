@@ -71,3 +71,16 @@ func TestLoginShellPrintsOnStdout(t *testing.T) {
 		})
 	}
 }
+
+// TestOutcomeFailedLine: "failed N" is read for N from 1 to 255 written
+// as copy.sh writes it, and nothing else is.
+func TestOutcomeFailedLine(t *testing.T) {
+	for line, want := range map[string]int{
+		"failed 1": 1, "failed 137": 137, "failed 255": 255,
+		"failed 0": 0, "failed 256": 0, "failed 01": 0, "failed -1": 0, "failed +1": 0, "failed 1 ": 0, "failed": 0,
+	} {
+		p := newOutcomeParser("n0")
+		_, _ = p.Write([]byte("noise\ndrove-outcome n0 " + line + "\n"))
+		require.Equal(t, want, p.outcome.Failed, "%q", line)
+	}
+}

@@ -65,6 +65,16 @@ type Failure struct {
 	Node   string // the node of its last attempt
 	Err    error  // of its last attempt (*runner.ExitError etc.), nil if it never ran
 	Reason string
+	// ToolError is the copy tool's own line in the log of the last
+	// attempt that says why it failed (copytool.Stats.ErrorLine), if any.
+	ToolError string
+}
+
+// Kept is an entry of DST that SRC holds as another type: without Delete
+// it is left as it is (no copy replaces it, nor anything below it).
+type Kept struct {
+	Path     string // relative to SRC and DST
+	Dst, Src string // the types: file, directory, symlink, special file
 }
 
 // Result is the account of a run.
@@ -79,17 +89,33 @@ type Result struct {
 	Skipped       int       // entries this run's crawl could not list
 	Failed        []Failure // partitions that failed for good
 	Unrun         []Part    // partitions that never ran (no node left, interrupted)
-	Vanished      int       // partitions whose source files vanished after listing (rsync exit 24, or 23 for paths drove found gone; counted as copied)
-	Interrupted   bool
-	FinalRan      bool  // the final pass ran and succeeded
-	FinalErr      error // the final pass failed (or could not run)
-	Refused       []runner.NodeFailure
-	Evicted       []runner.NodeFailure
-	JournalErr    error // a copied partition could not be recorded
-	Elapsed       time.Duration
+	// Moved is what this run's partition copies transferred and found
+	// already in DST; FinalMoved what the final pass did.
+	Moved, FinalMoved Tally
+	// Skips are the kinds of entries no copy of this run took, and why.
+	Skips       []Skip
+	Vanished    int // partitions whose source files vanished after listing (rsync exit 24, or 23 for paths drove found gone; counted as copied)
+	Interrupted bool
+	FinalRan    bool  // the final pass ran and succeeded
+	FinalErr    error // the final pass failed (or could not run)
+	Refused     []runner.NodeFailure
+	Evicted     []runner.NodeFailure
+	JournalErr  error // a copied partition could not be recorded
+	Elapsed     time.Duration
+	// Kept are the entries of DST kept because SRC holds them as another
+	// type (without Delete), each once, in the order they were found. They
+	// do not make OK false: the rest of the tree was copied.
+	Kept []Kept
+	// DeleteLimited says the final pass stopped deleting at MaxDelete
+	// (LimitDelete): what is left in DST but not in SRC stays.
+	DeleteLimited bool
 	// Unconfined are the nodes where an rclone copy ran without its
 	// confinement to SRC (no mount namespace there; see confine.go).
 	Unconfined []string
+	// UnconfinedMount are those of them that had a mount namespace, but
+	// where SRC could not be bind-mounted or remounted nosymfollow in it
+	// (the copy's log says which step failed).
+	UnconfinedMount []string
 }
 
 // OK reports whether the tree was copied whole: every partition done, the

@@ -15,6 +15,8 @@ var (
 	confineSh string
 	//go:embed scripts/mountinfo.awk
 	mountinfoAwk string
+	//go:embed scripts/keep.sh
+	keepSh string
 	//go:embed scripts/rsyncd.sh
 	rsyncdSh string
 	//go:embed scripts/rsyncd.conf

@@ -15,7 +15,7 @@ import (
 // shellcheck finds nothing in the shell scripts.
 func TestScriptsJoinIntoOneLine(t *testing.T) {
 	cont := []string{";", "&&", "||", "|", "{", "then", "do", "else", "in", ";;", ")", "("}
-	for name, script := range map[string]string{"copy.sh": copySh, "confine.sh": confineSh, "rsyncd.sh": rsyncdSh, "mountinfo.awk": mountinfoAwk} {
+	for name, script := range map[string]string{"copy.sh": copySh, "confine.sh": confineSh, "rsyncd.sh": rsyncdSh, "keep.sh": keepSh, "mountinfo.awk": mountinfoAwk} {
 		t.Run(name, func(t *testing.T) {
 			for i, l := range strings.Split(strings.TrimSuffix(script, "\n"), "\n") {
 				l = strings.TrimSpace(l)

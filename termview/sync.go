@@ -3,6 +3,7 @@ package termview
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -186,10 +187,9 @@ func (u *Sync) Summary(r *syncer.Result, work string) {
 	u.Finish()
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	rate := float64(r.RunBytes) / max(r.Elapsed.Seconds(), 0.001)
-	fmt.Fprintf(u.w, "drove: sync: %d of %d files, %s of %s copied in %d of %d partitions (%d failed, %d not run), %s, %s/s",
+	fmt.Fprintf(u.w, "drove: sync: %d of %d files (%s of %s) done in %d of %d partitions (%d failed, %d not run), %s",
 		r.CopiedFiles, r.Files, partition.FormatSize(r.CopiedBytes), partition.FormatSize(r.Bytes),
-		r.PartsDone, r.Parts, len(r.Failed), len(r.Unrun), r.Elapsed.Round(time.Millisecond), partition.FormatSize(int64(rate)))
+		r.PartsDone, r.Parts, len(r.Failed), len(r.Unrun), r.Elapsed.Round(time.Millisecond))
 	switch {
 	case r.FinalRan:
 		fmt.Fprint(u.w, "; final pass done")
@@ -197,11 +197,25 @@ func (u *Sync) Summary(r *syncer.Result, work string) {
 		fmt.Fprint(u.w, "; final pass FAILED")
 	}
 	fmt.Fprintln(u.w)
-	if r.Resumed {
-		fmt.Fprintf(u.w, "drove: sync: resumed from %s: %s of it copied by this run\n", work, partition.FormatSize(r.RunBytes))
+	fmt.Fprintln(u.w, "drove: sync: "+moved(r))
+	for _, s := range r.Skips {
+		fmt.Fprintf(u.w, "drove: sync: skipped: %d %s (%s)\n", s.Count, s.What, s.Why)
 	}
-	if len(r.Unconfined) > 0 {
-		fmt.Fprintf(u.w, "drove: sync: warning: rclone ran unconfined on %s (no mount namespace there): a directory of SRC swapped for a symlink during a copy could have led it outside SRC (see docs/sync.md, \"Live trees\")\n", strings.Join(r.Unconfined, ", "))
+	if r.Resumed {
+		fmt.Fprintf(u.w, "drove: sync: resumed from %s: this run copied %d of its partitions\n", work, r.Moved.Copies)
+	}
+	var noNamespace []string
+	for _, n := range r.Unconfined {
+		if !slices.Contains(r.UnconfinedMount, n) {
+			noNamespace = append(noNamespace, n)
+		}
+	}
+	const risk = "a directory of SRC swapped for a symlink during a copy could have led it outside SRC (see docs/sync.md, \"Live trees\")"
+	if len(noNamespace) > 0 {
+		fmt.Fprintf(u.w, "drove: sync: warning: rclone ran unconfined on %s (no mount namespace there): %s\n", strings.Join(noNamespace, ", "), risk)
+	}
+	if len(r.UnconfinedMount) > 0 {
+		fmt.Fprintf(u.w, "drove: sync: warning: rclone ran unconfined on %s (SRC could not be bind-mounted, or remounted nosymfollow, in a mount namespace there: the copy's log says which; nosymfollow needs Linux 5.10): %s\n", strings.Join(r.UnconfinedMount, ", "), risk)
 	}
 	if r.Vanished > 0 {
 		fmt.Fprintf(u.w, "drove: sync: note: source files vanished after they were listed, during %d copies (a live tree; not a failure: the final pass catches up)\n", r.Vanished)
@@ -251,11 +265,35 @@ func (u *Sync) Verified(rep *syncer.VerifyReport, how string, took time.Duration
 	}
 }
 
+// moved says what this run's copies transferred, what DST already had
+// and what the final pass transferred, as the tools reported it, with the
+// rate of the bytes transferred.
+func moved(r *syncer.Result) string {
+	m := r.Moved
+	rate := float64(m.Bytes+r.FinalMoved.Bytes) / max(r.Elapsed.Seconds(), 0.001)
+	s := fmt.Sprintf("this run transferred %d %s, %s (%s/s); %d %s already in DST", m.Files, plural(int(min(m.Files, 2)), "file", "files"),
+		partition.FormatSize(m.Bytes), partition.FormatSize(int64(rate)), m.Present, plural(int(min(m.Present, 2)), "file was", "files were"))
+	if m.Unreported > 0 {
+		s += fmt.Sprintf(" (not counted: %d of %d copies printed no statistics)", m.Unreported, m.Copies)
+	}
+	if f := r.FinalMoved; f.Copies > 0 {
+		if f.Unreported > 0 {
+			s += "; the final pass printed no statistics"
+		} else {
+			s += fmt.Sprintf("; the final pass transferred %d %s, %s", f.Files, plural(int(min(f.Files, 2)), "file", "files"), partition.FormatSize(f.Bytes))
+		}
+	}
+	return s
+}
+
 // failReason is why a partition failed: its last attempt's error, or the
 // runner's reason when it never ran.
 func failReason(f syncer.Failure) string {
 	if f.Err == nil {
 		return f.Reason
+	}
+	if f.ToolError != "" {
+		return runner.Describe(f.Node, f.Err) + ": " + f.ToolError
 	}
 	return runner.Describe(f.Node, f.Err)
 }

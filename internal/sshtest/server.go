@@ -20,6 +20,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	gliderssh "github.com/gliderlabs/ssh"
 	"golang.org/x/crypto/ssh"
@@ -28,8 +29,12 @@ import (
 // Options configure a Server. The zero value runs every command with sh,
 // accepts any public key and has one fresh ed25519 host key.
 type Options struct {
-	MaxSessions int  // refuse sessions beyond this many open on one connection; 0 = no limit
-	Instant     bool // exit 0 at once without running anything (benchmarks)
+	MaxSessions int // refuse sessions beyond this many open on one connection; 0 = no limit
+	// IdleSessionTimeout, when positive, closes a session that has asked
+	// for nothing (no exec, shell or other request) for that long, as
+	// sshd's ChannelTimeout does with an idle channel.
+	IdleSessionTimeout time.Duration
+	Instant            bool // exit 0 at once without running anything (benchmarks)
 	// Handler, when non-nil, serves every session instead of running its
 	// command (Echo is one). Instant overrides it.
 	Handler gliderssh.Handler
@@ -67,12 +72,15 @@ type Server struct {
 
 	srv      *gliderssh.Server
 	maxSess  int
+	idle     time.Duration
 	forwards chan string
 
-	mu      sync.Mutex
-	conns   []*trackedConn
-	open    int // server-side connections not yet closed
-	refused int
+	mu       sync.Mutex
+	conns    []*trackedConn
+	open     int // server-side connections not yet closed
+	refused  int
+	sessions int // session channels accepted and not yet ended
+	opened   int // session channels accepted in all
 }
 
 // Echo is a session handler that writes "USER:COMMAND" and exits 0, for
@@ -89,7 +97,7 @@ func New(t testing.TB, opts Options) *Server {
 	if len(keys) == 0 {
 		keys = []ssh.Signer{NewSigner(t)}
 	}
-	ts := &Server{Signer: keys[0], HostKeys: keys, maxSess: opts.MaxSessions, forwards: make(chan string, 16)}
+	ts := &Server{Signer: keys[0], HostKeys: keys, maxSess: opts.MaxSessions, idle: opts.IdleSessionTimeout, forwards: make(chan string, 16)}
 	handler := ts.handle
 	if opts.Handler != nil {
 		handler = opts.Handler
@@ -188,16 +196,55 @@ func (ts *Server) limitSessions() gliderssh.ChannelHandler {
 			return
 		}
 		perConn[conn]++
+		ts.sessions++
+		ts.opened++
 		ts.mu.Unlock()
 		defer func() {
 			ts.mu.Lock()
 			if perConn[conn]--; perConn[conn] == 0 {
 				delete(perConn, conn)
 			}
+			ts.sessions--
 			ts.mu.Unlock()
 		}()
+		if ts.idle > 0 {
+			ch = idleChannel{NewChannel: ch, idle: ts.idle}
+		}
 		gliderssh.DefaultSessionHandler(srv, conn, ch, ctx)
 	}
+}
+
+// idleChannel is a session channel closed by the server when its first
+// request does not come within idle.
+type idleChannel struct {
+	ssh.NewChannel
+	idle time.Duration
+}
+
+func (c idleChannel) Accept() (ssh.Channel, <-chan *ssh.Request, error) {
+	ch, reqs, err := c.NewChannel.Accept()
+	if err != nil {
+		return ch, reqs, err
+	}
+	out := make(chan *ssh.Request)
+	go func() {
+		defer close(out)
+		t := time.NewTimer(c.idle)
+		defer t.Stop()
+		select {
+		case r, ok := <-reqs:
+			if !ok {
+				return
+			}
+			out <- r
+		case <-t.C:
+			_ = ch.Close()
+		}
+		for r := range reqs {
+			out <- r
+		}
+	}()
+	return ch, out, nil
 }
 
 // track wraps every accepted connection so that the server can count,
@@ -242,6 +289,23 @@ func (ts *Server) Refused() int {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	return ts.refused
+}
+
+// OpenSessions reports how many session channels the server has accepted
+// and not yet ended, over all connections: sessions that ran a command and
+// sessions opened and left idle alike.
+func (ts *Server) OpenSessions() int {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.sessions
+}
+
+// Sessions reports how many session channels the server has accepted in
+// all.
+func (ts *Server) Sessions() int {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.opened
 }
 
 // OpenConns reports how many server-side connections are not yet closed.

@@ -7,7 +7,8 @@
 # children SIGUSR1 when it fails; only SIGKILL leaves the file behind), and
 # runs rsync --config=FILE DAEMON-ARGS (which rsync appended) without the K
 # environment variables NAME (env -u, which takes any name, where sh's unset
-# takes only shell names; rsync is found first, should PATH be one).
+# takes only shell names; rsync is found first, should PATH be one); with K
+# 0, rsync is run directly (no env process).
 # Every line ends a command with ";" or continues it (see copy.sh).
 drove_c=$(mktemp "${TMPDIR:-/tmp}/drove-rsyncd.XXXXXX") || exit 1;
 trap 'rm -f -- "$drove_c"' EXIT;
@@ -21,6 +22,10 @@ while [ "$drove_i" -gt 0 ]; do
 done;
 drove_k=$1;
 shift;
+if [ "$drove_k" -eq 0 ]; then
+  rsync --config="$drove_c" "$@";
+  exit;
+fi;
 drove_a=$(($# - drove_k));
 drove_i=$drove_k;
 while [ "$drove_i" -gt 0 ]; do
