@@ -3,6 +3,9 @@
 package main
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -70,10 +73,16 @@ func TestRealSSHThroughGateways(t *testing.T) {
 	for i := range 40 {
 		require.Contains(t, r.stdout, fmt.Sprintf("job %d as %s\n", i, c.User))
 	}
-	bins, err := filepath.Glob(filepath.Join(c.Home, ".cache/drove/gateway-*/drove"))
+	// Sent once, by hash, into a private directory of the login user's.
+	sum, err := os.ReadFile(bin)
 	require.NoError(t, err)
-	require.Len(t, bins, 1, "one binary, by hash")
-	st, err := os.Stat(bins[0])
+	h := sha256.Sum256(sum)
+	sent := filepath.Join(c.Home, ".cache/drove/gateway-"+hex.EncodeToString(h[:])[:16], "drove")
+	t.Cleanup(func() { _ = os.RemoveAll(filepath.Dir(sent)) })
+	got, err := os.ReadFile(sent)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(sum, got), "the binary on the gateway is not this drove")
+	st, err := os.Stat(sent)
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o700), st.Mode().Perm())
 
@@ -83,7 +92,7 @@ func TestRealSSHThroughGateways(t *testing.T) {
 	require.Contains(t, r.stderr, "exited with status 3 on node3")
 	require.Contains(t, r.stderr, "was killed by signal TERM on node3")
 	require.Equal(t, "ok\n", r.stdout)
-	st2, err := os.Stat(bins[0])
+	st2, err := os.Stat(sent)
 	require.NoError(t, err)
 	require.Equal(t, st.ModTime(), st2.ModTime(), "the binary was sent again")
 

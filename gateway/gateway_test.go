@@ -169,7 +169,7 @@ func TestControllerGoneKillsEverything(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Serve did not return when the controller went away")
 	}
-	require.False(t, running(t, mark), "the job outlived the controller")
+	testkit.WaitFor(t, 20*time.Second, "the job to be killed with its controller gone", func() bool { return !running(t, mark) })
 	require.Equal(t, int32(2), p.closes.Load(), "every node connection closed")
 
 	<-ran // (what it says does not matter: its controller is gone)
