@@ -5,6 +5,7 @@ package nodes
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -91,7 +92,7 @@ func readPid(t *testing.T, f string) int {
 func proxyEnv(t *testing.T, proxy string) (*sshtest.Server, *Dialer, *logRecorder, *testkit.Buffer) {
 	t.Helper()
 	srv, env := hostKeySetup(t, sshtest.Options{})
-	fmt.Fprintf(&env.hosts, "Host hidden\n    HostName hidden.invalid\n    Port %d\n    ConnectTimeout 2\n"+
+	fmt.Fprintf(&env.hosts, "Host hidden\n    HostName hidden.invalid\n    Port %d\n    ConnectTimeout 30\n"+
 		"    ProxyCommand %s\n    HostKeyAlias hidden-alias\n", srv.Port, proxy)
 	require.NoError(t, os.MkdirAll(filepath.Dir(env.kh), 0o700))
 	require.NoError(t, writeFile(env.kh, "hidden-alias "+authLine(srv.HostKeys[0].PublicKey())+"\n"))
@@ -157,18 +158,37 @@ func TestProxyCommandExitsEarly(t *testing.T) {
 	assert.Equal(t, "hidden: no route to bastion\n", stderr.String())
 }
 
+// TestProxyCommandHangsIsTimeout: a command that started and never speaks
+// ends in the target's ConnectTimeout and is killed. The timeout starts
+// short; only if it ran out before the command had even started (its pid
+// file is missing: a loaded machine) is it doubled and the dial tried again.
 func TestProxyCommandHangsIsTimeout(t *testing.T) {
+	for timeout := 300 * time.Millisecond; ; timeout *= 2 {
+		require.Less(t, timeout, 30*time.Second, "the command never started within the timeout")
+		if proxyCommandHangs(t, timeout) {
+			return
+		}
+	}
+}
+
+// proxyCommandHangs runs TestProxyCommandHangsIsTimeout's dial with the
+// given timeout; false means the command had not started when it ran out.
+func proxyCommandHangs(t *testing.T, timeout time.Duration) bool {
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	_, d, _, _ := proxyEnv(t, "sh -c 'echo $$ > "+pidFile+"; exec sleep 1000'")
+	_, d, _, _ := proxyEnv(t, "sh -c 'echo $$ > "+pidFile+".tmp; mv "+pidFile+".tmp "+pidFile+"; exec sleep 1000'")
 	tg := resolve(t, d, "hidden")
-	tg.ConnectTimeout = 300 * time.Millisecond
+	tg.ConnectTimeout = timeout
 	start := time.Now()
 	_, err := d.Dial(t.Context(), tg)
 	de := asError[*DialError](t, err)
-	assert.True(t, de.Timeout, "%v", err)
+	require.True(t, de.Timeout, "%v", err)
 	assert.Less(t, time.Since(start), 30*time.Second, "ended by the host's ConnectTimeout, not the target's")
-	assert.Contains(t, err.Error(), "connect timeout after 300ms (ProxyCommand ")
+	assert.Contains(t, err.Error(), fmt.Sprintf("connect timeout after %v (ProxyCommand ", timeout))
+	if _, err := os.Stat(pidFile); errors.Is(err, os.ErrNotExist) {
+		return false
+	}
 	assert.False(t, alive(readPid(t, pidFile)), "the hung command was not killed")
+	return true
 }
 
 func TestProxyCommandCancelKills(t *testing.T) {
