@@ -119,14 +119,17 @@ func requireSameTree(t *testing.T, want, got map[string]entry) {
 	}
 }
 
-// sshNode is a filecopy Node dialling s with x/crypto/ssh.
+// sshNode is a filecopy Node dialling s with x/crypto/ssh. Its keepalives
+// give an in-process server 30 s to answer: on a loaded machine one
+// starved for 3 s is alive, and a shorter bound closed a healthy node's
+// connection mid-copy.
 func sshNode(name string, s *sshtest.Server, key ssh.Signer) Node {
-	return Node{Name: name, KeepaliveInterval: time.Second, KeepaliveCountMax: 3, Dial: func(ctx context.Context) (*ssh.Client, error) {
+	return Node{Name: name, KeepaliveInterval: 10 * time.Second, KeepaliveCountMax: 3, Dial: func(ctx context.Context) (*ssh.Client, error) {
 		return ssh.Dial("tcp", s.Addr, &ssh.ClientConfig{
 			User:            "tester",
 			Auth:            []ssh.AuthMethod{ssh.PublicKeys(key)},
 			HostKeyCallback: ssh.FixedHostKey(s.Signer.PublicKey()),
-			Timeout:         10 * time.Second,
+			Timeout:         30 * time.Second,
 		})
 	}}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/drove-dev/drove/hostlist"
@@ -50,6 +51,7 @@ type Dialer struct {
 	handshakes map[string]chan struct{} // per address: handshakes under way
 
 	handshaking chan struct{} // handshakes in progress, all addresses (handshakes.go)
+	slotWaiters atomic.Int32  // dials whose server spoke, waiting for a handshaking slot
 }
 
 // HandshakesPerAddr is how many SSH handshakes a Dialer has under way to one

@@ -22,9 +22,17 @@ const DefaultMaxHandshakes = 128
 // handshakeTurn waits for one of the Dialer's handshake slots; the
 // returned func gives it back.
 func (d *Dialer) handshakeTurn(ctx context.Context) (func(), error) {
+	release := func() { <-d.handshaking }
 	select {
 	case d.handshaking <- struct{}{}:
-		return func() { <-d.handshaking }, nil
+		return release, nil
+	default:
+	}
+	d.slotWaiters.Add(1)
+	defer d.slotWaiters.Add(-1)
+	select {
+	case d.handshaking <- struct{}{}:
+		return release, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

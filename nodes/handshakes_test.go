@@ -3,8 +3,11 @@ package nodes
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,43 +84,116 @@ func TestSilentServersHoldNoHandshakeSlot(t *testing.T) {
 
 // TestHandshakesInProgressAreBounded: with one handshake slot, a server
 // that sent its version and stalls holds the slot, so a server that would
-// answer waits for it; the wait does not count against the waiting node's
-// ConnectTimeout: it logs in after the stalled dial times out, having
-// waited longer than its own timeout.
+// answer waits for it: web1 logs in only after the stalled dial ended.
+// Every timeout here is only setup; that the wait is not counted against
+// the waiting node's ConnectTimeout is TestSlotWaitRestartsTheClock's.
 func TestHandshakesInProgressAreBounded(t *testing.T) {
 	srv, env := hostKeySetup(t, sshtest.Options{})
 	env.host("web1", srv)
 	env.trust(srv)
-	// The stalled node holds the slot for 2 s, four times web1's
-	// ConnectTimeout.
-	env.hostAt("stall", fmt.Sprintf("127.0.0.1:%d", stallingListener(t)), "ConnectTimeout 2")
-	d, _ := env.dialer(Options{MaxHandshakes: 1, ConnectTimeout: 500 * time.Millisecond})
+	env.hostAt("stall", fmt.Sprintf("127.0.0.1:%d", stallingListener(t)))
+	d, _ := env.dialer(Options{MaxHandshakes: 1, ConnectTimeout: 30 * time.Second})
 
-	type result struct {
-		who string
-		err error
-	}
-	res := make(chan result, 2)
+	// The stalled handshake holds the slot until the test cancels it.
+	stallCtx, cancelStall := context.WithCancel(t.Context())
+	defer cancelStall()
+	stallErr := make(chan error, 1)
 	stall := resolve(t, d, "stall")
 	go func() {
-		_, err := d.Dial(t.Context(), stall)
-		res <- result{"stall", err}
+		_, err := d.Dial(stallCtx, stall)
+		stallErr <- err
 	}()
-	require.Eventually(t, func() bool { return len(d.handshaking) == 1 }, 5*time.Second, 5*time.Millisecond, "the stalled handshake to take the slot")
+	require.Eventually(t, func() bool { return len(d.handshaking) == 1 }, 30*time.Second, 5*time.Millisecond, "the stalled handshake to take the slot")
+
+	var released atomic.Bool
+	webErr := make(chan error, 1)
 	web := resolve(t, d, "web1")
 	go func() {
 		c, err := d.Dial(t.Context(), web)
 		if err == nil {
 			c.Close()
+			if !released.Load() {
+				err = fmt.Errorf("web1 logged in while the only slot was held")
+			}
 		}
-		res <- result{"web1", err}
+		webErr <- err
 	}()
-	first := <-res
-	require.Equal(t, "stall", first.who, "web1 logged in while the only slot was held: %v", first.err)
-	de := asError[*DialError](t, first.err)
-	require.True(t, de.Timeout)
-	second := <-res
-	require.Equal(t, "web1", second.who)
-	require.NoError(t, second.err, "the wait for a slot counted against web1's ConnectTimeout")
+	// web1's server spoke: its handshake waits for the slot.
+	require.Eventually(t, func() bool { return d.slotWaiters.Load() == 1 }, 30*time.Second, 5*time.Millisecond, "web1 to wait for the slot")
+	require.Empty(t, webErr, "web1's dial ended while waiting for the slot")
+	require.Equal(t, 1, srv.OpenConns(), "web1's connection is held open while it waits")
+
+	released.Store(true)
+	cancelStall()
+	require.ErrorIs(t, <-stallErr, context.Canceled)
+	require.NoError(t, <-webErr)
+	require.Zero(t, d.slotWaiters.Load())
 	require.Empty(t, d.handshaking, "every slot given back")
+}
+
+// TestSlotWaitRestartsTheClock: a dial whose first period (connect and the
+// server's first bytes) ran out while it waited for a handshake slot gets a
+// full ConnectTimeout from the moment it got the slot, on a connection that
+// is still open. The test sets the first period short and gives the slot
+// only once that period has passed, so the wait is longer than the period
+// by construction, not by racing the wall clock. Only if the machine is so
+// loaded that the gate itself came after the first period (the slot was
+// never asked for) is the period lengthened and the dial tried again.
+func TestSlotWaitRestartsTheClock(t *testing.T) {
+	const timeout = 30 * time.Second
+	for first := 20 * time.Millisecond; ; first *= 4 {
+		require.Less(t, first, timeout, "the gate never came within the first period")
+		if slotWaitRestartsTheClock(t, first, timeout) {
+			return
+		}
+	}
+}
+
+// slotWaitRestartsTheClock runs TestSlotWaitRestartsTheClock's dial with
+// the given first period; false means the gate came after it.
+func slotWaitRestartsTheClock(t *testing.T, first, timeout time.Duration) bool {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	conn, err := net.DialTimeout("tcp", l.Addr().String(), timeout)
+	require.NoError(t, err)
+	defer conn.Close()
+	peer, err := l.Accept()
+	require.NoError(t, err)
+	defer peer.Close()
+
+	k := &dialClock{ctx: t.Context(), timeout: timeout}
+	firstDeadline := time.Now().Add(first)
+	k.start(conn, firstDeadline)
+	asked := false
+	var granted time.Time
+	err = k.gate(func(context.Context) (func(), error) {
+		asked = true
+		for !time.Now().After(firstDeadline) {
+			time.Sleep(time.Millisecond)
+		}
+		granted = time.Now()
+		return func() {}, nil
+	})
+	if !asked {
+		require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+		_, _ = k.end()
+		return false
+	}
+	require.NoError(t, err)
+	second, ok := k.period.Deadline()
+	require.True(t, ok)
+	require.False(t, second.Before(granted.Add(timeout)), "the period after the slot ends %v after the slot was given, not %v", second.Sub(granted), timeout)
+
+	// The connection is open and its deadline is the new period's: a read
+	// gets the peer's bytes.
+	_, err = peer.Write([]byte("x"))
+	require.NoError(t, err)
+	buf := make([]byte, 1)
+	_, err = io.ReadFull(conn, buf)
+	require.NoError(t, err, "the first period's end closed or timed out the connection")
+	fired, err := k.end()
+	require.False(t, fired)
+	require.NoError(t, err)
+	return true
 }
