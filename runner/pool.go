@@ -170,6 +170,14 @@ func (p *pool) loop() {
 		updates = nil
 	}
 	for {
+		// A cancelled run starts nothing more, whatever else is ready:
+		// select picks among ready cases at random, so the cancel is
+		// looked at first.
+		if ctxDone != nil && p.ctx.Err() != nil {
+			ctxDone = nil
+			p.rep.Interrupted = true
+			p.drain()
+		}
 		p.readmitted = false
 		p.dispatchRetries()
 		if p.readmitted || p.unstick() {
@@ -196,6 +204,11 @@ func (p *pool) loop() {
 				continue
 			}
 			p.rep.Stats.Total++
+			if p.ctx.Err() != nil {
+				// Cancelled while this job was being taken: it never ran.
+				p.neverRan(it.job, "the run was interrupted")
+				continue
+			}
 			p.start(&jobState{job: it.job}, p.takeToken(nil))
 		case r := <-p.results:
 			p.done(r)
