@@ -193,5 +193,8 @@ func (c Command) ListDst(out string) string {
 		}
 		w = append(w, q(a))
 	}
-	return strings.Join(append(w, q(SafeLead(c.Dst)), ">"+q(out)), " ")
+	// rclone exits 3 ("directory not found") when DST does not exist yet
+	// (a partition that copied nothing, only links say): DST then holds
+	// none of the list.
+	return strings.Join(append(w, q(SafeLead(c.Dst)), ">"+q(out)), " ") + ` || { [ $? -eq 3 ] && echo '[]' >` + q(out) + `; }`
 }

@@ -54,7 +54,8 @@ type Config struct {
 	// MaxAttempts attempts, on a node it has not failed on if one is left,
 	// else again on a node where it failed this way. Under Keep the job
 	// fails, as always. It is called from the scheduler's goroutine and
-	// must be quick.
+	// must be quick. With MaxAttempts 0 such a job fails after
+	// FaultAttempts attempts: no eviction ends its tries.
 	JobFault func(Event) bool
 
 	Stdout, Stderr *Output // nil = discard
@@ -85,3 +86,7 @@ type Config struct {
 	// Events receives every event, in order, from one goroutine.
 	Events func(Event)
 }
+
+// FaultAttempts is how many attempts a job whose failures JobFault calls
+// its own gets when MaxAttempts is 0.
+const FaultAttempts = 3

@@ -107,3 +107,20 @@ func TestJobFaultNotAskedUnderKeep(t *testing.T) {
 	require.Len(t, rep.Failed, 1)
 	require.Equal(t, 3, rep.Succeeded)
 }
+
+// TestJobFaultEndsWithoutAttemptCap: with MaxAttempts 0 (no cap: clstr's
+// way, where eviction ends a bad job's tries), a job whose failures are its
+// own keeps its node, so nothing would end its tries: it fails after
+// FaultAttempts. Before, a partition that always failed on the only ':'
+// node was retried there forever and the sync never ended.
+func TestJobFaultEndsWithoutAttemptCap(t *testing.T) {
+	f := &flakyRun{fails: 1 << 30}
+	rep := Run(context.Background(), Config{
+		Nodes: fakeNodes([]int{1}, f.run), Jobs: flakyJobs(3), FiniteJobs: true,
+		OnFailure: Evict, JobFault: ownFault,
+	})
+	require.Equal(t, 3, rep.Succeeded)
+	require.Len(t, rep.Failed, 1)
+	require.Len(t, rep.Failed[0].Attempts, FaultAttempts)
+	require.Empty(t, rep.Evicted)
+}

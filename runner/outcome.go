@@ -58,6 +58,10 @@ func (p *pool) done(r result) {
 		p.failWith(js, ev, "no node can start it")
 	case errors.Is(r.err, ErrKilled):
 		p.failWith(js, ev, "the run was interrupted")
+	case jobFault && p.cfg.MaxAttempts == 0 && len(js.attempts) >= FaultAttempts:
+		// No cap, but no eviction to end its tries either.
+		p.failWith(js, ev, fmt.Sprintf("failed %d times by its own fault", len(js.attempts)))
+		p.judge(js, true, failedOnNodes)
 	case jobFault:
 		// The node answered and is healthy: it stays, blamed for
 		// nothing; the verdict on the nodes the job failed on before
