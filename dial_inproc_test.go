@@ -61,7 +61,7 @@ func TestInProcessSSHGoodNodeNotQueuedBehindDeadOnes(t *testing.T) {
 	cfg, err := os.ReadFile(f.SSHConfig)
 	require.NoError(t, err)
 	conf := filepath.Join(t.TempDir(), "ssh_config")
-	require.NoError(t, os.WriteFile(conf, append(cfg, "Host 127.*\n  ConnectTimeout 20\n"...), 0o600))
+	require.NoError(t, os.WriteFile(conf, append(cfg, "Host 127.*\n  ConnectTimeout 600\nHost node1\n  ConnectTimeout 300\n"...), 0o600))
 	var args []string
 	for _, a := range holdingListeners(t, 300) {
 		args = append(args, "-n", a)

@@ -41,7 +41,7 @@ func TestInProcessSSHEvictionEventsAndResults(t *testing.T) {
 		res <- drove(t, nil, nil, "-F", f.SSHConfig, "-n", "node1", "-n", "node2", "-m", "1", "--events", events, "--results", results,
 			"-j", "if [ ! -e "+started+" ]; then touch "+started+"; sleep 5; fi; echo done")
 	}()
-	require.Eventually(t, func() bool { _, err := os.Stat(started); return err == nil }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { _, err := os.Stat(started); return err == nil }, 60*time.Second, 5*time.Millisecond)
 	// Kill the node the job started on (the job_started event names it).
 	var victim string
 	require.Eventually(t, func() bool {
@@ -53,7 +53,7 @@ func TestInProcessSSHEvictionEventsAndResults(t *testing.T) {
 			}
 		}
 		return false
-	}, 10*time.Second, 5*time.Millisecond)
+	}, 60*time.Second, 5*time.Millisecond)
 	f.Servers[map[string]int{"node1": 0, "node2": 1}[victim]].Kill()
 	r := <-res
 	require.Equal(t, exitOK, r.code, r.stderr)
