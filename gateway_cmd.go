@@ -123,6 +123,7 @@ func (p *gatewayPool) start(ctx context.Context, g *gatewayConn) error {
 		return fmt.Errorf("gateway %s: %w", name, err)
 	}
 	cl, err := gateway.Start(ctx, conn, gateway.StartOptions{Name: name, Binary: p.binary, Options: p.opts,
+		Serve:  func(nonce string) string { return "gateway --ready " + nonce },
 		Stderr: &linePrefixer{w: p.e.stderr, prefix: "drove: gateway " + name + ": "}, Timeout: max(t.ConnectTimeout, 30*time.Second)})
 	if err != nil {
 		_ = conn.Close()

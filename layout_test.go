@@ -276,4 +276,4 @@ func TestLibrariesNameNoFlag(t *testing.T) {
 
 // toolFlag are drove flags named like rsync's or rclone's own, which a
 // library may write when it builds or reads a copy tool's command line.
-var toolFlag = map[string]bool{"delete": true, "exclude": true, "checksum": true, "dry-run": true}
+var toolFlag = map[string]bool{"delete": true, "exclude": true, "checksum": true, "dry-run": true, "max-delete": true}

@@ -25,6 +25,10 @@ type StartOptions struct {
 	Binary  string    // the drove binary to send when the gateway lacks it (this drove's own, unless the gateway's OS differs)
 	Options Options   // what the gateway applies to the nodes it reaches
 	Stderr  io.Writer // the gateway's own messages go here
+	// Serve is the command line, after the binary's path, that makes it
+	// say ReadyLine(nonce) and serve (the caller's command line, not this
+	// package's).
+	Serve func(nonce string) string
 	// Timeout bounds each step (a command, the upload, the hello); 0 means
 	// 30 seconds.
 	Timeout time.Duration
@@ -93,7 +97,7 @@ func Start(ctx context.Context, client *ssh.Client, so StartOptions) (*Client, e
 		sess.Stderr = so.Stderr
 	}
 	nonce := newNonce()
-	if err := sess.Start("exec " + bin + " gateway --ready " + nonce); err != nil {
+	if err := sess.Start("exec " + bin + " " + so.Serve(nonce)); err != nil {
 		return nil, fmt.Errorf("gateway %s: starting drove: %w", so.Name, err)
 	}
 	// Until the hello is answered, a timer bounds the wait: on expiry the
@@ -124,8 +128,8 @@ type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
 
-// ReadyLine is the line "drove gateway --ready NONCE" writes on its
-// standard output before the protocol starts.
+// ReadyLine is the line a gateway writes on its standard output before the
+// protocol starts.
 func ReadyLine(nonce string) string { return "drove-gateway-ready " + nonce }
 
 func skipToReady(r *bufio.Reader, line string) error {
