@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"hash/fnv"
@@ -124,7 +123,7 @@ func (p *gatewayPool) start(ctx context.Context, g *gatewayConn) error {
 	}
 	cl, err := gateway.Start(ctx, conn, gateway.StartOptions{Name: name, Binary: p.binary, Options: p.opts,
 		Serve:  func(nonce string) string { return "gateway --ready " + nonce },
-		Stderr: &linePrefixer{w: p.e.stderr, prefix: "drove: gateway " + name + ": "}, Timeout: max(t.ConnectTimeout, 30*time.Second)})
+		Stderr: runner.NewOutput(p.e.stderr).Writer("drove: gateway " + name + ": "), Timeout: max(t.ConnectTimeout, 30*time.Second)})
 	if err != nil {
 		_ = conn.Close()
 		return err
@@ -148,29 +147,5 @@ func (p *gatewayPool) close() {
 			_ = g.cl.Close()
 			_ = g.conn.Close()
 		}
-	}
-}
-
-// linePrefixer writes whole lines, each with prefix.
-type linePrefixer struct {
-	mu     sync.Mutex
-	w      io.Writer
-	prefix string
-	buf    []byte
-}
-
-func (l *linePrefixer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf = append(l.buf, p...)
-	for {
-		i := bytes.IndexByte(l.buf, '\n')
-		if i < 0 {
-			return len(p), nil
-		}
-		if _, err := fmt.Fprintf(l.w, "%s%s\n", l.prefix, l.buf[:i]); err != nil {
-			return 0, err
-		}
-		l.buf = l.buf[i+1:]
 	}
 }
