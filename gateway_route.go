@@ -147,17 +147,28 @@ func (t *topologyRoutes) node(name string, sp hostlist.Spec) (runner.Node, bool)
 	}}, true
 }
 
-// topologyRoutes reads --topology and readies the gateways of its routes
-// (started at their first node).
-func (c *RunCmd) topologyRoutes(e *env, d *nodes.Dialer) (*topologyRoutes, error) {
-	tree, err := readTopology(e, c.Topology, c.nodeGroups(e))
+// useTopology makes fl reach its nodes along the routes of --topology,
+// if given, whose first gateways d reaches. The caller closes what it
+// returns (nil without --topology) when the run ends.
+func (g *gatewayFlags) useTopology(e *env, fl *fleetFlags, d *nodes.Dialer) (*topologyRoutes, error) {
+	if g.Topology == "" {
+		return nil, nil
+	}
+	if len(g.Gateway) > 0 {
+		return nil, usageErrorf("--topology and --gateway cannot be used together: the topology file names the gateways")
+	}
+	tree, err := readTopology(e, g.Topology, fl.nodeGroups(e))
 	if err != nil {
 		return nil, err
 	}
-	via, err := newRoutedGateways(e, d, c.GatewayBinary, gateway.Options{SSHConfig: c.GatewaySSHConfig, AcceptNew: c.AcceptNew,
-		ConnectTimeout: int64(c.ConnTimeout), Keepalive: int64(c.Keepalive), Grace: int64(c.Grace)})
+	via, err := newRoutedGateways(e, d, g.GatewayBinary, gateway.Options{SSHConfig: g.GatewaySSHConfig, AcceptNew: fl.AcceptNew,
+		ConnectTimeout: int64(fl.ConnTimeout), Keepalive: int64(fl.Keepalive), Grace: int64(fl.Grace)})
 	if err != nil {
 		return nil, usageErrorf("--topology: %v", err)
 	}
-	return &topologyRoutes{tree: tree, via: via}, nil
+	fl.routes = &topologyRoutes{tree: tree, via: via}
+	return fl.routes, nil
 }
+
+// close ends the gateways the routes started.
+func (t *topologyRoutes) close() { t.via.close() }

@@ -36,6 +36,11 @@ func TestTopologyBadInput(t *testing.T) {
 		require.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
 		require.Empty(t, r.stdout)
 	}
+	// drove sync reads it as run does.
+	src, dst := t.TempDir(), t.TempDir()
+	r := drove(t, nil, nil, "sync", "--topology", bad, "-n", ":", src+"/", dst)
+	require.Equal(t, exitUsage, r.code, r.stderr)
+	require.True(t, strings.HasPrefix(r.stderr, "drove: topology "+bad+":3: "), r.stderr)
 }
 
 // TestTopologyNodes: a node the tree puts below gateways is reached along

@@ -41,6 +41,33 @@ func treeGatewayConfig(t *testing.T, c *sshdtest.Cluster, extra ...string) strin
 	return path
 }
 
+// clusterGateways are the drove gateways that run in c's sessions (their
+// TMPDIR is a node's scratch directory under c.Dir; other tests' clusters
+// may run gateways on the same machine at the same time), each with the
+// server address its session came in on.
+func clusterGateways(c *sshdtest.Cluster) map[string]string {
+	out := map[string]string{}
+	pids, _ := exec.Command("pgrep", "-f", "gateway-[0-9a-f]*/drove gateway --ready").Output()
+	for _, pid := range strings.Fields(string(pids)) {
+		env, _ := os.ReadFile("/proc/" + pid + "/environ")
+		mine, server := false, ""
+		for _, kv := range strings.Split(string(env), "\x00") {
+			if v, ok := strings.CutPrefix(kv, "TMPDIR="); ok && strings.HasPrefix(v, c.Dir+"/") {
+				mine = true
+			}
+			if v, ok := strings.CutPrefix(kv, "SSH_CONNECTION="); ok {
+				if f := strings.Fields(v); len(f) == 4 {
+					server = f[2]
+				}
+			}
+		}
+		if mine {
+			out[pid] = server
+		}
+	}
+	return out
+}
+
 // sftpStarts counts, in node i's sshd log, the SFTP sessions (how drove is
 // sent to a gateway).
 func sftpStarts(c *sshdtest.Cluster, i int) int {
@@ -70,7 +97,9 @@ func TestRealSSHTwoLevelsOfGateways(t *testing.T) {
 	onLevel1 := fmt.Sprintf(`echo " $SSH_CONNECTION " | grep -Eq " (%s) "`, regexp.QuoteMeta(c.Nodes[0].Host)+"|"+regexp.QuoteMeta(c.Nodes[1].Host))
 	gwCfg := treeGatewayConfig(t, c, "Match host node5,node6,node7,node8 exec '"+onLevel1+"'", "    Port 1")
 	topo := writeFile(t, "topology.conf", "# two levels\n[routes]\n"+root+": node[1-2]\nnode[1-2]: node[3-4]\nnode[3-4]: node[5-8]\n")
-	through := []string{"-F", ctl, "--topology", topo, "--gateway-binary", bin, "--gateway-ssh-config", gwCfg}
+	// Connecting gets 2 minutes (a bound, not a wait): a loaded machine
+	// has taken over 10 s for a handshake.
+	through := []string{"-F", ctl, "--topology", topo, "--gateway-binary", bin, "--gateway-ssh-config", gwCfg, "--connect-timeout", "120s"}
 
 	// The bed's premise: level 1 cannot reach the nodes itself.
 	flat := writeFile(t, "flat.conf", "[routes]\n"+root+": node[1-2]\nnode[1-2]: node[5-8]\n")
@@ -145,14 +174,9 @@ func TestRealSSHTwoLevelsOfGateways(t *testing.T) {
 	// A level-2 gateway is a drove gateway whose session is on node3's or
 	// node4's address.
 	testkit.WaitFor(t, 30*time.Second, "a level-2 gateway to be killed", func() bool {
-		out, _ := exec.Command("pgrep", "-f", "gateway-[0-9a-f]*/drove gateway --ready").Output()
-		for _, pid := range strings.Fields(string(out)) {
-			env, _ := os.ReadFile("/proc/" + pid + "/environ")
-			for _, kv := range strings.Split(string(env), "\x00") {
-				if f := strings.Fields(strings.TrimPrefix(kv, "SSH_CONNECTION=")); strings.HasPrefix(kv, "SSH_CONNECTION=") && len(f) == 4 &&
-					(f[2] == c.Nodes[2].Host || f[2] == c.Nodes[3].Host) {
-					return exec.Command("kill", "-KILL", pid).Run() == nil
-				}
+		for pid, server := range clusterGateways(c) {
+			if server == c.Nodes[2].Host || server == c.Nodes[3].Host {
+				return exec.Command("kill", "-KILL", pid).Run() == nil
 			}
 		}
 		return false
@@ -165,7 +189,7 @@ func TestRealSSHTwoLevelsOfGateways(t *testing.T) {
 	require.Len(t, ents, 16, "every job ran: %s", r.stderr)
 	require.NotContains(t, r.stderr, "never ran")
 	testkit.WaitFor(t, 30*time.Second, "no job or gateway left", func() bool {
-		out, _ := exec.Command("pgrep", "-f", mark+"|gateway --ready").Output()
-		return strings.TrimSpace(string(out)) == ""
+		out, _ := exec.Command("pgrep", "-f", mark).Output()
+		return strings.TrimSpace(string(out)) == "" && len(clusterGateways(c)) == 0
 	})
 }
