@@ -172,3 +172,17 @@ func (g *gatewayFlags) useTopology(e *env, fl *fleetFlags, d *nodes.Dialer) (*to
 
 // close ends the gateways the routes started.
 func (t *topologyRoutes) close() { t.via.close() }
+
+// describe writes host's route for --dry-run: each level's gateway set
+// folded, nearest the controller first, joined by " > "; "" for a node
+// reached directly (or without --topology).
+func (t *topologyRoutes) describe(host string) string {
+	if t == nil {
+		return ""
+	}
+	var levels []string
+	for _, set := range t.tree.Route(host) {
+		levels = append(levels, hostlist.Fold(set))
+	}
+	return strings.Join(levels, " > ")
+}
