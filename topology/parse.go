@@ -37,6 +37,11 @@ var ErrOverlappingSources = errors.New("route sources overlap without being the 
 // maxLine bounds one line of the file.
 const maxLine = 1 << 20
 
+// MaxNames bounds how many names the node sets of one file may hold in
+// all (ten times the 100,000 nodes drove's gateways aim at), so that a
+// file of many huge ranges is an error, not memory exhausted.
+const MaxNames = hostlist.MaxExpand
+
 // Topology is a parsed topology file: its routes in the file's order.
 type Topology struct {
 	file   string
@@ -64,14 +69,16 @@ type entry struct {
 // cannot reach (spaces, "K/", "user@", ":port"; ClusterShell takes
 // "a b" as one node named "a b"), a value continued on an indented line
 // (ClusterShell joins it into a name with a newline in it), a '%'
-// (ClusterShell's configparser interpolates it), an empty source set, and
-// sources that overlap without being equal (ErrOverlappingSources).
+// (ClusterShell's configparser interpolates it), an empty source set,
+// sources that overlap without being equal (ErrOverlappingSources), and
+// node sets of more than MaxNames names in all.
 func Parse(r io.Reader, name string, groups *hostlist.Groups) (*Topology, error) {
 	entries, err := readINI(r, name)
 	if err != nil {
 		return nil, err
 	}
 	t := &Topology{file: name}
+	names := 0
 	for _, en := range entries {
 		bad := func(format string, args ...any) error {
 			return &Error{File: name, Line: en.line, Err: fmt.Errorf(format, args...)}
@@ -92,6 +99,9 @@ func Parse(r io.Reader, name string, groups *hostlist.Groups) (*Topology, error)
 		dst, err := nodeSet(en.value, groups)
 		if err != nil {
 			return nil, bad("destination %q: %v", en.value, err)
+		}
+		if names += len(src) + len(dst); names > MaxNames {
+			return nil, bad("the file's node sets hold more than %d names in all", MaxNames)
 		}
 		rt := &route{line: en.line, src: src, dst: dst}
 		if err := t.add(rt); err != nil {

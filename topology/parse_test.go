@@ -2,9 +2,11 @@ package topology
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -98,4 +100,18 @@ func TestDefaultSection(t *testing.T) {
 	tr, err := tree(t, "[DEFAULT]\r\ng1: n[1-2]\r\n[routes]\r\nadmin = g1\r\n", "admin")
 	require.NoError(t, err)
 	require.Equal(t, [][]string{{"g1"}}, tr.Route("n2"))
+}
+
+// TestTooManyNames: a file whose sets hold more than MaxNames names in all
+// is refused at the line that passes the bound. (Slow: hostlist expands
+// about 100,000 names a second.)
+func TestTooManyNames(t *testing.T) {
+	testkit.Slow(t)
+	var b strings.Builder
+	b.WriteString("[routes]\n")
+	for i := range 3 {
+		fmt.Fprintf(&b, "g%d: n%d-[1-400000]\n", i, i)
+	}
+	_, err := tree(t, b.String(), "g0")
+	require.EqualError(t, err, "topology topology.conf:4: the file's node sets hold more than 1000000 names in all")
 }
