@@ -46,12 +46,14 @@ const MaxNames = hostlist.MaxExpand
 type Topology struct {
 	file   string
 	routes []*route
+	idx    index
 }
 
 // route is one "SRC: DST" line.
 type route struct {
 	line     int
 	src, dst set
+	key      string // key(src)
 }
 
 // entry is one option of an INI section as configparser keeps it.
