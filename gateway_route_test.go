@@ -25,7 +25,7 @@ func TestTopologyBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--topology", bad}, "drove: topology " + bad + ":3: gw1: " + root + ": a loop"},
+		{[]string{"--topology", bad}, "drove: topology " + bad + ":3: \"gw1: " + root + "\": a loop"},
 		{[]string{"--topology", other}, fmt.Sprintf("drove: topology %s: this machine, %q", other, root)},
 		{[]string{"--topology", good, "--gateway", "gw1"}, "drove: --topology and --gateway cannot be used together"},
 		{[]string{"--topology", "/nonexistent/topology.conf"}, "drove: --topology: open /nonexistent/topology.conf"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 
 	"github.com/drove-dev/drove/hostlist"
 )
@@ -68,7 +69,7 @@ type entry struct {
 // is an *Error naming name and the line.
 //
 // Besides what ClusterShell refuses, Parse refuses: a node name drove
-// cannot reach (spaces, "K/", "user@", ":port"; ClusterShell takes
+// cannot reach (spaces, control characters, "K/", "user@", ":port"; ClusterShell takes
 // "a b" as one node named "a b"), a value continued on an indented line
 // (ClusterShell joins it into a name with a newline in it), a '%'
 // (ClusterShell's configparser interpolates it), an empty source set,
@@ -107,7 +108,7 @@ func Parse(r io.Reader, name string, groups *hostlist.Groups) (*Topology, error)
 		}
 		rt := &route{line: en.line, src: src, dst: dst}
 		if err := t.add(rt); err != nil {
-			return nil, bad("%s: %w", en.key+": "+en.value, err)
+			return nil, bad("%q: %w", en.key+": "+en.value, err)
 		}
 	}
 	return t, nil
@@ -125,7 +126,7 @@ func nodeSet(s string, groups *hostlist.Groups) (set, error) {
 		return nil, err
 	}
 	for _, sp := range specs {
-		if sp.Local() || sp.Slots != 1 || sp.User != "" || sp.Port != 0 || strings.ContainsAny(sp.Host, " \t") {
+		if sp.Local() || sp.Slots != 1 || sp.User != "" || sp.Port != 0 || strings.ContainsFunc(sp.Host, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 			return nil, fmt.Errorf("%q is not a machine's name", sp.String())
 		}
 		out[sp.Host] = struct{}{}
@@ -152,10 +153,11 @@ func readINI(r io.Reader, name string) ([]entry, error) {
 	)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
+	sc.Split(universalLines)
 	line := 0
 	for sc.Scan() {
 		line++
-		raw := strings.TrimSuffix(sc.Text(), "\r")
+		raw := sc.Text()
 		bad := func(format string, args ...any) error {
 			return &Error{File: name, Line: line, Err: fmt.Errorf(format, args...)}
 		}
@@ -202,7 +204,7 @@ func readINI(r io.Reader, name string) ([]entry, error) {
 		if i <= 0 || strings.TrimSpace(val[:i]) == "" {
 			return nil, bad("%q is not 'NODESET: NODESET'", val)
 		}
-		key := strings.TrimRight(val[:i], " \t\f\v")
+		key := strings.TrimRightFunc(val[:i], unicode.IsSpace)
 		if seenOption[[2]string{cur.name, key}] {
 			return nil, bad("%q is a source a second time in [%s] (give it one line)", key, cur.name)
 		}
@@ -245,4 +247,30 @@ func readINI(r io.Reader, name string) ([]entry, error) {
 		out[i].value = strings.TrimRight(out[i].value, " \t\n\r\f\v")
 	}
 	return out, nil
+}
+
+// universalLines splits lines as Python reads a text file: "\n", "\r\n"
+// and a lone "\r" each end a line.
+func universalLines(data []byte, atEOF bool) (advance int, token []byte, err error) {
+	for i, c := range data {
+		switch c {
+		case '\n':
+			return i + 1, data[:i], nil
+		case '\r':
+			if i+1 < len(data) {
+				if data[i+1] == '\n' {
+					return i + 2, data[:i], nil
+				}
+				return i + 1, data[:i], nil
+			}
+			if atEOF {
+				return i + 1, data[:i], nil
+			}
+			return 0, nil, nil // is a "\n" next?
+		}
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
 }

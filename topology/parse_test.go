@@ -67,13 +67,15 @@ func TestBadFiles(t *testing.T) {
 		{"[routes]\nadmin: g1\nadmin: g2\n", `topology.conf:3: "admin" is a source a second time`},
 		{"[routes]\n[routes]\n", `topology.conf:2: section [routes] a second time`},
 		{"[other]\nadmin: g1\n", `topology.conf: no [routes] section`},
-		{"[routes]\nadmin: g1\ng1: admin\n", `topology.conf:3: g1: admin: a loop`},
-		{"[routes]\nadmin: g[1-2]\ng[1-3]: n1\n", `topology.conf:3: g[1-3]: n1: a convergent path: the source holds all of line 2's destination and more`},
-		{"[routes]\nadmin: g1\nh1: g1\n", `topology.conf:3: h1: g1: a convergent path: line 2's source reaches some of the same machines`},
-		{"[routes]\nadmin: admin,g1\n", `topology.conf:2: admin: admin,g1: source and destination overlap`},
-		{"[routes]\nadmin: g[1-2]\ng1: n1\ng[1-2]: n2\n", `topology.conf:4: g[1-2]: n2: with line 3: route sources overlap`},
+		{"[routes]\nadmin: g1\ng1: admin\n", `topology.conf:3: "g1: admin": a loop`},
+		{"[routes]\nadmin: g[1-2]\ng[1-3]: n1\n", `topology.conf:3: "g[1-3]: n1": a convergent path: the source holds all of line 2's destination and more`},
+		{"[routes]\nadmin: g1\nh1: g1\n", `topology.conf:3: "h1: g1": a convergent path: line 2's source reaches some of the same machines`},
+		{"[routes]\nadmin: admin,g1\n", `topology.conf:2: "admin: admin,g1": source and destination overlap`},
+		{"[routes]\nadmin: g[1-2]\ng1: n1\ng[1-2]: n2\n", `topology.conf:4: "g[1-2]: n2": with line 3: route sources overlap`},
 		{"[routes]\nadmin: g[1-x]\n", `topology.conf:2: destination "g[1-x]": bad node spec`},
 		{"[routes]\nadmin: g1 g2\n", `topology.conf:2: destination "g1 g2": `},
+		{"[routes]\n0\r: 0\n", `topology.conf:2: "0" is not 'NODESET: NODESET'`}, // a lone CR ends a line, as in Python
+		{"[routes]\nadmin: g\x01\n", `topology.conf:2: destination "g\x01": `},
 		{"[routes]\nadmin: 4/g1\n", `topology.conf:2: destination "4/g1": "4/g1" is not a machine's name`},
 		{"[routes]\nadmin: g1\n  g2\n", `topology.conf:2: a value continued on an indented line`},
 		{"[routes]\nadmin: %(x)s\n", `topology.conf:2: '%' (ClusterShell's configparser interpolates it`},
@@ -95,11 +97,15 @@ func TestBadFiles(t *testing.T) {
 }
 
 // TestDefaultSection: [DEFAULT]'s lines are routes of [routes] too, as
-// configparser's items() gives them; a CRLF file reads as an LF one.
+// configparser's items() gives them; a CRLF file, and a CR one, read as an
+// LF one.
 func TestDefaultSection(t *testing.T) {
 	tr, err := tree(t, "[DEFAULT]\r\ng1: n[1-2]\r\n[routes]\r\nadmin = g1\r\n", "admin")
 	require.NoError(t, err)
 	require.Equal(t, [][]string{{"g1"}}, tr.Route("n2"))
+	tr, err = tree(t, "[routes]\radmin: g1\rg1: n1", "admin")
+	require.NoError(t, err)
+	require.Equal(t, [][]string{{"g1"}}, tr.Route("n1"))
 }
 
 // TestTooManyNames: a file whose sets hold more than MaxNames names in all
