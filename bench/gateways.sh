@@ -48,6 +48,12 @@ TOOLS=${TOOLS:-all}
 # progress (128 per process: nodes.DefaultMaxHandshakes), the controller's
 # and each gateway's own.
 CLUSH_FANOUT=${CLUSH_FANOUT:-128}
+# Connect timeout (s) for drove (--connect-timeout, passed on to its
+# gateways) and clush (-t). Through G gateways every node's handshake
+# starts at once (each gateway has fewer than 128 nodes): on a 2-core bed
+# where the gateways share the cores, 1,000 handshakes under way took more
+# than the default 10 s (drove) and 15 s (clush).
+CONNECT_TIMEOUT=${CONNECT_TIMEOUT:-120}
 SSHD_LOGLEVEL=${SSHD_LOGLEVEL:-INFO}
 WORK=${WORK:-/tmp/drove-gateways}
 
@@ -198,12 +204,12 @@ run() {
   local t=$1 g=$2
   case $t in
   bare) timed "$t" "$WORK/fanout" -F "$CFG" -N "$WORK/nodes" -E "$CMD" ;;
-  drove) timed "$t" "$WORK/drove" -F "$CFG" -N "$WORK/nodes" -E "$CMD" ;;
-  drove-gw) timed "$t" "$WORK/drove" -F "$CFG" -N "$WORK/nodes" --gateway "$(gwset "$g")" --gateway-ssh-config "$GWCFG" -E "$CMD" ;;
-  clush) timed "$t" clush -f "$CLUSH_FANOUT" -o "-F $GWCFG" -w "$NODESET" "$CMD" ;;
+  drove) timed "$t" "$WORK/drove" --connect-timeout "${CONNECT_TIMEOUT}s" -F "$CFG" -N "$WORK/nodes" -E "$CMD" ;;
+  drove-gw) timed "$t" "$WORK/drove" --connect-timeout "${CONNECT_TIMEOUT}s" -F "$CFG" -N "$WORK/nodes" --gateway "$(gwset "$g")" --gateway-ssh-config "$GWCFG" -E "$CMD" ;;
+  clush) timed "$t" clush -f "$CLUSH_FANOUT" -t "$CONNECT_TIMEOUT" -o "-F $GWCFG" -w "$NODESET" "$CMD" ;;
   # The gateways' Python: the controller's own basename ("python3") would
   # do, named in full so no PATH on the gateway can pick another.
-  clush-gw) CLUSTERSHELL_GW_PYTHON_EXECUTABLE=/usr/bin/python3 timed "$t" clush -f "$CLUSH_FANOUT" -o "-F $GWCFG" \
+  clush-gw) CLUSTERSHELL_GW_PYTHON_EXECUTABLE=/usr/bin/python3 timed "$t" clush -f "$CLUSH_FANOUT" -t "$CONNECT_TIMEOUT" -o "-F $GWCFG" \
     --topology "$WORK/topology-$g.conf" -w "$NODESET" "$CMD" ;;
   *) die "no tool $t" ;;
   esac
@@ -224,7 +230,7 @@ done
 [ "${#RUNS[@]}" -gt 0 ] || die "no tool wanted (TOOLS=$TOOLS)"
 
 echo "gateways: $(nproc) CPUs, $(ssh -V 2>&1 | cut -d, -f1), clush $(clush --version | awk '{ print $2 }')"
-echo "drove $(git describe --always --dirty 2>/dev/null || echo unknown), $(date -u '+%Y-%m-%d %H:%M UTC'), $NODES nodes, gateways: $GATEWAYS, $ROUNDS rounds, clush -f $CLUSH_FANOUT, sshd LogLevel $SSHD_LOGLEVEL"
+echo "drove $(git describe --always --dirty 2>/dev/null || echo unknown), $(date -u '+%Y-%m-%d %H:%M UTC'), $NODES nodes, gateways: $GATEWAYS, $ROUNDS rounds, clush -f $CLUSH_FANOUT, connect timeout ${CONNECT_TIMEOUT}s, sshd LogLevel $SSHD_LOGLEVEL"
 echo "bed: $BEDN sshd nodes up ($(tail -n 1 "$WORK/bed.log"))"
 # drove sends itself to the gateways once (they share a home here): a
 # first, untimed run, so the rounds time what a user's every run pays.
