@@ -49,7 +49,7 @@ func gatewayConnector(e *env) gateway.Connector {
 		mu.Lock()
 		if fl == nil {
 			fl = &fleetFlags{SSHConfig: o.SSHConfig, AcceptNew: o.AcceptNew, ConnTimeout: time.Duration(o.ConnectTimeout),
-				Keepalive: time.Duration(o.Keepalive), Grace: time.Duration(o.Grace)}
+				Keepalive: time.Duration(o.Keepalive), Grace: time.Duration(o.Grace), MaxHandshakes: o.MaxHandshakes}
 			d, err = fl.dialer(e)
 		}
 		mu.Unlock()
