@@ -45,15 +45,21 @@ ROUNDS=${ROUNDS:-3}
 TOOLS=${TOOLS:-all}
 # clush's fan-out (-f: ssh clients at once, on the controller and, inherited,
 # on each gateway). drove dials every node at once and bounds handshakes in
-# progress (128 per process: nodes.DefaultMaxHandshakes), the controller's
-# and each gateway's own.
+# progress (--max-handshakes, 128 by default), the controller's and each
+# gateway's own. Here the gateways share this machine's cores with the
+# nodes, so through G gateways drove gets --max-handshakes GW_HANDSHAKES/G
+# (at least 1): as many under way in all as flat. On real gateways, each
+# with its own cores, the default is the one to use.
 CLUSH_FANOUT=${CLUSH_FANOUT:-128}
+GW_HANDSHAKES=${GW_HANDSHAKES:-128}
 # Connect timeout (s) for drove (--connect-timeout, passed on to its
-# gateways) and clush (-t). Through G gateways every node's handshake
-# starts at once (each gateway has fewer than 128 nodes): on a 2-core bed
-# where the gateways share the cores, 1,000 handshakes under way took more
-# than the default 10 s (drove) and 15 s (clush).
+# gateways) and clush (-t), and drove's keepalive (--keepalive, missed 3
+# times = a hung node). On this 2-core bed, 1,000 handshakes under way at
+# once (as through gateways without --max-handshakes, or clush's gateways)
+# took more than the default 10 s (drove) and 15 s (clush) to connect, and
+# sessions missed keepalive replies for 15 s (load average 170).
 CONNECT_TIMEOUT=${CONNECT_TIMEOUT:-120}
+KEEPALIVE=${KEEPALIVE:-20}
 SSHD_LOGLEVEL=${SSHD_LOGLEVEL:-INFO}
 WORK=${WORK:-/tmp/drove-gateways}
 
@@ -204,8 +210,9 @@ run() {
   local t=$1 g=$2
   case $t in
   bare) timed "$t" "$WORK/fanout" -F "$CFG" -N "$WORK/nodes" -E "$CMD" ;;
-  drove) timed "$t" "$WORK/drove" --connect-timeout "${CONNECT_TIMEOUT}s" -F "$CFG" -N "$WORK/nodes" -E "$CMD" ;;
-  drove-gw) timed "$t" "$WORK/drove" --connect-timeout "${CONNECT_TIMEOUT}s" -F "$CFG" -N "$WORK/nodes" --gateway "$(gwset "$g")" --gateway-ssh-config "$GWCFG" -E "$CMD" ;;
+  drove) timed "$t" "$WORK/drove" --connect-timeout "${CONNECT_TIMEOUT}s" --keepalive "${KEEPALIVE}s" -F "$CFG" -N "$WORK/nodes" -E "$CMD" ;;
+  drove-gw) timed "$t" "$WORK/drove" --connect-timeout "${CONNECT_TIMEOUT}s" --keepalive "${KEEPALIVE}s" \
+    --max-handshakes $((GW_HANDSHAKES / g > 0 ? GW_HANDSHAKES / g : 1)) -F "$CFG" -N "$WORK/nodes" --gateway "$(gwset "$g")" --gateway-ssh-config "$GWCFG" -E "$CMD" ;;
   clush) timed "$t" clush -f "$CLUSH_FANOUT" -t "$CONNECT_TIMEOUT" -o "-F $GWCFG" -w "$NODESET" "$CMD" ;;
   # The gateways' Python: the controller's own basename ("python3") would
   # do, named in full so no PATH on the gateway can pick another.
@@ -230,7 +237,7 @@ done
 [ "${#RUNS[@]}" -gt 0 ] || die "no tool wanted (TOOLS=$TOOLS)"
 
 echo "gateways: $(nproc) CPUs, $(ssh -V 2>&1 | cut -d, -f1), clush $(clush --version | awk '{ print $2 }')"
-echo "drove $(git describe --always --dirty 2>/dev/null || echo unknown), $(date -u '+%Y-%m-%d %H:%M UTC'), $NODES nodes, gateways: $GATEWAYS, $ROUNDS rounds, clush -f $CLUSH_FANOUT, connect timeout ${CONNECT_TIMEOUT}s, sshd LogLevel $SSHD_LOGLEVEL"
+echo "drove $(git describe --always --dirty 2>/dev/null || echo unknown), $(date -u '+%Y-%m-%d %H:%M UTC'), $NODES nodes, gateways: $GATEWAYS, $ROUNDS rounds, clush -f $CLUSH_FANOUT, connect timeout ${CONNECT_TIMEOUT}s, keepalive ${KEEPALIVE}s, drove --max-handshakes through G gateways $GW_HANDSHAKES/G, sshd LogLevel $SSHD_LOGLEVEL"
 echo "bed: $BEDN sshd nodes up ($(tail -n 1 "$WORK/bed.log"))"
 # drove sends itself to the gateways once (they share a home here): a
 # first, untimed run, so the rounds time what a user's every run pays.
