@@ -253,6 +253,7 @@ for r in $(seq "$ROUNDS"); do
   for k in "${RUNS[@]}"; do
     run "${k%/*}" "${k#*/}"
     W[$k]+="$SECS " C[$k]+="$CPU " R[$k]+="$RSS " GC[$k]+="$GWCPU " NC[$k]+="$NODECPU "
+    echo "  $k: wall ${SECS}s, controller cpu ${CPU}s rss ${RSS}MB, gateways cpu ${GWCPU}s, nodes cpu ${NODECPU}s; load $(cut -d' ' -f1 /proc/loadavg)"
     line+=" $k ${SECS}s,"
   done
   echo "${line%,}"
