@@ -81,7 +81,11 @@ ulimit -n "$(ulimit -Hn)"
 
 BED_PID=
 TOOL_SID=
+SAMPLER=
 cleanup() {
+  if [ -n "$SAMPLER" ]; then
+    kill "$SAMPLER" 2>/dev/null || true
+  fi
   if [ -n "$TOOL_SID" ]; then
     pkill -KILL -s "$TOOL_SID" 2>/dev/null || true
   fi
@@ -165,14 +169,32 @@ topology() {
     $((NODES + 1)) $((NODES + g)) "$NODESET" >"$WORK/topology-$g.conf"
 }
 
+# sample_gateways: until killed, every 0.2 s, appends "PID TICKS" for each
+# gateway program (drove's, clush's) to $WORK/gwsamples: its CPU with its
+# reaped children's. A gateway program outlives the sshd session that
+# started it (the controller closes the connection; the gateway then closes
+# its node connections and exits, reparented away from sshd), so its CPU
+# is not in the listener's reaped times: the largest sample per process is
+# counted instead (it misses at most the last 0.2 s of each).
+sample_gateways() {
+  : >"$WORK/gwsamples"
+  while :; do
+    pgrep -u "$SSHDBED_USER" -f 'gateway-[0-9a-f]*/drove gateway --ready|ClusterShell.Gateway' |
+      sed 's|.*|/proc/&/stat|' | xargs -r cat 2>/dev/null | awk '{ print $1, $14 + $15 + $16 + $17 }' >>"$WORK/gwsamples" || true
+    sleep 0.2
+  done
+}
+
 # timed NAME CMD...: runs CMD under /usr/bin/time in a session of its own,
 # output to $WORK/out, fails loudly on a non-zero exit, kills (saying so)
 # whatever it left in its session, waits for the bed's sessions to end;
-# sets SECS, CPU, RSS (MB), GWCPU and NODECPU (s).
+# sets SECS, CPU, RSS (MB), GWCPU, GWPROG and NODECPU (s).
 timed() {
   local name=$1; shift
   local rc=0 left g0 n0 g1 n1
   g0=$(cpu_of "$WORK/gwpids") n0=$(cpu_of "$WORK/nodepids")
+  sample_gateways &
+  SAMPLER=$!
   setsid /usr/bin/time -f '%e %U %S %M' -o "$WORK/time" "$@" </dev/null >"$WORK/out" 2>"$WORK/err" &
   TOOL_SID=$!
   wait "$TOOL_SID" || rc=$?
@@ -188,6 +210,9 @@ timed() {
     exit 1
   fi
   quiesce
+  { kill "$SAMPLER"; wait "$SAMPLER"; } 2>/dev/null || true
+  SAMPLER=
+  GWPROG=$(awk '{ if ($2 > m[$1]) m[$1] = $2 } END { for (p in m) s += m[p]; printf "%.2f", s / '"$TCK"' }' "$WORK/gwsamples")
   g1=$(cpu_of "$WORK/gwpids") n1=$(cpu_of "$WORK/nodepids")
   read -r SECS CPU RSS < <(awk '{ printf "%.3f %.2f %.1f\n", $1, $2 + $3, $4 / 1024 }' "$WORK/time")
   GWCPU=$(awk -v a="$g0" -v b="$g1" 'BEGIN { printf "%.2f", b - a }')
@@ -247,13 +272,13 @@ if wanted drove-gw; then
 fi
 say_load before
 
-declare -A W C R GC NC
+declare -A W C R GC GP NC
 for r in $(seq "$ROUNDS"); do
   line="round $r:"
   for k in "${RUNS[@]}"; do
     run "${k%/*}" "${k#*/}"
-    W[$k]+="$SECS " C[$k]+="$CPU " R[$k]+="$RSS " GC[$k]+="$GWCPU " NC[$k]+="$NODECPU "
-    echo "  $k: wall ${SECS}s, controller cpu ${CPU}s rss ${RSS}MB, gateways cpu ${GWCPU}s, nodes cpu ${NODECPU}s; load $(cut -d' ' -f1 /proc/loadavg)"
+    W[$k]+="$SECS " C[$k]+="$CPU " R[$k]+="$RSS " GC[$k]+="$GWCPU " GP[$k]+="$GWPROG " NC[$k]+="$NODECPU "
+    echo "  $k: wall ${SECS}s, controller cpu ${CPU}s rss ${RSS}MB, gateways cpu: sshd ${GWCPU}s, program ${GWPROG}s, nodes cpu ${NODECPU}s; load $(cut -d' ' -f1 /proc/loadavg)"
     line+=" $k ${SECS}s,"
   done
   echo "${line%,}"
@@ -262,7 +287,7 @@ say_load after
 
 echo
 echo "medians over $ROUNDS rounds; CPU in s (per node in ms); 'x drove' = this / drove flat"
-printf '%-9s %3s %8s %8s %8s %7s %8s %8s %8s %8s  %s\n' tool gws "wall s" "ctl cpu" "ms/node" "RSS MB" "gw ms/n" "node ms/n" "wall x" "cpu x" "walls (s)"
+printf '%-9s %3s %8s %8s %8s %7s %8s %8s %8s %8s %8s  %s\n' tool gws "wall s" "ctl cpu" "ms/node" "RSS MB" "gwsshd/n" "gwprog/n" "node ms/n" "wall x" "cpu x" "walls (s)"
 base=drove/0
 wanted drove || base=${RUNS[0]}
 # shellcheck disable=SC2086
@@ -270,6 +295,6 @@ bw=$(median ${W[$base]}) bc=$(median ${C[$base]})
 for k in "${RUNS[@]}"; do
   # shellcheck disable=SC2086
   awk -v t="${k%/*}" -v g="${k#*/}" -v n="$NODES" -v w="$(median ${W[$k]})" -v c="$(median ${C[$k]})" -v r="$(median ${R[$k]})" \
-    -v gc="$(median ${GC[$k]})" -v nc="$(median ${NC[$k]})" -v bw="$bw" -v bc="$bc" -v runs="${W[$k]% }" 'BEGIN {
-      printf "%-9s %3d %8.3f %8.2f %8.3f %7.1f %8.3f %8.3f %7.2fx %7.2fx  %s\n", t, g, w, c, 1000 * c / n, r, 1000 * gc / n, 1000 * nc / n, w / bw, c / bc, runs }'
+    -v gc="$(median ${GC[$k]})" -v gp="$(median ${GP[$k]})" -v nc="$(median ${NC[$k]})" -v bw="$bw" -v bc="$bc" -v runs="${W[$k]% }" 'BEGIN {
+      printf "%-9s %3d %8.3f %8.2f %8.3f %7.1f %8.3f %8.3f %8.3f %7.2fx %7.2fx  %s\n", t, g, w, c, 1000 * c / n, r, 1000 * gc / n, 1000 * gp / n, 1000 * nc / n, w / bw, c / bc, runs }'
 done
