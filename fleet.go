@@ -40,7 +40,8 @@ type fleetFlags struct {
 	MaxHandshakes int `placeholder:"N" help:"SSH handshakes (key exchange and login, where a connection costs CPU) in progress at once, on this machine and on each gateway; nodes still to dial wait their turn without counting against --connect-timeout (default 128)."`
 
 	excluded []hostlist.Spec  // nodes left out of every list (run's -x), not a flag
-	gw       *gatewayPool     // run's --gateway: nodes are reached through these, not a flag
+	gw       *gatewayPool     // --gateway: nodes are reached through these, not a flag
+	routes   *topologyRoutes  // --topology: nodes with a route are reached along it, not a flag
 	groups   *hostlist.Groups // ClusterShell's node groups, read at the first @group
 }
 
@@ -185,6 +186,10 @@ func (c *fleetFlags) poolNodes(specs []hostlist.Spec, d *nodes.Dialer) []runner.
 			out = append(out, runner.Node{Name: name, Slots: sp.Slots, Connect: func(ctx context.Context) (runner.Host, error) {
 				return gw.connect(ctx, name, sp)
 			}})
+			continue
+		}
+		if n, ok := c.routes.node(name, sp); ok {
+			out = append(out, n)
 			continue
 		}
 		out = append(out, runner.Node{Name: name, Slots: sp.Slots, Connect: func(ctx context.Context) (runner.Host, error) {

@@ -39,12 +39,13 @@ var mayImport = map[string][]string{
 	"sshconfig":           {"internal/sshpattern"},
 	"knownhosts":          {"internal/sshpattern", "golang.org/x/crypto"},
 	"nodes":               {"hostlist", "sshconfig", "knownhosts", "internal/sshpattern", "golang.org/x/crypto", "golang.org/x/sys"},
-	"runner":              {"jobs", "internal/shquote", "golang.org/x/crypto", "golang.org/x/sys"},
+	"runner":              {"jobs", "internal/shquote", "internal/keepalive", "golang.org/x/crypto", "golang.org/x/sys"},
 	"records":             {"runner", "jobs", "golang.org/x/sys"},
 	"syncer":              {"partition", "copytool", "runner", "jobs", "golang.org/x/sys"},
 	"filecopy":            {"nodes", "hostlist", "internal/shquote", "internal/keepalive", "github.com/pkg/sftp", "golang.org/x/crypto", "golang.org/x/sys"},
 	"gateway":             {"runner", "internal/keepalive", "github.com/pkg/sftp", "golang.org/x/crypto"},
 	"internal/keepalive":  {"golang.org/x/crypto"},
+	"topology":            {"hostlist"},
 	"termview":            {"syncer", "partition", "runner", "hostlist", "jobs", "records", "filecopy", "golang.org/x/term", "golang.org/x/sys"},
 	"":                    {"*"}, // package main wires everything
 	// Test support: imported by test files (and bench/) only.

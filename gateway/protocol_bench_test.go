@@ -34,7 +34,7 @@ func BenchmarkNodeThroughGateway(b *testing.B) {
 	fromGW, gwOut := io.Pipe()
 	served := make(chan error, 1)
 	go func() {
-		served <- Serve(context.Background(), gwIn, gwOut, func(context.Context, string, Options) (runner.Host, error) {
+		served <- Serve(context.Background(), gwIn, gwOut, func(context.Context, string, [][]string, Options) (runner.Host, error) {
 			return lineHost{}, nil
 		})
 		_ = gwOut.Close()
