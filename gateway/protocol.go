@@ -45,6 +45,9 @@ type Options struct {
 	ConnectTimeout int64
 	Keepalive      int64
 	Grace          int64
+	// MaxHandshakes bounds the gateway's SSH handshakes in progress at
+	// once; 0 keeps its default.
+	MaxHandshakes int
 }
 
 // Result is how a job ended, as the gateway's runner.Host said.
