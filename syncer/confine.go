@@ -90,10 +90,17 @@ func daemonConf(src string) string {
 }
 
 // rsyncSource is rsync's source argument, and the options before it, that
-// read SRC through the daemon (drove_m is the module, set by copy.sh):
+// read SRC through the daemon (drove_m is the module and drove_ts
+// --trust-sender or nothing, both set by copy.sh):
 //
-//	-e RSH --rsync-path=DAEMON "drove::$drove_m/"
+//	$drove_ts -e RSH --rsync-path=DAEMON "drove::$drove_m/"
+//
+// --trust-sender (rsync 3.2.5 and later) skips the receiver's check of
+// every name the sender sends against the names it asked for (the fix of
+// CVE-2022-29154), which with a list costs the receiver a wildcard match
+// per name per listed path; the sender here is drove's own daemon reading
+// SRC, which sends what it is asked for.
 func (o *Options) rsyncSource() string {
 	q := partition.Quote
-	return "-e " + q(rshCommand) + " --rsync-path=" + q(rsyncPath(o.Src)) + ` "` + daemonHost + `::$drove_m/"`
+	return "$drove_ts -e " + q(rshCommand) + " --rsync-path=" + q(rsyncPath(o.Src)) + ` "` + daemonHost + `::$drove_m/"`
 }

@@ -65,6 +65,16 @@ esac;
     { while read -r drove_m drove_x drove_u drove_x; do [ "$drove_m" = Uid: ] && break; drove_u=; done </proc/self/status; } 2>/dev/null;
     [ -n "$drove_u" ] || drove_u=$(id -u);
     drove_m=user && [ "$drove_u" -eq 0 ] && drove_m=root;
+    # drove_ts is --trust-sender (read by CMD) when this rsync has it:
+    # 3.2.5 and later, as its --version says.
+    # shellcheck disable=SC2034 # drove_ts is read by CMD
+    drove_ts=;
+    if drove_v=$(rsync --version 2>/dev/null); then
+      drove_v=${drove_v#*version } && drove_v=${drove_v%%[!0-9.]*}..;
+      drove_a=${drove_v%%.*} && drove_v=${drove_v#*.} && drove_b=${drove_v%%.*} && drove_v=${drove_v#*.} && drove_v=${drove_v%%.*};
+      # shellcheck disable=SC2034 # drove_ts is read by CMD
+      { [ "${drove_a:-0}" -gt 3 ] || { [ "${drove_a:-0}" -eq 3 ] && { [ "${drove_b:-0}" -gt 2 ] || { [ "${drove_b:-0}" -eq 2 ] && [ "${drove_v:-0}" -ge 5 ]; }; }; }; } && drove_ts=--trust-sender;
+    fi;
     { [ -n "$drove_d" ] || mkdir -p -- "$drove_tmp"; } && eval "$drove_cmd";
     drove_s=$?;
     if [ "$drove_kind" = rsync-final ]; then
