@@ -16,10 +16,10 @@ import (
 // for the nodes behind it. Every wait ends when the gateway goes away (its
 // session's output ends), with a *runner.NodeError for each node.
 type Client struct {
-	name   string
-	c      *conn
-	done   chan struct{} // closed when the gateway is gone; err says why
-	lost   sync.Once
+	name string
+	c    *conn
+	done chan struct{} // closed when the gateway is gone; err says why
+	lost sync.Once
 	// waiting is when the reader started waiting for the frame it waits
 	// for (UnixNano), 0 while it hands a frame on (the heartbeat's clock).
 	waiting atomic.Int64
