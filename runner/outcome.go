@@ -69,6 +69,10 @@ func (p *pool) done(r result) {
 		if p.requeueOrFail(js, ev) {
 			p.judge(js, true, failedOnNodes)
 		}
+	case isNodeErr && rerouted(r.err) && n.state == nodeUp:
+		// The node's route failed, not the node: it stays, and its Host
+		// takes another route at its next Run (route.go).
+		p.requeueOrFail(js, ev)
 	case isNodeErr, p.cfg.OnFailure == Evict:
 		ev.Evicted = n.state == nodeUp
 		if isNodeErr {
