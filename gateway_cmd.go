@@ -156,7 +156,7 @@ func (p *gatewayPool) start(ctx context.Context, g *gatewayConn) error {
 		return err
 	}
 	if interval > 0 {
-		go keepalive.Watch(conn, cl.Done(), interval, t.ServerAliveCountMax)
+		go keepalive.Watch(conn, cl.Done(), interval, t.ServerAliveCountMax, nil)
 	}
 	g.cl, g.conn = cl, conn
 	go func() {
