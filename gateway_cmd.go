@@ -156,7 +156,10 @@ func (p *gatewayPool) start(ctx context.Context, g *gatewayConn) error {
 		return err
 	}
 	if interval > 0 {
-		go keepalive.Watch(conn, cl.Done(), interval, t.ServerAliveCountMax, nil)
+		go keepalive.Watch(conn, cl.Done(), interval, t.ServerAliveCountMax, func(err error) {
+			cl.Abandon(fmt.Errorf("its SSH connection is dead: %w", err))
+			_ = conn.Close()
+		})
 	}
 	g.cl, g.conn = cl, conn
 	go func() {

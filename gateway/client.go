@@ -84,6 +84,12 @@ func (cl *Client) setCloser(c io.Closer) {
 	cl.mu.Unlock()
 }
 
+// Abandon gives the gateway up with err, the caller's reason (its SSH
+// connection's keepalives went unanswered): every wait on it ends with
+// "gateway NAME lost: err" and its session is closed. A gateway already
+// gone keeps its first reason.
+func (cl *Client) Abandon(err error) { cl.lose(err) }
+
 // lose gives the gateway up, once: every wait on it ends with err, and its
 // session (when Start made it) is closed.
 func (cl *Client) lose(err error) {

@@ -231,3 +231,21 @@ func TestOldGatewayRefused(t *testing.T) {
 	require.True(t, errors.As(err, &ve), "%v", err)
 	require.Equal(t, "drove-gateway/1", ve.Got)
 }
+
+// TestAbandonSaysWhy: a gateway given up by its caller (its SSH
+// keepalives unanswered) fails its running jobs with that reason, as a
+// *runner.NodeError.
+func TestAbandonSaysWhy(t *testing.T) {
+	p := newCutPair(t, 0, 0)
+	h, err := p.cl.Connect(context.Background(), "local", ":")
+	require.NoError(t, err)
+	mark, ran := startSleeper(t, h, context.Background())
+	p.cl.Abandon(errors.New("its SSH connection is dead: no keepalive reply in 3s"))
+	err = <-ran
+	var ne *runner.NodeError
+	require.ErrorAs(t, err, &ne)
+	require.EqualError(t, err, "node local: gateway gw1 lost: its SSH connection is dead: no keepalive reply in 3s")
+	require.NoError(t, p.down.w.Close()) // what closing its session does
+	require.NoError(t, <-p.served)
+	require.False(t, running(t, mark))
+}
