@@ -213,3 +213,95 @@ func TestRealSSHGatewayKilledAndCut(t *testing.T) {
 		return strings.TrimSpace(string(out)) == ""
 	})
 }
+
+// TestRealSSHGatewayDroveStopped: a gateway whose drove is stopped while
+// its sshd goes on answering keepalives is noticed by the heartbeat alone:
+// its running jobs are requeued after the stop and within the heartbeat's
+// window (and a margin), its nodes finish the run through the other
+// gateway, each job's output arrives once, and no node is evicted. Once
+// it runs again it finds its controller gone, kills what it ran and exits:
+// nothing is left. (While it was stopped its jobs went on: they may
+// complete twice, which nothing on the controller can prevent.)
+func TestRealSSHGatewayDroveStopped(t *testing.T) {
+	c := sshdtest.Start(t, sshdtest.Options{Nodes: 6})
+	bin := buildDrove(t)
+	gwCfg := gatewayConfig(t, c)
+	ctl := c.WriteSSHConfig(t, "controller", "Host node3 node4 node5 node6", "    Port 1")
+	const keepalive = time.Second
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	args := []string{"-F", ctl, "--gateway", "node[1-2]", "--gateway-binary", bin, "--gateway-ssh-config", gwCfg,
+		"--keepalive", keepalive.String(), "--grace", "1s", "--events", events, "-n", "node[3-6]"}
+	pool := routeTestPool(t, "node1", "node2")
+	stopped := pool.order("node3")[0].spec.Key()
+	var gw *sshdtest.Node
+	for _, n := range c.Nodes {
+		if n.Name == stopped {
+			gw = n
+		}
+	}
+
+	mark := marker(t)
+	dir := filepath.Join(c.Dir, "ran")
+	require.NoError(t, os.Mkdir(dir, 0o777))
+	require.NoError(t, os.Chmod(dir, 0o777))
+	const njobs = 16
+	for i := range njobs {
+		args = append(args, "-j", fmt.Sprintf("echo start >> %s/%d; sleep 3; echo job %d # %s", dir, i, i, mark))
+	}
+	done := make(chan result, 1)
+	go func() { done <- drove(t, nil, nil, args...) }()
+	testkit.WaitFor(t, 120*time.Second, "a job on every node", func() bool {
+		ents, _ := os.ReadDir(dir)
+		return len(ents) >= 4
+	})
+	var s []gatewayProc
+	testkit.WaitFor(t, 30*time.Second, "the gateway's drove", func() bool {
+		s = gatewayProcs(t, gw)
+		return len(s) == 1
+	})
+	stoppedAt := time.Now()
+	require.NoError(t, syscall.Kill(s[0].pid, syscall.SIGSTOP))
+	t.Cleanup(func() { _ = syscall.Kill(s[0].pid, syscall.SIGCONT) })
+
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(300 * time.Second):
+		t.Fatal("the run did not end")
+	}
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.NotContains(t, r.stderr, "evicted")
+	require.Contains(t, r.stderr, "drove: gateway "+stopped+" lost: the gateway said nothing for")
+	for i := range njobs {
+		require.Equal(t, 1, strings.Count(r.stdout, fmt.Sprintf("job %d\n", i)), "job %d", i)
+	}
+
+	window := keepalive * (3 + 2) // the controller's window and one tick
+	const margin = 20 * time.Second
+	f, err := os.Open(events)
+	require.NoError(t, err)
+	defer f.Close()
+	var lost time.Time
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var ev records.EventLine
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &ev))
+		if ev.Event == "job_finished" && ev.Requeued && strings.Contains(ev.Error, "gateway "+stopped+" lost") && lost.IsZero() {
+			lost = ev.Time
+		}
+	}
+	require.False(t, lost.IsZero(), "no job requeued from %s:\n%s", stopped, r.stderr)
+	require.True(t, lost.After(stoppedAt.Add(keepalive)), "requeued before the heartbeat could miss anything")
+	require.Less(t, lost.Sub(stoppedAt), window+margin)
+
+	require.NoError(t, syscall.Kill(s[0].pid, syscall.SIGCONT))
+	testkit.WaitFor(t, 30*time.Second, "the resumed gateway to exit", func() bool { return !alive(s[0].pid) })
+	testkit.WaitFor(t, 30*time.Second, "no job left", func() bool {
+		out, _ := exec.Command("pgrep", "-f", mark).Output()
+		return strings.TrimSpace(string(out)) == ""
+	})
+	testkit.WaitFor(t, 30*time.Second, "no gateway left", func() bool {
+		out, _ := exec.Command("pgrep", "-f", "gateway-[0-9a-f]*/drove gateway --ready").Output()
+		return strings.TrimSpace(string(out)) == ""
+	})
+}
