@@ -191,6 +191,7 @@ func TestRealSSHGatewayKilledAndCut(t *testing.T) {
 	require.False(t, lostS.IsZero(), "no job requeued from %s:\n%s", cut, r.stderr)
 	require.True(t, lostK.After(killedAt), "requeued before the kill")
 	require.True(t, lostS.After(cutAt), "requeued before the cut")
+	t.Logf("requeued after the kill: %s; after the cut: %s (window %s)", lostK.Sub(killedAt), lostS.Sub(cutAt), window)
 	require.Less(t, lostK.Sub(killedAt), margin, "the killed gateway's loss took too long")
 	require.Less(t, lostS.Sub(cutAt), window+margin, "the cut gateway's loss took longer than its window")
 	for _, n := range []string{"node4", "node5", "node6", "node7", "node8", "node9"} {
@@ -292,6 +293,7 @@ func TestRealSSHGatewayDroveStopped(t *testing.T) {
 	}
 	require.False(t, lost.IsZero(), "no job requeued from %s:\n%s", stopped, r.stderr)
 	require.True(t, lost.After(stoppedAt.Add(keepalive)), "requeued before the heartbeat could miss anything")
+	t.Logf("requeued after the stop: %s (window %s)", lost.Sub(stoppedAt), window)
 	require.Less(t, lost.Sub(stoppedAt), window+margin)
 
 	require.NoError(t, syscall.Kill(s[0].pid, syscall.SIGCONT))
