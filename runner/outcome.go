@@ -48,6 +48,9 @@ func (p *pool) done(r result) {
 	}
 	ev.Kind = JobFailed
 	if js.pin != nil {
+		if isNodeErr && p.rerunPinned(js, n, ev, freed) {
+			return
+		}
 		p.failWith(js, ev, "")
 		p.slotFree(n, freed)
 		return

@@ -25,3 +25,17 @@ func rerouted(err error) bool {
 	var re *RouteError
 	return errors.As(err, &re)
 }
+
+// rerunPinned runs an EachNode job whose route failed (ev, a RouteError)
+// again on its node, which takes its next route, unless the run is
+// stopping or the job has had its MaxAttempts. It reports whether it did.
+func (p *pool) rerunPinned(js *jobState, n *node, ev Event, freed bool) bool {
+	if !rerouted(ev.Err) || !freed || p.draining || p.ctx.Err() != nil ||
+		(p.cfg.MaxAttempts > 0 && len(js.attempts) >= p.cfg.MaxAttempts) {
+		return false
+	}
+	ev.Requeued = true
+	p.emit(ev)
+	p.start(js, n)
+	return true
+}

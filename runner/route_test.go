@@ -60,3 +60,26 @@ func TestRouteErrorsCountAsAttempts(t *testing.T) {
 	require.Equal(t, int32(3), runs.Load())
 	require.Empty(t, rep.Evicted)
 }
+
+// TestRouteErrorRerunsEachNodeJob: an --on-each-node job whose route
+// failed runs again on its own node (through its next route), up to
+// MaxAttempts.
+func TestRouteErrorRerunsEachNodeJob(t *testing.T) {
+	var lost atomic.Int32
+	fn := func(ctx context.Context, node, cmd string, _ io.Writer) error {
+		if node == "n1" && lost.Add(1) <= 1 {
+			return &NodeError{Node: node, Err: &RouteError{Err: errors.New("gateway gw1 lost")}}
+		}
+		if node == "n2" {
+			return &NodeError{Node: node, Err: &RouteError{Err: errors.New("gateway gw2 lost")}}
+		}
+		return nil
+	}
+	rec := &recorder{}
+	rep := Run(context.Background(), Config{Nodes: fakeNodes([]int{1, 1}, fn), EachNode: "hostname", MaxAttempts: 3, Events: rec.add})
+	require.Equal(t, 1, rep.Succeeded, "%+v", rep)
+	require.Len(t, rep.Failed, 1)
+	require.Equal(t, "n2", rep.Failed[0].Attempts[0].Node)
+	require.Len(t, rep.Failed[0].Attempts, 3, "n2's job tried up to MaxAttempts")
+	require.Equal(t, 4, rec.count(JobFailed), "n1 once, n2 three times")
+}
