@@ -1,179 +1,188 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
-	"slices"
+	"os"
 	"strings"
 	"sync"
 
+	"github.com/drove-dev/drove/gateway"
 	"github.com/drove-dev/drove/hostlist"
+	"github.com/drove-dev/drove/nodes"
 	"github.com/drove-dev/drove/runner"
+	"github.com/drove-dev/drove/topology"
 )
 
-// A node's routes: the gateways in its rendezvous (highest random weight)
-// order, then, when every gateway has failed, the node itself reached
-// directly through this machine's ssh_config. Each node ranks every
-// gateway by a hash of the pair, so the order is the node's own and
-// stable: a gateway that is lost or failed to start moves only the nodes
-// that had it first, each to its own next gateway, spread over the others.
+// routedGateways reaches nodes by routes: a topology file's on the
+// controller (--topology), the rest of a route a controller sent on a
+// gateway. A node's first hop is a set of gateways, one of which (chosen
+// by a hash of the node's name, so a node keeps its gateway) is started
+// at its first node, as gatewayPool starts a --gateway; the node is asked
+// of it with the rest of the route, and that gateway does the same one
+// level down.
+type routedGateways struct {
+	p *gatewayPool // its start, dialer, binary and options; its own gws unused
 
-// routeHash is the hash of a gateway's or a node's name.
-func routeHash(s string) uint64 {
-	h := fnv.New64a()
-	_, _ = io.WriteString(h, s)
-	return h.Sum64()
+	mu  sync.Mutex
+	gws map[string]*gatewayConn // by gateway name, once started
 }
 
-// mix is splitmix64's finaliser: FNV alone barely changes its high bits
-// between names that differ in their last character.
-func mix(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	return x ^ x>>31
-}
-
-// order is the node's gateways, its first choice first.
-func (p *gatewayPool) order(node string) []*gatewayConn {
-	n := routeHash(node)
-	gws := slices.Clone(p.gws)
-	score := func(g *gatewayConn) uint64 { return mix(n ^ mix(g.weight)) }
-	slices.SortStableFunc(gws, func(a, b *gatewayConn) int { return cmp.Compare(score(b), score(a)) })
-	return gws
-}
-
-// routedHost is a node behind the gateways. It runs jobs through the
-// gateway of its route; when that gateway is lost, the jobs running
-// through it end with a *runner.RouteError (the scheduler requeues them
-// and keeps the node), and the next Run takes the node's next route.
-// Routes are tried in order and never again, so a node has at most one
-// RouteError per gateway; once every route has failed, Run fails with a
-// plain *runner.NodeError naming why each failed, and the node is evicted.
-type routedHost struct {
-	pool   *gatewayPool
-	name   string
-	spec   hostlist.Spec
-	routes []*gatewayConn
-	direct func(context.Context) (runner.Host, error) // nil: no direct route
-
-	mu     sync.Mutex
-	at     int          // the route in use or to try next; len(routes): directly
-	cur    runner.Host  // nil: connect at the next Run
-	via    *gatewayConn // cur's gateway, nil when direct
-	why    []string     // why the routes before at failed
-	closed bool
-}
-
-var _ runner.Host = (*routedHost)(nil)
-
-// connectLocked connects the node through its first route that works,
-// from at on. A gateway that cannot carry it (lost, failed to start) is
-// passed over; the node's own failure through a working gateway (it is
-// down, refuses the key) is the node's, and returned as it is.
-func (r *routedHost) connectLocked(ctx context.Context) error {
-	for ; r.at < len(r.routes); r.at++ {
-		g := r.routes[r.at]
-		if err := r.pool.ready(ctx, g); err != nil {
-			r.why = append(r.why, err.Error())
-			continue
-		}
-		h, err := g.cl.Connect(ctx, r.name, r.spec.Key())
+func newRoutedGateways(e *env, d *nodes.Dialer, binary string, opts gateway.Options) (*routedGateways, error) {
+	if binary == "" {
+		exe, err := os.Executable()
 		if err != nil {
-			if g.lost() {
-				r.why = append(r.why, g.cl.Err().Error())
-				continue
-			}
-			return err
+			return nil, fmt.Errorf("gateways: cannot find this drove's binary to send: %w", err)
 		}
-		r.cur, r.via = h, g
-		return nil
+		binary = exe
 	}
-	gone := "no gateway left (" + strings.Join(r.why, "; ") + ")"
-	if r.direct == nil || r.at > len(r.routes) {
-		return errors.New(gone)
-	}
-	r.at++ // directly is the last route
-	h, err := r.direct(ctx)
-	if err != nil {
-		return fmt.Errorf("%s; directly: %w", gone, err)
-	}
-	r.cur, r.via = h, nil
-	return nil
+	return &routedGateways{p: &gatewayPool{e: e, d: d, binary: binary, opts: opts}, gws: map[string]*gatewayConn{}}, nil
 }
 
-// route is the node's connection for a job, through its next route when
-// the current one's gateway is lost.
-func (r *routedHost) route(ctx context.Context) (runner.Host, *gatewayConn, error) {
+// connect connects node sp (called name in messages) along route, which
+// is not empty.
+func (r *routedGateways) connect(ctx context.Context, name string, sp hostlist.Spec, route [][]string) (runner.Host, error) {
+	gname := pickGateway(route[0], sp.Key())
+	r.mu.Lock()
+	g := r.gws[gname]
+	if g == nil {
+		g = &gatewayConn{spec: hostlist.Spec{Host: gname, Slots: 1}}
+		r.gws[gname] = g
+	}
+	r.mu.Unlock()
+	g.once.Do(func() { g.err = r.p.start(ctx, g) })
+	if g.err != nil {
+		return nil, g.err
+	}
+	return g.cl.ConnectVia(ctx, name, sp.Key(), route[1:])
+}
+
+// close ends every gateway's conversation: each kills what it still runs
+// (its own gateways' included) and exits.
+func (r *routedGateways) close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
-		return nil, nil, errors.New("closed")
-	}
-	if r.cur != nil && r.via != nil && r.via.lost() {
-		r.dropLocked(r.cur)
-	}
-	if r.cur == nil {
-		if err := r.connectLocked(ctx); err != nil {
-			return nil, nil, err
+	for _, g := range r.gws {
+		if g.cl != nil {
+			_ = g.cl.Close()
+			_ = g.conn.Close()
 		}
 	}
-	return r.cur, r.via, nil
 }
 
-// dropLocked leaves the route of h, a connection through a lost gateway,
-// for the next.
-func (r *routedHost) dropLocked(h runner.Host) {
-	if r.cur != h {
-		return // another job's end has moved on already
-	}
-	_ = h.Close()
-	r.why = append(r.why, r.via.cl.Err().Error())
-	r.cur, r.via = nil, nil
-	r.at++
+// pickGateway is the gateway of set that carries node: by a hash of the
+// node's name, so that it is the same in every run.
+func pickGateway(set []string, node string) string {
+	h := fnv.New32a()
+	_, _ = io.WriteString(h, node)
+	return set[int(h.Sum32()%uint32(len(set)))]
 }
 
-// Run runs cmd on the node through its route (see routedHost).
-func (r *routedHost) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) error {
-	h, via, err := r.route(ctx)
+// topologyRoutes is --topology: the routes of a topology file's tree
+// rooted at this machine.
+type topologyRoutes struct {
+	tree *topology.Tree
+	via  *routedGateways
+}
+
+// readTopology reads file and roots its tree at this machine's short host
+// name, as ClusterShell does. A bad file, or one without this machine, is
+// a bad-input error (exit 2) naming the file (and line).
+func readTopology(e *env, file string, groups *hostlist.Groups) (*topology.Tree, error) {
+	f, err := os.Open(file)
 	if err != nil {
-		return &runner.NodeError{Node: r.name, Err: err}
+		return nil, usageErrorf("--topology: %v", err)
 	}
-	err = h.Run(ctx, cmd, stdout, stderr)
-	var ne *runner.NodeError
-	if via != nil && errors.As(err, &ne) && via.lost() {
-		r.mu.Lock()
-		r.dropLocked(h)
-		r.mu.Unlock()
-		return &runner.NodeError{Node: r.name, Err: &runner.RouteError{Err: via.cl.Err()}}
+	defer f.Close()
+	top, err := topology.Parse(f, file, groups)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
 	}
-	return err
+	root, err := shortHostname(e)
+	if err != nil {
+		return nil, usageErrorf("--topology: this machine's host name: %v", err)
+	}
+	tree, err := top.Tree(root)
+	if err != nil {
+		var re *topology.RootError
+		if errors.As(err, &re) {
+			return nil, &exitError{code: exitUsage, err: err}
+		}
+		return nil, usageErrorf("--topology: %v", err)
+	}
+	return tree, nil
 }
 
-// Close closes the node's connection, on whichever route.
-func (r *routedHost) Close() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.closed = true
-	if r.cur == nil {
-		return nil
+// shortHostname is this machine's host name up to its first dot
+// (ClusterShell's name for the root of a topology).
+func shortHostname(e *env) (string, error) {
+	hn := os.Hostname
+	if e.hostname != nil {
+		hn = e.hostname
 	}
-	err := r.cur.Close()
-	r.cur = nil
-	return err
+	h, err := hn()
+	if err != nil {
+		return "", err
+	}
+	h, _, _ = strings.Cut(h, ".")
+	return h, nil
 }
 
-// lost reports whether a started gateway is gone.
-func (g *gatewayConn) lost() bool {
-	select {
-	case <-g.cl.Done():
-		return true
-	default:
-		return false
+// node is the runner node of sp reached along its route, or false when
+// the tree gives it none (it is reached directly) or t is nil.
+func (t *topologyRoutes) node(name string, sp hostlist.Spec) (runner.Node, bool) {
+	if t == nil {
+		return runner.Node{}, false
 	}
+	route := t.tree.Route(sp.Host)
+	if len(route) == 0 {
+		return runner.Node{}, false
+	}
+	via := t.via
+	return runner.Node{Name: name, Slots: sp.Slots, Connect: func(ctx context.Context) (runner.Host, error) {
+		return via.connect(ctx, name, sp, route)
+	}}, true
+}
+
+// useTopology makes fl reach its nodes along the routes of --topology,
+// if given, whose first gateways d reaches. The caller closes what it
+// returns (nil without --topology) when the run ends.
+func (g *gatewayFlags) useTopology(e *env, fl *fleetFlags, d *nodes.Dialer) (*topologyRoutes, error) {
+	if g.Topology == "" {
+		return nil, nil
+	}
+	if len(g.Gateway) > 0 {
+		return nil, usageErrorf("--topology and --gateway cannot be used together: the topology file names the gateways")
+	}
+	tree, err := readTopology(e, g.Topology, fl.nodeGroups(e))
+	if err != nil {
+		return nil, err
+	}
+	via, err := newRoutedGateways(e, d, g.GatewayBinary, gateway.Options{SSHConfig: g.GatewaySSHConfig, AcceptNew: fl.AcceptNew,
+		ConnectTimeout: int64(fl.ConnTimeout), Keepalive: int64(fl.Keepalive), Grace: int64(fl.Grace)})
+	if err != nil {
+		return nil, usageErrorf("--topology: %v", err)
+	}
+	fl.routes = &topologyRoutes{tree: tree, via: via}
+	return fl.routes, nil
+}
+
+// close ends the gateways the routes started.
+func (t *topologyRoutes) close() { t.via.close() }
+
+// describe writes host's route for --dry-run: each level's gateway set
+// folded, nearest the controller first, joined by " > "; "" for a node
+// reached directly (or without --topology).
+func (t *topologyRoutes) describe(host string) string {
+	if t == nil {
+		return ""
+	}
+	var levels []string
+	for _, set := range t.tree.Route(host) {
+		levels = append(levels, hostlist.Fold(set))
+	}
+	return strings.Join(levels, " > ")
 }

@@ -89,7 +89,7 @@ type cutPair struct {
 func newCutPair(t *testing.T, every time.Duration, misses int) *cutPair {
 	t.Helper()
 	p := &cutPair{served: make(chan error, 1), down: newLink(), up: newLink()}
-	connect := func(ctx context.Context, spec string, opts Options) (runner.Host, error) {
+	connect := func(ctx context.Context, spec string, route [][]string, opts Options) (runner.Host, error) {
 		return closeCounter{Host: &runner.Local{Grace: time.Second}, closes: &p.closes}, nil
 	}
 	go func() {
@@ -173,7 +173,7 @@ func TestCutGatewayIsLostWithinItsWindow(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the gateway did not give up its silent controller")
 	}
-	require.False(t, running(t, mark), "the job still runs on the node of a gateway cut from its controller")
+	testkit.WaitFor(t, 20*time.Second, "the job on the node of a gateway cut from its controller to be killed", func() bool { return !running(t, mark) })
 	require.Equal(t, int32(1), p.closes.Load(), "the node connection closed")
 }
 
@@ -247,5 +247,5 @@ func TestAbandonSaysWhy(t *testing.T) {
 	require.EqualError(t, err, "node local: gateway gw1 lost: its SSH connection is dead: no keepalive reply in 3s")
 	require.NoError(t, p.down.w.Close()) // what closing its session does
 	require.NoError(t, <-p.served)
-	require.False(t, running(t, mark))
+	testkit.WaitFor(t, 20*time.Second, "the job to be killed", func() bool { return !running(t, mark) })
 }
