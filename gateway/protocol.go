@@ -55,6 +55,9 @@ type Options struct {
 	// 0: no heartbeat.
 	Heartbeat       int64
 	HeartbeatMisses int
+	// MaxHandshakes bounds the gateway's SSH handshakes in progress at
+	// once; 0 keeps its default.
+	MaxHandshakes int
 }
 
 // Result is how a job ended, as the gateway's runner.Host said.
