@@ -37,8 +37,13 @@ func (o *Options) partCommand(p *Part) (string, error) {
 	if strings.ContainsAny(p.List, "\n\r") {
 		return "", partition.ErrMultiline
 	}
+	return o.partCommandKeep(p, o.partKeep(p.List)), nil
+}
+
+// partCommandKeep is partCommand with the keep check k (none when k.mode
+// is empty).
+func (o *Options) partCommandKeep(p *Part, k keep) string {
 	c := copytool.Command{Tool: o.Tool, List: p.List, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst, Stats: true}
-	k := o.partKeep(p.List)
 	if k.mode != "" {
 		c.ListExpr = keepListVar
 	}
@@ -50,7 +55,7 @@ func (o *Options) partCommand(p *Part) (string, error) {
 		c.Force = o.Delete && !o.LimitDelete
 		c.Source = o.rsyncSource()
 	}
-	return o.wrap(c, p.Log, "", k), nil
+	return o.wrap(c, p.Log, "", k)
 }
 
 // keepListVar is the shell text naming the list (or exclude file) that
@@ -139,6 +144,12 @@ func (o *Options) copyScript(kind, line, check, mark, log string, k keep) string
 // drove's view marker at the top of SRC (viewMarker): the node runs the
 // pass only if it sees it, and it is never copied.
 func (o *Options) finalCommand(mark string) string {
+	return o.finalCommandKeep(mark, o.finalKeep())
+}
+
+// finalCommandKeep is finalCommand with the keep check k (none when k.mode
+// is empty).
+func (o *Options) finalCommandKeep(mark string, k keep) string {
 	c := copytool.Command{Tool: o.Tool, Delete: o.Delete, Excludes: o.Excludes, Args: o.ToolArgs, Src: o.Src, Dst: o.Dst, Stats: true}
 	if mark != "" {
 		c.Excludes = append(slices.Clone(o.Excludes), "/"+mark)
@@ -150,7 +161,6 @@ func (o *Options) finalCommand(mark string) string {
 		c.EmptyDirs = true
 	}
 	c.LimitDelete, c.MaxDelete = o.LimitDelete, o.MaxDelete
-	k := o.finalKeep()
 	if k.mode != "" {
 		c.ExcludeFromExpr = keepListVar
 	}

@@ -443,6 +443,10 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 	what, cmd := "final pass", m.o.finalCommand(mark)
 	if cleanup {
 		what, cmd = "cleanup", m.o.cleanupCommand()
+	} else if mark == "" {
+		m.mu.Lock()
+		m.noteLocal(cmd, nil, m.o.finalKeep())
+		m.mu.Unlock()
 	}
 	nodes := m.fleet.runnerNodes(func(n Node) bool { return n.Local })
 	if len(nodes) == 0 && anyNode {

@@ -31,6 +31,9 @@ type fleet struct {
 	nodes  []Node
 	hosts  []runner.Host
 	broken []bool
+	// localCommand, when set, is the text a Local node runs for a job's
+	// text (see localkeep.go).
+	localCommand func(cmd string) string
 }
 
 func newFleet(nodes []Node) *fleet {
@@ -112,6 +115,15 @@ type keptHost struct {
 	runner.Host
 	f *fleet
 	i int
+}
+
+// Run runs cmd, or on a Local node what the fleet's localCommand makes of
+// it.
+func (k *keptHost) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) error {
+	if k.f.nodes[k.i].Local && k.f.localCommand != nil {
+		cmd = k.f.localCommand(cmd)
+	}
+	return k.Host.Run(ctx, cmd, stdout, stderr)
 }
 
 func (k *keptHost) Close() error {

@@ -157,6 +157,10 @@ type migration struct {
 	keptSeen map[string]bool
 	// outcomes are the copy's job outcomes (outcome.go).
 	outcomes *outcomes
+	// anyLocal: a node is Local; localJobs are the copy jobs that run a
+	// keep check, by the SHA-256 of their text (localkeep.go).
+	anyLocal  bool
+	localJobs map[[32]byte]localJob
 }
 
 // remoteDst reports whether Dst is an rclone remote.
@@ -294,6 +298,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	m := &migration{o: o, j: j, made: made, fleet: newFleet(o.Nodes), busy: map[string]int{}}
 	defer m.fleet.close()
+	m.fleet.localCommand = m.localCommand
+	for _, n := range o.Nodes {
+		m.anyLocal = m.anyLocal || n.Local
+	}
 	m.prog.Start = start
 	m.res.Resumed = st.header != nil
 	if err := m.header(st); err != nil {
@@ -425,5 +433,6 @@ func (m *migration) job(p *Part) (jobs.Job, error) {
 		return jobs.Job{}, err
 	}
 	m.parts = append(m.parts, p)
+	m.noteLocal(cmd, p, m.o.partKeep(p.List))
 	return jobs.Job{Seq: len(m.parts), Cmd: cmd, Origin: p.Name()}, nil
 }
