@@ -88,7 +88,7 @@ func gatewayConnector(e *env) (connect gateway.Connector, closeGateways func()) 
 
 // gatewayPool is the controller's gateways (--gateway): each node that is
 // not ':' goes through the first gateway of its own order that works
-// (rendezvous hashing, gateway_route.go), so a node keeps its gateway when
+// (rendezvous hashing, gateway_reroute.go), so a node keeps its gateway when
 // node files are re-read, and a lost gateway's nodes, and only they, move
 // to their next one. A gateway is started at its first node's connect; one
 // that failed to start or was lost is not tried again in the run.
@@ -147,7 +147,7 @@ func (p *gatewayPool) ready(ctx context.Context, g *gatewayConn) error {
 }
 
 // connect connects node sp through its first working gateway, or, when
-// none is left, directly (see gateway_route.go).
+// none is left, directly (see gateway_reroute.go).
 func (p *gatewayPool) connect(ctx context.Context, name string, sp hostlist.Spec, direct func(context.Context) (runner.Host, error)) (runner.Host, error) {
 	r := &routedHost{pool: p, name: name, spec: sp, routes: p.order(sp.Key()), direct: direct}
 	r.mu.Lock()
