@@ -181,18 +181,7 @@ func (c *fleetFlags) poolNodes(specs []hostlist.Spec, d *nodes.Dialer) []runner.
 			}})
 			continue
 		}
-		if c.gw != nil {
-			gw := c.gw
-			out = append(out, runner.Node{Name: name, Slots: sp.Slots, Connect: func(ctx context.Context) (runner.Host, error) {
-				return gw.connect(ctx, name, sp)
-			}})
-			continue
-		}
-		if n, ok := c.routes.node(name, sp); ok {
-			out = append(out, n)
-			continue
-		}
-		out = append(out, runner.Node{Name: name, Slots: sp.Slots, Connect: func(ctx context.Context) (runner.Host, error) {
+		direct := func(ctx context.Context) (runner.Host, error) {
 			t, err := d.Resolve(sp)
 			if err != nil {
 				return nil, err
@@ -213,7 +202,20 @@ func (c *fleetFlags) poolNodes(specs []hostlist.Spec, d *nodes.Dialer) []runner.
 				return nil, err // not a typed nil in the interface
 			}
 			return h, nil
-		}})
+		}
+		if c.gw != nil {
+			// Through a gateway; directly once none is left.
+			gw := c.gw
+			out = append(out, runner.Node{Name: name, Slots: sp.Slots, Connect: func(ctx context.Context) (runner.Host, error) {
+				return gw.connect(ctx, name, sp, direct)
+			}})
+			continue
+		}
+		if n, ok := c.routes.node(name, sp); ok {
+			out = append(out, n)
+			continue
+		}
+		out = append(out, runner.Node{Name: name, Slots: sp.Slots, Connect: direct})
 	}
 	return out
 }

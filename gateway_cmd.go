@@ -3,10 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
-	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/drove-dev/drove/gateway"
@@ -88,24 +87,28 @@ func gatewayConnector(e *env) (connect gateway.Connector, closeGateways func()) 
 }
 
 // gatewayPool is the controller's gateways (--gateway): each node that is
-// not ':' goes through one of them, chosen by a hash of its name, so a
-// node keeps its gateway when node files are re-read. A gateway is
-// started at its first node's connect.
+// not ':' goes through the first gateway of its own order that works
+// (rendezvous hashing, gateway_reroute.go), so a node keeps its gateway when
+// node files are re-read, and a lost gateway's nodes, and only they, move
+// to their next one. A gateway is started at its first node's connect; one
+// that failed to start or was lost is not tried again in the run.
 type gatewayPool struct {
-	e      *env
-	d      *nodes.Dialer
-	binary string
-	opts   gateway.Options
-	gws    []*gatewayConn
-	sum    func() (string, error) // binary's SHA-256, computed once for all gateways
+	e       *env
+	d       *nodes.Dialer
+	binary  string
+	opts    gateway.Options
+	gws     []*gatewayConn
+	sum     func() (string, error) // binary's SHA-256, computed once for all gateways
+	closing atomic.Bool            // close was called: a gateway's end is no loss
 }
 
 type gatewayConn struct {
-	spec hostlist.Spec
-	once sync.Once
-	cl   *gateway.Client
-	conn *ssh.Client
-	err  error
+	spec   hostlist.Spec
+	weight uint64 // the hash of its name, for the rendezvous
+	once   sync.Once
+	cl     *gateway.Client
+	conn   *ssh.Client
+	err    error
 }
 
 func newGatewayPool(e *env, d *nodes.Dialer, specs []hostlist.Spec, binary string, opts gateway.Options) (*gatewayPool, error) {
@@ -122,21 +125,37 @@ func newGatewayPool(e *env, d *nodes.Dialer, specs []hostlist.Spec, binary strin
 		if sp.Local() {
 			return nil, usageErrorf("--gateway: ':' (this machine) cannot be a gateway")
 		}
-		p.gws = append(p.gws, &gatewayConn{spec: sp})
+		p.gws = append(p.gws, &gatewayConn{spec: sp, weight: routeHash(sp.Key())})
 	}
 	return p, nil
 }
 
-// connect connects node sp through its gateway.
-func (p *gatewayPool) connect(ctx context.Context, name string, sp hostlist.Spec) (runner.Host, error) {
-	h := fnv.New32a()
-	_, _ = io.WriteString(h, sp.Key())
-	g := p.gws[int(h.Sum32()%uint32(len(p.gws)))]
-	g.once.Do(func() { g.err = p.start(ctx, g) })
+// ready starts g if it was not started yet (with ctx's values but not its
+// end: the start is bounded by its own timeouts, and other nodes wait on
+// it), and says why g cannot carry a node now (nil when it can).
+func (p *gatewayPool) ready(ctx context.Context, g *gatewayConn) error {
+	g.once.Do(func() { g.err = p.start(context.WithoutCancel(ctx), g) })
 	if g.err != nil {
-		return nil, g.err
+		return g.err
 	}
-	return g.cl.Connect(ctx, name, sp.Key())
+	select {
+	case <-g.cl.Done():
+		return g.cl.Err()
+	default:
+		return nil
+	}
+}
+
+// connect connects node sp through its first working gateway, or, when
+// none is left, directly (see gateway_reroute.go).
+func (p *gatewayPool) connect(ctx context.Context, name string, sp hostlist.Spec, direct func(context.Context) (runner.Host, error)) (runner.Host, error) {
+	r := &routedHost{pool: p, name: name, spec: sp, routes: p.order(sp.Key()), direct: direct}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.connectLocked(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // start dials the gateway, and starts drove there.
@@ -155,30 +174,47 @@ func (p *gatewayPool) start(ctx context.Context, g *gatewayConn) error {
 		_ = conn.Close()
 		return fmt.Errorf("gateway %s: %w", name, err)
 	}
-	cl, err := gateway.Start(ctx, conn, gateway.StartOptions{Name: name, Binary: p.binary, BinarySum: sum, Options: p.opts,
+	// The heartbeat has the keepalives' window: a gateway that says
+	// nothing for as long as its sshd may is lost.
+	interval := t.ServerAliveInterval
+	if p.opts.Keepalive > 0 {
+		interval = time.Duration(p.opts.Keepalive)
+	}
+	o := p.opts
+	o.Heartbeat, o.HeartbeatMisses = int64(interval), t.ServerAliveCountMax
+	cl, err := gateway.Start(ctx, conn, gateway.StartOptions{Name: name, Binary: p.binary, BinarySum: sum, Options: o,
 		Serve:  func(nonce string) string { return "gateway --ready " + nonce },
 		Stderr: runner.NewOutput(p.e.stderr).Writer("drove: gateway " + name + ": "), Timeout: max(t.ConnectTimeout, 30*time.Second)})
 	if err != nil {
 		_ = conn.Close()
 		return err
 	}
-	interval := t.ServerAliveInterval
-	if p.opts.Keepalive > 0 {
-		interval = time.Duration(p.opts.Keepalive)
-	}
 	if interval > 0 {
-		go keepalive.Watch(conn, cl.Done(), interval, t.ServerAliveCountMax, nil)
+		go keepalive.Watch(conn, cl.Done(), interval, t.ServerAliveCountMax, func(err error) {
+			cl.Abandon(fmt.Errorf("its SSH connection is dead: %w", err))
+			_ = conn.Close()
+		})
 	}
 	g.cl, g.conn = cl, conn
+	go func() {
+		<-cl.Done()
+		_ = conn.Close()
+		if !p.closing.Load() {
+			fmt.Fprintf(p.e.stderr, "drove: %v: its nodes take their next route\n", cl.Err())
+		}
+	}()
 	return nil
 }
 
 // close ends every gateway's conversation: each kills what it still runs
 // and exits.
 func (p *gatewayPool) close() {
+	p.closing.Store(true)
 	for _, g := range p.gws {
 		if g.cl != nil {
 			_ = g.cl.Close()
+		}
+		if g.conn != nil {
 			_ = g.conn.Close()
 		}
 	}

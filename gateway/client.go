@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/drove-dev/drove/runner"
 )
@@ -14,12 +16,16 @@ import (
 // for the nodes behind it. Every wait ends when the gateway goes away (its
 // session's output ends), with a *runner.NodeError for each node.
 type Client struct {
-	name   string
-	c      *conn
-	done   chan struct{} // closed when the gateway is gone; err says why
-	closer io.Closer     // the gateway's session, when Start made it
+	name string
+	c    *conn
+	done chan struct{} // closed when the gateway is gone; err says why
+	lost sync.Once
+	// waiting is when the reader started waiting for the frame it waits
+	// for (UnixNano), 0 while it hands a frame on (the heartbeat's clock).
+	waiting atomic.Int64
 
 	mu       sync.Mutex
+	closer   io.Closer // the gateway's session, when Start made it
 	err      error
 	next     uint64
 	connects map[uint64]chan string // node ID -> the connect's error text ("" ok)
@@ -34,7 +40,8 @@ type job struct {
 
 // NewClient says hello on r and w (a gateway's session) and waits for the
 // answer; the caller bounds that wait by closing r. name is the gateway's,
-// for messages.
+// for messages. With opts.Heartbeat set, a gateway that says nothing for
+// longer than opts.ControllerWindow() is given up (heartbeat.go).
 func NewClient(name string, r io.Reader, w io.Writer, opts Options) (*Client, error) {
 	c := newConn(r, w)
 	if err := c.send(&frame{Kind: kindHello, Hello: &Hello{Version: Version, Options: opts}}); err != nil {
@@ -53,16 +60,49 @@ func NewClient(name string, r io.Reader, w io.Writer, opts Options) (*Client, er
 	}
 	cl := &Client{name: name, c: c, done: make(chan struct{}), connects: map[uint64]chan string{}, jobs: map[uint64]*job{}}
 	go cl.read()
+	if h := heartbeatOf(opts); h.every > 0 {
+		go cl.watch(h)
+	}
 	return cl, nil
 }
 
 // Close ends the conversation: the gateway kills what it runs, closes its
 // node connections and exits.
 func (cl *Client) Close() error {
-	if cl.closer != nil {
-		return cl.closer.Close()
+	cl.mu.Lock()
+	c := cl.closer
+	cl.mu.Unlock()
+	if c != nil {
+		return c.Close()
 	}
 	return nil
+}
+
+func (cl *Client) setCloser(c io.Closer) {
+	cl.mu.Lock()
+	cl.closer = c
+	cl.mu.Unlock()
+}
+
+// Abandon gives the gateway up with err, the caller's reason (its SSH
+// connection's keepalives went unanswered): every wait on it ends with
+// "gateway NAME lost: err" and its session is closed. A gateway already
+// gone keeps its first reason.
+func (cl *Client) Abandon(err error) { cl.lose(err) }
+
+// lose gives the gateway up, once: every wait on it ends with err, and its
+// session (when Start made it) is closed.
+func (cl *Client) lose(err error) {
+	cl.lost.Do(func() {
+		cl.mu.Lock()
+		cl.err = fmt.Errorf("gateway %s lost: %w", cl.name, err)
+		c := cl.closer
+		cl.mu.Unlock()
+		close(cl.done)
+		if c != nil {
+			go func() { _ = c.Close() }() // may wait on a dead network
+		}
+	})
 }
 
 // Done is closed when the gateway is gone; Err then says why.
@@ -79,7 +119,9 @@ func (cl *Client) read() {
 	var err error
 	for {
 		var f *frame
+		cl.waiting.Store(time.Now().UnixNano())
 		f, err = cl.c.recv()
+		cl.waiting.Store(0)
 		if err != nil {
 			break
 		}
@@ -114,10 +156,7 @@ func (cl *Client) read() {
 	if errors.Is(err, io.EOF) {
 		err = errors.New("its session ended")
 	}
-	cl.mu.Lock()
-	cl.err = fmt.Errorf("gateway %s lost: %w", cl.name, err)
-	cl.mu.Unlock()
-	close(cl.done)
+	cl.lose(err)
 }
 
 func (cl *Client) id() uint64 {

@@ -126,10 +126,15 @@ func Start(ctx context.Context, client *ssh.Client, so StartOptions) (*Client, e
 		_ = sess.Close()
 		return nil, err
 	}
-	cl.closer = closerFunc(func() error {
+	cl.setCloser(closerFunc(func() error {
 		_ = stdin.Close() // EOF: the gateway kills its jobs and exits
 		return sess.Close()
-	})
+	}))
+	select {
+	case <-cl.Done(): // given up before the closer was set
+		_ = sess.Close()
+	default:
+	}
 	return cl, nil
 }
 

@@ -12,8 +12,10 @@ import (
 // Version is the protocol's version: a controller and a gateway that say
 // different versions refuse each other in the hello. Version 2: a Connect
 // names the rest of the node's route (gateways of gateways), which a
-// version-1 gateway would ignore and reach the node directly.
-const Version = "drove-gateway/2"
+// version-1 gateway would ignore and reach the node directly. Version 3
+// added the heartbeat (kindPing, kindPong, Options.Heartbeat), which an
+// older gateway would refuse as an unknown frame.
+const Version = "drove-gateway/3"
 
 // kind is a frame's meaning.
 type kind uint8
@@ -27,6 +29,8 @@ const (
 	kindDone                      // gateway: job ID ended as Result says
 	kindCancel                    // controller: kill job ID (a timeout, Ctrl-C)
 	kindClose                     // controller: close node ID's connection
+	kindPing                      // controller: are you there? (ID counts them)
+	kindPong                      // gateway: the answer to ping ID
 )
 
 // Hello opens a conversation: the controller sends its own, the gateway
@@ -45,6 +49,12 @@ type Options struct {
 	ConnectTimeout int64
 	Keepalive      int64
 	Grace          int64
+	// Heartbeat is the interval of the controller's pings; a gateway that
+	// hears nothing from its controller for Heartbeat*HeartbeatMisses
+	// (HeartbeatMisses < 1 counts as 1) gives it up as gone (heartbeat.go).
+	// 0: no heartbeat.
+	Heartbeat       int64
+	HeartbeatMisses int
 	// MaxHandshakes bounds the gateway's SSH handshakes in progress at
 	// once; 0 keeps its default.
 	MaxHandshakes int
@@ -89,20 +99,38 @@ type frame struct {
 // conn sends and receives frames on one byte stream. Send is safe for
 // concurrent use; recv is for one goroutine.
 type conn struct {
-	mu  sync.Mutex
-	bw  *bufio.Writer
-	enc *gob.Encoder
-	dec *gob.Decoder
+	sem      chan struct{} // held by the one send under way
+	dead     chan struct{} // closed by shut
+	shutOnce sync.Once
+	bw       *bufio.Writer
+	enc      *gob.Encoder
+	dec      *gob.Decoder
 }
 
 func newConn(r io.Reader, w io.Writer) *conn {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	return &conn{bw: bw, enc: gob.NewEncoder(bw), dec: gob.NewDecoder(bufio.NewReaderSize(r, 64<<10))}
+	return &conn{sem: make(chan struct{}, 1), dead: make(chan struct{}), bw: bw, enc: gob.NewEncoder(bw), dec: gob.NewDecoder(bufio.NewReaderSize(r, 64<<10))}
 }
 
+// errShut is a send on a conn given up for silent (shut).
+var errShut = errors.New("gateway: send: the other side went silent")
+
+// shut makes every send not yet writing fail at once with errShut: the
+// other side went silent, and a write to it could block for good.
+func (c *conn) shut() { c.shutOnce.Do(func() { close(c.dead) }) }
+
 func (c *conn) send(f *frame) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	select {
+	case c.sem <- struct{}{}:
+	case <-c.dead:
+		return errShut
+	}
+	defer func() { <-c.sem }()
+	select {
+	case <-c.dead:
+		return errShut
+	default:
+	}
 	if err := c.enc.Encode(f); err != nil {
 		return fmt.Errorf("gateway: send: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/drove-dev/drove/runner"
 )
@@ -19,9 +20,14 @@ type Connector func(ctx context.Context, spec string, route [][]string, opts Opt
 
 // Serve is a gateway's side of one conversation: it answers the
 // controller's hello, then connects nodes and runs jobs as asked, until r
-// ends (the controller closed the session, or died) or ctx is done. Then
-// it kills every job still running, waits for them to end, closes every
-// node's connection and returns: nil when r ended cleanly.
+// ends (the controller closed the session, or died), ctx is done, or the
+// controller, which asked for a heartbeat, says nothing for its window
+// (heartbeat.go; Serve then returns a *SilentError). Then it kills every
+// job still running, waits for them to end, closes every node's
+// connection and returns: nil when r ended cleanly. After a silence it
+// waits for the jobs at most the grace and a margin (a job whose output
+// cannot be sent may never end otherwise), and one goroutine may be left
+// reading r until r ends.
 func Serve(ctx context.Context, r io.Reader, w io.Writer, connect Connector) error {
 	c := newConn(r, w)
 	f, err := c.recv()
@@ -44,31 +50,88 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, connect Connector) err
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s := &server{c: c, opts: opts, connect: connect, hosts: map[uint64]*served{}, jobs: map[uint64]context.CancelFunc{}}
-	defer s.shutdown()
+	frames := make(chan *frame, 16)
+	ended := make(chan error, 1)
+	go func() {
+		for {
+			f, err := c.recv()
+			if err != nil {
+				ended <- err
+				return
+			}
+			select {
+			case frames <- f:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	pongs := make(chan uint64, 1)
+	go func() {
+		for {
+			select {
+			case id := <-pongs:
+				_ = c.send(&frame{Kind: kindPong, ID: id})
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var silence <-chan time.Time
+	hb := heartbeatOf(opts)
+	var timer *time.Timer
+	if hb.every > 0 {
+		timer = time.NewTimer(hb.gatewayWindow())
+		defer timer.Stop()
+		silence = timer.C
+	}
 	for {
-		f, err := c.recv()
-		if err != nil {
+		select {
+		case f := <-frames:
+			if timer != nil {
+				timer.Reset(hb.gatewayWindow())
+			}
+			if err := s.handle(ctx, f, pongs); err != nil {
+				s.shutdown(0)
+				return err
+			}
+		case err := <-ended:
+			s.shutdown(0)
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
 			return err
-		}
-		if ctx.Err() != nil {
+		case <-ctx.Done():
+			s.shutdown(0)
 			return ctx.Err()
-		}
-		switch f.Kind {
-		case kindConnect:
-			s.startConnect(ctx, f.ID, f.Text, f.Route)
-		case kindRun:
-			s.startJob(ctx, f.ID, f.Node, f.Text)
-		case kindCancel:
-			s.cancelJob(f.ID)
-		case kindClose:
-			s.closeHost(f.ID)
-		default:
-			return fmt.Errorf("gateway: unexpected frame kind %d from the controller", f.Kind)
+		case <-silence:
+			c.shut()
+			s.shutdown(max(time.Duration(opts.Grace), 5*time.Second) + 5*time.Second)
+			return &SilentError{Who: "the controller", For: hb.gatewayWindow()}
 		}
 	}
+}
+
+// handle does what one frame from the controller asks.
+func (s *server) handle(ctx context.Context, f *frame, pongs chan<- uint64) error {
+	switch f.Kind {
+	case kindConnect:
+		s.startConnect(ctx, f.ID, f.Text, f.Route)
+	case kindRun:
+		s.startJob(ctx, f.ID, f.Node, f.Text)
+	case kindCancel:
+		s.cancelJob(f.ID)
+	case kindClose:
+		s.closeHost(f.ID)
+	case kindPing:
+		select {
+		case pongs <- f.ID:
+		default: // a pong is still waiting to be sent: it answers for this one too
+		}
+	default:
+		return fmt.Errorf("gateway: unexpected frame kind %d from the controller", f.Kind)
+	}
+	return nil
 }
 
 // served is one node's connection on the gateway: host once connected.
@@ -160,14 +223,26 @@ func (s *server) closeHost(id uint64) {
 	}()
 }
 
-// shutdown kills what runs, waits for it, and closes every connection.
-func (s *server) shutdown() {
+// shutdown kills what runs, waits for it (at most bound, when positive),
+// and closes every connection.
+func (s *server) shutdown(bound time.Duration) {
 	s.mu.Lock()
 	for _, cancel := range s.jobs {
 		cancel()
 	}
 	s.mu.Unlock()
-	s.wg.Wait()
+	ended := make(chan struct{})
+	go func() { s.wg.Wait(); close(ended) }()
+	var timeout <-chan time.Time
+	if bound > 0 {
+		t := time.NewTimer(bound)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-ended:
+	case <-timeout:
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, sv := range s.hosts {

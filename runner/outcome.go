@@ -48,6 +48,9 @@ func (p *pool) done(r result) {
 	}
 	ev.Kind = JobFailed
 	if js.pin != nil {
+		if isNodeErr && p.rerunPinned(js, n, ev, freed) {
+			return
+		}
 		p.failWith(js, ev, "")
 		p.slotFree(n, freed)
 		return
@@ -69,6 +72,10 @@ func (p *pool) done(r result) {
 		if p.requeueOrFail(js, ev) {
 			p.judge(js, true, failedOnNodes)
 		}
+	case isNodeErr && rerouted(r.err) && n.state == nodeUp:
+		// The node's route failed, not the node: it stays, and its Host
+		// takes another route at its next Run (route.go).
+		p.requeueOrFail(js, ev)
 	case isNodeErr, p.cfg.OnFailure == Evict:
 		ev.Evicted = n.state == nodeUp
 		if isNodeErr {
