@@ -184,7 +184,8 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 			gspecs = append(gspecs, sp...)
 		}
 		gw, err := newGatewayPool(e, dialer, gspecs, c.GatewayBinary, gateway.Options{SSHConfig: c.GatewaySSHConfig, AcceptNew: c.AcceptNew,
-			ConnectTimeout: int64(c.ConnTimeout), Keepalive: int64(c.Keepalive), Grace: int64(c.Grace)})
+			ConnectTimeout: int64(c.ConnTimeout), Keepalive: int64(c.Keepalive), Grace: int64(c.Grace),
+			Blocks: c.Gather}) // identical output crosses once per gateway
 		if err != nil {
 			return err
 		}

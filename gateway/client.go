@@ -24,6 +24,7 @@ type Client struct {
 	next     uint64
 	connects map[uint64]chan string // node ID -> the connect's error text ("" ok)
 	jobs     map[uint64]*job
+	blocks   blockStore // the output blocks the gateway sent (Options.Blocks)
 }
 
 type job struct {
@@ -51,7 +52,7 @@ func NewClient(name string, r io.Reader, w io.Writer, opts Options) (*Client, er
 		}
 		return nil, &VersionError{Got: got}
 	}
-	cl := &Client{name: name, c: c, done: make(chan struct{}), connects: map[uint64]chan string{}, jobs: map[uint64]*job{}}
+	cl := &Client{name: name, c: c, done: make(chan struct{}), connects: map[uint64]chan string{}, jobs: map[uint64]*job{}, blocks: blockStore{}}
 	go cl.read()
 	return cl, nil
 }
@@ -90,7 +91,14 @@ func (cl *Client) read() {
 				delete(cl.connects, f.ID)
 				ch <- f.Err
 			}
-		case kindOut:
+		case kindOut, kindBlock, kindBlockRef:
+			data := f.Data
+			if f.Kind != kindOut {
+				if data, err = cl.blocks.data(f); err != nil {
+					break // a protocol error: the conversation ends
+				}
+				f.Stream = 1
+			}
 			if j := cl.jobs[f.ID]; j != nil && j.werr == nil {
 				w := j.stdout
 				if f.Stream == 2 {
@@ -99,7 +107,7 @@ func (cl *Client) read() {
 				// Written with the lock held: a job's output keeps its
 				// order, and a slow writer slows the gateway, as it would
 				// slow a node.
-				if _, werr := w.Write(f.Data); werr != nil {
+				if _, werr := w.Write(data); werr != nil {
 					j.werr = werr
 				}
 			}
@@ -110,6 +118,9 @@ func (cl *Client) read() {
 			}
 		}
 		cl.mu.Unlock()
+		if err != nil {
+			break
+		}
 	}
 	if errors.Is(err, io.EOF) {
 		err = errors.New("its session ended")

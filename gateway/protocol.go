@@ -43,6 +43,7 @@ type Options struct {
 	ConnectTimeout int64
 	Keepalive      int64
 	Grace          int64
+	Blocks         bool // send each job's stdout as blocks by hash (blocks.go), for --gather
 }
 
 // Result is how a job ended, as the gateway's runner.Host said.

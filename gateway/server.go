@@ -42,6 +42,9 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, connect Connector) err
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s := &server{c: c, opts: opts, connect: connect, hosts: map[uint64]*served{}, jobs: map[uint64]context.CancelFunc{}}
+	if opts.Blocks {
+		s.blocks = newBlockSender(c)
+	}
 	defer s.shutdown()
 	for {
 		f, err := c.recv()
@@ -79,6 +82,7 @@ type server struct {
 	c       *conn
 	opts    Options
 	connect Connector
+	blocks  *blockSender // nil unless Options.Blocks
 	wg      sync.WaitGroup
 
 	mu    sync.Mutex
@@ -127,7 +131,15 @@ func (s *server) startJob(ctx context.Context, id, node uint64, cmd string) {
 		} else if <-sv.ready; sv.host == nil {
 			err = &runner.NodeError{Err: errors.New("gateway: the node is not connected")}
 		} else {
-			err = sv.host.Run(jctx, cmd, &outWriter{c: s.c, id: id, stream: 1}, &outWriter{c: s.c, id: id, stream: 2})
+			var stdout io.Writer = &outWriter{c: s.c, id: id, stream: 1}
+			bw := &blockWriter{s: s.blocks, id: id}
+			if s.blocks != nil {
+				stdout = bw
+			}
+			err = sv.host.Run(jctx, cmd, stdout, &outWriter{c: s.c, id: id, stream: 2})
+			if s.blocks != nil {
+				_ = bw.flush() // an error: the controller is gone
+			}
 		}
 		_ = s.c.send(&frame{Kind: kindDone, ID: id, Result: resultOf(err)})
 	}()
