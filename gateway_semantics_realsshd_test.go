@@ -4,11 +4,13 @@ package main
 
 import (
 	"bufio"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -135,6 +137,49 @@ func TestRealSSHGatewaySemantics(t *testing.T) {
 		b.noneLeft(t, "")
 	})
 
+	t.Run("node killed or cut", func(t *testing.T) {
+		// A node behind one gateway dies (its sshd and sessions killed) or
+		// hangs (stopped) mid-job: it is evicted and its job requeued on
+		// the node behind the other gateway, as flat.
+		lost, good := twoSides(t)
+		n := b.c.Nodes[nodeIndex(lost)]
+		for _, how := range []string{"killed", "frozen"} {
+			runs := map[bool]result{}
+			for _, through := range []bool{false, true} {
+				started := filepath.Join(b.dir, "started-"+how)
+				var js []string
+				for i := range 4 {
+					js = append(js, "-j", fmt.Sprintf(`case "$SSH_CONNECTION" in *" %s "*) touch %s;; esac; sleep 2; echo job %d`, n.Host, started, i))
+				}
+				done := make(chan result, 1)
+				go func() {
+					done <- drove(t, nil, nil, b.args(through, append([]string{"-n", lost, "-n", good, "--keepalive", "1s"}, js...)...)...)
+				}()
+				testkit.WaitFor(t, 60*time.Second, "a job on "+lost, func() bool { _, err := os.Stat(started); return err == nil })
+				if how == "killed" {
+					n.Kill(t)
+				} else {
+					n.Freeze(t)
+				}
+				r := <-done
+				if how == "killed" {
+					n.Restart(t)
+				} else {
+					n.Thaw(t)
+				}
+				require.NoError(t, os.Remove(started))
+				require.Equal(t, exitOK, r.code, r.stderr)
+				require.Regexp(t, `drove: (evicted node|node) `+lost+`\b.*requeued`, r.stderr)
+				for i := range 4 {
+					require.Contains(t, r.stdout, fmt.Sprintf("job %d\n", i))
+				}
+				runs[through] = r
+			}
+			require.Equal(t, eventLines(runs[false].stderr), eventLines(runs[true].stderr), how)
+		}
+		b.noneLeft(t, "")
+	})
+
 	t.Run("max-attempts", func(t *testing.T) {
 		// A job that fails everywhere fails after 2 nodes and they come
 		// back; the good jobs all run.
@@ -219,6 +264,34 @@ func TestRealSSHGatewaySemantics(t *testing.T) {
 			require.Contains(t, r.stderr, "nothing left to run")
 		}
 		require.Equal(t, jobLogRows(t, logs[false]), jobLogRows(t, logs[true]), "the same rows but for times, after resuming")
+		b.noneLeft(t, "")
+	})
+
+	t.Run("results and -S", func(t *testing.T) {
+		// --results keeps each job's bytes exactly (here with --gather, so
+		// through the gateways stdout crosses as blocks by hash), and -S
+		// exits with the largest status, as flat.
+		random := filepath.Join(b.dir, "random")
+		rnd := make([]byte, 200000)
+		_, _ = rand.Read(rnd)
+		require.NoError(t, os.WriteFile(random, rnd, 0o644))
+		js := []string{"-j", "echo out; echo err >&2", "-j", "printf 'no newline'", "-j", "exit 3", "-j", "exit 9",
+			"-j", "cat " + random, "-j", "cat " + random + "; echo tail"}
+		dirs := map[bool]map[string]string{}
+		for _, through := range []bool{false, true} {
+			dir := filepath.Join(t.TempDir(), "results")
+			r := drove(t, nil, nil, b.args(through, append([]string{"-n", "node3", "--on-failure", "keep", "-S", "-b", "--results", dir}, js...)...)...)
+			require.Equal(t, 9, r.code, r.stderr)
+			dirs[through] = resultFiles(t, dir)
+		}
+		keys := slices.Sorted(maps.Keys(dirs[false]))
+		require.Len(t, keys, 6*3, "%q", keys)
+		i := slices.IndexFunc(keys, func(k string) bool { return strings.HasPrefix(k, "000005") && strings.HasSuffix(k, "/stdout") })
+		require.True(t, i >= 0 && dirs[false][keys[i]] == string(rnd), "job 5's stdout in %q", keys)
+		require.Equal(t, keys, slices.Sorted(maps.Keys(dirs[true])))
+		for _, k := range keys {
+			require.True(t, dirs[false][k] == dirs[true][k], "%s differs: %.200q through vs %.200q flat", k, dirs[true][k], dirs[false][k])
+		}
 		b.noneLeft(t, "")
 	})
 
@@ -337,6 +410,29 @@ func jobLogRows(t *testing.T, path string) []string {
 		rows = append(rows, strings.Join(f, "\t"))
 	}
 	return rows
+}
+
+// resultFiles is a --results directory's files by path: stdout and
+// stderr as they are, meta.json without times.
+func resultFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.Name() == "meta.json" {
+			b = regexp.MustCompile(`"(start|duration_s)":[^,}]*`).ReplaceAll(b, nil)
+		}
+		files[rel] = string(b)
+		return nil
+	}))
+	return files
 }
 
 // eventSummary is an events file's lines without their times, sorted.
