@@ -38,7 +38,7 @@ type fleetFlags struct {
 	ReadmitAfter time.Duration `placeholder:"DURATION" help:"Probe an evicted node after DURATION (a new connection and 'true') and readmit it if it passes; up to 3 probes, each waiting twice as long. Off by default (clstr evicts for good)."`
 
 	excluded []hostlist.Spec  // nodes left out of every list (run's -x), not a flag
-	gw       *gatewayPool     // run's --gateway: nodes are reached through these, not a flag
+	gw       *gatewayPool     // --gateway: nodes are reached through these, not a flag
 	groups   *hostlist.Groups // ClusterShell's node groups, read at the first @group
 }
 

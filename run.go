@@ -10,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/drove-dev/drove/gateway"
 	"github.com/drove-dev/drove/hostlist"
 	"github.com/drove-dev/drove/internal/shquote"
 	"github.com/drove-dev/drove/jobs"
@@ -44,11 +43,8 @@ type RunCmd struct {
 	StatusFile   string `placeholder:"FILE" help:"Keep FILE holding a JSON snapshot of the run (counts, nodes, running jobs, ETA), replaced atomically about once a second."`
 	DryRun       bool   `help:"Print the resolved nodes (user, address, port, slots, jump host, identities) and the jobs that would run, without connecting."`
 
-	Gateway          []string `sep:"none" placeholder:"SPEC" help:"Reach the nodes through these drove gateways (a node list, @groups included): drove starts itself on each gateway over SSH (sending its own binary, checked by SHA-256, into ~/.cache/drove/ there when missing) and each node but ':' is reached from one of them, so the gateways, not this machine, pay for the nodes' connections. Every other flag means the same. Repeatable."`
-	GatewayBinary    string   `placeholder:"FILE" help:"The drove binary to send to gateways that lack it (default: this drove), e.g. one built for the gateways' OS and architecture."`
-	GatewaySSHConfig string   `name:"gateway-ssh-config" placeholder:"FILE" help:"The ssh_config file, on the gateways, with which they reach the nodes (default: their user's own)."`
-
-	fleetFlags `embed:""`
+	gatewayFlags `embed:""`
+	fleetFlags   `embed:""`
 
 	defaults *defaults `kong:"-"` // what config files set, for --dry-run
 }
@@ -174,22 +170,12 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer dialer.Close()
-	if len(c.Gateway) > 0 {
-		var gspecs []hostlist.Spec
-		for _, g := range c.Gateway {
-			sp, err := c.nodeGroups(e).ParseList(g)
-			if err != nil {
-				return usageErrorf("--gateway: %v", err)
-			}
-			gspecs = append(gspecs, sp...)
-		}
-		gw, err := newGatewayPool(e, dialer, gspecs, c.GatewayBinary, gateway.Options{SSHConfig: c.GatewaySSHConfig, AcceptNew: c.AcceptNew,
-			ConnectTimeout: int64(c.ConnTimeout), Keepalive: int64(c.Keepalive), Grace: int64(c.Grace),
-			Blocks: c.Gather}) // identical output crosses once per gateway
-		if err != nil {
-			return err
-		}
-		c.gw = gw
+	gw, err := c.useGateways(e, &c.fleetFlags, dialer)
+	if err != nil {
+		return err
+	}
+	if gw != nil {
+		gw.opts.Blocks = c.Gather // identical output crosses once per gateway
 		defer gw.close()
 	}
 

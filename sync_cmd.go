@@ -38,7 +38,8 @@ type SyncCmd struct {
 	Status      bool       `help:"Show live progress on stderr: files and bytes copied of those crawled so far, rate, ETA, nodes busy. (-s is --size here, as in fpsync and drove partition.)"`
 	Verify      verifyFlag `help:"After the run, compare DST with SRC here: size and mtime of every file, symlink targets, missing and (with --delete) extra entries; --verify=checksum compares contents too. Differences give exit status 1."`
 
-	fleetFlags `embed:""`
+	gatewayFlags `embed:""`
+	fleetFlags   `embed:""`
 }
 
 // verifyFlag is --verify (size and mtime) or --verify=checksum.
@@ -98,6 +99,13 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer dialer.Close()
+	gw, err := c.useGateways(e, &c.fleetFlags, dialer)
+	if err != nil {
+		return err
+	}
+	if gw != nil {
+		defer gw.close()
+	}
 	specs, _, err := c.readNodes(e)
 	if err != nil {
 		return err
