@@ -67,6 +67,7 @@ func (s *blockSender) send(id uint64, b []byte) error {
 // holds the block being filled, and flush sends what is left at the end.
 type blockWriter struct {
 	s       *blockSender
+	cr      *credit // taken before s's lock, which no wait may hold
 	id      uint64
 	pending []byte // less than BlockSize bytes
 }
@@ -75,7 +76,7 @@ func (w *blockWriter) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		if len(w.pending) == 0 && len(p) >= BlockSize {
-			if err := w.s.send(w.id, p[:BlockSize]); err != nil {
+			if err := w.send(p[:BlockSize]); err != nil {
 				return n - len(p), err
 			}
 			p = p[BlockSize:]
@@ -88,7 +89,7 @@ func (w *blockWriter) Write(p []byte) (int, error) {
 		w.pending = append(w.pending, p[:k]...)
 		p = p[k:]
 		if len(w.pending) == BlockSize {
-			if err := w.s.send(w.id, w.pending); err != nil {
+			if err := w.send(w.pending); err != nil {
 				return n - len(p), err
 			}
 			w.pending = w.pending[:0]
@@ -102,9 +103,17 @@ func (w *blockWriter) flush() error {
 	if len(w.pending) == 0 {
 		return nil
 	}
-	err := w.s.send(w.id, w.pending)
+	err := w.send(w.pending)
 	w.pending = nil
 	return err
+}
+
+// send sends one block within the job's window.
+func (w *blockWriter) send(b []byte) error {
+	if !w.cr.take(len(b)) {
+		return errGone
+	}
+	return w.s.send(w.id, b)
 }
 
 // blockStore is a Client's blocks, by hash; its owner's lock guards it.

@@ -49,8 +49,13 @@ func blockPair(t *testing.T, opts Options) (*Client, *atomic.Int64) {
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = toGW.Close()
-		require.NoError(t, <-served)
 		_ = fromGW.Close()
+		select {
+		case err := <-served:
+			require.NoError(t, err)
+		case <-time.After(30 * time.Second):
+			t.Error("Serve did not return after its input ended")
+		}
 	})
 	return cl, received
 }
@@ -135,4 +140,42 @@ func TestBlockReferenceUnknown(t *testing.T) {
 		t.Fatal("the client kept going after a reference to a block never sent")
 	}
 	require.ErrorContains(t, cl.Err(), "gateway gw1 lost: gateway: a reference to block 0707070707070707, which the gateway never sent")
+}
+
+// TestLongLinesOfTwoJobsDoNotDeadlock: two jobs through one gateway each
+// print a line longer than runner.Output holds (so each takes hold of the
+// Output until its line ends, as runner does): one job waiting for the
+// Output must not stop the other's output, or its end, from arriving, as
+// on nodes reached directly, where each job has a session of its own.
+func TestLongLinesOfTwoJobsDoNotDeadlock(t *testing.T) {
+	for _, blocks := range []bool{false, true} {
+		t.Run(fmt.Sprintf("blocks=%v", blocks), func(t *testing.T) {
+			cl, _ := blockPair(t, Options{Blocks: blocks})
+			h, err := cl.Connect(context.Background(), ":", ":")
+			require.NoError(t, err)
+			var got bytes.Buffer
+			out := runner.NewOutput(&got)
+			const jobs = 4
+			done := make(chan error, jobs)
+			for i := range jobs {
+				go func() {
+					w := out.Writer("")
+					err := h.Run(context.Background(), fmt.Sprintf("head -c 3000000 /dev/zero | tr '\\0' %c; echo", 'a'+i), w, io.Discard)
+					_ = w.Close()
+					done <- err
+				}()
+			}
+			for range jobs {
+				select {
+				case err := <-done:
+					require.NoError(t, err)
+				case <-time.After(60 * time.Second):
+					t.Fatal("the jobs' output deadlocked in the Client")
+				}
+			}
+			for i := range jobs {
+				require.Contains(t, got.String(), strings.Repeat(string(rune('a'+i)), 3000000)+"\n")
+			}
+		})
+	}
 }

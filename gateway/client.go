@@ -27,10 +27,9 @@ type Client struct {
 	blocks   blockStore // the output blocks the gateway sent (Options.Blocks)
 }
 
+// job is a running job's inbox (window.go), which its host.Run empties.
 type job struct {
-	stdout, stderr io.Writer
-	end            chan *Result
-	werr           error // the first error writing the job's output here
+	in *inbox
 }
 
 // NewClient says hello on r and w (a gateway's session) and waits for the
@@ -99,22 +98,15 @@ func (cl *Client) read() {
 				}
 				f.Stream = 1
 			}
-			if j := cl.jobs[f.ID]; j != nil && j.werr == nil {
-				w := j.stdout
-				if f.Stream == 2 {
-					w = j.stderr
-				}
-				// Written with the lock held: a job's output keeps its
-				// order, and a slow writer slows the gateway, as it would
-				// slow a node.
-				if _, werr := w.Write(data); werr != nil {
-					j.werr = werr
-				}
+			// Queued for the job's own goroutine, in order: a job whose
+			// writer waits holds up no other job (window.go).
+			if j := cl.jobs[f.ID]; j != nil {
+				j.in.push(delivery{data: data, stream: f.Stream})
 			}
 		case kindDone:
 			if j := cl.jobs[f.ID]; j != nil {
 				delete(cl.jobs, f.ID)
-				j.end <- f.Result
+				j.in.push(delivery{end: f.Result, ended: true})
 			}
 		}
 		cl.mu.Unlock()
@@ -179,7 +171,7 @@ var _ runner.Host = (*host)(nil)
 func (h *host) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) error {
 	cl := h.cl
 	id := cl.id()
-	j := &job{stdout: stdout, stderr: stderr, end: make(chan *Result, 1)}
+	j := &job{in: newInbox()}
 	cl.mu.Lock()
 	if cl.err != nil {
 		cl.mu.Unlock()
@@ -191,10 +183,25 @@ func (h *host) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) er
 		return &runner.NodeError{Node: h.name, Err: err}
 	}
 	cancelled := ctx.Done()
+	var werr error // the first error writing the job's output here
 	for {
 		select {
-		case r := <-j.end:
-			return h.errorOf(r)
+		case <-j.in.ready:
+			for _, d := range j.in.take() {
+				if d.ended {
+					return h.errorOf(d.end)
+				}
+				w := stdout
+				if d.stream == 2 {
+					w = stderr
+				}
+				if werr == nil {
+					_, werr = w.Write(d.data)
+				}
+				if err := cl.c.send(&frame{Kind: kindAck, ID: id, Bytes: int64(len(d.data))}); err != nil {
+					return &runner.NodeError{Node: h.name, Err: err}
+				}
+			}
 		case <-cancelled:
 			cancelled = nil
 			if err := cl.c.send(&frame{Kind: kindCancel, ID: id}); err != nil {

@@ -73,6 +73,7 @@ type frame struct {
 	Stream uint8
 	Text   string
 	Data   []byte
+	Bytes  int64 // kindAck
 	Err    string
 	Hello  *Hello
 	Result *Result
