@@ -365,6 +365,9 @@ func TestRealSSHGatewaySemantics(t *testing.T) {
 			return procRead(t) - before
 		}
 		big := fmt.Sprintf("head -c %d /dev/zero | tr '\\0' x", size)
+		// drove is sent to the gateways (read here) when not yet there.
+		r := drove(t, nil, nil, b.args(true, "-n", "node[3-6]", "--connect-timeout", "2m", "-E", "true")...)
+		require.Equal(t, exitOK, r.code, r.stderr)
 		base := read(true, "echo x")
 		gathered, streamed := read(true, big)-base, read(false, big)-base
 		t.Logf("bytes read beyond the base run: %d with --gather, %d without", gathered, streamed)
