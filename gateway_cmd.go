@@ -133,7 +133,7 @@ func (p *gatewayPool) start(ctx context.Context, g *gatewayConn) error {
 		interval = time.Duration(p.opts.Keepalive)
 	}
 	if interval > 0 {
-		go keepalive.Watch(conn, cl.Done(), interval, t.ServerAliveCountMax)
+		go keepalive.Watch(conn, cl.Done(), interval, t.ServerAliveCountMax, nil)
 	}
 	g.cl, g.conn = cl, conn
 	return nil

@@ -39,7 +39,7 @@ var mayImport = map[string][]string{
 	"sshconfig":           {"internal/sshpattern"},
 	"knownhosts":          {"internal/sshpattern", "golang.org/x/crypto"},
 	"nodes":               {"hostlist", "sshconfig", "knownhosts", "internal/sshpattern", "golang.org/x/crypto", "golang.org/x/sys"},
-	"runner":              {"jobs", "internal/shquote", "golang.org/x/crypto", "golang.org/x/sys"},
+	"runner":              {"jobs", "internal/shquote", "internal/keepalive", "golang.org/x/crypto", "golang.org/x/sys"},
 	"records":             {"runner", "jobs", "golang.org/x/sys"},
 	"syncer":              {"partition", "copytool", "runner", "jobs", "golang.org/x/sys"},
 	"filecopy":            {"nodes", "hostlist", "internal/shquote", "internal/keepalive", "github.com/pkg/sftp", "golang.org/x/crypto", "golang.org/x/sys"},

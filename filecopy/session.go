@@ -47,7 +47,7 @@ func openSession(ctx context.Context, n Node) (*session, error) {
 		}
 	}()
 	if n.KeepaliveInterval > 0 {
-		go keepalive.Watch(conn, s.dead, n.KeepaliveInterval, n.KeepaliveCountMax)
+		go keepalive.Watch(conn, s.dead, n.KeepaliveInterval, n.KeepaliveCountMax, nil)
 	}
 	s.close = func() {
 		s.once.Do(func() {

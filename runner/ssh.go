@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/drove-dev/drove/internal/keepalive"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -207,7 +208,9 @@ func (h *SSH) watch(client *ssh.Client) *sshConn {
 		c.kill(fmt.Errorf("connection lost: %w", err))
 	}()
 	if h.opts.KeepaliveInterval > 0 {
-		go keepalive(c, h.opts.KeepaliveInterval, h.opts.KeepaliveCountMax)
+		go keepalive.Watch(client, c.dead, h.opts.KeepaliveInterval, h.opts.KeepaliveCountMax, func(err error) {
+			c.kill(fmt.Errorf("node stopped answering: %w", err))
+		})
 	}
 	return c
 }
@@ -379,7 +382,7 @@ func (h *SSH) classify(c *sshConn, err error) error {
 	}
 	// No exit status: the connection died, or the session was torn down
 	// under us. Ask the connection before blaming anyone.
-	if c.isDead() || !ping(c, 5*time.Second) {
+	if c.isDead() || !keepalive.Ping(c.client, 5*time.Second, c.dead) {
 		c.kill(fmt.Errorf("no answer after a session ended without status: %w", err))
 		return &NodeError{Node: h.name, Err: c.err}
 	}
