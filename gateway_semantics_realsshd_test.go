@@ -56,8 +56,10 @@ func startGatewayBed(t *testing.T) *gatewayBed {
 	require.NoError(t, os.Chmod(dir, 0o777))
 	return &gatewayBed{
 		c: c, bin: bin, dir: dir,
-		through: []string{"-F", ctl, "--gateway", "node[1-2]", "--gateway-binary", bin, "--gateway-ssh-config", gwCfg},
-		flat:    []string{"-F", c.SSHConfig},
+		// A connect timeout of a minute: on a loaded machine a handshake
+		// can take over the default 10 s (setup, not what is tested).
+		through: []string{"-F", ctl, "--connect-timeout", "60s", "--gateway", "node[1-2]", "--gateway-binary", bin, "--gateway-ssh-config", gwCfg},
+		flat:    []string{"-F", c.SSHConfig, "--connect-timeout", "60s"},
 		gwMark:  "gateway-" + hash + "/drove gateway --ready",
 	}
 }
@@ -153,7 +155,11 @@ func TestRealSSHGatewaySemantics(t *testing.T) {
 				started := filepath.Join(b.dir, "started-"+how)
 				var js []string
 				for i := range 4 {
-					js = append(js, "-j", fmt.Sprintf(`case "$SSH_CONNECTION" in *" %s "*) touch %s;; esac; sleep 2; echo job %d`, n.Host, started, i))
+					// On the lost node the job lasts until the node goes;
+					// on the other, jobs wait (a minute at most) until the
+					// lost node has one, so it gets one.
+					js = append(js, "-j", fmt.Sprintf(`case "$SSH_CONNECTION" in *" %s "*) touch %s; sleep 60;; esac; i=0; while [ ! -e %s ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo job %d`,
+						n.Host, started, started, i))
 				}
 				done := make(chan result, 1)
 				go func() {
