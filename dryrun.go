@@ -27,6 +27,10 @@ func (c *RunCmd) dryRun(e *env, specs []hostlist.Spec, d *nodes.Dialer, src jobs
 			fmt.Fprintf(w, "local\tslots=%d\tthis machine (sh -c, no SSH)\n", sp.Slots)
 			continue
 		}
+		if via := c.routes.describe(sp.Host); via != "" {
+			fmt.Fprintf(w, "%s\tslots=%d\tvia=%s\t(resolved by the last gateway's ssh_config)\n", sp.Key(), sp.Slots, via)
+			continue
+		}
 		t, err := d.Resolve(sp)
 		if err != nil {
 			fmt.Fprintf(w, "%s\tslots=%d\tcannot resolve: %v\n", sp.Key(), sp.Slots, err)

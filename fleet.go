@@ -39,6 +39,7 @@ type fleetFlags struct {
 
 	excluded []hostlist.Spec  // nodes left out of every list (run's -x), not a flag
 	gw       *gatewayPool     // --gateway: nodes are reached through these, not a flag
+	routes   *topologyRoutes  // --topology: nodes with a route are reached along it, not a flag
 	groups   *hostlist.Groups // ClusterShell's node groups, read at the first @group
 }
 
@@ -182,6 +183,10 @@ func (c *fleetFlags) poolNodes(specs []hostlist.Spec, d *nodes.Dialer) []runner.
 			out = append(out, runner.Node{Name: name, Slots: sp.Slots, Connect: func(ctx context.Context) (runner.Host, error) {
 				return gw.connect(ctx, name, sp)
 			}})
+			continue
+		}
+		if n, ok := c.routes.node(name, sp); ok {
+			out = append(out, n)
 			continue
 		}
 		out = append(out, runner.Node{Name: name, Slots: sp.Slots, Connect: func(ctx context.Context) (runner.Host, error) {

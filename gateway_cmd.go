@@ -23,25 +23,34 @@ type GatewayCmd struct {
 	Ready string `required:"" placeholder:"NONCE" help:"Say 'drove-gateway-ready NONCE' on stdout, then speak the gateway protocol on stdin and stdout."`
 }
 
-// Run serves one controller until its session ends.
+// Run serves one controller until its session ends, then ends the
+// gateways it started for routes of two levels (each kills what it runs).
 func (g *GatewayCmd) Run(ctx context.Context, e *env) error {
 	if _, err := fmt.Fprintln(e.stdout, gateway.ReadyLine(g.Ready)); err != nil {
 		return err
 	}
-	return gateway.Serve(ctx, e.stdin, e.stdout, gatewayConnector(e))
+	connect, closeGateways := gatewayConnector(e)
+	defer closeGateways()
+	return gateway.Serve(ctx, e.stdin, e.stdout, connect)
 }
 
 // gatewayConnector reaches the nodes a controller hands this gateway as
 // "drove run" reaches its own: through this machine's ssh_config (or the
-// one the controller names), known_hosts and agent.
-func gatewayConnector(e *env) gateway.Connector {
+// one the controller names), known_hosts and agent. A node whose route
+// names gateways below this one is reached through them: this gateway
+// starts them as the controller started it (its own binary, the same
+// drove, by hash), with the controller's options. closeGateways ends
+// those gateways.
+func gatewayConnector(e *env) (connect gateway.Connector, closeGateways func()) {
 	var (
-		mu  sync.Mutex
-		fl  *fleetFlags
-		d   *nodes.Dialer
-		err error
+		mu   sync.Mutex
+		fl   *fleetFlags
+		d    *nodes.Dialer
+		via  *routedGateways
+		err  error
+		verr error
 	)
-	return func(ctx context.Context, spec string, o gateway.Options) (runner.Host, error) {
+	connect = func(ctx context.Context, spec string, route [][]string, o gateway.Options) (runner.Host, error) {
 		sp, perr := hostlist.ParseSpec(spec)
 		if perr != nil {
 			return nil, perr
@@ -52,12 +61,30 @@ func gatewayConnector(e *env) gateway.Connector {
 				Keepalive: time.Duration(o.Keepalive), Grace: time.Duration(o.Grace)}
 			d, err = fl.dialer(e)
 		}
+		if err == nil && len(route) > 0 && via == nil && verr == nil {
+			via, verr = newRoutedGateways(e, d, "", o)
+		}
+		v := via
 		mu.Unlock()
 		if err != nil {
 			return nil, err
 		}
+		if len(route) > 0 {
+			if v == nil {
+				return nil, verr
+			}
+			return v.connect(ctx, sp.Key(), sp, route)
+		}
 		return fl.poolNodes([]hostlist.Spec{sp}, d)[0].Connect(ctx)
 	}
+	closeGateways = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if via != nil {
+			via.close()
+		}
+	}
+	return connect, closeGateways
 }
 
 // gatewayPool is the controller's gateways (--gateway): each node that is

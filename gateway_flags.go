@@ -13,6 +13,7 @@ type gatewayFlags struct {
 	Gateway          []string `sep:"none" placeholder:"SPEC" help:"Reach the nodes through these drove gateways (a node list, @groups included): drove starts itself on each gateway over SSH (sending its own binary, checked by SHA-256, into ~/.cache/drove/ there when missing) and each node but ':' is reached from one of them, so the gateways, not this machine, pay for the nodes' connections. Every other flag means the same. Repeatable."`
 	GatewayBinary    string   `placeholder:"FILE" help:"The drove binary to send to gateways that lack it (default: this drove), e.g. one built for the gateways' OS and architecture."`
 	GatewaySSHConfig string   `name:"gateway-ssh-config" placeholder:"FILE" help:"The ssh_config file, on the gateways, with which they reach the nodes (default: their user's own)."`
+	Topology         string   `placeholder:"FILE" help:"Reach the nodes along the routes of FILE, a ClusterShell topology.conf (ClusterShell's is /etc/clustershell/topology.conf; drove reads none unless given): the tree is rooted at this machine's short host name, which must be in it; a node below gateways is reached through them (drove starts itself on the first level's gateways, and each of those on the next level's), any other node directly. Not with --gateway."`
 }
 
 // useGateways makes fl reach its nodes through the gateways named, if

@@ -45,6 +45,7 @@ var mayImport = map[string][]string{
 	"filecopy":            {"nodes", "hostlist", "internal/shquote", "internal/keepalive", "github.com/pkg/sftp", "golang.org/x/crypto", "golang.org/x/sys"},
 	"gateway":             {"runner", "internal/keepalive", "github.com/pkg/sftp", "golang.org/x/crypto"},
 	"internal/keepalive":  {"golang.org/x/crypto"},
+	"topology":            {"hostlist"},
 	"termview":            {"syncer", "partition", "runner", "hostlist", "jobs", "records", "filecopy", "golang.org/x/term", "golang.org/x/sys"},
 	"":                    {"*"}, // package main wires everything
 	// Test support: imported by test files (and bench/) only.

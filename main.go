@@ -96,6 +96,9 @@ type env struct {
 	// noColor: NO_COLOR is set (not empty), so node names are never
 	// coloured.
 	noColor bool
+	// hostname is this machine's host name, for --topology's root (nil:
+	// os.Hostname).
+	hostname func() (string, error)
 }
 
 func main() {

@@ -99,6 +99,13 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	defer dialer.Close()
+	routes, err := c.useTopology(e, &c.fleetFlags, dialer)
+	if err != nil {
+		return err
+	}
+	if routes != nil {
+		defer routes.close()
+	}
 	gw, err := c.useGateways(e, &c.fleetFlags, dialer)
 	if err != nil {
 		return err

@@ -4,9 +4,7 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -44,8 +42,5 @@ func TestRealSSHSyncThroughGateways(t *testing.T) {
 		require.Contains(t, string(journal), `"node":"`+n+`"`, "every node copied partitions")
 	}
 	require.NotContains(t, string(journal), `"node":"node1"`)
-	testkit.WaitFor(t, 30*time.Second, "no gateway left", func() bool {
-		out, _ := exec.Command("pgrep", "-f", "gateway-[0-9a-f]*/drove gateway --ready").Output()
-		return strings.TrimSpace(string(out)) == ""
-	})
+	testkit.WaitFor(t, 30*time.Second, "no gateway left", func() bool { return len(clusterGateways(c)) == 0 })
 }

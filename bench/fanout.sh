@@ -20,8 +20,14 @@
 # job must have run exactly once, or the script fails. Rounds interleave the
 # tools; the table gives each tool's median wall time (whole process, login
 # included), jobs/s, its ratio to the bare loop, and how many times faster
-# drove is than it. The load average is printed before and after each
-# scenario, since other work on the machine skews the figures.
+# drove is than it; then each tool's CPU per job (or per node in (2)): the
+# tool's own (user+sys), the nodes' (every process the bed's sshd listeners
+# started and reaped: sshd, the login shells, drove's guards) and the nodes'
+# page faults, medians of the rounds. CPU time holds still where wall time
+# follows the load: on this bed the nodes share the client's cores, so every
+# CPU cycle a tool spends on either side is one the other side waits for. The
+# load average is printed before and after each scenario, since other work on
+# the machine skews the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -88,6 +94,10 @@ done
 # shellcheck disable=SC1091
 . "$WORK/bed.env"
 CFG=$SSHDBED_CONFIG
+# The nodes' sshd listeners (sshdbed's children): their reaped children's CPU
+# time and page faults are the nodes' cost of a run.
+LISTENERS=$(pgrep -d, -P "$BED_PID")
+[ -n "$LISTENERS" ] || die "no sshd listener under sshdbed ($BED_PID)"
 
 head -n "$QNODES" "$SSHDBED_NODES" >"$WORK/qnodes"
 sed "s|^|$SLOTS/|" "$WORK/qnodes" >"$WORK/qnodes.slots"
@@ -102,13 +112,38 @@ for n in $(cat "$WORK/enodes"); do
 done | sort >"$WORK/enodes.ports"
 [ "$(wc -l <"$WORK/enodes.ports")" = "$ENODES" ] || die "cannot read the ports of $ENODES nodes from $CFG"
 
+# node_stat: the CPU ticks (user+sys) and minor page faults of every process
+# the listeners have reaped so far.
+node_stat() {
+  local p files=()
+  for p in ${LISTENERS//,/ }; do files+=("/proc/$p/stat"); done
+  # Fields after the command name, which is in parentheses: cutime and
+  # cstime are fields 16 and 17, cminflt 11.
+  sed 's/^.*) //' "${files[@]}" | awk '{ c += $14 + $15; f += $9 } END { print c, f }'
+}
+
+# node_quiet: waits (at most 20 s) until the listeners have no child left, so
+# that a run's nodes' cost is all counted, and counted for that run only.
+node_quiet() {
+  for _ in $(seq 200); do
+    pgrep -P "$LISTENERS" >/dev/null || return 0
+    sleep 0.1
+  done
+  echo "  (the nodes still had sessions 20 s after the run; their CPU may count for the next run)" >&2
+}
+
 # timed NAME CMD...: runs CMD in a session of its own with stdin from $STDIN
 # (default /dev/null) and stdout to $WORK/out, fails loudly on a non-zero
-# exit, and kills whatever CMD left running (saying so); sets SECS.
+# exit, and kills whatever CMD left running (saying so); sets SECS, and CCPU,
+# NCPU and NFLT: the tool's CPU seconds (user+sys, its children included),
+# the nodes' CPU seconds and the nodes' minor page faults.
 timed() {
   local name=$1; shift
-  local start=$EPOCHREALTIME rc=0 left
-  setsid "$@" <"${STDIN:-/dev/null}" >"$WORK/out" 2>"$WORK/err" &
+  local start rc=0 left n0 f0 n1 f1
+  node_quiet
+  read -r n0 f0 < <(node_stat)
+  start=$EPOCHREALTIME
+  setsid /usr/bin/time -o "$WORK/cpu" -f '%U %S' "$@" <"${STDIN:-/dev/null}" >"$WORK/out" 2>"$WORK/err" &
   TOOL_SID=$!
   wait "$TOOL_SID" || rc=$?
   SECS=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
@@ -119,6 +154,11 @@ timed() {
     pkill -KILL -s "$TOOL_SID" || true
   fi
   TOOL_SID=
+  node_quiet
+  read -r n1 f1 < <(node_stat)
+  CCPU=$(awk '{ printf "%.3f", $1 + $2 }' "$WORK/cpu" 2>/dev/null || echo 0)
+  NCPU=$(awk -v a="$n0" -v b="$n1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", (b - a) / hz }')
+  NFLT=$((f1 - f0))
   if [ "$rc" != 0 ]; then
     echo "fanout.sh: $name failed (exit $rc): $*" >&2
     tail -n 20 "$WORK/err" >&2
@@ -193,7 +233,7 @@ declare -A MED
 scenario() {
   local runner=$1 units=$2; shift 2
   local tools=() t r line
-  declare -A times=()
+  declare -A times=() ccpu=() ncpu=() nflt=()
   for t in "$@"; do
     if [ "$t" = bare ] || [ "$t" = drove ] || wanted "$t"; then tools+=("$t"); fi
     if [ "$t" = drove ] && [ -n "$BASE" ]; then tools+=(drove-base); fi
@@ -206,6 +246,7 @@ scenario() {
       if [ "$t" = parallel ] && [ "$r" -gt "$PLAIN_ROUNDS" ]; then continue; fi
       "$runner" "$t"
       times[$t]+="$SECS "
+      ccpu[$t]+="$CCPU " ncpu[$t]+="$NCPU " nflt[$t]+="$NFLT "
       line+=" $t $SECS s,"
     done
     echo "${line%,}"
@@ -220,6 +261,18 @@ scenario() {
   for t in "${tools[@]}"; do
     awk -v t="$t" -v m="${MED[$t]}" -v u="$units" -v b="${MED[bare]}" -v d="${MED[drove]}" -v runs="${times[$t]% }" \
       'BEGIN { printf "  %-16s %9.3f %9.1f %8.2fx %10.2fx  %s\n", t, m, u / m, m / b, m / d, runs }'
+  done
+  # CPU per unit (job or node), medians: the tool's, the nodes', both, and
+  # both against the bare loop's.
+  declare -A cm=() nm=() fm=()
+  for t in "${tools[@]}"; do
+    # shellcheck disable=SC2086
+    cm[$t]=$(median ${ccpu[$t]}) nm[$t]=$(median ${ncpu[$t]}) fm[$t]=$(median ${nflt[$t]})
+  done
+  printf '  %-16s %11s %11s %11s %9s %11s\n' "CPU per unit" "tool ms" "nodes ms" "total ms" "vs bare" "node faults"
+  for t in "${tools[@]}"; do
+    awk -v t="$t" -v c="${cm[$t]}" -v n="${nm[$t]}" -v f="${fm[$t]}" -v u="$units" -v bc="${cm[bare]}" -v bn="${nm[bare]}" \
+      'BEGIN { printf "  %-16s %11.3f %11.3f %11.3f %8.2fx %11.1f\n", t, 1000 * c / u, 1000 * n / u, 1000 * (c + n) / u, (c + n) / (bc + bn), f / u }'
   done
 }
 

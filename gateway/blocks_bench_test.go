@@ -49,7 +49,7 @@ func TestHelperGatewayProcess(t *testing.T) {
 	for i := range out {
 		out[i] = byte('a' + i%26)
 	}
-	connect := func(context.Context, string, Options) (runner.Host, error) { return printHost{out}, nil }
+	connect := func(context.Context, string, [][]string, Options) (runner.Host, error) { return printHost{out}, nil }
 	if err := Serve(context.Background(), os.Stdin, os.Stdout, connect); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

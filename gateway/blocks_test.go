@@ -35,7 +35,7 @@ func blockPair(t *testing.T, opts Options) (*Client, *atomic.Int64) {
 	t.Helper()
 	gwIn, toGW := io.Pipe()
 	fromGW, gwOut := io.Pipe()
-	connect := func(ctx context.Context, spec string, opts Options) (runner.Host, error) {
+	connect := func(ctx context.Context, spec string, route [][]string, opts Options) (runner.Host, error) {
 		return &runner.Local{Grace: time.Second}, nil
 	}
 	served := make(chan error, 1)

@@ -134,12 +134,21 @@ func (cl *Client) id() uint64 {
 // runner.Host. name is the node's name in the controller's messages. The
 // wait ends with ctx (the controller's connect timeout) or the gateway.
 func (cl *Client) Connect(ctx context.Context, name, spec string) (runner.Host, error) {
+	return cl.ConnectVia(ctx, name, spec, nil)
+}
+
+// ConnectVia is Connect for a node the gateway reaches through gateways
+// of its own: route is the rest of the node's route below this gateway,
+// at each level the gateways one of which carries it on (the gateway
+// starts them as the controller starts it). The loss of a gateway further
+// down is the node's *runner.NodeError, as the loss of this one is.
+func (cl *Client) ConnectVia(ctx context.Context, name, spec string, route [][]string) (runner.Host, error) {
 	id := cl.id()
 	ch := make(chan string, 1)
 	cl.mu.Lock()
 	cl.connects[id] = ch
 	cl.mu.Unlock()
-	if err := cl.c.send(&frame{Kind: kindConnect, ID: id, Text: spec}); err != nil {
+	if err := cl.c.send(&frame{Kind: kindConnect, ID: id, Text: spec, Route: route}); err != nil {
 		return nil, &runner.NodeError{Node: name, Err: err}
 	}
 	select {

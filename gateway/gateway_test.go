@@ -49,7 +49,10 @@ func newPair(t *testing.T) *pair {
 	gwIn, toGW := io.Pipe()
 	fromGW, gwOut := io.Pipe()
 	p.toGW, p.fromGW, p.gwOut = toGW, fromGW, gwOut
-	connect := func(ctx context.Context, spec string, opts Options) (runner.Host, error) {
+	connect := func(ctx context.Context, spec string, route [][]string, opts Options) (runner.Host, error) {
+		if len(route) > 0 {
+			return nil, fmt.Errorf("no gateways below gw1 (asked for %v)", route)
+		}
 		p.specs <- spec
 		p.opts <- opts
 		if spec != ":" {

@@ -10,15 +10,17 @@ import (
 )
 
 // Version is the protocol's version: a controller and a gateway that say
-// different versions refuse each other in the hello.
-const Version = "drove-gateway/1"
+// different versions refuse each other in the hello. Version 2: a Connect
+// names the rest of the node's route (gateways of gateways), which a
+// version-1 gateway would ignore and reach the node directly.
+const Version = "drove-gateway/2"
 
 // kind is a frame's meaning.
 type kind uint8
 
 const (
 	kindHello     kind = iota + 1 // both ways, first: Hello
-	kindConnect                   // controller: connect node ID to Text (a node spec)
+	kindConnect                   // controller: connect node ID to Text (a node spec) through Route
 	kindConnected                 // gateway: node ID is connected, or Err says why not
 	kindRun                       // controller: run job ID, Text, on node Node
 	kindOut                       // gateway: Data written by job ID on Stream (1 stdout, 2 stderr)
@@ -77,6 +79,10 @@ type frame struct {
 	Err    string
 	Hello  *Hello
 	Result *Result
+	// Route (Connect) is the rest of the node's route below this gateway:
+	// at each level the gateways one of which carries it on; empty when
+	// this gateway reaches the node itself.
+	Route [][]string
 }
 
 // conn sends and receives frames on one byte stream. Send is safe for

@@ -11,9 +11,11 @@ import (
 )
 
 // Connector makes the runner.Host of one node on the gateway, from the
-// node spec the controller sent (as "drove run -n" reads it) and the
-// controller's Options. name is how the controller calls the node.
-type Connector func(ctx context.Context, spec string, opts Options) (runner.Host, error)
+// node spec the controller sent (as "drove run -n" reads it), the rest of
+// the node's route (empty: this gateway reaches it itself; otherwise the
+// gateway sets below this one, nearest first, as in a Connect frame) and
+// the controller's Options.
+type Connector func(ctx context.Context, spec string, route [][]string, opts Options) (runner.Host, error)
 
 // Serve is a gateway's side of one conversation: it answers the
 // controller's hello, then connects nodes and runs jobs as asked, until r
@@ -59,7 +61,7 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, connect Connector) err
 		}
 		switch f.Kind {
 		case kindConnect:
-			s.startConnect(ctx, f.ID, f.Text)
+			s.startConnect(ctx, f.ID, f.Text, f.Route)
 		case kindRun:
 			s.startJob(ctx, f.ID, f.Node, f.Text)
 		case kindCancel:
@@ -93,7 +95,7 @@ type server struct {
 	credits map[uint64]*credit // each running job's window (window.go)
 }
 
-func (s *server) startConnect(ctx context.Context, id uint64, spec string) {
+func (s *server) startConnect(ctx context.Context, id uint64, spec string, route [][]string) {
 	sv := &served{ready: make(chan struct{})}
 	s.mu.Lock()
 	s.hosts[id] = sv
@@ -101,7 +103,7 @@ func (s *server) startConnect(ctx context.Context, id uint64, spec string) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		h, err := s.connect(ctx, spec, s.opts)
+		h, err := s.connect(ctx, spec, route, s.opts)
 		reply := &frame{Kind: kindConnected, ID: id}
 		if err != nil {
 			reply.Err = err.Error()

@@ -33,6 +33,10 @@ type guard struct {
 	pid string // the guard shell's pid on the node
 	dir string // its directory on the node
 
+	// Set once from dir, for the jobs' commands: the quoted paths of its
+	// files and its last element.
+	upQ, fifoQ, name string
+
 	next atomic.Int64  // the last token handed out
 	gone chan struct{} // closed when the guard's session has ended
 
@@ -99,13 +103,20 @@ func startGuard(client *ssh.Client, graceSeconds int) (*guard, error) {
 		sess.Close()
 		return nil, fmt.Errorf("guard session: %w", err)
 	}
-	g := &guard{pid: pid, dir: dir, stdin: stdin, gone: make(chan struct{})}
+	g := newGuard(pid, dir, stdin, make(chan struct{}))
 	go func() {
 		_, _ = io.Copy(io.Discard, out)
 		_ = sess.Wait()
 		close(g.gone)
 	}()
 	return g, nil
+}
+
+// newGuard returns the guard whose shell has pid and dir on the node,
+// reading stdin; gone is closed when its session has ended.
+func newGuard(pid, dir string, stdin io.WriteCloser, gone chan struct{}) *guard {
+	return &guard{pid: pid, dir: dir, stdin: stdin, gone: gone,
+		upQ: shquote.Quote(dir + "/up"), fifoQ: shquote.Quote(dir + "/q"), name: path.Base(dir)}
 }
 
 // readGuardHello reads the guard's ready line, skipping what a login shell
@@ -144,6 +155,12 @@ func (g *guard) alive() bool {
 // /dev/null as RemoteCommand runs it (see jobCommand); if the guard is
 // gone or going, it kills itself first.
 func (g *guard) job(job string) (tok int64, command string) {
+	return g.wrap("", jobCommand(job))
+}
+
+// wrap is job for a job's jobCommand jc, with head put before the whole
+// command (the ready mark): the command is built in one allocation.
+func (g *guard) wrap(head, jc string) (tok int64, command string) {
 	tok = g.next.Add(1)
 	g.mu.Lock()
 	g.started++
@@ -152,9 +169,9 @@ func (g *guard) job(job string) (tok int64, command string) {
 	}
 	g.mu.Unlock()
 	t := strconv.FormatInt(tok, 10)
-	return tok, `{ echo "$$ ` + t + `" >&5 && [ -e ` + shquote.Quote(g.dir+"/up") + ` ] && kill -0 ` + g.pid + `; } ` +
-		`2>/dev/null 5<>` + shquote.Quote(g.dir+"/q") + ` || kill -KILL $$; exec </dev/null; ` +
-		markVar + `=` + path.Base(g.dir) + `:` + t + `; export ` + markVar + `; ` + jobCommand(job)
+	return tok, head + `{ echo "$$ ` + t + `" >&5 && [ -e ` + g.upQ + ` ] && kill -0 ` + g.pid + `; } ` +
+		`2>/dev/null 5<>` + g.fifoQ + ` || kill -KILL $$; exec </dev/null; ` +
+		markVar + `=` + g.name + `:` + t + `; export ` + markVar + `; ` + jc
 }
 
 // ended notes that a job's session is over: the guard is asked to drain

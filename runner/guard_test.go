@@ -43,7 +43,7 @@ func localGuard(t *testing.T, graceSeconds int) (g *guard, done <-chan struct{})
 			_ = c.Process.Kill()
 		}
 	})
-	return &guard{pid: pid, dir: dir, stdin: stdin, gone: ch}, ch
+	return newGuard(pid, dir, stdin, ch), ch
 }
 
 // localJob starts a guarded job's command as sshd would start a session.

@@ -14,7 +14,7 @@ func TestWrapperStaysOneLine(t *testing.T) {
 	require.NotContains(t, watcher, "\n")
 	require.NotContains(t, reraise, "\n")
 	require.NotContains(t, RemoteCommand("echo a", 3), "\n")
-	g := &guard{pid: "4242", dir: "/tmp/drove-guard.x"}
+	g := newGuard("4242", "/tmp/drove-guard.x", nil, nil)
 	_, cmd := g.job("echo a")
 	require.NotContains(t, cmd, "\n")
 }

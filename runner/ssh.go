@@ -30,6 +30,9 @@ type SSH struct {
 	name string
 	dial func(ctx context.Context) (*ssh.Client, error)
 	opts SSHOptions
+	// watcherLen is the length of the watcher's part of a job's command
+	// (watcherHeadLen), for the check made before a session is taken.
+	watcherLen int
 
 	mu      sync.Mutex
 	conns   []*sshConn
@@ -111,6 +114,7 @@ func NewSSH(ctx context.Context, name string, dial func(ctx context.Context) (*s
 		opts.ReadyTimeout = DefaultReadyTimeout
 	}
 	h := &SSH{name: name, dial: dial, opts: opts}
+	h.watcherLen = watcherHeadLen(h.graceSeconds())
 	c, err := h.connect(ctx)
 	if err != nil {
 		return nil, err
@@ -219,9 +223,11 @@ func (h *SSH) watch(client *ssh.Client) *sshConn {
 // (see RemoteCommand).
 func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) error {
 	// A job no node could start fails before it reaches the node: OpenSSH
-	// drops the whole connection over a NUL in an exec request.
-	command := RemoteCommand(cmd, h.graceSeconds())
-	if err := CheckJob(cmd, command); err != nil {
+	// drops the whole connection over a NUL in an exec request. Only the
+	// job's own part of its command is built here: the rest depends on the
+	// connection's guard, and a guarded job needs no watcher.
+	jc := jobCommand(cmd)
+	if err := checkJobLen(cmd, h.watcherLen+len(jc)); err != nil {
 		return err
 	}
 	c, sess, spare, err := h.session(ctx)
@@ -243,11 +249,13 @@ func (h *SSH) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) err
 		}
 	}
 	var tok int64
+	var command string
 	if g != nil {
-		tok, command = g.job(cmd)
+		tok, command = g.wrap(readyPrefix(token), jc)
 		defer g.ended()
+	} else {
+		command = readyPrefix(token) + watcherHead(h.graceSeconds(), newMark()) + jc
 	}
-	command = readyPrefix(token) + command
 	if err := CheckJob(cmd, command); err != nil {
 		return err
 	}

@@ -22,13 +22,25 @@ func RemoteCommand(job string, graceSeconds int) string {
 	return remoteCommand(job, graceSeconds, newMark())
 }
 
-// remoteCommand is RemoteCommand with the job's mark given. The watcher
-// (watch.sh) gets the grace period and the mark's pattern as positional
-// parameters of its own subshell, so the job's "$@" stays empty.
+// remoteCommand is RemoteCommand with the job's mark given.
 func remoteCommand(job string, graceSeconds int, mark string) string {
+	return watcherHead(graceSeconds, mark) + jobCommand(job)
+}
+
+// watcherHead is what RemoteCommand puts before the job's jobCommand: the
+// watcher (watch.sh) gets the grace period and the mark's pattern as
+// positional parameters of its own subshell, so the job's "$@" stays
+// empty. Its length depends on graceSeconds only (a mark is always
+// newMark's 16 hex digits).
+func watcherHead(graceSeconds int, mark string) string {
 	return "exec 3<&0; ( ulimit -t unlimited 2>/dev/null; set -- " + itoa(graceSeconds) + " " +
 		shquote.Quote(markVar+"="+mark) + "; " + watcher + " ); " +
-		"exec 3<&- </dev/null; " + markVar + "=" + mark + "; export " + markVar + "; " + jobCommand(job)
+		"exec 3<&- </dev/null; " + markVar + "=" + mark + "; export " + markVar + "; "
+}
+
+// watcherHeadLen is len(watcherHead(graceSeconds, mark)) for any mark.
+func watcherHeadLen(graceSeconds int) int {
+	return len(watcherHead(graceSeconds, "0000000000000000"))
 }
 
 // markVar is the environment variable that marks a job's processes, so
@@ -70,11 +82,16 @@ const MaxCommand = 128<<10 - 1
 // carry it; OpenSSH drops the whole connection over one), or one whose
 // wrapped command is longer than MaxCommand.
 func CheckJob(job, command string) error {
+	return checkJobLen(job, len(command))
+}
+
+// checkJobLen is CheckJob for a wrapped command of n bytes.
+func checkJobLen(job string, n int) error {
 	if i := strings.IndexByte(job, 0); i >= 0 {
 		return &UnstartableError{Reason: fmt.Sprintf("it holds a NUL byte (at byte %d), which no shell command can carry", i)}
 	}
-	if len(command) > MaxCommand {
-		return &UnstartableError{Reason: fmt.Sprintf("it is %d bytes, %d once wrapped for the node, over the %d a shell accepts as its command", len(job), len(command), MaxCommand)}
+	if n > MaxCommand {
+		return &UnstartableError{Reason: fmt.Sprintf("it is %d bytes, %d once wrapped for the node, over the %d a shell accepts as its command", len(job), n, MaxCommand)}
 	}
 	return nil
 }

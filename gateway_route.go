@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/drove-dev/drove/gateway"
+	"github.com/drove-dev/drove/hostlist"
+	"github.com/drove-dev/drove/nodes"
+	"github.com/drove-dev/drove/runner"
+	"github.com/drove-dev/drove/topology"
+)
+
+// routedGateways reaches nodes by routes: a topology file's on the
+// controller (--topology), the rest of a route a controller sent on a
+// gateway. A node's first hop is a set of gateways, one of which (chosen
+// by a hash of the node's name, so a node keeps its gateway) is started
+// at its first node, as gatewayPool starts a --gateway; the node is asked
+// of it with the rest of the route, and that gateway does the same one
+// level down.
+type routedGateways struct {
+	p *gatewayPool // its start, dialer, binary and options; its own gws unused
+
+	mu  sync.Mutex
+	gws map[string]*gatewayConn // by gateway name, once started
+}
+
+func newRoutedGateways(e *env, d *nodes.Dialer, binary string, opts gateway.Options) (*routedGateways, error) {
+	if binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("gateways: cannot find this drove's binary to send: %w", err)
+		}
+		binary = exe
+	}
+	return &routedGateways{p: &gatewayPool{e: e, d: d, binary: binary, opts: opts}, gws: map[string]*gatewayConn{}}, nil
+}
+
+// connect connects node sp (called name in messages) along route, which
+// is not empty.
+func (r *routedGateways) connect(ctx context.Context, name string, sp hostlist.Spec, route [][]string) (runner.Host, error) {
+	gname := pickGateway(route[0], sp.Key())
+	r.mu.Lock()
+	g := r.gws[gname]
+	if g == nil {
+		g = &gatewayConn{spec: hostlist.Spec{Host: gname, Slots: 1}}
+		r.gws[gname] = g
+	}
+	r.mu.Unlock()
+	g.once.Do(func() { g.err = r.p.start(ctx, g) })
+	if g.err != nil {
+		return nil, g.err
+	}
+	return g.cl.ConnectVia(ctx, name, sp.Key(), route[1:])
+}
+
+// close ends every gateway's conversation: each kills what it still runs
+// (its own gateways' included) and exits.
+func (r *routedGateways) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, g := range r.gws {
+		if g.cl != nil {
+			_ = g.cl.Close()
+			_ = g.conn.Close()
+		}
+	}
+}
+
+// pickGateway is the gateway of set that carries node: by a hash of the
+// node's name, so that it is the same in every run.
+func pickGateway(set []string, node string) string {
+	h := fnv.New32a()
+	_, _ = io.WriteString(h, node)
+	return set[int(h.Sum32()%uint32(len(set)))]
+}
+
+// topologyRoutes is --topology: the routes of a topology file's tree
+// rooted at this machine.
+type topologyRoutes struct {
+	tree *topology.Tree
+	via  *routedGateways
+}
+
+// readTopology reads file and roots its tree at this machine's short host
+// name, as ClusterShell does. A bad file, or one without this machine, is
+// a bad-input error (exit 2) naming the file (and line).
+func readTopology(e *env, file string, groups *hostlist.Groups) (*topology.Tree, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, usageErrorf("--topology: %v", err)
+	}
+	defer f.Close()
+	top, err := topology.Parse(f, file, groups)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	root, err := shortHostname(e)
+	if err != nil {
+		return nil, usageErrorf("--topology: this machine's host name: %v", err)
+	}
+	tree, err := top.Tree(root)
+	if err != nil {
+		var re *topology.RootError
+		if errors.As(err, &re) {
+			return nil, &exitError{code: exitUsage, err: err}
+		}
+		return nil, usageErrorf("--topology: %v", err)
+	}
+	return tree, nil
+}
+
+// shortHostname is this machine's host name up to its first dot
+// (ClusterShell's name for the root of a topology).
+func shortHostname(e *env) (string, error) {
+	hn := os.Hostname
+	if e.hostname != nil {
+		hn = e.hostname
+	}
+	h, err := hn()
+	if err != nil {
+		return "", err
+	}
+	h, _, _ = strings.Cut(h, ".")
+	return h, nil
+}
+
+// node is the runner node of sp reached along its route, or false when
+// the tree gives it none (it is reached directly) or t is nil.
+func (t *topologyRoutes) node(name string, sp hostlist.Spec) (runner.Node, bool) {
+	if t == nil {
+		return runner.Node{}, false
+	}
+	route := t.tree.Route(sp.Host)
+	if len(route) == 0 {
+		return runner.Node{}, false
+	}
+	via := t.via
+	return runner.Node{Name: name, Slots: sp.Slots, Connect: func(ctx context.Context) (runner.Host, error) {
+		return via.connect(ctx, name, sp, route)
+	}}, true
+}
+
+// useTopology makes fl reach its nodes along the routes of --topology,
+// if given, whose first gateways d reaches. The caller closes what it
+// returns (nil without --topology) when the run ends.
+func (g *gatewayFlags) useTopology(e *env, fl *fleetFlags, d *nodes.Dialer) (*topologyRoutes, error) {
+	if g.Topology == "" {
+		return nil, nil
+	}
+	if len(g.Gateway) > 0 {
+		return nil, usageErrorf("--topology and --gateway cannot be used together: the topology file names the gateways")
+	}
+	tree, err := readTopology(e, g.Topology, fl.nodeGroups(e))
+	if err != nil {
+		return nil, err
+	}
+	via, err := newRoutedGateways(e, d, g.GatewayBinary, gateway.Options{SSHConfig: g.GatewaySSHConfig, AcceptNew: fl.AcceptNew,
+		ConnectTimeout: int64(fl.ConnTimeout), Keepalive: int64(fl.Keepalive), Grace: int64(fl.Grace)})
+	if err != nil {
+		return nil, usageErrorf("--topology: %v", err)
+	}
+	fl.routes = &topologyRoutes{tree: tree, via: via}
+	return fl.routes, nil
+}
+
+// close ends the gateways the routes started.
+func (t *topologyRoutes) close() { t.via.close() }
+
+// describe writes host's route for --dry-run: each level's gateway set
+// folded, nearest the controller first, joined by " > "; "" for a node
+// reached directly (or without --topology).
+func (t *topologyRoutes) describe(host string) string {
+	if t == nil {
+		return ""
+	}
+	var levels []string
+	for _, set := range t.tree.Route(host) {
+		levels = append(levels, hostlist.Fold(set))
+	}
+	return strings.Join(levels, " > ")
+}
