@@ -37,6 +37,8 @@ type fleetFlags struct {
 
 	ReadmitAfter time.Duration `placeholder:"DURATION" help:"Probe an evicted node after DURATION (a new connection and 'true') and readmit it if it passes; up to 3 probes, each waiting twice as long. Off by default (clstr evicts for good)."`
 
+	MaxHandshakes int `placeholder:"N" help:"SSH handshakes (key exchange and login, where a connection costs CPU) in progress at once, on this machine and on each gateway; nodes still to dial wait their turn without counting against --connect-timeout (default 128)."`
+
 	excluded []hostlist.Spec  // nodes left out of every list (run's -x), not a flag
 	gw       *gatewayPool     // --gateway: nodes are reached through these, not a flag
 	routes   *topologyRoutes  // --topology: nodes with a route are reached along it, not a flag
@@ -85,8 +87,8 @@ func (c *fleetFlags) validate() error {
 	if len(c.Node) == 0 && len(c.NodeFile) == 0 {
 		return usageErrorf("no nodes: give --node SPEC or --node-file FILE")
 	}
-	if c.MaxNodes < 0 || c.MaxAttempts < 0 {
-		return usageErrorf("--max-nodes and --max-attempts must not be negative")
+	if c.MaxNodes < 0 || c.MaxAttempts < 0 || c.MaxHandshakes < 0 {
+		return usageErrorf("--max-nodes, --max-attempts and --max-handshakes must not be negative")
 	}
 	if c.Timeout < 0 || c.Grace < 0 || c.ConnTimeout < 0 || c.Keepalive < 0 || c.ReadmitAfter < 0 {
 		return usageErrorf("durations must not be negative")
@@ -145,6 +147,7 @@ func (c *fleetFlags) dialer(e *env) (*nodes.Dialer, error) {
 	opts := nodes.Options{
 		ConfigFile:     c.SSHConfig,
 		ConnectTimeout: c.ConnTimeout,
+		MaxHandshakes:  c.MaxHandshakes,
 		Jump:           c.Jump,
 		ProxyStderr:    e.stderr,
 		Logf: func(format string, args ...any) {

@@ -58,7 +58,7 @@ func gatewayConnector(e *env) (connect gateway.Connector, closeGateways func()) 
 		mu.Lock()
 		if fl == nil {
 			fl = &fleetFlags{SSHConfig: o.SSHConfig, AcceptNew: o.AcceptNew, ConnTimeout: time.Duration(o.ConnectTimeout),
-				Keepalive: time.Duration(o.Keepalive), Grace: time.Duration(o.Grace)}
+				Keepalive: time.Duration(o.Keepalive), Grace: time.Duration(o.Grace), MaxHandshakes: o.MaxHandshakes}
 			d, err = fl.dialer(e)
 		}
 		if err == nil && len(route) > 0 && via == nil && verr == nil {
@@ -97,6 +97,7 @@ type gatewayPool struct {
 	binary string
 	opts   gateway.Options
 	gws    []*gatewayConn
+	sum    func() (string, error) // binary's SHA-256, computed once for all gateways
 }
 
 type gatewayConn struct {
@@ -115,7 +116,8 @@ func newGatewayPool(e *env, d *nodes.Dialer, specs []hostlist.Spec, binary strin
 		}
 		binary = exe
 	}
-	p := &gatewayPool{e: e, d: d, binary: binary, opts: opts}
+	p := &gatewayPool{e: e, d: d, binary: binary, opts: opts,
+		sum: sync.OnceValues(func() (string, error) { return gateway.SumFile(binary) })}
 	for _, sp := range hostlist.Merge(specs) {
 		if sp.Local() {
 			return nil, usageErrorf("--gateway: ':' (this machine) cannot be a gateway")
@@ -148,7 +150,12 @@ func (p *gatewayPool) start(ctx context.Context, g *gatewayConn) error {
 	if err != nil {
 		return fmt.Errorf("gateway %s: %w", name, err)
 	}
-	cl, err := gateway.Start(ctx, conn, gateway.StartOptions{Name: name, Binary: p.binary, Options: p.opts,
+	sum, err := p.sum()
+	if err != nil {
+		_ = conn.Close()
+		return fmt.Errorf("gateway %s: %w", name, err)
+	}
+	cl, err := gateway.Start(ctx, conn, gateway.StartOptions{Name: name, Binary: p.binary, BinarySum: sum, Options: p.opts,
 		Serve:  func(nonce string) string { return "gateway --ready " + nonce },
 		Stderr: runner.NewOutput(p.e.stderr).Writer("drove: gateway " + name + ": "), Timeout: max(t.ConnectTimeout, 30*time.Second)})
 	if err != nil {

@@ -32,7 +32,7 @@ func (g *gatewayFlags) useGateways(e *env, fl *fleetFlags, d *nodes.Dialer) (*ga
 		specs = append(specs, sp...)
 	}
 	pool, err := newGatewayPool(e, d, specs, g.GatewayBinary, gateway.Options{SSHConfig: g.GatewaySSHConfig, AcceptNew: fl.AcceptNew,
-		ConnectTimeout: int64(fl.ConnTimeout), Keepalive: int64(fl.Keepalive), Grace: int64(fl.Grace)})
+		ConnectTimeout: int64(fl.ConnTimeout), Keepalive: int64(fl.Keepalive), Grace: int64(fl.Grace), MaxHandshakes: fl.MaxHandshakes})
 	if err != nil {
 		return nil, err
 	}

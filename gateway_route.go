@@ -162,7 +162,7 @@ func (g *gatewayFlags) useTopology(e *env, fl *fleetFlags, d *nodes.Dialer) (*to
 		return nil, err
 	}
 	via, err := newRoutedGateways(e, d, g.GatewayBinary, gateway.Options{SSHConfig: g.GatewaySSHConfig, AcceptNew: fl.AcceptNew,
-		ConnectTimeout: int64(fl.ConnTimeout), Keepalive: int64(fl.Keepalive), Grace: int64(fl.Grace)})
+		ConnectTimeout: int64(fl.ConnTimeout), Keepalive: int64(fl.Keepalive), Grace: int64(fl.Grace), MaxHandshakes: fl.MaxHandshakes})
 	if err != nil {
 		return nil, usageErrorf("--topology: %v", err)
 	}

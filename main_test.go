@@ -69,6 +69,7 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 		{"empty job file", []string{"-n", ":", "-J", empty}, "no jobs"},
 		{"bad on-failure", []string{"-n", ":", "-j", "true", "--on-failure", "maybe"}, "--on-failure"},
 		{"negative attempts", []string{"-n", ":", "-j", "true", "--max-attempts=-1"}, "must not be negative"},
+		{"negative handshakes", []string{"-n", ":", "-j", "true", "--max-handshakes=-1"}, "--max-handshakes must not be negative"},
 		{"bad timeout", []string{"-n", ":", "-j", "true", "--timeout", "soon"}, "--timeout"},
 	}
 	for _, c := range cases {

@@ -65,7 +65,7 @@ func newPair(t *testing.T) *pair {
 		_ = gwOut.Close()
 		p.served <- err
 	}()
-	cl, err := NewClient("gw1", fromGW, toGW, Options{SSHConfig: "/etc/cfg", Grace: int64(time.Second)})
+	cl, err := NewClient("gw1", fromGW, toGW, Options{SSHConfig: "/etc/cfg", Grace: int64(time.Second), MaxHandshakes: 7})
 	require.NoError(t, err)
 	p.cl = cl
 	t.Cleanup(func() { _ = toGW.Close(); _ = fromGW.Close() })
@@ -80,7 +80,7 @@ func TestRunThroughGateway(t *testing.T) {
 	h, err := p.cl.Connect(context.Background(), "local", ":")
 	require.NoError(t, err)
 	require.Equal(t, ":", <-p.specs)
-	require.Equal(t, Options{SSHConfig: "/etc/cfg", Grace: int64(time.Second)}, <-p.opts)
+	require.Equal(t, Options{SSHConfig: "/etc/cfg", Grace: int64(time.Second), MaxHandshakes: 7}, <-p.opts)
 
 	for _, job := range []string{
 		`echo "it's $((1+2))"; echo err >&2; exit 3`,

@@ -32,6 +32,10 @@ type StartOptions struct {
 	// Timeout bounds each step (a command, the upload, the hello); 0 means
 	// 30 seconds.
 	Timeout time.Duration
+	// BinarySum is Binary's SHA-256 in hex (SumFile), when the caller has
+	// it: a caller starting many gateways hashes Binary once. Start then
+	// reads Binary only to send it. "" makes Start hash Binary itself.
+	BinarySum string
 }
 
 // PlatformError is a gateway whose OS or architecture the binary to send
@@ -66,9 +70,14 @@ func Start(ctx context.Context, client *ssh.Client, so StartOptions) (*Client, e
 	if p := platform(uname); p != runtime.GOOS+"/"+runtime.GOARCH {
 		return nil, &PlatformError{Gateway: so.Name, Uname: strings.TrimSpace(uname), Want: runtime.GOOS + "/" + runtime.GOARCH}
 	}
-	sum, err := fileSum(so.Binary)
-	if err != nil {
-		return nil, fmt.Errorf("gateway %s: %w", so.Name, err)
+	sum := so.BinarySum
+	if sum == "" {
+		if sum, err = SumFile(so.Binary); err != nil {
+			return nil, fmt.Errorf("gateway %s: %w", so.Name, err)
+		}
+	}
+	if len(sum) != 2*sha256.Size {
+		return nil, fmt.Errorf("gateway %s: BinarySum %q is not a SHA-256 in hex", so.Name, sum)
 	}
 	dir := ".cache/drove/gateway-" + sum[:16]
 	bin := dir + "/drove"
@@ -164,7 +173,9 @@ func platform(uname string) string {
 	return goos + "/" + goarch
 }
 
-func fileSum(name string) (string, error) {
+// SumFile is the SHA-256 of the file name, in hex, as StartOptions.BinarySum
+// wants it.
+func SumFile(name string) (string, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return "", err

@@ -46,6 +46,9 @@ type Options struct {
 	Keepalive      int64
 	Grace          int64
 	Blocks         bool // send each job's stdout as blocks by hash (blocks.go), for --gather
+	// MaxHandshakes bounds the gateway's SSH handshakes in progress at
+	// once; 0 keeps its default.
+	MaxHandshakes int
 }
 
 // Result is how a job ended, as the gateway's runner.Host said.
