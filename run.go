@@ -175,6 +175,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	if routes != nil {
+		routes.via.p.opts.Blocks = c.Gather // identical output crosses once per first-level gateway
 		defer routes.close()
 	}
 	gw, err := c.useGateways(e, &c.fleetFlags, dialer)
@@ -182,6 +183,7 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		return err
 	}
 	if gw != nil {
+		gw.opts.Blocks = c.Gather // identical output crosses once per gateway
 		defer gw.close()
 	}
 

@@ -30,12 +30,12 @@ type Client struct {
 	next     uint64
 	connects map[uint64]chan string // node ID -> the connect's error text ("" ok)
 	jobs     map[uint64]*job
+	blocks   blockStore // the output blocks the gateway sent (Options.Blocks)
 }
 
+// job is a running job's inbox (window.go), which its host.Run empties.
 type job struct {
-	stdout, stderr io.Writer
-	end            chan *Result
-	werr           error // the first error writing the job's output here
+	in *inbox
 }
 
 // NewClient says hello on r and w (a gateway's session) and waits for the
@@ -58,7 +58,7 @@ func NewClient(name string, r io.Reader, w io.Writer, opts Options) (*Client, er
 		}
 		return nil, &VersionError{Got: got}
 	}
-	cl := &Client{name: name, c: c, done: make(chan struct{}), connects: map[uint64]chan string{}, jobs: map[uint64]*job{}}
+	cl := &Client{name: name, c: c, done: make(chan struct{}), connects: map[uint64]chan string{}, jobs: map[uint64]*job{}, blocks: blockStore{}}
 	go cl.read()
 	if h := heartbeatOf(opts); h.every > 0 {
 		go cl.watch(h)
@@ -132,26 +132,29 @@ func (cl *Client) read() {
 				delete(cl.connects, f.ID)
 				ch <- f.Err
 			}
-		case kindOut:
-			if j := cl.jobs[f.ID]; j != nil && j.werr == nil {
-				w := j.stdout
-				if f.Stream == 2 {
-					w = j.stderr
+		case kindOut, kindBlock, kindBlockRef:
+			data := f.Data
+			if f.Kind != kindOut {
+				if data, err = cl.blocks.data(f); err != nil {
+					break // a protocol error: the conversation ends
 				}
-				// Written with the lock held: a job's output keeps its
-				// order, and a slow writer slows the gateway, as it would
-				// slow a node.
-				if _, werr := w.Write(f.Data); werr != nil {
-					j.werr = werr
-				}
+				f.Stream = 1
+			}
+			// Queued for the job's own goroutine, in order: a job whose
+			// writer waits holds up no other job (window.go).
+			if j := cl.jobs[f.ID]; j != nil {
+				j.in.push(delivery{data: data, stream: f.Stream})
 			}
 		case kindDone:
 			if j := cl.jobs[f.ID]; j != nil {
 				delete(cl.jobs, f.ID)
-				j.end <- f.Result
+				j.in.push(delivery{end: f.Result, ended: true})
 			}
 		}
 		cl.mu.Unlock()
+		if err != nil {
+			break
+		}
 	}
 	if errors.Is(err, io.EOF) {
 		err = errors.New("its session ended")
@@ -216,7 +219,7 @@ var _ runner.Host = (*host)(nil)
 func (h *host) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) error {
 	cl := h.cl
 	id := cl.id()
-	j := &job{stdout: stdout, stderr: stderr, end: make(chan *Result, 1)}
+	j := &job{in: newInbox()}
 	cl.mu.Lock()
 	if cl.err != nil {
 		cl.mu.Unlock()
@@ -228,10 +231,25 @@ func (h *host) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) er
 		return &runner.NodeError{Node: h.name, Err: err}
 	}
 	cancelled := ctx.Done()
+	var werr error // the first error writing the job's output here
 	for {
 		select {
-		case r := <-j.end:
-			return h.errorOf(r)
+		case <-j.in.ready:
+			for _, d := range j.in.take() {
+				if d.ended {
+					return h.errorOf(d.end)
+				}
+				w := stdout
+				if d.stream == 2 {
+					w = stderr
+				}
+				if werr == nil {
+					_, werr = w.Write(d.data)
+				}
+				if err := cl.c.send(&frame{Kind: kindAck, ID: id, Bytes: int64(len(d.data))}); err != nil {
+					return &runner.NodeError{Node: h.name, Err: err}
+				}
+			}
 		case <-cancelled:
 			cancelled = nil
 			if err := cl.c.send(&frame{Kind: kindCancel, ID: id}); err != nil {

@@ -10,6 +10,9 @@
 // behind a gateway is a runner.Host like any other (client.go), so the
 // scheduler's rules (eviction, requeue, --max-attempts, timeouts, Ctrl-C,
 // the job log, --gather) are the same through a gateway by construction.
+// With Options.Blocks (blocks.go), a job's stdout crosses as blocks by
+// hash, so identical outputs cross the controller's session once per
+// gateway.
 // On the gateway, Serve (server.go) runs each request on a runner.Host the
 // caller's Connector makes. When the controller goes away (the session's
 // input ends), the gateway kills every job it runs and closes every node

@@ -13,8 +13,9 @@ import (
 // different versions refuse each other in the hello. Version 2: a Connect
 // names the rest of the node's route (gateways of gateways), which a
 // version-1 gateway would ignore and reach the node directly. Version 3
-// added the heartbeat (kindPing, kindPong, Options.Heartbeat), which an
-// older gateway would refuse as an unknown frame.
+// added the heartbeat (kindPing, kindPong, Options.Heartbeat), output
+// blocks by hash (Options.Blocks) and each job's output window (kindAck),
+// which an older gateway would refuse as unknown frames or ignore.
 const Version = "drove-gateway/3"
 
 // kind is a frame's meaning.
@@ -55,6 +56,7 @@ type Options struct {
 	// 0: no heartbeat.
 	Heartbeat       int64
 	HeartbeatMisses int
+	Blocks          bool // send each job's stdout as blocks by hash (blocks.go), for --gather
 	// MaxHandshakes bounds the gateway's SSH handshakes in progress at
 	// once; 0 keeps its default.
 	MaxHandshakes int
@@ -87,6 +89,7 @@ type frame struct {
 	Stream uint8
 	Text   string
 	Data   []byte
+	Bytes  int64 // kindAck
 	Err    string
 	Hello  *Hello
 	Result *Result

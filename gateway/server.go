@@ -49,7 +49,10 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, connect Connector) err
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s := &server{c: c, opts: opts, connect: connect, hosts: map[uint64]*served{}, jobs: map[uint64]context.CancelFunc{}}
+	s := &server{c: c, opts: opts, connect: connect, hosts: map[uint64]*served{}, jobs: map[uint64]context.CancelFunc{}, credits: map[uint64]*credit{}}
+	if opts.Blocks {
+		s.blocks = newBlockSender(c)
+	}
 	frames := make(chan *frame, 16)
 	ended := make(chan error, 1)
 	go func() {
@@ -123,6 +126,8 @@ func (s *server) handle(ctx context.Context, f *frame, pongs chan<- uint64) erro
 		s.cancelJob(f.ID)
 	case kindClose:
 		s.closeHost(f.ID)
+	case kindAck:
+		s.ack(f.ID, f.Bytes)
 	case kindPing:
 		select {
 		case pongs <- f.ID:
@@ -144,11 +149,13 @@ type server struct {
 	c       *conn
 	opts    Options
 	connect Connector
+	blocks  *blockSender // nil unless Options.Blocks
 	wg      sync.WaitGroup
 
-	mu    sync.Mutex
-	hosts map[uint64]*served
-	jobs  map[uint64]context.CancelFunc
+	mu      sync.Mutex
+	hosts   map[uint64]*served
+	jobs    map[uint64]context.CancelFunc
+	credits map[uint64]*credit // each running job's window (window.go)
 }
 
 func (s *server) startConnect(ctx context.Context, id uint64, spec string, route [][]string) {
@@ -173,9 +180,11 @@ func (s *server) startConnect(ctx context.Context, id uint64, spec string, route
 
 func (s *server) startJob(ctx context.Context, id, node uint64, cmd string) {
 	jctx, cancel := context.WithCancel(ctx)
+	cr := newCredit()
 	s.mu.Lock()
 	sv := s.hosts[node]
 	s.jobs[id] = cancel
+	s.credits[id] = cr
 	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
@@ -183,6 +192,7 @@ func (s *server) startJob(ctx context.Context, id, node uint64, cmd string) {
 		defer func() {
 			s.mu.Lock()
 			delete(s.jobs, id)
+			delete(s.credits, id)
 			s.mu.Unlock()
 			cancel()
 		}()
@@ -192,7 +202,15 @@ func (s *server) startJob(ctx context.Context, id, node uint64, cmd string) {
 		} else if <-sv.ready; sv.host == nil {
 			err = &runner.NodeError{Err: errors.New("gateway: the node is not connected")}
 		} else {
-			err = sv.host.Run(jctx, cmd, &outWriter{c: s.c, id: id, stream: 1}, &outWriter{c: s.c, id: id, stream: 2})
+			var stdout io.Writer = &outWriter{c: s.c, cr: cr, id: id, stream: 1}
+			bw := &blockWriter{s: s.blocks, cr: cr, id: id}
+			if s.blocks != nil {
+				stdout = bw
+			}
+			err = sv.host.Run(jctx, cmd, stdout, &outWriter{c: s.c, cr: cr, id: id, stream: 2})
+			if s.blocks != nil {
+				_ = bw.flush() // an error: the controller is gone
+			}
 		}
 		_ = s.c.send(&frame{Kind: kindDone, ID: id, Result: resultOf(err)})
 	}()
@@ -204,6 +222,16 @@ func (s *server) cancelJob(id uint64) {
 	s.mu.Unlock()
 	if cancel != nil {
 		cancel()
+	}
+}
+
+// ack lets job id send more output.
+func (s *server) ack(id uint64, n int64) {
+	s.mu.Lock()
+	cr := s.credits[id]
+	s.mu.Unlock()
+	if cr != nil {
+		cr.ack(n)
 	}
 }
 
@@ -230,6 +258,9 @@ func (s *server) shutdown(bound time.Duration) {
 	for _, cancel := range s.jobs {
 		cancel()
 	}
+	for _, cr := range s.credits {
+		cr.close() // no more acks: a write waiting for one fails
+	}
 	s.mu.Unlock()
 	ended := make(chan struct{})
 	go func() { s.wg.Wait(); close(ended) }()
@@ -253,15 +284,20 @@ func (s *server) shutdown(bound time.Duration) {
 	}
 }
 
-// outWriter sends what a job writes as Out frames. A write fails only when
-// the controller is gone, which ends the job as it would on a closed pipe.
+// outWriter sends what a job writes as Out frames, within the job's
+// window. A write fails only when the controller is gone, which ends the
+// job as it would on a closed pipe.
 type outWriter struct {
 	c      *conn
+	cr     *credit
 	id     uint64
 	stream uint8
 }
 
 func (o *outWriter) Write(p []byte) (int, error) {
+	if !o.cr.take(len(p)) {
+		return 0, errGone
+	}
 	if err := o.c.send(&frame{Kind: kindOut, ID: o.id, Stream: o.stream, Data: p}); err != nil {
 		return 0, err
 	}
