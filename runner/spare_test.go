@@ -72,14 +72,16 @@ func TestSSHPreopenRefusedOpensOnDemand(t *testing.T) {
 	runSequence(t, h, 1)
 	require.Eventually(t, func() bool { return guardNow(h) != nil }, 10*time.Second, 5*time.Millisecond)
 	runSequence(t, h, 12)
-	hits, refusals := spareStats(h)
+	_, refusals := spareStats(h)
 	require.Positive(t, refusals, "no pre-open was refused: the test proves nothing")
 	require.Positive(t, ts.Refused())
 	// One refused pre-open per connection at most: the first refusal stops
 	// them (a job session refused while the last one was closing on the
 	// server may still make drove dial another connection).
 	require.LessOrEqual(t, int64(refusals), dials.Load(), "pre-opens kept being refused")
-	require.Zero(t, hits)
+	// No count of hits is asserted: a pre-open that reaches the server
+	// after the job's session has closed there is granted and used by the
+	// next job (a loaded run had 3), which is timing, not the property.
 	require.NoError(t, h.Close())
 	require.Eventually(t, func() bool { return ts.OpenSessions() == 0 }, 10*time.Second, 5*time.Millisecond)
 }
