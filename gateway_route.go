@@ -39,7 +39,9 @@ func newRoutedGateways(e *env, d *nodes.Dialer, binary string, opts gateway.Opti
 		}
 		binary = exe
 	}
-	return &routedGateways{p: &gatewayPool{e: e, d: d, binary: binary, opts: opts}, gws: map[string]*gatewayConn{}}, nil
+	p := &gatewayPool{e: e, d: d, binary: binary, opts: opts,
+		sum: sync.OnceValues(func() (string, error) { return gateway.SumFile(binary) })}
+	return &routedGateways{p: p, gws: map[string]*gatewayConn{}}, nil
 }
 
 // connect connects node sp (called name in messages) along route, which

@@ -78,9 +78,19 @@ func (cl *Client) Close() error {
 	return nil
 }
 
+// setCloser makes c what ends the conversation. Only the first of Close
+// and a loss closes it (a session's Close is not safe to call twice at
+// once); a later call returns at once, without waiting for the first,
+// which may wait on a dead network.
 func (cl *Client) setCloser(c io.Closer) {
+	var closed atomic.Bool
 	cl.mu.Lock()
-	cl.closer = c
+	cl.closer = closerFunc(func() error {
+		if closed.Swap(true) {
+			return nil
+		}
+		return c.Close()
+	})
 	cl.mu.Unlock()
 }
 

@@ -126,10 +126,10 @@ func Start(ctx context.Context, client *ssh.Client, so StartOptions) (*Client, e
 		_ = sess.Close()
 		return nil, err
 	}
-	cl.setCloser(closerFunc(func() error {
-		_ = stdin.Close() // EOF: the gateway kills its jobs and exits
-		return sess.Close()
-	}))
+	// Closing the session closes the gateway's stdin there (EOF: it kills
+	// its jobs and exits). Not stdin.Close: x/crypto's CloseWrite is not
+	// safe while another goroutine writes (a heartbeat, a cancel).
+	cl.setCloser(sess)
 	select {
 	case <-cl.Done(): // given up before the closer was set
 		_ = sess.Close()
