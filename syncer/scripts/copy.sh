@@ -66,10 +66,11 @@ esac;
     [ -n "$drove_u" ] || drove_u=$(id -u);
     drove_m=user && [ "$drove_u" -eq 0 ] && drove_m=root;
     # drove_ts is --trust-sender (read by CMD) when this rsync has it:
-    # 3.2.5 and later, as its --version says.
+    # 3.2.5 and later, as its --version says ("rsync  version 3.2.7 ...";
+    # not openrsync, whose first line is "openrsync: protocol version 29").
     # shellcheck disable=SC2034 # drove_ts is read by CMD
     drove_ts=;
-    if drove_v=$(rsync --version 2>/dev/null); then
+    if drove_v=$(rsync --version 2>/dev/null) && case $drove_v in "rsync "*) true;; *) false;; esac; then
       drove_v=${drove_v#*version } && drove_v=${drove_v%%[!0-9.]*}..;
       drove_a=${drove_v%%.*} && drove_v=${drove_v#*.} && drove_b=${drove_v%%.*} && drove_v=${drove_v#*.} && drove_v=${drove_v%%.*};
       # shellcheck disable=SC2034 # drove_ts is read by CMD
