@@ -111,16 +111,26 @@ type gatewayConn struct {
 	err    error
 }
 
-func newGatewayPool(e *env, d *nodes.Dialer, specs []hostlist.Spec, binary string, opts gateway.Options) (*gatewayPool, error) {
+// newBasePool is a pool with no gateways yet: what starting a gateway
+// needs (the dialer, the binary to send, hashed once for all gateways,
+// and the options). binary "" is this drove's own.
+func newBasePool(e *env, d *nodes.Dialer, binary string, opts gateway.Options) (*gatewayPool, error) {
 	if binary == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return nil, usageErrorf("--gateway: cannot find this drove's binary to send (give --gateway-binary): %v", err)
+			return nil, err
 		}
 		binary = exe
 	}
-	p := &gatewayPool{e: e, d: d, binary: binary, opts: opts,
-		sum: sync.OnceValues(func() (string, error) { return gateway.SumFile(binary) })}
+	return &gatewayPool{e: e, d: d, binary: binary, opts: opts,
+		sum: sync.OnceValues(func() (string, error) { return gateway.SumFile(binary) })}, nil
+}
+
+func newGatewayPool(e *env, d *nodes.Dialer, specs []hostlist.Spec, binary string, opts gateway.Options) (*gatewayPool, error) {
+	p, err := newBasePool(e, d, binary, opts)
+	if err != nil {
+		return nil, usageErrorf("--gateway: cannot find this drove's binary to send (give --gateway-binary): %v", err)
+	}
 	for _, sp := range hostlist.Merge(specs) {
 		if sp.Local() {
 			return nil, usageErrorf("--gateway: ':' (this machine) cannot be a gateway")

@@ -32,15 +32,10 @@ type routedGateways struct {
 }
 
 func newRoutedGateways(e *env, d *nodes.Dialer, binary string, opts gateway.Options) (*routedGateways, error) {
-	if binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("gateways: cannot find this drove's binary to send: %w", err)
-		}
-		binary = exe
+	p, err := newBasePool(e, d, binary, opts)
+	if err != nil {
+		return nil, fmt.Errorf("gateways: cannot find this drove's binary to send: %w", err)
 	}
-	p := &gatewayPool{e: e, d: d, binary: binary, opts: opts,
-		sum: sync.OnceValues(func() (string, error) { return gateway.SumFile(binary) })}
 	return &routedGateways{p: p, gws: map[string]*gatewayConn{}}, nil
 }
 
