@@ -102,21 +102,7 @@ func keepsNothing(k keep, src, dst string) bool {
 		}
 		return true
 	case "rsync-walk", "rclone-walk":
-		// keep.sh: cd SRC && find . ! -name . (pre-order, no link
-		// followed); a directory it cannot read fails it.
-		err := fs.WalkDir(os.DirFS(src+"/"), ".", func(rel string, _ fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if rel == "." {
-				return nil
-			}
-			if !c.same(rel) {
-				return fs.SkipAll
-			}
-			return nil
-		})
-		return err == nil && !c.kept
+		return walkKeepsNothing(src, dst)
 	}
 	return false
 }
@@ -185,14 +171,20 @@ func (c *keepChecker) same(x string) bool {
 // fails), as test -L, -d, -f and -e tell them.
 func lType(p string) byte {
 	fi, err := os.Lstat(p)
-	switch {
-	case err != nil:
+	if err != nil {
 		return '-'
-	case fi.Mode()&fs.ModeSymlink != 0:
+	}
+	return modeType(fi.Mode())
+}
+
+// modeType is lType's letter for mode m.
+func modeType(m fs.FileMode) byte {
+	switch {
+	case m&fs.ModeSymlink != 0:
 		return 'l'
-	case fi.IsDir():
+	case m.IsDir():
 		return 'd'
-	case fi.Mode().IsRegular():
+	case m.IsRegular():
 		return 'f'
 	}
 	return 'o'
