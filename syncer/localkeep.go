@@ -120,11 +120,15 @@ func rcloneUnreadable(line []byte) bool {
 }
 
 // keepChecker is keep.sh's drove_check for one run: ok is the last
-// directory whose directories in DST were found fine.
+// directory whose directories in DST were found fine, gone that one of
+// them is absent from DST or from SRC: then no entry below it is in DST
+// (its lstat fails) or in SRC (it does), and keep.sh's check passes for every one of
+// them: drove does not lstat them.
 type keepChecker struct {
 	src, dst string
 	ok       string
 	okSet    bool
+	gone     bool
 	kept     bool
 }
 
@@ -136,7 +140,7 @@ func (c *keepChecker) same(x string) bool {
 	p := strings.TrimPrefix(x, "./")
 	if i := strings.LastIndexByte(p, '/'); i >= 0 {
 		if d := p[:i]; !c.okSet || d != c.ok {
-			r, a := d+"/", ""
+			r, a, gone := d+"/", "", false
 			for r != "" {
 				first, rest, _ := strings.Cut(r, "/")
 				if a != "" {
@@ -148,12 +152,16 @@ func (c *keepChecker) same(x string) bool {
 					continue
 				}
 				if t == '-' || lType(c.src+"/"+a) == '-' {
+					gone = true
 					break
 				}
 				c.kept = true
 				return false
 			}
-			c.ok, c.okSet = d, true
+			c.ok, c.okSet, c.gone = d, true, gone
+		}
+		if c.gone {
+			return true // DST or SRC lacks a directory above it
 		}
 	}
 	dt := lType(c.dst + "/" + p)
