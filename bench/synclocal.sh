@@ -7,6 +7,15 @@
 #   ROUNDS=9 bench/synclocal.sh
 #   DROVE_ARGS=--no-final-pass bench/synclocal.sh
 #   TOOLS=drove ROUNDS=3 bench/synclocal.sh   # drove alone (no ratios)
+#   TOOLS=rsync,parts,drove bench/synclocal.sh # and the floor of partitioning
+#
+# "parts" is the floor drove builds on: `drove partition -f 2000` (drove's
+# default partitions) timed with the plain `rsync -a --from0 --files-from`
+# job lines it prints, SLOTS at a time (xargs -P) and no final pass: what
+# splitting the tree costs rsync itself, before anything drove adds
+# (confinement, its temporary directory, the keep check, logs, the final
+# pass). Without a final pass its copy differs from SRC in the top
+# directory's mtime (its check says so: 1 difference).
 #
 # The tree (python3, seeded): FILES files of 0 to MAX_KB KiB (uniform) in
 # DIRS directories. Each round runs every tool once, interleaved, on a
@@ -86,6 +95,9 @@ run() { # tool
   rsync) rsync -a "$SRC/" "$DST/" ;;
   fpsync) fpsync -n "$SLOTS" -d "$BASE/fpwork" "$SRC/" "$DST/" ;;
   drove) "$DROVE" sync -n "$SLOTS/:" -d "$BASE/work" $DROVE_ARGS "$SRC" "$DST" ;;
+  parts)
+    mkdir -p "$BASE/work" "$DST"
+    "$DROVE" partition -f 2000 -o "$BASE/work" "$SRC" "$DST" | tr '\n' '\0' | xargs -0 -n 1 -P "$SLOTS" sh -c ;;
   esac
 }
 
