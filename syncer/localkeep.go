@@ -120,10 +120,10 @@ func rcloneUnreadable(line []byte) bool {
 }
 
 // keepChecker is keep.sh's drove_check for one run: ok is the last
-// directory whose directories in DST were found fine, gone that one of
-// them is absent from DST or from SRC: then no entry below it is in DST
-// (its lstat fails) or in SRC (it does), and keep.sh's check passes for every one of
-// them: drove does not lstat them.
+// directory whose directories in DST were found fine; gone says one of
+// them is absent from DST or from SRC, so that every entry below it is
+// absent there too and keep.sh's check passes for it: same answers so
+// without an lstat.
 type keepChecker struct {
 	src, dst string
 	ok       string
