@@ -180,26 +180,29 @@ func waitUntil(t *testing.T, within time.Duration, cond func() bool, what func()
 	}
 }
 
-// killAGatewayMidRun runs 16 jobs with args, each touching a file of its
-// own and sleeping 2 s; once 4 have started (within started) it kills
-// (SIGKILL) one of the bed's gateways that pick accepts, given the address
-// its session came in on. It returns the run's result after checking what
-// a lost gateway must leave whatever the route: the run succeeded, every
-// job ran and none is said never to have run, and no job or gateway is
-// left.
-func (b *gatewayBed) killAGatewayMidRun(t *testing.T, args []string, started time.Duration, pick func(server string) bool) result {
-	t.Helper()
-	mark := marker(t)
-	dir := b.sharedDir(t, "touched")
-	js := slices.Clone(args)
-	for i := range 16 {
+// touchJobs are n jobs ("-j" flags), each of which touches a file of its
+// own in dir, sleeps 2 s and carries mark.
+func touchJobs(dir, mark string, n int) []string {
+	var js []string
+	for i := range n {
 		js = append(js, "-j", fmt.Sprintf("touch %s/%d; sleep 2 # %s", dir, i, mark))
 	}
-	done := goDrove(t, js...)
-	testkit.WaitFor(t, started, "jobs to start", func() bool {
+	return js
+}
+
+// waitFiles waits, for at most within, until dir holds n entries.
+func waitFiles(t *testing.T, dir string, n int, within time.Duration, what string) {
+	t.Helper()
+	testkit.WaitFor(t, within, what, func() bool {
 		ents, _ := os.ReadDir(dir)
-		return len(ents) >= 4
+		return len(ents) >= n
 	})
+}
+
+// killGateway kills (SIGKILL), within 30 s, one of the bed's gateways that
+// pick accepts, given the address its session came in on.
+func (b *gatewayBed) killGateway(t *testing.T, pick func(server string) bool) {
+	t.Helper()
 	testkit.WaitFor(t, 30*time.Second, "a gateway to be killed", func() bool {
 		for pid, server := range clusterGateways(b.c) { // this cluster's only: other tests run gateways too
 			if pick(server) {
@@ -208,14 +211,16 @@ func (b *gatewayBed) killAGatewayMidRun(t *testing.T, args []string, started tim
 		}
 		return false
 	})
-	r := waitRun(t, done, 300*time.Second)
-	require.Equal(t, exitOK, r.code, r.stderr) // every job succeeded in the end
+}
+
+// requireEveryJobRan checks that each of the n touchJobs in dir ran and
+// that the run's stderr says none never ran.
+func requireEveryJobRan(t *testing.T, r result, dir string, n int) {
+	t.Helper()
 	ents, err := os.ReadDir(dir)
 	require.NoError(t, err)
-	require.Len(t, ents, 16, "every job ran: %s", r.stderr)
+	require.Len(t, ents, n, "every job ran: %s", r.stderr)
 	require.NotContains(t, r.stderr, "never ran")
-	b.noneLeft(t, mark)
-	return r
 }
 
 // goDrove runs drove with args in a goroutine of its own; the channel

@@ -47,7 +47,16 @@ func TestRealSSHThroughGateways(t *testing.T) {
 
 	// A gateway killed mid-run: its running jobs are requeued and its nodes
 	// go on through the other gateway, and nothing is left running anywhere.
-	r = b.killAGatewayMidRun(t, b.args(true, "-n", "2/node[3-6]"), 60*time.Second, func(string) bool { return true })
+	mark := marker(t)
+	dir := b.sharedDir(t, "touched")
+	done := goDrove(t, b.args(true, append([]string{"-n", "2/node[3-6]"}, touchJobs(dir, mark, 16)...)...)...)
+	waitFiles(t, dir, 4, 60*time.Second, "jobs to start")
+	// Kill one of this run's two gateways.
+	b.killGateway(t, func(string) bool { return true })
+	r = waitRun(t, done, 300*time.Second)
+	require.Equal(t, exitOK, r.code, r.stderr) // every job succeeded in the end
 	require.Regexp(t, `gateway node\d lost: its session ended on node node\d; requeued`, r.stderr)
 	require.NotContains(t, r.stderr, "evicted")
+	requireEveryJobRan(t, r, dir, 16)
+	b.noneLeft(t, mark)
 }

@@ -117,10 +117,7 @@ func TestRealSSHGatewayKilledAndCut(t *testing.T) {
 		args = append(args, "-j", fmt.Sprintf("echo start >> %s/%d; sleep 25; echo done >> %s/%d; echo job %d # %s", dir, i, dir, i, i, mark))
 	}
 	done := goDrove(t, args...)
-	testkit.WaitFor(t, 120*time.Second, "a job on every node", func() bool {
-		ents, _ := os.ReadDir(dir)
-		return len(ents) >= 6
-	})
+	waitFiles(t, dir, 6, 120*time.Second, "a job on every node")
 
 	var k, s []gatewayProc
 	testkit.WaitFor(t, 30*time.Second, "the gateways' processes", func() bool {
@@ -226,10 +223,7 @@ func TestRealSSHGatewayDroveStopped(t *testing.T) {
 		args = append(args, "-j", fmt.Sprintf("echo start >> %s/%d; sleep 10; echo job %d # %s", dir, i, i, mark))
 	}
 	done := goDrove(t, args...)
-	testkit.WaitFor(t, 120*time.Second, "a job on every node", func() bool {
-		ents, _ := os.ReadDir(dir)
-		return len(ents) >= 4
-	})
+	waitFiles(t, dir, 4, 120*time.Second, "a job on every node")
 	var s []gatewayProc
 	testkit.WaitFor(t, 30*time.Second, "the gateway's drove", func() bool {
 		s = gatewayProcs(t, gw)

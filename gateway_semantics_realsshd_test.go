@@ -24,6 +24,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// startGatewayBed starts the bed of the semantics tests: 6 nodes, of
+// which node1 and node2 are the gateways and node3..node6 reachable only
+// through them, or directly in the flat runs. A connect timeout of a
+// minute: on a loaded machine a handshake can take over the default 10 s
+// (setup, not what is tested).
+func startGatewayBed(t *testing.T) *gatewayBed {
+	t.Helper()
+	return newGatewayBed(t, gatewayBedOptions{nodes: 6, gateways: 2, flags: []string{"--connect-timeout", "60s"}})
+}
+
 // gatewayOf is the gateway (0 for node1, 1 for node2) through which
 // gatewayPool first reaches node (its rendezvous order).
 func gatewayOf(node string) int {
@@ -59,11 +69,7 @@ func twoSides(t *testing.T) (a, b string) {
 // --events, --gather and --status on a real terminal. Where a flat run
 // says the same, the two are compared.
 func TestRealSSHGatewaySemantics(t *testing.T) {
-	// node1 and node2 are the gateways; node3..node6 are reachable only
-	// through them, or directly in the flat runs. A connect timeout of a
-	// minute: on a loaded machine a handshake can take over the default
-	// 10 s (setup, not what is tested).
-	b := newGatewayBed(t, gatewayBedOptions{nodes: 6, gateways: 2, flags: []string{"--connect-timeout", "60s"}})
+	b := startGatewayBed(t)
 
 	t.Run("eviction across gateways", func(t *testing.T) {
 		bad, good := twoSides(t)

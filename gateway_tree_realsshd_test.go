@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -99,10 +100,20 @@ func TestRealSSHTwoLevelsOfGateways(t *testing.T) {
 
 	// A level-2 gateway killed mid-run: its nodes are lost like any
 	// gateway's, their jobs run on the other nodes, nothing is left.
-	r = b.killAGatewayMidRun(t, append(through, "-n", "2/node[5-8]"), 90*time.Second, func(server string) bool {
-		// A level-2 gateway is a drove gateway whose session is on node3's
-		// or node4's address.
-		return server == c.Nodes[2].Host || server == c.Nodes[3].Host
-	})
+	mark := marker(t)
+	dir := b.sharedDir(t, "touched")
+	js = touchJobs(dir, mark, 16)
+	done := goDrove(t, append(append(through, "-n", "2/node[5-8]"), js...)...)
+	waitFiles(t, dir, 4, 90*time.Second, "jobs to start")
+	// A level-2 gateway is a drove gateway whose session is on node3's or
+	// node4's address.
+	b.killGateway(t, func(server string) bool { return server == c.Nodes[2].Host || server == c.Nodes[3].Host })
+	r = waitRun(t, done, 300*time.Second)
+	require.Equal(t, exitOK, r.code, r.stderr) // every job succeeded in the end
 	require.Regexp(t, `drove: evicted node node[5-8]: .*gateway node[34] lost: its session ended; requeued`, r.stderr)
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, ents, 16, "every job ran: %s", r.stderr)
+	require.NotContains(t, r.stderr, "never ran")
+	b.noneLeft(t, mark)
 }
