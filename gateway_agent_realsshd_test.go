@@ -7,11 +7,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/drove-dev/drove/internal/sshdtest"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -53,35 +51,24 @@ func serveAgent(t *testing.T, keyFile string) string {
 // without ForwardAgent it has no credential and the nodes refuse it. No
 // key is copied anywhere.
 func TestRealSSHGatewayUsesTheForwardedAgent(t *testing.T) {
-	c := sshdtest.Start(t, sshdtest.Options{Nodes: 3})
-	bin := buildDrove(t)
+	// The gateways' ssh_config: the cluster's, without any identity file.
+	b := newGatewayBed(t, gatewayBedOptions{nodes: 3, gateways: 1, agentOnly: true})
+	c := b.c
 	sock := serveAgent(t, c.ClientKey)
 	t.Setenv("SSH_AUTH_SOCK", sock)
 
-	// The gateways' ssh_config: the cluster's, without any identity file.
-	cfg, err := os.ReadFile(c.SSHConfig)
-	require.NoError(t, err)
-	noKey := regexp.MustCompile(`(?m)^\s*(IdentityFile|IdentitiesOnly) .*\n`).ReplaceAllString(string(cfg), "")
-	dir := filepath.Join(c.Dir, "gw-agent")
-	require.NoError(t, os.MkdirAll(dir, 0o700))
-	gwCfg := filepath.Join(dir, "ssh_config")
-	require.NoError(t, os.WriteFile(gwCfg, []byte(noKey), 0o600))
-	for _, f := range []string{dir, gwCfg} {
-		require.NoError(t, os.Chown(f, c.UID, c.GID))
-	}
 	entries, _ := os.ReadDir(filepath.Join(c.Home, ".ssh"))
 	for _, e := range entries {
 		require.False(t, strings.HasPrefix(e.Name(), "id_"), "the gateway's user holds a key of its own: %s", e.Name())
 	}
 
 	run := func(forward bool) result {
-		extra := []string{"Host node2 node3", "    Port 1"}
+		var extra []string
 		if forward {
-			extra = append(extra, "Host node1", "    ForwardAgent yes")
+			extra = []string{"Host node1", "    ForwardAgent yes"}
 		}
-		ctl := c.WriteSSHConfig(t, fmt.Sprintf("controller-%v", forward), extra...)
-		return drove(t, nil, nil, "-F", ctl, "--gateway", "node1", "--gateway-binary", bin,
-			"--gateway-ssh-config", gwCfg, "--connect-timeout", "10s", "-n", "node[2-3]", "-E", "echo reached $(hostname) as $(id -un)")
+		ctl := b.controllerConfig(t, fmt.Sprintf("controller-%v", forward), extra...)
+		return drove(t, nil, nil, b.via(ctl, "--connect-timeout", "10s", "-n", "node[2-3]", "-E", "echo reached $(hostname) as $(id -un)")...)
 	}
 	r := run(false)
 	require.NotEqual(t, exitOK, r.code, "reached the nodes without a credential: %s", r.stdout)
@@ -91,4 +78,5 @@ func TestRealSSHGatewayUsesTheForwardedAgent(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Equal(t, 2, strings.Count(r.stdout, "reached "), r.stdout)
 	require.Contains(t, r.stdout, " as "+c.User+"\n")
+	b.noneLeft(t, "")
 }

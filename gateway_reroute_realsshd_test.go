@@ -3,10 +3,6 @@
 package main
 
 import (
-	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,21 +15,8 @@ import (
 
 	"github.com/drove-dev/drove/internal/sshdtest"
 	"github.com/drove-dev/drove/internal/testkit"
-	"github.com/drove-dev/drove/records"
 	"github.com/stretchr/testify/require"
 )
-
-// forgetSent removes, when the test ends, the drove that the test's
-// gateways were sent (the login user's home is shared by every cluster: a
-// later test would find it there and send nothing).
-func forgetSent(t *testing.T, c *sshdtest.Cluster, bin string) {
-	t.Helper()
-	b, err := os.ReadFile(bin)
-	require.NoError(t, err)
-	h := sha256.Sum256(b)
-	dir := filepath.Join(c.Home, ".cache/drove/gateway-"+hex.EncodeToString(h[:])[:16])
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-}
 
 // gatewayProc is a "drove gateway" process and the sshd session process
 // that started it.
@@ -94,17 +77,13 @@ func alive(pid int) bool {
 // node is evicted, the cut gateway kills its jobs and exits on its own
 // (its sshd still stopped), and nothing of drove's is left anywhere.
 func TestRealSSHGatewayKilledAndCut(t *testing.T) {
-	c := sshdtest.Start(t, sshdtest.Options{Nodes: 9})
-	bin := buildDrove(t)
-	forgetSent(t, c, bin)
-	gwCfg := gatewayConfig(t, c)
-	ctl := c.WriteSSHConfig(t, "controller", "Host node4 node5 node6 node7 node8 node9", "    Port 1")
+	b := newGatewayBed(t, gatewayBedOptions{nodes: 9, gateways: 3})
+	c := b.c
 	// ServerAliveCountMax 3: a window of 8 s. (1 s evicted healthy nodes
 	// on a machine with a load of 300.)
 	const keepalive = 2 * time.Second
 	events := filepath.Join(t.TempDir(), "events.jsonl")
-	args := []string{"-F", ctl, "--gateway", "node[1-3]", "--gateway-binary", bin, "--gateway-ssh-config", gwCfg,
-		"--keepalive", keepalive.String(), "--grace", "1s", "--events", events, "-n", "node[4-9]"}
+	args := b.args(true, "--keepalive", keepalive.String(), "--grace", "1s", "--events", events, "-n", "node[4-9]")
 
 	// The killed gateway is node4's first choice; the cut one, the first
 	// choice of a node that does not start on the killed one.
@@ -128,9 +107,7 @@ func TestRealSSHGatewayKilledAndCut(t *testing.T) {
 	}
 
 	mark := marker(t)
-	dir := filepath.Join(c.Dir, "ran")
-	require.NoError(t, os.Mkdir(dir, 0o777))
-	require.NoError(t, os.Chmod(dir, 0o777))
+	dir := b.sharedDir(t, "ran")
 	// A job lasts well over the window (at most 10 s here): a job the cut
 	// gateway runs is killed there before it can complete, so none
 	// completes twice. (One that completed during the window, its end
@@ -139,12 +116,8 @@ func TestRealSSHGatewayKilledAndCut(t *testing.T) {
 	for i := range njobs {
 		args = append(args, "-j", fmt.Sprintf("echo start >> %s/%d; sleep 25; echo done >> %s/%d; echo job %d # %s", dir, i, dir, i, i, mark))
 	}
-	done := make(chan result, 1)
-	go func() { done <- drove(t, nil, nil, args...) }()
-	testkit.WaitFor(t, 120*time.Second, "a job on every node", func() bool {
-		ents, _ := os.ReadDir(dir)
-		return len(ents) >= 6
-	})
+	done := goDrove(t, args...)
+	waitFiles(t, dir, 6, 120*time.Second, "a job on every node")
 
 	var k, s []gatewayProc
 	testkit.WaitFor(t, 30*time.Second, "the gateways' processes", func() bool {
@@ -157,12 +130,7 @@ func TestRealSSHGatewayKilledAndCut(t *testing.T) {
 	require.NoError(t, syscall.Kill(s[0].sshd, syscall.SIGSTOP))
 	t.Cleanup(func() { _ = syscall.Kill(s[0].sshd, syscall.SIGCONT) })
 
-	var r result
-	select {
-	case r = <-done:
-	case <-time.After(300 * time.Second):
-		t.Fatal("the run did not end")
-	}
+	r := waitRun(t, done, 300*time.Second)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.NotRegexp(t, "evicted node .*gateway .* lost", r.stderr, "a node evicted for its gateway's loss")
 	require.Contains(t, r.stderr, "drove: gateway "+killed+" lost: ")
@@ -187,15 +155,9 @@ func TestRealSSHGatewayKilledAndCut(t *testing.T) {
 	// gateway first.
 	window := keepalive * (3 + 2)
 	const margin = 20 * time.Second
-	f, err := os.Open(events)
-	require.NoError(t, err)
-	defer f.Close()
 	var lostK, lostS time.Time
 	after := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var ev records.EventLine
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &ev))
+	for _, ev := range readEvents(t, events) {
 		switch {
 		case ev.Event == "job_finished" && ev.Requeued && strings.Contains(ev.Error, "gateway "+killed+" lost"):
 			if lostK.IsZero() {
@@ -226,12 +188,9 @@ func TestRealSSHGatewayKilledAndCut(t *testing.T) {
 	// controller: it killed its jobs, closed its node connections and
 	// exited; nothing of drove's is left on a node or a gateway.
 	testkit.WaitFor(t, window+margin, "the cut gateway to exit on its own", func() bool { return !alive(s[0].pid) })
-	testkit.WaitFor(t, 30*time.Second, "no job left", func() bool {
-		out, _ := exec.Command("pgrep", "-f", mark).Output()
-		return strings.TrimSpace(string(out)) == ""
-	})
+	noJobLeft(t, mark)
 	require.NoError(t, syscall.Kill(s[0].sshd, syscall.SIGCONT))
-	testkit.WaitFor(t, 30*time.Second, "no gateway left", func() bool { return len(clusterGateways(c)) == 0 })
+	b.noGatewayLeft(t)
 }
 
 // TestRealSSHGatewayDroveStopped: a gateway whose drove is stopped while
@@ -243,15 +202,11 @@ func TestRealSSHGatewayKilledAndCut(t *testing.T) {
 // nothing is left. (While it was stopped its jobs went on: they may
 // complete twice, which nothing on the controller can prevent.)
 func TestRealSSHGatewayDroveStopped(t *testing.T) {
-	c := sshdtest.Start(t, sshdtest.Options{Nodes: 6})
-	bin := buildDrove(t)
-	forgetSent(t, c, bin)
-	gwCfg := gatewayConfig(t, c)
-	ctl := c.WriteSSHConfig(t, "controller", "Host node3 node4 node5 node6", "    Port 1")
+	b := newGatewayBed(t, gatewayBedOptions{nodes: 6, gateways: 2})
+	c := b.c
 	const keepalive = 2 * time.Second
 	events := filepath.Join(t.TempDir(), "events.jsonl")
-	args := []string{"-F", ctl, "--gateway", "node[1-2]", "--gateway-binary", bin, "--gateway-ssh-config", gwCfg,
-		"--keepalive", keepalive.String(), "--grace", "1s", "--events", events, "-n", "node[3-6]"}
+	args := b.args(true, "--keepalive", keepalive.String(), "--grace", "1s", "--events", events, "-n", "node[3-6]")
 	pool := routeTestPool(t, "node1", "node2")
 	stopped := pool.order("node3")[0].spec.Key()
 	var gw *sshdtest.Node
@@ -262,19 +217,13 @@ func TestRealSSHGatewayDroveStopped(t *testing.T) {
 	}
 
 	mark := marker(t)
-	dir := filepath.Join(c.Dir, "ran")
-	require.NoError(t, os.Mkdir(dir, 0o777))
-	require.NoError(t, os.Chmod(dir, 0o777))
+	dir := b.sharedDir(t, "ran")
 	const njobs = 10
 	for i := range njobs {
 		args = append(args, "-j", fmt.Sprintf("echo start >> %s/%d; sleep 10; echo job %d # %s", dir, i, i, mark))
 	}
-	done := make(chan result, 1)
-	go func() { done <- drove(t, nil, nil, args...) }()
-	testkit.WaitFor(t, 120*time.Second, "a job on every node", func() bool {
-		ents, _ := os.ReadDir(dir)
-		return len(ents) >= 4
-	})
+	done := goDrove(t, args...)
+	waitFiles(t, dir, 4, 120*time.Second, "a job on every node")
 	var s []gatewayProc
 	testkit.WaitFor(t, 30*time.Second, "the gateway's drove", func() bool {
 		s = gatewayProcs(t, gw)
@@ -284,12 +233,7 @@ func TestRealSSHGatewayDroveStopped(t *testing.T) {
 	require.NoError(t, syscall.Kill(s[0].pid, syscall.SIGSTOP))
 	t.Cleanup(func() { _ = syscall.Kill(s[0].pid, syscall.SIGCONT) })
 
-	var r result
-	select {
-	case r = <-done:
-	case <-time.After(300 * time.Second):
-		t.Fatal("the run did not end")
-	}
+	r := waitRun(t, done, 300*time.Second)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.NotRegexp(t, "evicted node .*gateway .* lost", r.stderr, "a node evicted for its gateway's loss")
 	require.Contains(t, r.stderr, "drove: gateway "+stopped+" lost: the gateway said nothing for")
@@ -299,14 +243,8 @@ func TestRealSSHGatewayDroveStopped(t *testing.T) {
 
 	window := keepalive * (3 + 2) // the controller's window and one tick
 	const margin = 20 * time.Second
-	f, err := os.Open(events)
-	require.NoError(t, err)
-	defer f.Close()
 	var lost time.Time
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var ev records.EventLine
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &ev))
+	for _, ev := range readEvents(t, events) {
 		if ev.Event == "job_finished" && ev.Requeued && strings.Contains(ev.Error, "gateway "+stopped+" lost") && lost.IsZero() {
 			lost = ev.Time
 		}
@@ -318,9 +256,6 @@ func TestRealSSHGatewayDroveStopped(t *testing.T) {
 
 	require.NoError(t, syscall.Kill(s[0].pid, syscall.SIGCONT))
 	testkit.WaitFor(t, 30*time.Second, "the resumed gateway to exit", func() bool { return !alive(s[0].pid) })
-	testkit.WaitFor(t, 30*time.Second, "no job left", func() bool {
-		out, _ := exec.Command("pgrep", "-f", mark).Output()
-		return strings.TrimSpace(string(out)) == ""
-	})
-	testkit.WaitFor(t, 30*time.Second, "no gateway left", func() bool { return len(clusterGateways(c)) == 0 })
+	noJobLeft(t, mark)
+	b.noGatewayLeft(t)
 }

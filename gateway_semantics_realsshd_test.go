@@ -5,8 +5,6 @@ package main
 import (
 	"bufio"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -21,66 +19,19 @@ import (
 	"time"
 
 	"github.com/drove-dev/drove/hostlist"
-	"github.com/drove-dev/drove/internal/sshdtest"
 	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/drove-dev/drove/internal/tmuxtest"
 	"github.com/stretchr/testify/require"
 )
 
-// gatewayBed is one sshd cluster of 6 nodes where node1 and node2 are
-// drove gateways and node3..node6 are reachable only through them (the
-// controller's ssh_config sends them to port 1), and the same nodes
-// reached directly, to compare a run through the tree with the same run
-// flat.
-type gatewayBed struct {
-	c       *sshdtest.Cluster
-	bin     string   // the drove sent to the gateways
-	through []string // flags that reach node3..node6 through node1 and node2
-	flat    []string // flags that reach them directly
-	gwMark  string   // in the command line of this bed's gateways, and no other process
-	dir     string   // a directory every node's jobs may write (gates, flags)
-}
-
+// startGatewayBed starts the bed of the semantics tests: 6 nodes, of
+// which node1 and node2 are the gateways and node3..node6 reachable only
+// through them, or directly in the flat runs. A connect timeout of a
+// minute: on a loaded machine a handshake can take over the default 10 s
+// (setup, not what is tested).
 func startGatewayBed(t *testing.T) *gatewayBed {
-	c := sshdtest.Start(t, sshdtest.Options{Nodes: 6})
-	bin := buildDrove(t)
-	gwCfg := gatewayConfig(t, c)
-	ctl := c.WriteSSHConfig(t, "controller", "Host node3 node4 node5 node6", "    Port 1")
-	b, err := os.ReadFile(bin)
-	require.NoError(t, err)
-	sum := sha256.Sum256(b)
-	hash := hex.EncodeToString(sum[:])[:16]
-	t.Cleanup(func() { _ = os.RemoveAll(filepath.Join(c.Home, ".cache/drove/gateway-"+hash)) })
-	dir := filepath.Join(c.Dir, "shared")
-	require.NoError(t, os.Mkdir(dir, 0o777))
-	require.NoError(t, os.Chmod(dir, 0o777))
-	return &gatewayBed{
-		c: c, bin: bin, dir: dir,
-		// A connect timeout of a minute: on a loaded machine a handshake
-		// can take over the default 10 s (setup, not what is tested).
-		through: []string{"-F", ctl, "--connect-timeout", "60s", "--gateway", "node[1-2]", "--gateway-binary", bin, "--gateway-ssh-config", gwCfg},
-		flat:    []string{"-F", c.SSHConfig, "--connect-timeout", "60s"},
-		gwMark:  "gateway-" + hash + "/drove gateway --ready",
-	}
-}
-
-// args is the flags of a run through the gateways (through) or flat.
-func (b *gatewayBed) args(through bool, more ...string) []string {
-	base := b.flat
-	if through {
-		base = b.through
-	}
-	return append(slices.Clone(base), more...)
-}
-
-// noneLeft waits until neither a process with marker nor a gateway of
-// this bed is left on the bed.
-func (b *gatewayBed) noneLeft(t *testing.T, marker string) {
 	t.Helper()
-	if marker != "" {
-		b.c.WaitNoProcs(t, marker, 30*time.Second)
-	}
-	b.c.WaitNoProcs(t, b.gwMark, 30*time.Second)
+	return newGatewayBed(t, gatewayBedOptions{nodes: 6, gateways: 2, flags: []string{"--connect-timeout", "60s"}})
 }
 
 // gatewayOf is the gateway (0 for node1, 1 for node2) through which

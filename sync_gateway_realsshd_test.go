@@ -6,10 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/drove-dev/drove/internal/sshdtest"
-	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -18,20 +15,17 @@ import (
 // drove gateways (real sshd), and the copy is the tree; nothing of
 // drove's is left on a gateway afterwards.
 func TestRealSSHSyncThroughGateways(t *testing.T) {
-	c := sshdtest.Start(t, sshdtest.Options{Nodes: 4})
-	bin := buildDrove(t)
-	gwCfg := gatewayConfig(t, c)
-	ctl := c.WriteSSHConfig(t, "controller", "Host node3 node4", "    Port 1")
-	src, dst, work := sshdSyncDirs(t, c, treeOpts{dirs: 8, filesPerDir: 10, maxSize: 4096, symlinks: true, hostile: true, seed: 23})
+	b := newGatewayBed(t, gatewayBedOptions{nodes: 4, gateways: 2})
+	src, dst, work := sshdSyncDirs(t, b.c, treeOpts{dirs: 8, filesPerDir: 10, maxSize: 4096, symlinks: true, hostile: true, seed: 23})
 
 	// Without the gateways the nodes cannot be reached: the test's
 	// premise.
-	r := drove(t, nil, nil, "sync", "-F", ctl, "-n", "node[3-4]", "--connect-timeout", "5s", "-d", work, src, dst)
+	r := drove(t, nil, nil, "sync", "-F", b.ctl, "-n", "node[3-4]", "--connect-timeout", "5s", "-d", work, src, dst)
 	require.NotEqual(t, exitOK, r.code, r.stderr)
 	require.NoDirExists(t, dst)
 
-	r = drove(t, nil, nil, "sync", "-F", ctl, "--gateway", "node[1-2]", "--gateway-binary", bin, "--gateway-ssh-config", gwCfg,
-		"-n", "2/node[3-4]", "-f", "7", "-z", "-d", work, "--verify=checksum", src, dst)
+	r = drove(t, nil, nil, append([]string{"sync"}, b.args(true,
+		"-n", "2/node[3-4]", "-f", "7", "-z", "-d", work, "--verify=checksum", src, dst)...)...)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Contains(t, r.stderr, "final pass done")
 	require.Contains(t, r.stderr, "0 differences")
@@ -42,5 +36,5 @@ func TestRealSSHSyncThroughGateways(t *testing.T) {
 		require.Contains(t, string(journal), `"node":"`+n+`"`, "every node copied partitions")
 	}
 	require.NotContains(t, string(journal), `"node":"node1"`)
-	testkit.WaitFor(t, 30*time.Second, "no gateway left", func() bool { return len(clusterGateways(c)) == 0 })
+	b.noneLeft(t, "")
 }

@@ -36,44 +36,15 @@ TOOLS=${TOOLS:-all}
 SSHD_LOGLEVEL=${SSHD_LOGLEVEL:-INFO}
 WORK=${WORK:-/tmp/drove-copybench}
 
-die() { echo "copy.sh: $*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "must run as root (sshdbed starts sshd)"
+# shellcheck source=bench/lib/bed.sh
+. bench/lib/bed.sh
 for t in pdcp clush parallel-scp ssh scp; do
   command -v "$t" >/dev/null || die "$t is missing: apt-get install pdsh clustershell pssh openssh-client"
 done
+bench_clean() { if [ -n "${DEST:-}" ]; then rm -rf "$DEST"; fi; }
 
-BED_PID=
-TOOL_SID=
-cleanup() {
-  if [ -n "$TOOL_SID" ]; then
-    pkill -KILL -s "$TOOL_SID" 2>/dev/null || true
-  fi
-  if [ -n "$BED_PID" ] && kill -0 "$BED_PID" 2>/dev/null; then
-    kill -TERM "$BED_PID" 2>/dev/null || true
-    wait "$BED_PID" 2>/dev/null || true
-  fi
-  rm -f "$WORK/bed.env"
-  [ -n "${DEST:-}" ] && rm -rf "$DEST"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-mkdir -p "$WORK"
-go build -o "$WORK/drove" .
-go build -o "$WORK/sshdbed" ./bench/sshdbed
-
-rm -f "$WORK/bed.env"
-"$WORK/sshdbed" -n "$NODES" -o "LogLevel $SSHD_LOGLEVEL" -info "$WORK/bed.env" >"$WORK/bed.out" 2>"$WORK/bed.log" &
-BED_PID=$!
-for _ in $(seq 600); do
-  [ -f "$WORK/bed.env" ] && break
-  kill -0 "$BED_PID" 2>/dev/null || { cat "$WORK/bed.log" >&2; die "sshdbed exited"; }
-  sleep 0.1
-done
-[ -f "$WORK/bed.env" ] || { cat "$WORK/bed.log" >&2; die "sshdbed not up after 60 s"; }
-# shellcheck disable=SC1091
-. "$WORK/bed.env"
-CFG=$SSHDBED_CONFIG
+bed_build
+bed_start "$NODES"
 NODESET=$(paste -sd, "$SSHDBED_NODES")
 USER_HOME=$(getent passwd "$SSHDBED_USER" | cut -d: -f6)
 DEST=$USER_HOME/drove-copybench

@@ -49,51 +49,19 @@ BASE=${BASE:-}
 SSHD_LOGLEVEL=${SSHD_LOGLEVEL:-INFO}
 WORK=${WORK:-/tmp/drove-fanout}
 
-die() { echo "fanout.sh: $*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "must run as root (sshdbed starts sshd)"
+# shellcheck source=bench/lib/bed.sh
+. bench/lib/bed.sh
 for t in parallel parallel-ssh pdsh ssh; do
   command -v "$t" >/dev/null || die "$t is missing: apt-get install parallel pssh pdsh openssh-client"
 done
 
-BED_PID=
-TOOL_SID=
-cleanup() {
-  if [ -n "$TOOL_SID" ]; then
-    pkill -KILL -s "$TOOL_SID" 2>/dev/null || true
-  fi
-  if [ -n "$BED_PID" ] && kill -0 "$BED_PID" 2>/dev/null; then
-    kill -TERM "$BED_PID" 2>/dev/null || true
-    wait "$BED_PID" 2>/dev/null || true
-  fi
-  rm -f "$WORK/bed.env"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-mkdir -p "$WORK"
-go build -o "$WORK/drove" .
-if [ -n "$BASE" ]; then
-  rm -rf "$WORK/base" && mkdir -p "$WORK/base"
-  git archive "$BASE" | tar -x -C "$WORK/base"
-  (cd "$WORK/base" && go build -o "$WORK/drove-base" .)
-fi
+bed_build
+bed_build_base "$BASE"
 go build -o "$WORK/fanout" ./bench/fanout
-go build -o "$WORK/sshdbed" ./bench/sshdbed
 
 bed_nodes=$QNODES
 [ "$ENODES" -gt "$bed_nodes" ] && bed_nodes=$ENODES
-rm -f "$WORK/bed.env"
-"$WORK/sshdbed" -n "$bed_nodes" -o "LogLevel $SSHD_LOGLEVEL" -info "$WORK/bed.env" >"$WORK/bed.out" 2>"$WORK/bed.log" &
-BED_PID=$!
-for _ in $(seq 600); do
-  [ -f "$WORK/bed.env" ] && break
-  kill -0 "$BED_PID" 2>/dev/null || { cat "$WORK/bed.log" >&2; die "sshdbed exited"; }
-  sleep 0.1
-done
-[ -f "$WORK/bed.env" ] || { cat "$WORK/bed.log" >&2; die "sshdbed not up after 60 s"; }
-# shellcheck disable=SC1091
-. "$WORK/bed.env"
-CFG=$SSHDBED_CONFIG
+bed_start "$bed_nodes"
 # The nodes' sshd listeners (sshdbed's children): their reaped children's CPU
 # time and page faults are the nodes' cost of a run.
 LISTENERS=$(pgrep -d, -P "$BED_PID")
@@ -107,9 +75,9 @@ seq "$JOBS" | sed 's/^/echo /' >"$WORK/jobs"
 # shellcheck disable=SC2016
 ECMD='echo "fanout-ok ${SSH_CONNECTION##* }"'
 # The ports the fan-out must report, one per node.
-for n in $(cat "$WORK/enodes"); do
+while read -r n; do
   awk -v h="$n" '$1 == "Host" { cur = $2 } cur == h && $1 == "Port" { print $2 }' "$CFG"
-done | sort >"$WORK/enodes.ports"
+done <"$WORK/enodes" | sort >"$WORK/enodes.ports"
 [ "$(wc -l <"$WORK/enodes.ports")" = "$ENODES" ] || die "cannot read the ports of $ENODES nodes from $CFG"
 
 # node_stat: the CPU ticks (user+sys) and minor page faults of every process

@@ -63,8 +63,8 @@ KEEPALIVE=${KEEPALIVE:-20}
 SSHD_LOGLEVEL=${SSHD_LOGLEVEL:-INFO}
 WORK=${WORK:-/tmp/drove-gateways}
 
-die() { echo "gateways.sh: $*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "must run as root (sshdbed starts sshd)"
+# shellcheck source=bench/lib/bed.sh
+. bench/lib/bed.sh
 for t in clush ssh /usr/bin/time; do
   command -v "$t" >/dev/null || die "$t is missing: apt-get install clustershell openssh-client time"
 done
@@ -79,42 +79,12 @@ ulimit -n "$(ulimit -Hn)"
 [ "$(ulimit -n)" -ge $((4 * BEDN + 256)) ] || die "open files limit $(ulimit -n) is below $((4 * BEDN + 256))"
 [ "$(cat /proc/sys/kernel/pid_max)" -ge $((6 * BEDN)) ] || die "kernel.pid_max $(cat /proc/sys/kernel/pid_max) is below $((6 * BEDN))"
 
-BED_PID=
-TOOL_SID=
 SAMPLER=
-cleanup() {
-  if [ -n "$SAMPLER" ]; then
-    kill "$SAMPLER" 2>/dev/null || true
-  fi
-  if [ -n "$TOOL_SID" ]; then
-    pkill -KILL -s "$TOOL_SID" 2>/dev/null || true
-  fi
-  if [ -n "$BED_PID" ] && kill -0 "$BED_PID" 2>/dev/null; then
-    kill -TERM "$BED_PID" 2>/dev/null || true
-    wait "$BED_PID" 2>/dev/null || true
-  fi
-  rm -f "$WORK/bed.env"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_stop() { if [ -n "$SAMPLER" ]; then kill "$SAMPLER" 2>/dev/null || true; fi; }
 
-mkdir -p "$WORK"
-go build -o "$WORK/drove" .
+bed_build
 go build -o "$WORK/fanout" ./bench/fanout
-go build -o "$WORK/sshdbed" ./bench/sshdbed
-
-rm -f "$WORK/bed.env"
-"$WORK/sshdbed" -n "$BEDN" -o "LogLevel $SSHD_LOGLEVEL" -info "$WORK/bed.env" >"$WORK/bed.out" 2>"$WORK/bed.log" &
-BED_PID=$!
-for _ in $(seq 3000); do
-  [ -f "$WORK/bed.env" ] && break
-  kill -0 "$BED_PID" 2>/dev/null || { cat "$WORK/bed.log" >&2; die "sshdbed exited"; }
-  sleep 0.1
-done
-[ -f "$WORK/bed.env" ] || { cat "$WORK/bed.log" >&2; die "sshdbed not up after 300 s"; }
-# shellcheck disable=SC1091
-. "$WORK/bed.env"
-CFG=$SSHDBED_CONFIG
+bed_start "$BEDN" 300
 
 # The gateways run as the bed's user: their ssh_config (used by drove's
 # gateways, clush's gateways, and clush on the controller, which root may

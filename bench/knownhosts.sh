@@ -22,32 +22,15 @@ HASHED=${HASHED:-0.5}
 ROUNDS=${ROUNDS:-5}
 WORK=${WORK:-/tmp/drove-knownhosts}
 
-die() { echo "knownhosts.sh: $*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "must run as root (sshdbed starts sshd)"
+# shellcheck source=bench/lib/bed.sh
+. bench/lib/bed.sh
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing: apt-get install time"
 command -v ssh >/dev/null || die "ssh is missing: apt-get install openssh-client"
 
-BED_PID=
-cleanup() {
-  if [ -n "$BED_PID" ] && kill -0 "$BED_PID" 2>/dev/null; then
-    kill -TERM "$BED_PID" 2>/dev/null || true
-    wait "$BED_PID" 2>/dev/null || true
-  fi
-  rm -f "$WORK/bed.env"
-}
-trap cleanup EXIT
-
-mkdir -p "$WORK"
-go build -o "$WORK/drove" .
-go build -o "$WORK/sshdbed" ./bench/sshdbed
+bed_build
 go build -o "$WORK/genknownhosts" ./bench/genknownhosts
 
-"$WORK/sshdbed" -n 1 -o "LogLevel INFO" -info "$WORK/bed.env" >/dev/null &
-BED_PID=$!
-for _ in $(seq 300); do [ -s "$WORK/bed.env" ] && break; sleep 0.1; done
-[ -s "$WORK/bed.env" ] || die "sshdbed did not come up"
-# shellcheck disable=SC1091
-. "$WORK/bed.env"
+bed_start 1 30
 
 KH=$WORK/known_hosts
 "$WORK/genknownhosts" -o "$KH" -size $((SIZE_MB << 20)) -hashed "$HASHED"

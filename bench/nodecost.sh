@@ -18,42 +18,15 @@ SLOTS=${SLOTS:-4}
 BASE=${BASE:-}
 WORK=${WORK:-/tmp/drove-nodecost}
 
-die() { echo "nodecost.sh: $*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "must run as root (sshdbed starts sshd)"
+# shellcheck source=bench/lib/bed.sh
+. bench/lib/bed.sh
 command -v strace >/dev/null || die "strace is missing: apt-get install strace"
 
-BED_PID=
-cleanup() {
-  if [ -n "$BED_PID" ] && kill -0 "$BED_PID" 2>/dev/null; then
-    kill -TERM "$BED_PID" 2>/dev/null || true
-    wait "$BED_PID" 2>/dev/null || true
-  fi
-  rm -f "$WORK/bed.env"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-mkdir -p "$WORK"
-go build -o "$WORK/drove" .
+bed_build
 go build -o "$WORK/fanout" ./bench/fanout
-go build -o "$WORK/sshdbed" ./bench/sshdbed
-if [ -n "$BASE" ]; then
-  rm -rf "$WORK/base" && mkdir -p "$WORK/base"
-  git archive "$BASE" | tar -x -C "$WORK/base"
-  (cd "$WORK/base" && go build -o "$WORK/drove-base" .)
-fi
+bed_build_base "$BASE"
 
-rm -f "$WORK/bed.env"
-"$WORK/sshdbed" -n 1 -o "LogLevel INFO" -info "$WORK/bed.env" >"$WORK/bed.out" 2>"$WORK/bed.log" &
-BED_PID=$!
-for _ in $(seq 600); do
-  [ -f "$WORK/bed.env" ] && break
-  kill -0 "$BED_PID" 2>/dev/null || { cat "$WORK/bed.log" >&2; die "sshdbed exited"; }
-  sleep 0.1
-done
-[ -f "$WORK/bed.env" ] || die "sshdbed not up after 60 s"
-# shellcheck disable=SC1091
-. "$WORK/bed.env"
+bed_start 1
 listener=$(pgrep -f "$SSHDBED_DIR/node1/sshd_config" | head -n 1)
 [ -n "$listener" ] || die "no sshd listener for node1"
 

@@ -3,7 +3,6 @@ package gateway
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/drove-dev/drove/internal/randhex"
 )
 
 // StartOptions say how to start drove on a gateway.
@@ -105,7 +106,7 @@ func Start(ctx context.Context, client *ssh.Client, so StartOptions) (*Client, e
 	if so.Stderr != nil {
 		sess.Stderr = so.Stderr
 	}
-	nonce := newNonce()
+	nonce := randhex.String(12)
 	if err := sess.Start("exec " + bin + " " + so.Serve(nonce)); err != nil {
 		return nil, fmt.Errorf("gateway %s: starting drove: %w", so.Name, err)
 	}
@@ -159,12 +160,6 @@ func skipToReady(r *bufio.Reader, line string) error {
 			return err
 		}
 	}
-}
-
-func newNonce() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // platform maps "uname -sm" to GOOS/GOARCH ("" parts when unknown).
@@ -244,7 +239,7 @@ func upload(client *ssh.Client, local, dir, bin string) error {
 		return err
 	}
 	defer src.Close()
-	tmp := bin + ".tmp-" + newNonce()
+	tmp := bin + ".tmp-" + randhex.String(12)
 	dst, err := c.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 	if err != nil {
 		return err

@@ -2,8 +2,6 @@ package runner
 
 import (
 	"bufio"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/drove-dev/drove/internal/randhex"
 	"github.com/drove-dev/drove/internal/shquote"
 	"golang.org/x/crypto/ssh"
 )
@@ -71,10 +70,6 @@ func guardScript(graceSeconds int, name string) string {
 
 // startGuard opens a guard session on client and waits until it is ready.
 func startGuard(client *ssh.Client, graceSeconds int) (*guard, error) {
-	var rb [8]byte
-	if _, err := rand.Read(rb[:]); err != nil {
-		return nil, fmt.Errorf("guard session: %w", err)
-	}
 	sess, err := client.NewSession()
 	if err != nil {
 		return nil, fmt.Errorf("guard session: %w", err)
@@ -89,7 +84,7 @@ func startGuard(client *ssh.Client, graceSeconds int) (*guard, error) {
 		sess.Close()
 		return nil, fmt.Errorf("guard session: %w", err)
 	}
-	if err := sess.Start(guardScript(graceSeconds, "drove-guard."+hex.EncodeToString(rb[:]))); err != nil {
+	if err := sess.Start(guardScript(graceSeconds, "drove-guard."+randhex.String(8))); err != nil {
 		sess.Close()
 		return nil, fmt.Errorf("guard session: %w", err)
 	}

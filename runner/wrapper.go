@@ -1,11 +1,10 @@
 package runner
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"strings"
 
+	"github.com/drove-dev/drove/internal/randhex"
 	"github.com/drove-dev/drove/internal/shquote"
 )
 
@@ -40,7 +39,7 @@ func watcherHead(graceSeconds int, mark string) string {
 
 // watcherHeadLen is len(watcherHead(graceSeconds, mark)) for any mark.
 func watcherHeadLen(graceSeconds int) int {
-	return len(watcherHead(graceSeconds, "0000000000000000"))
+	return len(watcherHead(graceSeconds, strings.Repeat("0", 2*markBytes)))
 }
 
 // markVar is the environment variable that marks a job's processes, so
@@ -48,12 +47,12 @@ func watcherHeadLen(graceSeconds int) int {
 // and grep -z exist; see docs/design-runner.md for what escapes).
 const markVar = "DROVE_JOB"
 
+// markBytes is the random bytes of a job's mark, which is twice as many
+// hex digits in the job's command (watcherHeadLen counts on the length).
+const markBytes = 8
+
 // newMark returns a random mark for one job's processes.
-func newMark() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+func newMark() string { return randhex.String(markBytes) }
 
 // jobCommand is how a wrapper runs a job: its text is one single-quoted
 // word given to eval, so the shell parses and runs it exactly as

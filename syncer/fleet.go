@@ -2,8 +2,6 @@ package syncer
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/drove-dev/drove/internal/randhex"
 	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/runner"
 )
@@ -234,9 +233,7 @@ func sameUser(failed map[string]*VisibilityError, users map[string]nodeUser, u n
 // checkNodes runs checkCommand on nodes: the failures by node, and the
 // user each node that answered runs jobs as.
 func (m *migration) checkNodes(ctx context.Context, nodes []runner.Node) (map[string]*VisibilityError, map[string]nodeUser, error) {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	token := hex.EncodeToString(b[:])
+	token := randhex.String(16)
 	probe := filepath.Join(m.o.Work, ".probe-"+token)
 	if err := os.WriteFile(probe, []byte(token+"\n"), 0o644); err != nil {
 		return nil, nil, fmt.Errorf("sync: work directory: %w", err)

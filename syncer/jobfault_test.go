@@ -2,7 +2,6 @@ package syncer
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/drove-dev/drove/copytool"
-	"github.com/drove-dev/drove/runner"
 	"github.com/stretchr/testify/require"
 )
 
@@ -26,18 +24,6 @@ func killingRsync(t *testing.T) string {
 	return bin
 }
 
-// partTree writes n files in n/2 directories and returns SRC.
-func partTree(t *testing.T, dir string, n int) string {
-	t.Helper()
-	src := filepath.Join(dir, "src")
-	for i := range n {
-		d := filepath.Join(src, fmt.Sprintf("d%02d", i/2))
-		require.NoError(t, os.MkdirAll(d, 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(d, fmt.Sprint(i)), []byte(strings.Repeat("x", i)), 0o644))
-	}
-	return src
-}
-
 // TestKilledCopyKeepsTheLocalNode: one partition's rsync is killed (kill
 // -9) on the only node, a ':' node. The node still runs every other
 // partition, the killed one is retried there and copied, the final pass
@@ -45,8 +31,6 @@ func partTree(t *testing.T, dir string, n int) string {
 // partitions never ran).
 func TestKilledCopyKeepsTheLocalNode(t *testing.T) {
 	needTool(t, "rsync")
-	dir := t.TempDir()
-	src, dst := partTree(t, dir, 16), filepath.Join(dir, "dst")
 	bin := killingRsync(t)
 	var mu sync.Mutex
 	kills := 0
@@ -59,11 +43,7 @@ func TestKilledCopyKeepsTheLocalNode(t *testing.T) {
 		kills++
 		return "PATH=" + bin + ":$PATH " + cmd
 	}
-	res, err := Run(context.Background(), Options{
-		Src: src, Dst: dst, Work: filepath.Join(dir, "work"), Tool: copytool.Rsync,
-		MaxFiles: 3, FinalPass: true, Nodes: hookNodes(2, before, nil), OnFailure: runner.Evict, MaxAttempts: 3,
-	})
-	require.NoError(t, err)
+	res, src, dst := rsyncParts(t, 16, hookNodes(2, before, nil))
 	require.Equal(t, 1, kills)
 	require.Empty(t, res.Evicted)
 	require.Empty(t, res.Unrun)
@@ -80,8 +60,6 @@ func TestKilledCopyKeepsTheLocalNode(t *testing.T) {
 // does not run and the run is not OK.
 func TestCopyFailingEverywhereFailsAlone(t *testing.T) {
 	needTool(t, "rsync")
-	dir := t.TempDir()
-	src, dst := partTree(t, dir, 16), filepath.Join(dir, "dst")
 	bin := killingRsync(t)
 	var mu sync.Mutex
 	kills := 0
@@ -94,11 +72,7 @@ func TestCopyFailingEverywhereFailsAlone(t *testing.T) {
 		mu.Unlock()
 		return "PATH=" + bin + ":$PATH " + cmd
 	}
-	res, err := Run(context.Background(), Options{
-		Src: src, Dst: dst, Work: filepath.Join(dir, "work"), Tool: copytool.Rsync,
-		MaxFiles: 3, FinalPass: true, Nodes: hookNodes(2, before, nil), OnFailure: runner.Evict, MaxAttempts: 3,
-	})
-	require.NoError(t, err)
+	res, _, _ := rsyncParts(t, 16, hookNodes(2, before, nil))
 	require.Equal(t, 3, kills)
 	require.Empty(t, res.Evicted)
 	require.Empty(t, res.Unrun)
@@ -124,8 +98,6 @@ func TestKilledCopyKeepsARemoteNode(t *testing.T) {
 		{"missing", "#!/bin/sh\nexit 127\n", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			src, dst := partTree(t, dir, 12), filepath.Join(dir, "dst")
 			bin := t.TempDir()
 			require.NoError(t, os.WriteFile(filepath.Join(bin, "rsync"), []byte(c.tool), 0o755))
 			// The first partition the node "local" runs fails there; the
@@ -158,11 +130,7 @@ func TestKilledCopyKeepsARemoteNode(t *testing.T) {
 			nodes = append(nodes, hookNodes(1, wait, nil)...)
 			nodes[1].Name = "other"
 			nodes[1].Local = false
-			res, err := Run(context.Background(), Options{
-				Src: src, Dst: dst, Work: filepath.Join(dir, "work"), Tool: copytool.Rsync,
-				MaxFiles: 3, FinalPass: true, Nodes: nodes, OnFailure: runner.Evict, MaxAttempts: 3,
-			})
-			require.NoError(t, err)
+			res, _, _ := rsyncParts(t, 12, nodes)
 			require.Equal(t, 1, hit)
 			require.True(t, res.OK(), "failed %+v unrun %d final %v", res.Failed, len(res.Unrun), res.FinalErr)
 			var evicted []string

@@ -112,15 +112,8 @@ func TestVanishedAfterListingIsNotAFailure(t *testing.T) {
 // second run finishes.
 func TestExit23ThatIsNotVanishedFails(t *testing.T) {
 	needTool(t, "rsync")
-	dir := t.TempDir()
-	src, dst, work := filepath.Join(dir, "src"), filepath.Join(dir, "dst"), filepath.Join(dir, "work")
-	other := filepath.Join(dir, "other") // what the node sees
-	for _, p := range []string{"a/1", "a/2", "b/1", "b/2", "c/1", "c/2"} {
-		for _, root := range []string{src, other} {
-			require.NoError(t, os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755))
-			require.NoError(t, os.WriteFile(filepath.Join(root, p), []byte(p), 0o644))
-		}
-	}
+	d := newStaleDirs(t, "a/1", "a/2", "b/1", "b/2", "c/1", "c/2") // d.other: what the node sees
+	src, dst, work, other := d.src, d.dst, d.work, d.other
 	// Unchanged since the listing means changed before it, by more than
 	// the clock slack goneSince allows: wait that out (no race: only the
 	// age of the files matters).
@@ -130,13 +123,8 @@ func TestExit23ThatIsNotVanishedFails(t *testing.T) {
 		if !hide || !strings.Contains(cmd, "part.000001") {
 			return ""
 		}
-		b, err := os.ReadFile(filepath.Join(work, "lists", "1", "part.000001"))
-		require.NoError(t, err)
-		require.NoError(t, os.Remove(filepath.Join(other, strings.Split(string(b), "\x00")[0])))
-		// The daemon's module (see confine.go) serves the other tree.
-		module := "path = " + src + "/"
-		require.Contains(t, cmd, module)
-		return strings.ReplaceAll(cmd, module, "path = "+other+"/")
+		require.NoError(t, os.Remove(filepath.Join(other, firstListed(t, work, "\x00"))))
+		return daemonServes(t, cmd, src, other)
 	}
 	after := func(string) {}
 	o := Options{

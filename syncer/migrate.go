@@ -61,6 +61,7 @@ import (
 	"time"
 
 	"github.com/drove-dev/drove/copytool"
+	"github.com/drove-dev/drove/internal/randhex"
 	"github.com/drove-dev/drove/jobs"
 	"github.com/drove-dev/drove/partition"
 	"github.com/drove-dev/drove/runner"
@@ -243,7 +244,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	o.Src = filepath.Clean(o.Src)
-	o.nonce = newNonce()
+	o.nonce = randhex.String(16)
 	if !o.remoteDst() {
 		o.Dst = kernelClean(o.Dst)
 	}

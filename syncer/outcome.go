@@ -2,7 +2,6 @@ package syncer
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/hex"
 	"io"
 	"strconv"
@@ -38,13 +37,6 @@ const unconfinedWord = "unconfined"
 // line names a path of up to PATH_MAX bytes in hexadecimal); longer lines
 // are skipped whole.
 const maxOutcomeLine = 2*pathMax + 128
-
-// newNonce returns a fresh nonce for a run's outcome lines.
-func newNonce() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24)
-	return hex.EncodeToString(b[:])
-}
 
 // outcome is what one attempt of a copy job reported.
 type outcome struct {

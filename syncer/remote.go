@@ -2,8 +2,6 @@ package syncer
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -11,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/drove-dev/drove/copytool"
+	"github.com/drove-dev/drove/internal/randhex"
 )
 
 // localRemote returns the directory of this machine that the rclone
@@ -106,9 +105,7 @@ func rcloneConfig() map[string]map[string]string {
 // drove cannot tell (SRC not writable here, no rclone here, DST not
 // listable yet, which a DST that does not exist is not).
 func (o *Options) srcInsideRemote(ctx context.Context) error {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	name := ".drove-marker." + hex.EncodeToString(b[:])
+	name := ".drove-marker." + randhex.String(12)
 	marker := filepath.Join(o.Src, name)
 	f, err := os.OpenFile(marker, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {

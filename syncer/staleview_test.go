@@ -24,15 +24,8 @@ import (
 // when the directories' ctimes excused a missing path.
 func TestStaleViewOfABusyDirectoryFails(t *testing.T) {
 	needTool(t, "rsync")
-	dir := t.TempDir()
-	src, dst, work := filepath.Join(dir, "src"), filepath.Join(dir, "dst"), filepath.Join(dir, "work")
-	other := filepath.Join(dir, "other") // what the stale node sees
-	for _, p := range []string{"a/1", "a/2", "b/1", "b/2"} {
-		for _, root := range []string{src, other} {
-			require.NoError(t, os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755))
-			require.NoError(t, os.WriteFile(filepath.Join(root, p), []byte(p), 0o644))
-		}
-	}
+	d := newStaleDirs(t, "a/1", "a/2", "b/1", "b/2") // d.other: what the stale node sees
+	src, dst, work, other := d.src, d.dst, d.work, d.other
 	// The files must be older than the listing by more than the clock
 	// slack (only their age matters: no race).
 	time.Sleep(2 * ctimeSlack)
@@ -41,16 +34,12 @@ func TestStaleViewOfABusyDirectoryFails(t *testing.T) {
 		if !stale || !strings.Contains(cmd, "part.000001") {
 			return ""
 		}
-		b, err := os.ReadFile(filepath.Join(work, "lists", "1", "part.000001"))
-		require.NoError(t, err)
-		first := strings.Split(string(b), "\x00")[0]
+		first := firstListed(t, work, "\x00")
 		// The node's view lacks the first file; SRC's directory of it
 		// gets a new entry (its ctime moves), as a busy directory does.
 		require.NoError(t, os.Remove(filepath.Join(other, first)))
 		require.NoError(t, os.WriteFile(filepath.Join(src, filepath.Dir(first), "new"), []byte("new"), 0o644))
-		module := "path = " + src + "/"
-		require.Contains(t, cmd, module)
-		return strings.ReplaceAll(cmd, module, "path = "+other+"/")
+		return daemonServes(t, cmd, src, other)
 	}
 	o := Options{
 		Src: src, Dst: dst, Work: work, Tool: copytool.Rsync,
@@ -120,17 +109,10 @@ func TestRcloneStaleViewFails(t *testing.T) {
 	testkit.Slow(t) // three rclones: about 4 s
 	needTool(t, "rclone")
 	needStaleView(t)
-	dir := t.TempDir()
-	t.Setenv("RCLONE_CONFIG", filepath.Join(dir, "rclone.conf"))
-	src, dst, work := filepath.Join(dir, "src"), filepath.Join(dir, "dst"), filepath.Join(dir, "work")
-	other := filepath.Join(dir, "other") // what the stale node sees
 	files := []string{"a/1", "a/2", "b/1"}
-	for _, p := range files {
-		for _, root := range []string{src, other} {
-			require.NoError(t, os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755))
-			require.NoError(t, os.WriteFile(filepath.Join(root, p), []byte(p), 0o644))
-		}
-	}
+	d := newStaleDirs(t, files...) // d.other: what the stale node sees
+	t.Setenv("RCLONE_CONFIG", filepath.Join(d.dir, "rclone.conf"))
+	src, dst, work, other := d.src, d.dst, d.work, d.other
 	time.Sleep(2 * ctimeSlack) // the files are older than the listing
 	var missing string
 	stale := true
@@ -138,9 +120,7 @@ func TestRcloneStaleViewFails(t *testing.T) {
 		if !stale || !strings.Contains(cmd, "part.000001") {
 			return ""
 		}
-		b, err := os.ReadFile(filepath.Join(work, "lists", "1", "part.000001"))
-		require.NoError(t, err)
-		missing = strings.Split(string(b), "\n")[0]
+		missing = firstListed(t, work, "\n")
 		require.NoError(t, os.Remove(filepath.Join(other, missing)))
 		return staleShell(other, src, cmd)
 	}
@@ -181,17 +161,10 @@ func TestFinalPassOnAStaleNodeDeletesNothing(t *testing.T) {
 			if tool == copytool.Rclone {
 				testkit.Slow(t)
 			}
-			dir := t.TempDir()
-			t.Setenv("RCLONE_CONFIG", filepath.Join(dir, "rclone.conf"))
-			src, dst, work := filepath.Join(dir, "src"), filepath.Join(dir, "dst"), filepath.Join(dir, "work")
-			other := filepath.Join(dir, "other") // what the stale node sees
 			files := []string{"a/1", "a/2", "b/1"}
-			for _, p := range files {
-				for _, root := range []string{src, other} {
-					require.NoError(t, os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755))
-					require.NoError(t, os.WriteFile(filepath.Join(root, p), []byte(p), 0o644))
-				}
-			}
+			d := newStaleDirs(t, files...) // d.other: what the stale node sees
+			t.Setenv("RCLONE_CONFIG", filepath.Join(d.dir, "rclone.conf"))
+			src, dst, work, other := d.src, d.dst, d.work, d.other
 			require.NoError(t, os.Remove(filepath.Join(other, "a/2")))
 			srcTime, err := os.Stat(src)
 			require.NoError(t, err)

@@ -1,14 +1,13 @@
 package syncer
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/drove-dev/drove/internal/randhex"
 	"github.com/drove-dev/drove/runner"
 )
 
@@ -24,9 +23,7 @@ const viewMarkerPrefix = ".drove-view."
 // directory) would delete from DST what it cannot see. The final pass
 // never copies the marker.
 func (o *Options) viewMarker() (name string, remove func(), err error) {
-	var b [12]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24)
-	name = viewMarkerPrefix + hex.EncodeToString(b[:])
+	name = viewMarkerPrefix + randhex.String(12)
 	p := filepath.Join(o.Src, name)
 	fi, err := os.Stat(o.Src)
 	if err != nil {
