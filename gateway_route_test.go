@@ -70,14 +70,27 @@ func TestTopologyNodes(t *testing.T) {
 	_, ok := (*topologyRoutes)(nil).node("n1", hostlist.Spec{Host: "n1", Slots: 1})
 	require.False(t, ok)
 
-	// The gateway of a set that carries a node is a function of its name,
-	// and the nodes spread over the set.
+	// A node ranks the gateways of a set by rendezvous, as --gateway's
+	// nodes rank theirs: the same order in every run, and the nodes'
+	// first choices spread over the set.
+	set := []string{"g1", "g2", "g3", "g4"}
 	seen := map[string]int{}
 	for i := range 400 {
 		node := fmt.Sprintf("n%d", i)
-		g := pickGateway([]string{"g1", "g2", "g3", "g4"}, node)
-		require.Equal(t, g, pickGateway([]string{"g1", "g2", "g3", "g4"}, node))
-		seen[g]++
+		var o, pooled []string
+		for _, g := range via.order(node, set) {
+			o = append(o, g.spec.Key())
+		}
+		pool := &gatewayPool{}
+		for _, name := range set {
+			pool.gws = append(pool.gws, &gatewayConn{spec: hostlist.Spec{Host: name, Slots: 1}, weight: routeHash(name)})
+		}
+		for _, g := range pool.order(node) {
+			pooled = append(pooled, g.spec.Key())
+		}
+		require.Equal(t, pooled, o, "not --gateway's order")
+		require.ElementsMatch(t, set, o)
+		seen[o[0]]++
 	}
 	require.Len(t, seen, 4)
 	for g, k := range seen {
