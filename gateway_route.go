@@ -178,16 +178,26 @@ func (g *gatewayFlags) useTopology(e *env, fl *fleetFlags, d *nodes.Dialer) (*to
 // close ends the gateways the routes started.
 func (t *topologyRoutes) close() { t.via.close() }
 
-// describe writes host's route for --dry-run: each level's gateway set
-// folded, nearest the controller first, joined by " > "; "" for a node
-// reached directly (or without --topology).
-func (t *topologyRoutes) describe(host string) string {
+// describe writes sp's route for --dry-run: each level's gateway set
+// folded, nearest the controller first, joined by " > ", then, after a
+// tab, "first=" and the gateway of each level sp takes while none is lost
+// (its first in rendezvous order); "" for a node reached directly (or
+// without --topology).
+func (t *topologyRoutes) describe(sp hostlist.Spec) string {
 	if t == nil {
 		return ""
 	}
-	var levels []string
-	for _, set := range t.tree.Route(host) {
+	var levels, first []string
+	for _, set := range t.tree.Route(sp.Host) {
 		levels = append(levels, hostlist.Fold(set))
+		gws := make([]*gatewayConn, 0, len(set))
+		for _, name := range set {
+			gws = append(gws, &gatewayConn{spec: hostlist.Spec{Host: name, Slots: 1}, weight: routeHash(name)})
+		}
+		first = append(first, rendezvous(sp.Key(), gws)[0].spec.Key())
 	}
-	return strings.Join(levels, " > ")
+	if len(levels) == 0 {
+		return ""
+	}
+	return strings.Join(levels, " > ") + "\tfirst=" + strings.Join(first, " > ")
 }
