@@ -190,11 +190,7 @@ func (t *topologyRoutes) describe(sp hostlist.Spec) string {
 	var levels, first []string
 	for _, set := range t.tree.Route(sp.Host) {
 		levels = append(levels, hostlist.Fold(set))
-		gws := make([]*gatewayConn, 0, len(set))
-		for _, name := range set {
-			gws = append(gws, &gatewayConn{spec: hostlist.Spec{Host: name, Slots: 1}, weight: routeHash(name)})
-		}
-		first = append(first, rendezvous(sp.Key(), gws)[0].spec.Key())
+		first = append(first, t.via.order(sp.Key(), set)[0].spec.Key())
 	}
 	if len(levels) == 0 {
 		return ""
