@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,12 +26,15 @@ import (
 // TestRealSSHTopologyGatewayKilled: through a topology file of two levels
 // with two gateways at each (node1-2, then node3-4; node5-8 reachable only
 // from the second level, which only the first reaches), a gateway of one
-// level is killed (SIGKILL) while every node runs a job: first a level-2
-// gateway (every drove gateway on its machine), then, in a second run, a
-// level-1 gateway. Each time the jobs that ran through it are requeued,
-// the nodes that had it first finish jobs through the other gateway of
-// the same level, every job completes exactly once, no node is evicted,
-// and nothing of drove's is left on a node or a gateway afterwards.
+// level is lost while every node runs a job: a level-2 gateway killed
+// (SIGKILL, every drove gateway on its machine), a level-2 gateway cut
+// (its sshd sessions stopped: keepalives and heartbeats go unanswered),
+// then a level-1 gateway killed, each in a run of its own. Each time the
+// jobs that ran through it are requeued, the nodes that had it first
+// finish jobs through the other gateway of the same level, every job
+// completes exactly once, no node is evicted, the cut gateway kills its
+// jobs and exits on its own, and nothing of drove's is left on a node or
+// a gateway afterwards.
 func TestRealSSHTopologyGatewayKilled(t *testing.T) {
 	c := sshdtest.Start(t, sshdtest.Options{Nodes: 8})
 	bin := buildDrove(t)
@@ -55,7 +59,12 @@ func TestRealSSHTopologyGatewayKilled(t *testing.T) {
 	for _, level := range []struct {
 		name string
 		set  []string // the level's gateways
-	}{{"level 2", []string{"node3", "node4"}}, {"level 1", []string{"node1", "node2"}}} {
+		cut  bool     // stopped, not killed
+	}{
+		{"level 2 killed", []string{"node3", "node4"}, false},
+		{"level 2 cut", []string{"node3", "node4"}, true},
+		{"level 1 killed", []string{"node1", "node2"}, false},
+	} {
 		// The killed gateway is node5's first choice at that level.
 		pool := routeTestPool(t, level.set...)
 		killed := pool.order("node5")[0].spec.Key()
@@ -73,11 +82,16 @@ func TestRealSSHTopologyGatewayKilled(t *testing.T) {
 		events := filepath.Join(t.TempDir(), "events.jsonl")
 		args := []string{"-F", ctl, "--topology", topo, "--gateway-binary", bin, "--gateway-ssh-config", gwCfg,
 			"--connect-timeout", "120s", "--keepalive", "2s", "--grace", "1s", "--max-attempts", "3", "--events", events, "-n", "node[5-8]"}
-		// A job lasts long enough that none running at the kill can
-		// complete before the kill reaches it.
+		// A job lasts long enough that none running at the loss can
+		// complete before the loss reaches it: a cut gateway kills its
+		// jobs once it has heard nothing for its window (6 s here).
 		const njobs = 8
+		sleep := 15
+		if level.cut {
+			sleep = 25
+		}
 		for i := range njobs {
-			args = append(args, "-j", fmt.Sprintf("echo start >> %s/%d; sleep 15; echo done >> %s/%d; echo job %d # %s", dir, i, dir, i, i, mark))
+			args = append(args, "-j", fmt.Sprintf("echo start >> %s/%d; sleep %d; echo done >> %s/%d; echo job %d # %s", dir, i, sleep, dir, i, i, mark))
 		}
 		done := make(chan result, 1)
 		go func() { done <- drove(t, nil, nil, args...) }()
@@ -88,11 +102,16 @@ func TestRealSSHTopologyGatewayKilled(t *testing.T) {
 		var procs []gatewayProc
 		testkit.WaitFor(t, 30*time.Second, level.name+": the gateway's processes", func() bool {
 			procs = gatewayProcs(t, nodeOf(killed))
-			return len(procs) > 0
+			return len(procs) > 0 && !slices.ContainsFunc(procs, func(p gatewayProc) bool { return p.sshd == 0 })
 		})
 		killedAt := time.Now()
 		for _, p := range procs {
-			require.NoError(t, syscall.Kill(p.pid, syscall.SIGKILL))
+			if level.cut {
+				require.NoError(t, syscall.Kill(p.sshd, syscall.SIGSTOP))
+				t.Cleanup(func() { _ = syscall.Kill(p.sshd, syscall.SIGCONT) })
+			} else {
+				require.NoError(t, syscall.Kill(p.pid, syscall.SIGKILL))
+			}
 		}
 
 		var r result
@@ -146,6 +165,20 @@ func TestRealSSHTopologyGatewayKilled(t *testing.T) {
 			require.True(t, after[n], "%s: node %s (first %s) ran nothing after the loss:\n%s", level.name, n, killed, r.stderr)
 		}
 
+		if level.cut {
+			// Its sshd still stopped, the cut gateway heard nothing from
+			// the gateway above: it killed its jobs and exited.
+			for _, p := range procs {
+				testkit.WaitFor(t, 60*time.Second, level.name+": the cut gateway to exit on its own", func() bool { return !alive(p.pid) })
+			}
+			testkit.WaitFor(t, 30*time.Second, level.name+": no job left", func() bool {
+				out, _ := exec.Command("pgrep", "-f", mark).Output()
+				return strings.TrimSpace(string(out)) == ""
+			})
+			for _, p := range procs {
+				require.NoError(t, syscall.Kill(p.sshd, syscall.SIGCONT))
+			}
+		}
 		testkit.WaitFor(t, 60*time.Second, level.name+": no job or gateway left", func() bool {
 			out, _ := exec.Command("pgrep", "-f", mark).Output()
 			return strings.TrimSpace(string(out)) == "" && len(clusterGateways(c)) == 0
