@@ -161,6 +161,12 @@ func TestRealSSHTopologyGatewayKilled(t *testing.T) {
 		require.NoError(t, f.Close())
 		require.False(t, lost.IsZero(), "%s: no job requeued from %s:\n%s", level.name, killed, r.stderr)
 		require.True(t, lost.After(killedAt), "%s: requeued before the kill", level.name)
+		// Within the loss's window (3 missed keepalives of 2 s, one
+		// interval to the first, one tick of the heartbeat's watch; at
+		// once for a kill) and a margin for a loaded machine.
+		const window, margin = 2 * time.Second * (3 + 2), 20 * time.Second
+		t.Logf("%s: requeued %s after the loss", level.name, lost.Sub(killedAt))
+		require.Less(t, lost.Sub(killedAt), window+margin, "%s: the loss took longer than its window", level.name)
 		for _, n := range theirs {
 			require.True(t, after[n], "%s: node %s (first %s) ran nothing after the loss:\n%s", level.name, n, killed, r.stderr)
 		}
