@@ -27,7 +27,7 @@ func (c *RunCmd) dryRun(e *env, specs []hostlist.Spec, d *nodes.Dialer, src jobs
 			fmt.Fprintf(w, "local\tslots=%d\tthis machine (sh -c, no SSH)\n", sp.Slots)
 			continue
 		}
-		if via := c.routes.describe(sp.Host); via != "" {
+		if via := c.routes.describe(sp); via != "" {
 			fmt.Fprintf(w, "%s\tslots=%d\tvia=%s\t(resolved by the last gateway's ssh_config)\n", sp.Key(), sp.Slots, via)
 			continue
 		}

@@ -17,7 +17,8 @@ import (
 
 // A node's routes: the gateways in its rendezvous (highest random weight)
 // order, then, when every gateway has failed, the node itself reached
-// directly through this machine's ssh_config. Each node ranks every
+// directly through this machine's ssh_config (--gateway only: a
+// topology's node has no direct route). Each node ranks every
 // gateway by a hash of the pair, so the order is the node's own and
 // stable: a gateway that is lost or failed to start moves only the nodes
 // that had it first, each to its own next gateway, spread over the others.
@@ -40,9 +41,14 @@ func mix(x uint64) uint64 {
 }
 
 // order is the node's gateways, its first choice first.
-func (p *gatewayPool) order(node string) []*gatewayConn {
+func (p *gatewayPool) order(node string) []*gatewayConn { return rendezvous(node, p.gws) }
+
+// rendezvous is gws in node's order of them, its first choice first.
+// A gateway's place depends on its name and node's only, so the gateways
+// of a topology's level are ranked as --gateway's are.
+func rendezvous(node string, gws []*gatewayConn) []*gatewayConn {
 	n := routeHash(node)
-	gws := slices.Clone(p.gws)
+	gws = slices.Clone(gws)
 	score := func(g *gatewayConn) uint64 { return mix(n ^ mix(g.weight)) }
 	slices.SortStableFunc(gws, func(a, b *gatewayConn) int { return cmp.Compare(score(b), score(a)) })
 	return gws
@@ -55,11 +61,15 @@ func (p *gatewayPool) order(node string) []*gatewayConn {
 // Routes are tried in order and never again, so a node has at most one
 // RouteError per gateway; once every route has failed, Run fails with a
 // plain *runner.NodeError naming why each failed, and the node is evicted.
+// Below a topology's gateway (rest not empty) the gateway reroutes the node
+// among the next level's gateways itself: a job lost there ends with the
+// *runner.RouteError the gateway sent, and the node keeps this route.
 type routedHost struct {
 	pool   *gatewayPool
 	name   string
 	spec   hostlist.Spec
 	routes []*gatewayConn
+	rest   [][]string                                 // the route below the gateway: a topology's lower levels
 	direct func(context.Context) (runner.Host, error) // nil: no direct route
 
 	mu     sync.Mutex
@@ -83,7 +93,7 @@ func (r *routedHost) connectLocked(ctx context.Context) error {
 			r.why = append(r.why, err.Error())
 			continue
 		}
-		h, err := g.cl.Connect(ctx, r.name, r.spec.Key())
+		h, err := g.cl.ConnectVia(ctx, r.name, r.spec.Key(), r.rest)
 		if err != nil {
 			if g.lost() {
 				r.why = append(r.why, g.cl.Err().Error())

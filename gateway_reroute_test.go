@@ -101,27 +101,41 @@ func startInproc(t *testing.T, p *gatewayPool, onRun func(gw string)) map[string
 	t.Helper()
 	out := map[string]*inprocGateway{}
 	for _, g := range p.gws {
-		name := g.spec.Key()
-		gwIn, toGW := io.Pipe()
-		fromGW, gwOut := io.Pipe()
-		connect := func(ctx context.Context, spec string, route [][]string, o gateway.Options) (runner.Host, error) {
-			h := runner.Host(&runner.Local{Grace: time.Second})
-			if onRun != nil {
-				h = hookedHost{Host: h, onRun: func() { onRun(name) }}
-			}
-			return h, nil
-		}
-		go func() {
-			_ = gateway.Serve(context.Background(), gwIn, gwOut, connect)
-			_ = gwOut.Close()
-		}()
-		cl, err := gateway.NewClient(name, fromGW, toGW, gateway.Options{})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = toGW.Close(); _ = fromGW.Close() })
-		g.once.Do(func() { g.cl = cl })
-		out[name] = &inprocGateway{name: name, gwOut: gwOut, cl: cl}
+		gw := serveInproc(t, g.spec.Key(), nil, onRun)
+		g.once.Do(func() { g.cl = gw.cl })
+		out[gw.name] = gw
 	}
 	return out
+}
+
+// serveInproc serves gateway name in this process over pipes. Its nodes
+// are those connect makes (nil: each is this machine); onRun, when not
+// nil, is called with the gateway's name as a job starts through it.
+func serveInproc(t *testing.T, name string, connect gateway.Connector, onRun func(gw string)) *inprocGateway {
+	t.Helper()
+	gwIn, toGW := io.Pipe()
+	fromGW, gwOut := io.Pipe()
+	serve := func(ctx context.Context, spec string, route [][]string, o gateway.Options) (runner.Host, error) {
+		var h runner.Host = &runner.Local{Grace: time.Second}
+		if connect != nil {
+			var err error
+			if h, err = connect(ctx, spec, route, o); err != nil {
+				return nil, err
+			}
+		}
+		if onRun != nil {
+			h = hookedHost{Host: h, onRun: func() { onRun(name) }}
+		}
+		return h, nil
+	}
+	go func() {
+		_ = gateway.Serve(context.Background(), gwIn, gwOut, serve)
+		_ = gwOut.Close()
+	}()
+	cl, err := gateway.NewClient(name, fromGW, toGW, gateway.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = toGW.Close(); _ = fromGW.Close() })
+	return &inprocGateway{name: name, gwOut: gwOut, cl: cl}
 }
 
 func routedNodes(p *gatewayPool, names []string, direct func(ctx context.Context) (runner.Host, error)) []runner.Node {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"io"
 	"os"
 	"strings"
 	"sync"
@@ -19,16 +17,20 @@ import (
 
 // routedGateways reaches nodes by routes: a topology file's on the
 // controller (--topology), the rest of a route a controller sent on a
-// gateway. A node's first hop is a set of gateways, one of which (chosen
-// by a hash of the node's name, so a node keeps its gateway) is started
-// at its first node, as gatewayPool starts a --gateway; the node is asked
-// of it with the rest of the route, and that gateway does the same one
-// level down.
+// gateway. A node's first hop is a set of gateways (a level of the tree),
+// which the node ranks by rendezvous hashing as --gateway's nodes rank
+// theirs: it goes through the first of its order that works, and when
+// that gateway is lost, through its next one of the same set, so only the
+// lost gateway's nodes move (gateway_reroute.go). A gateway is started at
+// its first node's connect; the node is asked of it with the rest of the
+// route, and that gateway does the same one level down. A node whose set
+// has no gateway left fails: the tree says it is reached through that
+// set, so it is not tried directly.
 type routedGateways struct {
 	p *gatewayPool // its start, dialer, binary and options; its own gws unused
 
 	mu  sync.Mutex
-	gws map[string]*gatewayConn // by gateway name, once started
+	gws map[string]*gatewayConn // by gateway name, once a node's set named it
 }
 
 func newRoutedGateways(e *env, d *nodes.Dialer, binary string, opts gateway.Options) (*routedGateways, error) {
@@ -40,42 +42,48 @@ func newRoutedGateways(e *env, d *nodes.Dialer, binary string, opts gateway.Opti
 }
 
 // connect connects node sp (called name in messages) along route, which
-// is not empty.
+// is not empty: through the first gateway of route[0], in sp's order of
+// them, that can carry it (see routedHost).
 func (r *routedGateways) connect(ctx context.Context, name string, sp hostlist.Spec, route [][]string) (runner.Host, error) {
-	gname := pickGateway(route[0], sp.Key())
+	h := &routedHost{pool: r.p, name: name, spec: sp, routes: r.order(sp.Key(), route[0]), rest: route[1:]}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.connectLocked(ctx); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// order is the gateways of set in node's rendezvous order of them.
+func (r *routedGateways) order(node string, set []string) []*gatewayConn {
+	gws := make([]*gatewayConn, 0, len(set))
 	r.mu.Lock()
-	g := r.gws[gname]
-	if g == nil {
-		g = &gatewayConn{spec: hostlist.Spec{Host: gname, Slots: 1}}
-		r.gws[gname] = g
+	for _, name := range set {
+		g := r.gws[name]
+		if g == nil {
+			g = &gatewayConn{spec: hostlist.Spec{Host: name, Slots: 1}, weight: routeHash(name)}
+			r.gws[name] = g
+		}
+		gws = append(gws, g)
 	}
 	r.mu.Unlock()
-	g.once.Do(func() { g.err = r.p.start(ctx, g) })
-	if g.err != nil {
-		return nil, g.err
-	}
-	return g.cl.ConnectVia(ctx, name, sp.Key(), route[1:])
+	return rendezvous(node, gws)
 }
 
 // close ends every gateway's conversation: each kills what it still runs
 // (its own gateways' included) and exits.
 func (r *routedGateways) close() {
+	r.p.closing.Store(true)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, g := range r.gws {
 		if g.cl != nil {
 			_ = g.cl.Close()
+		}
+		if g.conn != nil {
 			_ = g.conn.Close()
 		}
 	}
-}
-
-// pickGateway is the gateway of set that carries node: by a hash of the
-// node's name, so that it is the same in every run.
-func pickGateway(set []string, node string) string {
-	h := fnv.New32a()
-	_, _ = io.WriteString(h, node)
-	return set[int(h.Sum32()%uint32(len(set)))]
 }
 
 // topologyRoutes is --topology: the routes of a topology file's tree
@@ -170,16 +178,22 @@ func (g *gatewayFlags) useTopology(e *env, fl *fleetFlags, d *nodes.Dialer) (*to
 // close ends the gateways the routes started.
 func (t *topologyRoutes) close() { t.via.close() }
 
-// describe writes host's route for --dry-run: each level's gateway set
-// folded, nearest the controller first, joined by " > "; "" for a node
-// reached directly (or without --topology).
-func (t *topologyRoutes) describe(host string) string {
+// describe writes sp's route for --dry-run: each level's gateway set
+// folded, nearest the controller first, joined by " > ", then, after a
+// tab, "first=" and the gateway of each level sp takes while none is lost
+// (its first in rendezvous order); "" for a node reached directly (or
+// without --topology).
+func (t *topologyRoutes) describe(sp hostlist.Spec) string {
 	if t == nil {
 		return ""
 	}
-	var levels []string
-	for _, set := range t.tree.Route(host) {
+	var levels, first []string
+	for _, set := range t.tree.Route(sp.Host) {
 		levels = append(levels, hostlist.Fold(set))
+		first = append(first, t.via.order(sp.Key(), set)[0].spec.Key())
 	}
-	return strings.Join(levels, " > ")
+	if len(levels) == 0 {
+		return ""
+	}
+	return strings.Join(levels, " > ") + "\tfirst=" + strings.Join(first, " > ")
 }

@@ -70,14 +70,27 @@ func TestTopologyNodes(t *testing.T) {
 	_, ok := (*topologyRoutes)(nil).node("n1", hostlist.Spec{Host: "n1", Slots: 1})
 	require.False(t, ok)
 
-	// The gateway of a set that carries a node is a function of its name,
-	// and the nodes spread over the set.
+	// A node ranks the gateways of a set by rendezvous, as --gateway's
+	// nodes rank theirs: the same order in every run, and the nodes'
+	// first choices spread over the set.
+	set := []string{"g1", "g2", "g3", "g4"}
 	seen := map[string]int{}
 	for i := range 400 {
 		node := fmt.Sprintf("n%d", i)
-		g := pickGateway([]string{"g1", "g2", "g3", "g4"}, node)
-		require.Equal(t, g, pickGateway([]string{"g1", "g2", "g3", "g4"}, node))
-		seen[g]++
+		var o, pooled []string
+		for _, g := range via.order(node, set) {
+			o = append(o, g.spec.Key())
+		}
+		pool := &gatewayPool{}
+		for _, name := range set {
+			pool.gws = append(pool.gws, &gatewayConn{spec: hostlist.Spec{Host: name, Slots: 1}, weight: routeHash(name)})
+		}
+		for _, g := range pool.order(node) {
+			pooled = append(pooled, g.spec.Key())
+		}
+		require.Equal(t, pooled, o, "not --gateway's order")
+		require.ElementsMatch(t, set, o)
+		seen[o[0]]++
 	}
 	require.Len(t, seen, 4)
 	for g, k := range seen {
@@ -104,16 +117,21 @@ func TestTopologyGatewayStartFailsTheNode(t *testing.T) {
 	require.Equal(t, err, err2)
 }
 
-// TestTopologyDryRun: --dry-run shows each node's route, and resolves a
-// node reached directly as without --topology.
+// TestTopologyDryRun: --dry-run shows each node's route (its levels'
+// sets, then the gateway of each level it takes first, the one the routes
+// choose), and resolves a node reached directly as without --topology.
 func TestTopologyDryRun(t *testing.T) {
 	root, err := shortHostname(&env{})
 	require.NoError(t, err)
 	topo := writeFile(t, "topology.conf", "[routes]\n"+root+": gw[1-2]\ngw[1-2]: rack[1-2]\nrack1: n[1-4]\n")
 	cfg := writeFile(t, "ssh_config", "Host *\n  User someone\n")
-	r := drove(t, nil, nil, "-F", cfg, "--topology", topo, "--dry-run", "-n", "n3", "-n", "rack2", "-n", "direct1", "-j", "true")
+	r := drove(t, nil, nil, "-F", cfg, "--topology", topo, "--dry-run", "-n", "n3", "-n", "bob@n4:2222", "-n", "rack2", "-n", "direct1", "-j", "true")
 	require.Equal(t, exitOK, r.code, r.stderr)
-	require.Contains(t, r.stdout, "n3\tslots=1\tvia=gw[1-2] > rack1\t(resolved by the last gateway's ssh_config)\n")
-	require.Contains(t, r.stdout, "rack2\tslots=1\tvia=gw[1-2]\t")
+	via, err := newRoutedGateways(&env{}, nil, "drove", gateway.Options{})
+	require.NoError(t, err)
+	first := func(node string) string { return via.order(node, []string{"gw1", "gw2"})[0].spec.Key() }
+	require.Contains(t, r.stdout, "n3\tslots=1\tvia=gw[1-2] > rack1\tfirst="+first("n3")+" > rack1\t(resolved by the last gateway's ssh_config)\n")
+	require.Contains(t, r.stdout, "bob@n4:2222\tslots=1\tvia=gw[1-2] > rack1\tfirst="+first("bob@n4:2222")+" > rack1\t")
+	require.Contains(t, r.stdout, "rack2\tslots=1\tvia=gw[1-2]\tfirst="+first("rack2")+"\t")
 	require.Contains(t, r.stdout, "direct1\tuser=someone\t")
 }

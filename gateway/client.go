@@ -190,7 +190,9 @@ func (cl *Client) Connect(ctx context.Context, name, spec string) (runner.Host, 
 // of its own: route is the rest of the node's route below this gateway,
 // at each level the gateways one of which carries it on (the gateway
 // starts them as the controller starts it). The loss of a gateway further
-// down is the node's *runner.NodeError, as the loss of this one is.
+// down is the node's *runner.NodeError, as the loss of this one is; it
+// wraps a *runner.RouteError when the gateway reroutes the node itself
+// (Result.Route).
 func (cl *Client) ConnectVia(ctx context.Context, name, spec string, route [][]string) (runner.Host, error) {
 	id := cl.id()
 	ch := make(chan string, 1)
@@ -283,6 +285,9 @@ func (h *host) errorOf(r *Result) error {
 	case ResultUnstartable:
 		return &runner.UnstartableError{Reason: r.Text}
 	case ResultNode:
+		if r.Route {
+			return &runner.NodeError{Node: h.name, Err: &runner.RouteError{Err: errors.New(r.Text)}}
+		}
 		return &runner.NodeError{Node: h.name, Err: errors.New(r.Text)}
 	}
 	return errors.New(r.Text)

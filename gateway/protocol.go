@@ -68,6 +68,11 @@ type Result struct {
 	Status int    // ResultExit: the exit status (128+n for a signal when known)
 	Signal string // ResultExit: the signal's name without SIG, "" when it exited
 	Text   string // the error's text, for every kind but ResultOK
+	// Route, with ResultNode, says the node's route failed (a gateway of
+	// this one's, further down a topology, was lost), not the node: a
+	// *runner.RouteError. A controller of an older drove ignores it (gob
+	// drops a field it lacks) and evicts the node, as it did before.
+	Route bool
 }
 
 // ResultKind sorts a job's end as runner's error types do.

@@ -310,6 +310,7 @@ func resultOf(err error) *Result {
 		ee *runner.ExitError
 		ne *runner.NodeError
 		ue *runner.UnstartableError
+		re *runner.RouteError
 	)
 	switch {
 	case err == nil:
@@ -319,7 +320,7 @@ func resultOf(err error) *Result {
 	case errors.As(err, &ue):
 		return &Result{Kind: ResultUnstartable, Text: ue.Reason}
 	case errors.As(err, &ne):
-		return &Result{Kind: ResultNode, Text: ne.Err.Error()}
+		return &Result{Kind: ResultNode, Text: ne.Err.Error(), Route: errors.As(err, &re)}
 	}
 	return &Result{Kind: ResultOther, Text: err.Error()}
 }

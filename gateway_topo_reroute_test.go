@@ -1,0 +1,273 @@
+//go:build unix
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/drove-dev/drove/gateway"
+	"github.com/drove-dev/drove/hostlist"
+	"github.com/drove-dev/drove/jobs"
+	"github.com/drove-dev/drove/runner"
+	"github.com/stretchr/testify/require"
+)
+
+// newInprocRoutes is a topology's routedGateways whose gateways, names,
+// are served in this process over pipes, each with connect (nil: every
+// node is this machine, and onRun, when not nil, hears the gateway's name
+// as a job starts through it).
+func newInprocRoutes(t *testing.T, connect gateway.Connector, onRun func(gw string), names ...string) (*routedGateways, map[string]*inprocGateway) {
+	t.Helper()
+	via, err := newRoutedGateways(&env{stderr: io.Discard}, nil, "drove", gateway.Options{})
+	require.NoError(t, err)
+	via.order("", names) // makes their gatewayConns
+	gws := map[string]*inprocGateway{}
+	for _, name := range names {
+		g := serveInproc(t, name, connect, onRun)
+		via.gws[name].once.Do(func() { via.gws[name].cl = g.cl })
+		gws[name] = g
+	}
+	return via, gws
+}
+
+// topoNodes are the runner nodes of names along route through via.
+func topoNodes(via *routedGateways, names []string, route [][]string) []runner.Node {
+	var ns []runner.Node
+	for _, n := range names {
+		sp, _ := hostlist.ParseSpec(n)
+		ns = append(ns, runner.Node{Name: n, Slots: 1, Connect: func(ctx context.Context) (runner.Host, error) {
+			return via.connect(ctx, n, sp, route)
+		}})
+	}
+	return ns
+}
+
+// firstOf is node's first gateway of set.
+func firstOf(via *routedGateways, node string, set []string) string {
+	return via.order(node, set)[0].spec.Key()
+}
+
+// rerouteRun runs 48 short jobs over 12 nodes along route through via,
+// and kills gateway victim (of set, the route's level that ranks it)
+// after the first success of a node that has it first. It checks what a
+// user of --topology expects: the jobs running through it are requeued
+// (RouteErrors naming it), no node is evicted, every job succeeds once,
+// its nodes run jobs afterwards through their next gateway of the set,
+// and every other node stays on its first gateway (ranGW says where each
+// job ran: the set's gateway name of its node, at the job's start).
+func rerouteRun(t *testing.T, via *routedGateways, route [][]string, set []string, kill func(gw string), ranGW func() map[string][]string) {
+	t.Helper()
+	var names []string
+	for i := range 12 {
+		names = append(names, fmt.Sprintf("n%02d", i))
+	}
+	victim := firstOf(via, names[0], set)
+	theirs := map[string]bool{}
+	for _, n := range names {
+		theirs[n] = firstOf(via, n, set) == victim
+	}
+	require.Less(t, len(theirs), len(names)+1)
+	var cmds []string
+	for i := range 48 {
+		cmds = append(cmds, fmt.Sprintf("sleep 0.1; echo job %d", i))
+	}
+	var (
+		mu       sync.Mutex
+		killed   bool
+		after    = map[string]int{} // successes after the kill, by node
+		out      = map[string]int{}
+		requeued []runner.Event
+	)
+	events := func(ev runner.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev.Kind {
+		case runner.JobSucceeded:
+			out[ev.Job.Cmd]++
+			if killed {
+				after[ev.Node]++
+			}
+			if !killed && ev.Node == names[0] {
+				killed = true
+				kill(victim)
+			}
+		case runner.JobFailed:
+			requeued = append(requeued, ev)
+		}
+	}
+	rep := runner.Run(context.Background(), runner.Config{Nodes: topoNodes(via, names, route),
+		Jobs: jobs.Concat(&jobs.Strings{Cmds: cmds, Name: "--job"}), MaxAttempts: 3, Events: events})
+	require.True(t, rep.OK(), "%+v", rep)
+	require.Empty(t, rep.Evicted)
+	require.True(t, killed)
+	for _, c := range cmds {
+		require.Equal(t, 1, out[c], "%q succeeded %d times", c, out[c])
+	}
+	require.NotEmpty(t, requeued, "the lost gateway's running jobs were requeued")
+	for _, ev := range requeued {
+		require.True(t, ev.Requeued)
+		require.False(t, ev.Evicted)
+		var re *runner.RouteError
+		require.ErrorAs(t, ev.Err, &re)
+		require.ErrorContains(t, ev.Err, "gateway "+victim+" lost")
+		require.True(t, theirs[ev.Node], "%s does not go through %s", ev.Node, victim)
+	}
+	ran := ranGW()
+	for _, n := range names {
+		if theirs[n] {
+			require.NotZero(t, after[n], "node %s (behind %s) ran no job after its gateway was lost", n, victim)
+			second := via.order(n, set)[1].spec.Key()
+			gws := ran[n]
+			require.Equal(t, second, gws[len(gws)-1], "node %s went on through another gateway than its second", n)
+			continue
+		}
+		for _, g := range ran[n] {
+			require.Equal(t, firstOf(via, n, set), g, "node %s moved, but its gateway was not lost", n)
+		}
+	}
+}
+
+// ranOn records, by node, the gateway each job started through.
+type ranOn struct {
+	mu  sync.Mutex
+	gws map[string][]string
+}
+
+func (r *ranOn) add(node, gw string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gws == nil {
+		r.gws = map[string][]string{}
+	}
+	r.gws[node] = append(r.gws[node], gw)
+}
+
+func (r *ranOn) get() map[string][]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.gws
+}
+
+// hooked is a connector whose nodes are this machine, telling rec which
+// gateway (gw) each job of a node starts through.
+func hooked(gw string, rec *ranOn) gateway.Connector {
+	return func(ctx context.Context, spec string, route [][]string, o gateway.Options) (runner.Host, error) {
+		return hookedHost{Host: &runner.Local{Grace: time.Second}, onRun: func() { rec.add(spec, gw) }}, nil
+	}
+}
+
+// TestTopologyLostGatewaysNodesRerouted: a topology's first level of
+// three gateways loses one mid-run: its nodes go on through their next
+// gateway of the level (rendezvous, as --gateway's), the others stay.
+func TestTopologyLostGatewaysNodesRerouted(t *testing.T) {
+	set := []string{"gw1", "gw2", "gw3"}
+	rec := &ranOn{}
+	via, err := newRoutedGateways(&env{stderr: io.Discard}, nil, "drove", gateway.Options{})
+	require.NoError(t, err)
+	via.order("", set)
+	gws := map[string]*inprocGateway{}
+	for _, name := range set {
+		g := serveInproc(t, name, hooked(name, rec), nil)
+		via.gws[name].once.Do(func() { via.gws[name].cl = g.cl })
+		gws[name] = g
+	}
+	rerouteRun(t, via, [][]string{set}, set, func(gw string) { gws[gw].kill() }, rec.get)
+}
+
+// twoLevelRoutes is a controller's topology of two levels served in this
+// process: one first-level gateway, top, whose drove reaches the nodes
+// through the second level's gateways (set), as "drove gateway" does.
+func twoLevelRoutes(t *testing.T, set []string, rec *ranOn, onRun func(gw string)) (*routedGateways, map[string]*inprocGateway) {
+	t.Helper()
+	lower, err := newRoutedGateways(&env{stderr: io.Discard}, nil, "drove", gateway.Options{})
+	require.NoError(t, err)
+	lower.order("", set)
+	gws := map[string]*inprocGateway{}
+	for _, name := range set {
+		g := serveInproc(t, name, hooked(name, rec), onRun)
+		lower.gws[name].once.Do(func() { lower.gws[name].cl = g.cl })
+		gws[name] = g
+	}
+	top := func(ctx context.Context, spec string, route [][]string, o gateway.Options) (runner.Host, error) {
+		sp, err := hostlist.ParseSpec(spec)
+		if err != nil {
+			return nil, err
+		}
+		return lower.connect(ctx, sp.Key(), sp, route)
+	}
+	via, _ := newInprocRoutes(t, top, nil, "top")
+	return via, gws
+}
+
+// TestTopologyLowerLevelLostRerouted: a second-level gateway lost mid-run
+// is rerouted by the first-level gateway above it among its level; the
+// controller hears a route's failure (Result.Route), requeues the jobs
+// that ran through it and keeps every node.
+func TestTopologyLowerLevelLostRerouted(t *testing.T) {
+	set := []string{"l1", "l2", "l3"}
+	rec := &ranOn{}
+	via, gws := twoLevelRoutes(t, set, rec, nil)
+	rerouteRun(t, via, [][]string{{"top"}, set}, set, func(gw string) { gws[gw].kill() }, rec.get)
+}
+
+// TestTopologyNoGatewayLeft: a node whose level has no gateway left is not
+// reached directly (the tree says it is behind that level): its connect
+// fails naming each gateway's loss, at either level.
+func TestTopologyNoGatewayLeft(t *testing.T) {
+	set := []string{"gw1", "gw2"}
+	via, gws := newInprocRoutes(t, nil, nil, set...)
+	for _, g := range gws {
+		g.kill()
+		<-g.cl.Done()
+	}
+	_, err := via.connect(context.Background(), "n1", hostlist.Spec{Host: "n1", Slots: 1}, [][]string{set})
+	require.Error(t, err)
+	msg := err.Error()
+	require.True(t, strings.HasPrefix(msg, "no gateway left (gateway gw"), msg)
+	require.Contains(t, msg, "gateway gw1 lost: gateway: receive: connection reset")
+	require.Contains(t, msg, "gateway gw2 lost: gateway: receive: connection reset")
+	require.True(t, strings.HasSuffix(msg, ")"), "tried directly: %s", msg)
+
+	via, gws = twoLevelRoutes(t, []string{"l1", "l2"}, &ranOn{}, nil)
+	for _, g := range gws {
+		g.kill()
+		<-g.cl.Done()
+	}
+	_, err = via.connect(context.Background(), "n1", hostlist.Spec{Host: "n1", Slots: 1}, [][]string{{"top"}, {"l1", "l2"}})
+	require.Error(t, err)
+	msg = err.Error()
+	require.True(t, strings.HasPrefix(msg, "via gateway top: no gateway left (gateway l"), msg)
+	require.Contains(t, msg, "gateway l1 lost: gateway: receive: connection reset")
+	require.Contains(t, msg, "gateway l2 lost: gateway: receive: connection reset")
+}
+
+// TestTopologyEveryLowerRouteFailsEndsEvicted: a node that loses its
+// second-level gateways one after another (each job kills the gateway it
+// runs through) has one requeued attempt per gateway, then is evicted
+// once its level has none left: no loop, no direct try.
+func TestTopologyEveryLowerRouteFailsEndsEvicted(t *testing.T) {
+	set := []string{"l1", "l2", "l3"}
+	var gws map[string]*inprocGateway
+	ready := make(chan struct{})
+	var via *routedGateways
+	via, gws = twoLevelRoutes(t, set, &ranOn{}, func(gw string) { <-ready; go gws[gw].kill() })
+	close(ready)
+	rep := runner.Run(context.Background(), runner.Config{Nodes: topoNodes(via, []string{"n1"}, [][]string{{"top"}, set}),
+		Jobs: jobs.Concat(&jobs.Strings{Cmds: []string{"sleep 5"}, Name: "--job"}), MaxAttempts: 0})
+	require.False(t, rep.OK())
+	require.Len(t, rep.Evicted, 1)
+	msg := rep.Evicted[0].Err.Error()
+	require.Contains(t, msg, "no gateway left (")
+	for _, g := range set {
+		require.Contains(t, msg, "gateway "+g+" lost")
+	}
+	require.NotContains(t, msg, "directly")
+	require.Len(t, rep.Failed, 1)
+	require.Len(t, rep.Failed[0].Attempts, len(set)+1, "one attempt per gateway, and the last that found no route")
+}
