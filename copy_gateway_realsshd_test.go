@@ -240,7 +240,7 @@ func TestRealSSHCopyGatewayKilled(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, gwName, "the killed gateway's address %s", killed)
-	lost := regexp.MustCompile(`(?m)^drove: copy: (node\d): connection lost: gateway ` + gwName + ` lost: `).FindAllStringSubmatch(r.stderr, -1)
+	lost := regexp.MustCompile(`(?m)^drove: copy: (node\d): connection lost: gateway `+gwName+` lost: `).FindAllStringSubmatch(r.stderr, -1)
 	require.NotEmpty(t, lost, "no node reported its gateway's loss")
 	failed := map[string]bool{}
 	for _, m := range lost {
