@@ -60,6 +60,7 @@ func (r *routedGateways) connect(ctx context.Context, name string, sp hostlist.S
 // close ends every gateway's conversation: each kills what it still runs
 // (its own gateways' included) and exits.
 func (r *routedGateways) close() {
+	r.p.closing.Store(true) // their ends are no loss: not reported
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, g := range r.gws {
