@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -314,4 +315,33 @@ func TestStreamsRefusedWithoutOpener(t *testing.T) {
 	h, err := g.cl.Connect(context.Background(), "local", ":")
 	require.NoError(t, err)
 	require.NoError(t, h.Run(context.Background(), "true", io.Discard, io.Discard))
+}
+
+// TestStreamsNeedVersion4: a gateway of protocol version 3 (no streams)
+// and this one refuse each other in the hello, both ways.
+func TestStreamsNeedVersion4(t *testing.T) {
+	require.Equal(t, "drove-gateway/4", Version)
+	// An old controller's hello to this gateway.
+	gwIn, toGW := io.Pipe()
+	fromGW, gwOut := io.Pipe()
+	served := make(chan error, 1)
+	go func() { served <- Serve(context.Background(), gwIn, gwOut, nil); _ = gwOut.Close() }()
+	go func() { _, _ = io.Copy(io.Discard, fromGW) }()
+	require.NoError(t, newConn(strings.NewReader(""), toGW).send(&frame{Kind: kindHello, Hello: &Hello{Version: "drove-gateway/3"}}))
+	var ve *VersionError
+	require.ErrorAs(t, <-served, &ve)
+	require.Equal(t, "drove-gateway/3", ve.Got)
+
+	// This controller's hello to an old gateway, which answers with its own.
+	ctlIn, oldOut := io.Pipe()
+	oldIn, ctlOut := io.Pipe()
+	go func() {
+		c := newConn(oldIn, oldOut)
+		if _, err := c.recv(); err == nil {
+			_ = c.send(&frame{Kind: kindHello, Hello: &Hello{Version: "drove-gateway/3"}})
+		}
+	}()
+	_, err := NewClient("old", ctlIn, ctlOut, Options{})
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "drove-gateway/3", ve.Got)
 }
