@@ -112,12 +112,18 @@ func randomBytes(t *testing.T, n int) []byte {
 // was read.
 func exchange(t *testing.T, s io.ReadWriter, data []byte) []byte {
 	t.Helper()
-	wrote := make(chan error, 1)
+	wrote, read := make(chan error, 1), make(chan error, 1)
 	go func() { _, err := s.Write(data); wrote <- err }()
 	got := make([]byte, len(data))
-	_, err := io.ReadFull(s, got)
-	require.NoError(t, err)
-	require.NoError(t, <-wrote)
+	go func() { _, err := io.ReadFull(s, got); read <- err }()
+	for _, ch := range []chan error{read, wrote} {
+		select {
+		case err := <-ch:
+			require.NoError(t, err)
+		case <-time.After(60 * time.Second):
+			t.Fatalf("%d bytes did not cross both ways in 60 s", len(data))
+		}
+	}
 	return got
 }
 
@@ -303,7 +309,11 @@ func TestStreamClosedByEitherEnd(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the node's side outlived its gateway's conversation")
 	}
-	<-g.served
+	select {
+	case <-g.served:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the gateway's Serve did not end")
+	}
 }
 
 // TestStreamsRefusedWithoutOpener: a gateway served without an Opener
