@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drove-dev/drove/gateway"
 	"github.com/drove-dev/drove/internal/sshdtest"
 	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/stretchr/testify/require"
@@ -53,6 +54,10 @@ func startCopyBed(t *testing.T) *copyBed {
 		require.NoError(t, os.Chown(d, b.c.UID, b.c.GID))
 	}
 	b.bin = buildDrove(t)
+	sum, err := gateway.SumFile(b.bin)
+	require.NoError(t, err)
+	// The gateways' copy of drove, in the shared home: not left behind.
+	t.Cleanup(func() { _ = os.RemoveAll(filepath.Join(b.c.Home, ".cache/drove/gateway-"+sum[:16])) })
 	b.gwCfg = gatewayConfig(t, b.c)
 	b.ctl = b.c.WriteSSHConfig(t, "controller", "Host node3 node4 node5 node6", "    Port 1")
 	return b
