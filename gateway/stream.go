@@ -40,7 +40,10 @@ const streamWindow = 2 << 20
 const streamChunk = 32 << 10
 
 // ackEvery is how many taken bytes a reader lets pile up before it
-// acknowledges them (it also does when it has taken all it was sent).
+// acknowledges them. A writer waits only when more than streamWindow -
+// streamChunk bytes are unacknowledged, all of them either queued for the
+// reader or taken by it; as ackEvery is below that, the reader then
+// acknowledges once it has taken them: the two never wait on each other.
 const ackEvery = 256 << 10
 
 // errStreamClosed is a read or write on a stream this side closed.
@@ -102,7 +105,7 @@ func (e *streamEnd) read(p []byte) (n int, ack int64, err error) {
 		}
 	}
 	e.taken += int64(n)
-	if e.taken >= ackEvery || len(e.in) == 0 {
+	if e.taken >= ackEvery {
 		ack, e.taken = e.taken, 0
 	}
 	return n, ack, nil
