@@ -303,3 +303,83 @@ func TestRealSSHCopyGatewayKilled(t *testing.T) {
 	require.Equal(t, sortedLines(flat), sortedLines(through))
 	testkit.WaitFor(t, 30*time.Second, "no gateway left", func() bool { return len(clusterGateways(b.c)) == 0 })
 }
+
+// manyFiles writes n files of sizeMiB MiB each, every MiB different, into
+// a directory and returns it.
+func manyFiles(t *testing.T, n, sizeMiB int) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "many")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
+	chunk := bytes.Repeat([]byte("0123456789abcdef"), 1<<16)
+	for i := range n {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("f%02d", i)))
+		require.NoError(t, err)
+		for j := range sizeMiB {
+			chunk[0], chunk[1] = byte(i), byte(j)
+			_, err = f.Write(chunk)
+			require.NoError(t, err)
+		}
+		require.NoError(t, f.Close())
+	}
+	return dir
+}
+
+// TestRealSSHCopyStalledNodeThroughGateway: a node frozen mid-copy (its
+// sshd stopped: the gateway's SSH connection to it fills, past what the
+// node's SFTP requests of 16 files in flight keep outstanding) behind the
+// same gateway as another node holds up only its own copy: the other
+// node's copy completes meanwhile; killed, the frozen node is reported as
+// lost and the copy exits 1.
+func TestRealSSHCopyStalledNodeThroughGateway(t *testing.T) {
+	b := startCopyBed(t)
+	src := manyFiles(t, 32, 4)
+	want := treeState(t, src)
+	// One gateway for both nodes; keepalives far longer than the test, so
+	// that only the kill below ends the frozen node.
+	args := []string{"copy", "-F", b.ctl, "--gateway", "node1", "--gateway-binary", b.bin, "--gateway-ssh-config", b.gwCfg,
+		"--connect-timeout", "120s", "--keepalive", "60s", "-n", "node3", "-n", "node4", src, "s/"}
+	done := make(chan result, 1)
+	go func() { done <- drove(t, nil, nil, args...) }()
+	both := map[string]string{"node3": b.dirs["node3"], "node4": b.dirs["node4"]}
+	testkit.WaitFor(t, 120*time.Second, "both nodes mid-copy", func() bool {
+		select {
+		case r := <-done:
+			t.Fatalf("the copy ended before both nodes were caught mid-copy (exit %d): %s", r.code, r.stderr)
+		default:
+		}
+		return copying(both, "s/many")
+	})
+	b.c.Nodes[2].Freeze(t) // node3
+	ents, _ := os.ReadDir(filepath.Join(b.dirs["node4"], "s", "many"))
+	require.Less(t, len(ents), 32, "node4 was done before node3 froze: nothing shown")
+	testkit.WaitFor(t, 120*time.Second, "node4's copy to complete while node3 is frozen", func() bool {
+		for i := range 32 {
+			name := fmt.Sprintf("f%02d", i)
+			w, _ := os.ReadFile(filepath.Join(src, name))
+			got, err := os.ReadFile(filepath.Join(b.dirs["node4"], "s", "many", name))
+			if err != nil || !bytes.Equal(w, got) {
+				return false
+			}
+		}
+		return true
+	})
+	select {
+	case r := <-done:
+		t.Fatalf("the copy ended while node3 was frozen (exit %d): %s", r.code, r.stderr)
+	default:
+	}
+	b.c.Nodes[2].Kill(t)
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(120 * time.Second):
+		t.Fatal("the copy did not end once the frozen node was killed")
+	}
+	require.Equal(t, exitFailed, r.code, r.stderr)
+	require.Contains(t, r.stderr, "drove: copy: node3: connection lost\n")
+	require.NotContains(t, r.stderr, "node4")
+	require.Contains(t, r.stderr, "drove: copy: 1 of 2 nodes failed")
+	require.Equal(t, want, treeState(t, filepath.Join(b.dirs["node4"], "s", "many")), "node4's tree")
+	testkit.WaitFor(t, 30*time.Second, "no gateway left", func() bool { return len(clusterGateways(b.c)) == 0 })
+}
