@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -382,4 +383,60 @@ func TestRealSSHCopyStalledNodeThroughGateway(t *testing.T) {
 	require.Contains(t, r.stderr, "drove: copy: 1 of 2 nodes failed")
 	require.Equal(t, want, treeState(t, filepath.Join(b.dirs["node4"], "s", "many")), "node4's tree")
 	testkit.WaitFor(t, 30*time.Second, "no gateway left", func() bool { return len(clusterGateways(b.c)) == 0 })
+}
+
+// TestRealSSHCopyInterruptedThroughGateways: Ctrl-C through gateways as
+// flat: the first lets each node finish the file it is writing and starts
+// no other (exit 130, every file under its real name whole), the second
+// closes the streams at once (no file under its real name half-written);
+// and no gateway is left either way.
+func TestRealSSHCopyInterruptedThroughGateways(t *testing.T) {
+	b := startCopyBed(t)
+	src := manyFiles(t, 32, 4)
+	for _, second := range []bool{false, true} {
+		sub := fmt.Sprintf("i%v", second)
+		drain := make(chan struct{})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan result, 1)
+		go func() { done <- droveCtx(ctx, nil, drain, b.through("copy", "-n", "node[3-6]", src, sub+"/")...) }()
+		testkit.WaitFor(t, 120*time.Second, "every node mid-copy", func() bool {
+			select {
+			case r := <-done:
+				t.Fatalf("the copy ended before every node was caught mid-copy (exit %d): %s", r.code, r.stderr)
+			default:
+			}
+			return copying(b.dirs, sub+"/many")
+		})
+		close(drain)
+		if second {
+			cancel()
+		}
+		var r result
+		select {
+		case r = <-done:
+		case <-time.After(120 * time.Second):
+			t.Fatal("the interrupted copy did not end")
+		}
+		cancel()
+		require.Equal(t, exitInterrupted, r.code, r.stderr)
+		require.Contains(t, r.stderr, "drove: copy: interrupted: ")
+		for n, d := range b.dirs {
+			ents, err := os.ReadDir(filepath.Join(d, sub, "many"))
+			require.NoError(t, err, n)
+			whole := 0
+			for _, e := range ents {
+				if strings.HasPrefix(e.Name(), ".drove-tmp-") {
+					continue
+				}
+				w, err := os.ReadFile(filepath.Join(src, e.Name()))
+				require.NoError(t, err)
+				got, err := os.ReadFile(filepath.Join(d, sub, "many", e.Name()))
+				require.NoError(t, err)
+				require.True(t, bytes.Equal(w, got), "%s: %s is not whole", n, e.Name())
+				whole++
+			}
+			require.Less(t, whole, 32, "%s: the interrupt stopped nothing", n)
+		}
+		testkit.WaitFor(t, 30*time.Second, "no gateway left", func() bool { return len(clusterGateways(b.c)) == 0 })
+	}
 }
