@@ -31,6 +31,8 @@ type CopyCmd struct {
 	Jump        string        `placeholder:"HOST" help:"Reach every node through this SSH host (ProxyJump), unless ssh_config names another."`
 	ConnTimeout time.Duration `name:"connect-timeout" placeholder:"DURATION" help:"Give up connecting to a node after DURATION when ssh_config sets no ConnectTimeout (default 10s)."`
 	Keepalive   time.Duration `placeholder:"DURATION" help:"Interval of SSH keepalives, overriding ssh_config ServerAliveInterval (default 5s); a node that misses ServerAliveCountMax (default 3) in a row fails."`
+
+	gatewayFlags `embed:""`
 }
 
 // RcopyCmd is "drove rcopy": drove copy --reverse.
@@ -74,6 +76,20 @@ func (c *CopyCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	routes, err := c.useTopology(e, &fl, d)
+	if err != nil {
+		return err
+	}
+	if routes != nil {
+		defer routes.close()
+	}
+	gw, err := c.useGateways(e, &fl, d)
+	if err != nil {
+		return err
+	}
+	if gw != nil {
+		defer gw.close()
+	}
 	opts := filecopy.Options{
 		Sources: c.Paths[:len(c.Paths)-1],
 		Dest:    c.Paths[len(c.Paths)-1],
@@ -93,6 +109,11 @@ func (c *CopyCmd) Run(ctx context.Context, e *env) error {
 		},
 	}
 	ns := copyNodes(specs, d, c.Keepalive)
+	for i, sp := range specs {
+		if !sp.Local() {
+			routeCopyNode(&fl, d, sp, &ns[i])
+		}
+	}
 	var sum filecopy.Summary
 	if c.Reverse {
 		sum, err = filecopy.Pull(ctx, ns, opts)

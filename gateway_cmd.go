@@ -30,7 +30,9 @@ func (g *GatewayCmd) Run(ctx context.Context, e *env) error {
 	}
 	connect, closeGateways := gatewayConnector(e)
 	defer closeGateways()
-	return gateway.Serve(ctx, e.stdin, e.stdout, connect)
+	open, closeStreamGateways := gatewayOpener(e) // drove copy's (gateway_copy.go)
+	defer closeStreamGateways()
+	return gateway.ServeStreams(ctx, e.stdin, e.stdout, connect, open)
 }
 
 // gatewayConnector reaches the nodes a controller hands this gateway as

@@ -7,8 +7,8 @@ import (
 )
 
 // gatewayFlags reach the nodes through drove gateways. They are shared by
-// the commands that run work on nodes (run, sync) and mean the same in
-// each.
+// the commands that run work on nodes (run, sync) and copy (whose SFTP the
+// gateways relay, gateway_copy.go), and mean the same in each.
 type gatewayFlags struct {
 	Gateway          []string `sep:"none" placeholder:"SPEC" help:"Reach the nodes through these drove gateways (a node list, @groups included): drove starts itself on each gateway over SSH (sending its own binary, checked by SHA-256, into ~/.cache/drove/ there when missing) and each node but ':' is reached from one of them, so the gateways, not this machine, pay for the nodes' connections. Every other flag means the same. Repeatable."`
 	GatewayBinary    string   `placeholder:"FILE" help:"The drove binary to send to gateways that lack it (default: this drove), e.g. one built for the gateways' OS and architecture."`

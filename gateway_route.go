@@ -73,7 +73,7 @@ func (r *routedGateways) order(node string, set []string) []*gatewayConn {
 // close ends every gateway's conversation: each kills what it still runs
 // (its own gateways' included) and exits.
 func (r *routedGateways) close() {
-	r.p.closing.Store(true)
+	r.p.closing.Store(true) // their ends are no loss: not reported
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, g := range r.gws {

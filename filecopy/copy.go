@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -32,6 +33,13 @@ type Node struct {
 	// Dial opens the node's SSH connection; nil means this machine, copied
 	// without SSH.
 	Dial func(ctx context.Context) (*ssh.Client, error)
+	// Open, when Dial is nil, opens the node's SFTP stream some other way
+	// (through a drove gateway): the SFTP protocol's bytes both ways,
+	// closed by the copy when it is done. A read that ends before the copy
+	// closed the stream means the node is lost (ErrConnectionLost); an
+	// error other than io.EOF says why, and is reported with it. The
+	// opener watches the node's connection; Keepalive* are not used.
+	Open func(ctx context.Context) (io.ReadWriteCloser, error)
 	// KeepaliveInterval and KeepaliveCountMax: a keepalive every interval,
 	// and the connection is closed (the node fails) when one goes unanswered
 	// for interval*count. Interval 0 sends none.
@@ -72,6 +80,9 @@ type NodeResult struct {
 	// Interrupted: Drain or ctx stopped the node before it finished.
 	Interrupted bool
 }
+
+// local reports whether n is this machine, copied without SSH.
+func (n *Node) local() bool { return n.Dial == nil && n.Open == nil }
 
 // OK reports whether everything of this node was copied.
 func (r *NodeResult) OK() bool { return len(r.Errors) == 0 && !r.Interrupted }
@@ -218,7 +229,7 @@ func checkSources(srcs []string, base func(string) string, local bool) error {
 func checkNotInside(nodes []Node, srcs []string, dest string) error {
 	local := false
 	for _, n := range nodes {
-		local = local || n.Dial == nil
+		local = local || n.local()
 	}
 	if !local {
 		return nil
@@ -343,7 +354,7 @@ func pullNode(t *tree, n Node, opts Options) {
 			continue
 		}
 		base := path.Base(s)
-		if n.Dial == nil {
+		if n.local() {
 			base = filepath.Base(s)
 		}
 		if t.copyEntry(s, fi, base) != nil {
@@ -411,6 +422,7 @@ func stopped(ctx context.Context, drain <-chan struct{}) bool {
 func runNode(ctx context.Context, n Node, opts Options, res *NodeResult, copyNode func(context.Context, Node, FS, *tree)) {
 	var mu sync.Mutex // res and lost, from the node's file copies in flight
 	lost := false
+	lostErr := func() error { return ErrConnectionLost }
 	fail := func(p string, err error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -420,12 +432,12 @@ func runNode(ctx context.Context, n Node, opts Options, res *NodeResult, copyNod
 		// now, and no other file is tried.
 		if p != "" && !lost && errors.Is(err, sftp.ErrSSHFxConnectionLost) && ctx.Err() == nil {
 			lost = true
-			res.Errors = append(res.Errors, &Error{Node: n.Name, Err: ErrConnectionLost})
+			res.Errors = append(res.Errors, &Error{Node: n.Name, Err: lostErr()})
 		}
 	}
 	var nfs FS = osFS{}
 	var dead <-chan struct{}
-	if n.Dial != nil {
+	if !n.local() {
 		s, err := openSession(ctx, n)
 		if err != nil {
 			res.Unreachable = !stopped(ctx, opts.Drain)
@@ -435,6 +447,7 @@ func runNode(ctx context.Context, n Node, opts Options, res *NodeResult, copyNod
 		}
 		defer s.close()
 		nfs, dead = sftpFS{s.sftp}, s.dead
+		lostErr = s.lostErr()
 	}
 	t := &tree{res: res, mu: &mu, fail: fail, sem: make(chan struct{}, FilesInFlight)}
 	t.stop = func() bool {
@@ -448,7 +461,7 @@ func runNode(ctx context.Context, n Node, opts Options, res *NodeResult, copyNod
 		case <-dead:
 			if ctx.Err() == nil {
 				lost = true
-				res.Errors = append(res.Errors, &Error{Node: n.Name, Err: ErrConnectionLost})
+				res.Errors = append(res.Errors, &Error{Node: n.Name, Err: lostErr()})
 				return true
 			}
 		default:

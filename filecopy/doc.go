@@ -5,7 +5,8 @@
 // path from every node into DEST/NODE/ on this machine. A remote node is
 // reached over one SSH connection (dialled by the caller's function, so
 // ssh_config, known_hosts and the agent are honoured as for jobs) that
-// carries one SFTP session for all of that node's files; a local node (this
+// carries one SFTP session for all of that node's files (or over a stream
+// the caller opens, Node.Open: SFTP relayed by a drove gateway); a local node (this
 // machine) is copied with the file system calls directly, by the same rules.
 // At most Options.Fanout nodes are copied at once.
 //

@@ -15,19 +15,38 @@ import (
 // request, version exchange) on a connection that is up.
 const sftpStartTimeout = 30 * time.Second
 
-// session is one node's SSH connection and its SFTP client; dead is
-// closed when the connection is gone.
+// session is one node's SSH connection (or stream) and its SFTP client;
+// dead is closed when the connection is gone.
 type session struct {
-	conn  *ssh.Client
+	conn  *ssh.Client // nil for a stream
 	sftp  *sftp.Client
 	dead  chan struct{}
 	once  sync.Once
 	close func()
+	// cause is why a stream's reads ended (nil: io.EOF, or not a stream).
+	cause func() error
 }
 
-// openSession dials n and starts SFTP on it, with keepalives; the
-// connection closes when ctx is cancelled or the node stops answering.
+// lostErr is the error of the node once its connection is lost: with the
+// cause when the stream's end gave one.
+func (s *session) lostErr() func() error {
+	return func() error {
+		if s.cause != nil {
+			if c := s.cause(); c != nil {
+				return fmt.Errorf("%w: %v", ErrConnectionLost, c)
+			}
+		}
+		return ErrConnectionLost
+	}
+}
+
+// openSession dials n and starts SFTP on it, with keepalives (or opens its
+// stream, Node.Open); the connection closes when ctx is cancelled or the
+// node stops answering.
 func openSession(ctx context.Context, n Node) (*session, error) {
+	if n.Dial == nil {
+		return openStream(ctx, n)
+	}
 	conn, err := n.Dial(ctx)
 	if err != nil {
 		return nil, err

@@ -30,7 +30,8 @@ type Client struct {
 	next     uint64
 	connects map[uint64]chan string // node ID -> the connect's error text ("" ok)
 	jobs     map[uint64]*job
-	blocks   blockStore // the output blocks the gateway sent (Options.Blocks)
+	blocks   blockStore         // the output blocks the gateway sent (Options.Blocks)
+	streams  map[uint64]*Stream // open streams (stream_client.go), made at the first
 }
 
 // job is a running job's inbox (window.go), which its host.Run empties.
@@ -160,6 +161,8 @@ func (cl *Client) read() {
 				delete(cl.jobs, f.ID)
 				j.in.push(delivery{end: f.Result, ended: true})
 			}
+		case kindStreamData, kindStreamAck, kindStreamClose:
+			cl.streamFrameLocked(f)
 		}
 		cl.mu.Unlock()
 		if err != nil {

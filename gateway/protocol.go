@@ -16,7 +16,10 @@ import (
 // added the heartbeat (kindPing, kindPong, Options.Heartbeat), output
 // blocks by hash (Options.Blocks) and each job's output window (kindAck),
 // which an older gateway would refuse as unknown frames or ignore.
-const Version = "drove-gateway/3"
+// Version 4 added streams (stream.go: a node's subsystem, such as sftp
+// for drove copy, relayed as frames), which an older gateway would refuse
+// as unknown frames.
+const Version = "drove-gateway/4"
 
 // kind is a frame's meaning.
 type kind uint8
@@ -98,7 +101,9 @@ type frame struct {
 	Err    string
 	Hello  *Hello
 	Result *Result
-	// Route (Connect) is the rest of the node's route below this gateway:
+	// Subsystem (StreamOpen) is what to open on the node: "sftp".
+	Subsystem string
+	// Route (Connect, StreamOpen) is the rest of the node's route below this gateway:
 	// at each level the gateways one of which carries it on; empty when
 	// this gateway reaches the node itself.
 	Route [][]string

@@ -29,6 +29,13 @@ type Connector func(ctx context.Context, spec string, route [][]string, opts Opt
 // cannot be sent may never end otherwise), and one goroutine may be left
 // reading r until r ends.
 func Serve(ctx context.Context, r io.Reader, w io.Writer, connect Connector) error {
+	return ServeStreams(ctx, r, w, connect, nil)
+}
+
+// ServeStreams is Serve that also relays the streams the controller asks
+// for (stream.go), each opened on its node by open; a nil open refuses
+// them. When the conversation ends, every stream's node side is closed.
+func ServeStreams(ctx context.Context, r io.Reader, w io.Writer, connect Connector, open Opener) error {
 	c := newConn(r, w)
 	f, err := c.recv()
 	if err != nil {
@@ -49,7 +56,7 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, connect Connector) err
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s := &server{c: c, opts: opts, connect: connect, hosts: map[uint64]*served{}, jobs: map[uint64]context.CancelFunc{}, credits: map[uint64]*credit{}}
+	s := &server{c: c, opts: opts, connect: connect, open: open, hosts: map[uint64]*served{}, jobs: map[uint64]context.CancelFunc{}, credits: map[uint64]*credit{}}
 	if opts.Blocks {
 		s.blocks = newBlockSender(c)
 	}
@@ -128,6 +135,8 @@ func (s *server) handle(ctx context.Context, f *frame, pongs chan<- uint64) erro
 		s.closeHost(f.ID)
 	case kindAck:
 		s.ack(f.ID, f.Bytes)
+	case kindStreamOpen, kindStreamData, kindStreamAck, kindStreamClose:
+		s.streamFrame(ctx, f)
 	case kindPing:
 		select {
 		case pongs <- f.ID:
@@ -149,6 +158,7 @@ type server struct {
 	c       *conn
 	opts    Options
 	connect Connector
+	open    Opener       // nil: no streams
 	blocks  *blockSender // nil unless Options.Blocks
 	wg      sync.WaitGroup
 
@@ -156,6 +166,7 @@ type server struct {
 	hosts   map[uint64]*served
 	jobs    map[uint64]context.CancelFunc
 	credits map[uint64]*credit // each running job's window (window.go)
+	streams map[uint64]*relay  // open streams (stream_server.go), made at the first
 }
 
 func (s *server) startConnect(ctx context.Context, id uint64, spec string, route [][]string) {
@@ -262,6 +273,7 @@ func (s *server) shutdown(bound time.Duration) {
 		cr.close() // no more acks: a write waiting for one fails
 	}
 	s.mu.Unlock()
+	s.stopStreams()
 	ended := make(chan struct{})
 	go func() { s.wg.Wait(); close(ended) }()
 	var timeout <-chan time.Time

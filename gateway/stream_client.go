@@ -1,0 +1,138 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// Stream is, on the controller, a byte stream to something a gateway
+// opened on a node (OpenStream): what is written reaches it, what it
+// writes is read, within a window per direction (stream.go). It is an
+// io.ReadWriteCloser, safe for one reader and one writer at once.
+//
+// Read returns io.EOF when the node's side ended (the subsystem exited,
+// or the gateway's connection to the node closed or died, as a direct SSH
+// channel's read does), and the gateway's loss ("gateway NAME lost: ...")
+// when the gateway is gone; writes then fail. Close ends the stream both
+// ways: the gateway closes what it opened on the node.
+type Stream struct {
+	cl   *Client
+	id   uint64
+	end  *streamEnd
+	once sync.Once
+	gone chan struct{} // closed by Close
+}
+
+// OpenStream asks the gateway to open subsystem (e.g. "sftp") on the node
+// of spec, which the gateway reaches itself (route empty) or through the
+// gateways of route below it, as ConnectVia. name is the node's name in
+// the controller's messages. The wait ends with ctx (the caller's connect
+// timeout) or the gateway's loss.
+func (cl *Client) OpenStream(ctx context.Context, name, spec string, route [][]string, subsystem string) (*Stream, error) {
+	id := cl.id()
+	ch := make(chan string, 1)
+	s := &Stream{cl: cl, id: id, end: newStreamEnd(), gone: make(chan struct{})}
+	cl.mu.Lock()
+	if cl.err != nil {
+		err := cl.err
+		cl.mu.Unlock()
+		return nil, err
+	}
+	if cl.streams == nil {
+		cl.streams = map[uint64]*Stream{}
+	}
+	cl.connects[id] = ch
+	cl.streams[id] = s
+	cl.mu.Unlock()
+	go func() {
+		select {
+		case <-cl.done:
+			s.end.shut(cl.Err())
+		case <-s.gone:
+		}
+	}()
+	if err := cl.c.send(&frame{Kind: kindStreamOpen, ID: id, Text: spec, Route: route, Subsystem: subsystem}); err != nil {
+		s.forget()
+		return nil, fmt.Errorf("node %s: %w", name, err)
+	}
+	select {
+	case msg := <-ch:
+		if msg != "" {
+			s.forget()
+			return nil, fmt.Errorf("via gateway %s: %s", cl.name, msg)
+		}
+		return s, nil
+	case <-ctx.Done():
+		_ = s.Close() // the gateway closes it once it is open
+		return nil, ctx.Err()
+	case <-cl.done:
+		s.forget()
+		return nil, cl.Err()
+	}
+}
+
+// streamFrameLocked hands a stream's frame (data, ack, close) to its
+// stream, without waiting on it; cl.mu is held.
+func (cl *Client) streamFrameLocked(f *frame) {
+	s := cl.streams[f.ID]
+	if s == nil {
+		return // closed here: what was on its way is dropped
+	}
+	switch f.Kind {
+	case kindStreamData:
+		s.end.push(f.Data)
+	case kindStreamAck:
+		s.end.ack(f.Bytes)
+	case kindStreamClose:
+		delete(cl.streams, f.ID)
+		s.end.peerClosed(closeErr(f.Err))
+	}
+}
+
+// Read reads what the node's side wrote.
+func (s *Stream) Read(p []byte) (int, error) {
+	n, ack, err := s.end.read(p)
+	if ack > 0 {
+		if serr := s.cl.c.send(&frame{Kind: kindStreamAck, ID: s.id, Bytes: ack}); serr != nil {
+			s.end.shut(serr)
+		}
+	}
+	return n, err
+}
+
+// Write sends p to the node's side; it waits while the stream's window
+// is full (the node or the gateway reads slower than p comes).
+func (s *Stream) Write(p []byte) (int, error) {
+	return writeFrames(s.cl.c, s.end, s.id, p)
+}
+
+// Close ends the stream both ways; a Read or Write under way returns.
+func (s *Stream) Close() error {
+	s.once.Do(func() {
+		s.end.shut(errStreamClosed)
+		close(s.gone)
+		s.cl.mu.Lock()
+		_, open := s.cl.streams[s.id]
+		delete(s.cl.streams, s.id)
+		delete(s.cl.connects, s.id)
+		lost := s.cl.err != nil
+		s.cl.mu.Unlock()
+		if open && !lost {
+			_ = s.cl.c.send(&frame{Kind: kindStreamClose, ID: s.id})
+		}
+	})
+	return nil
+}
+
+// forget drops a stream that never opened.
+func (s *Stream) forget() {
+	s.once.Do(func() {
+		s.end.shut(errStreamClosed)
+		close(s.gone)
+		s.cl.mu.Lock()
+		delete(s.cl.streams, s.id)
+		delete(s.cl.connects, s.id)
+		s.cl.mu.Unlock()
+	})
+}
