@@ -28,64 +28,80 @@ func (g *GatewayCmd) Run(ctx context.Context, e *env) error {
 	if _, err := fmt.Fprintln(e.stdout, gateway.ReadyLine(g.Ready)); err != nil {
 		return err
 	}
-	connect, closeGateways := gatewayConnector(e)
-	defer closeGateways()
-	open, closeStreamGateways := gatewayOpener(e) // drove copy's (gateway_copy.go)
-	defer closeStreamGateways()
-	return gateway.ServeStreams(ctx, e.stdin, e.stdout, connect, open)
+	up := &gatewayUpstream{e: e}
+	defer up.close()
+	return gateway.ServeStreams(ctx, e.stdin, e.stdout, gatewayConnector(up), gatewayOpener(up))
+}
+
+// gatewayUpstream is what a gateway reaches its nodes with, made at the
+// first request from the controller's options: the dialer (this
+// machine's ssh_config, or the one the controller names, known_hosts and
+// agent) and, for routes of two levels, this gateway's own gateways,
+// shared by the nodes' jobs and streams.
+type gatewayUpstream struct {
+	e    *env
+	mu   sync.Mutex
+	fl   *fleetFlags
+	d    *nodes.Dialer
+	via  *routedGateways
+	err  error
+	verr error
+}
+
+// reach is the dialer and, when route is not empty, the gateways for it,
+// made with options o the first time.
+func (u *gatewayUpstream) reach(route [][]string, o gateway.Options) (*fleetFlags, *nodes.Dialer, *routedGateways, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.fl == nil {
+		u.fl = &fleetFlags{SSHConfig: o.SSHConfig, AcceptNew: o.AcceptNew, ConnTimeout: time.Duration(o.ConnectTimeout),
+			Keepalive: time.Duration(o.Keepalive), Grace: time.Duration(o.Grace), MaxHandshakes: o.MaxHandshakes}
+		u.d, u.err = u.fl.dialer(u.e)
+	}
+	if u.err != nil {
+		return nil, nil, nil, u.err
+	}
+	if len(route) == 0 {
+		return u.fl, u.d, nil, nil
+	}
+	if u.via == nil && u.verr == nil {
+		u.via, u.verr = newRoutedGateways(u.e, u.d, "", o)
+	}
+	if u.via == nil {
+		return nil, nil, nil, u.verr
+	}
+	return u.fl, u.d, u.via, nil
+}
+
+// close ends the gateways it started (each kills what it runs).
+func (u *gatewayUpstream) close() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.via != nil {
+		u.via.close()
+	}
 }
 
 // gatewayConnector reaches the nodes a controller hands this gateway as
-// "drove run" reaches its own: through this machine's ssh_config (or the
-// one the controller names), known_hosts and agent. A node whose route
-// names gateways below this one is reached through them: this gateway
-// starts them as the controller started it (its own binary, the same
-// drove, by hash), with the controller's options. closeGateways ends
-// those gateways.
-func gatewayConnector(e *env) (connect gateway.Connector, closeGateways func()) {
-	var (
-		mu   sync.Mutex
-		fl   *fleetFlags
-		d    *nodes.Dialer
-		via  *routedGateways
-		err  error
-		verr error
-	)
-	connect = func(ctx context.Context, spec string, route [][]string, o gateway.Options) (runner.Host, error) {
-		sp, perr := hostlist.ParseSpec(spec)
-		if perr != nil {
-			return nil, perr
-		}
-		mu.Lock()
-		if fl == nil {
-			fl = &fleetFlags{SSHConfig: o.SSHConfig, AcceptNew: o.AcceptNew, ConnTimeout: time.Duration(o.ConnectTimeout),
-				Keepalive: time.Duration(o.Keepalive), Grace: time.Duration(o.Grace), MaxHandshakes: o.MaxHandshakes}
-			d, err = fl.dialer(e)
-		}
-		if err == nil && len(route) > 0 && via == nil && verr == nil {
-			via, verr = newRoutedGateways(e, d, "", o)
-		}
-		v := via
-		mu.Unlock()
+// "drove run" reaches its own, with up: directly, or through this
+// gateway's own gateways when the node's route names some below it
+// (started as the controller started this one: its own binary, by hash,
+// with the controller's options).
+func gatewayConnector(up *gatewayUpstream) gateway.Connector {
+	return func(ctx context.Context, spec string, route [][]string, o gateway.Options) (runner.Host, error) {
+		sp, err := hostlist.ParseSpec(spec)
 		if err != nil {
 			return nil, err
 		}
-		if len(route) > 0 {
-			if v == nil {
-				return nil, verr
-			}
-			return v.connect(ctx, sp.Key(), sp, route)
+		fl, d, via, err := up.reach(route, o)
+		if err != nil {
+			return nil, err
+		}
+		if via != nil {
+			return via.connect(ctx, sp.Key(), sp, route)
 		}
 		return fl.poolNodes([]hostlist.Spec{sp}, d)[0].Connect(ctx)
 	}
-	closeGateways = func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if via != nil {
-			via.close()
-		}
-	}
-	return connect, closeGateways
 }
 
 // gatewayPool is the controller's gateways (--gateway): each node that is

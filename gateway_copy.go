@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/drove-dev/drove/filecopy"
@@ -132,54 +131,23 @@ func (r *routedGateways) openStream(ctx context.Context, name string, sp hostlis
 }
 
 // gatewayOpener opens, on a gateway, the streams its controller asks for
-// (drove copy's sftp): on a node this gateway reaches itself, over a
-// connection of its own made as gatewayConnector makes a node's (this
-// machine's ssh_config or the controller's --gateway-ssh-config, known
-// hosts, agent, the controller's timeouts); on a node further down,
-// through this gateway's own gateway for the route, started as the
-// controller started this one. closeGateways ends those gateways.
-func gatewayOpener(e *env) (open gateway.Opener, closeGateways func()) {
-	var (
-		mu   sync.Mutex
-		fl   *fleetFlags
-		d    *nodes.Dialer
-		via  *routedGateways
-		err  error
-		verr error
-	)
-	open = func(ctx context.Context, spec string, route [][]string, subsystem string, o gateway.Options) (io.ReadWriteCloser, error) {
-		sp, perr := hostlist.ParseSpec(spec)
-		if perr != nil {
-			return nil, perr
-		}
-		mu.Lock()
-		if fl == nil {
-			fl = &fleetFlags{SSHConfig: o.SSHConfig, AcceptNew: o.AcceptNew, ConnTimeout: time.Duration(o.ConnectTimeout),
-				Keepalive: time.Duration(o.Keepalive), Grace: time.Duration(o.Grace), MaxHandshakes: o.MaxHandshakes}
-			d, err = fl.dialer(e)
-		}
-		if err == nil && len(route) > 0 && via == nil && verr == nil {
-			via, verr = newRoutedGateways(e, d, "", o)
-		}
-		v, keepalive := via, fl.Keepalive
-		mu.Unlock()
+// (drove copy's sftp), with up: on a node this gateway reaches itself,
+// over a connection of its own made as gatewayConnector makes a node's;
+// on a node further down, through this gateway's own gateway for the
+// route.
+func gatewayOpener(up *gatewayUpstream) gateway.Opener {
+	return func(ctx context.Context, spec string, route [][]string, subsystem string, o gateway.Options) (io.ReadWriteCloser, error) {
+		sp, err := hostlist.ParseSpec(spec)
 		if err != nil {
 			return nil, err
 		}
-		if len(route) > 0 {
-			if v == nil {
-				return nil, verr
-			}
-			return v.openStream(ctx, sp.Key(), sp, route, subsystem)
+		fl, d, via, err := up.reach(route, o)
+		if err != nil {
+			return nil, err
 		}
-		return dialSubsystem(ctx, d, sp, subsystem, keepalive)
-	}
-	closeGateways = func() {
-		mu.Lock()
-		defer mu.Unlock()
 		if via != nil {
-			via.close()
+			return via.openStream(ctx, sp.Key(), sp, route, subsystem)
 		}
+		return dialSubsystem(ctx, d, sp, subsystem, fl.Keepalive)
 	}
-	return open, closeGateways
 }
