@@ -155,12 +155,17 @@ func TestLongLinesOfTwoJobsDoNotDeadlock(t *testing.T) {
 			require.NoError(t, err)
 			var got bytes.Buffer
 			out := runner.NewOutput(&got)
-			const jobs = 4
+			// Each job's one line is longer than its output window, so
+			// neither can end before the other's bytes move: a deadlock
+			// never ends, and the deadline below only bounds the wait
+			// (the lines take tens of seconds with -race on a loaded machine).
+			const jobs, line = 4, window + window/4
 			done := make(chan error, jobs)
+			deadline := time.After(3 * time.Minute)
 			for i := range jobs {
 				go func() {
 					w := out.Writer("")
-					err := h.Run(context.Background(), fmt.Sprintf("head -c 3000000 /dev/zero | tr '\\0' %c; echo", 'a'+i), w, io.Discard)
+					err := h.Run(context.Background(), fmt.Sprintf("head -c %d /dev/zero | tr '\\0' %c; echo", line, 'a'+i), w, io.Discard)
 					_ = w.Close()
 					done <- err
 				}()
@@ -169,12 +174,12 @@ func TestLongLinesOfTwoJobsDoNotDeadlock(t *testing.T) {
 				select {
 				case err := <-done:
 					require.NoError(t, err)
-				case <-time.After(60 * time.Second):
+				case <-deadline:
 					t.Fatal("the jobs' output deadlocked in the Client")
 				}
 			}
 			for i := range jobs {
-				require.Contains(t, got.String(), strings.Repeat(string(rune('a'+i)), 3000000)+"\n")
+				require.Contains(t, got.String(), strings.Repeat(string(rune('a'+i)), line)+"\n")
 			}
 		})
 	}
