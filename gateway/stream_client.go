@@ -13,9 +13,10 @@ import (
 //
 // Read returns io.EOF when the node's side ended (the subsystem exited,
 // or the gateway's connection to the node closed or died, as a direct SSH
-// channel's read does), and the gateway's loss ("gateway NAME lost: ...")
-// when the gateway is gone; writes then fail. Close ends the stream both
-// ways: the gateway closes what it opened on the node.
+// channel's read does), and a *LostError when the gateway is gone, or
+// when a gateway further down a topology that carried the stream is;
+// writes then fail. Close ends the stream both ways: the gateway closes
+// what it opened on the node.
 type Stream struct {
 	cl   *Client
 	id   uint64
@@ -72,6 +73,9 @@ func (cl *Client) OpenStream(ctx context.Context, name, spec string, route [][]s
 	}
 }
 
+// Gateway is the name of the gateway that relays the stream.
+func (s *Stream) Gateway() string { return s.cl.name }
+
 // streamFrameLocked hands a stream's frame (data, ack, close) to its
 // stream, without waiting on it; cl.mu is held.
 func (cl *Client) streamFrameLocked(f *frame) {
@@ -86,7 +90,7 @@ func (cl *Client) streamFrameLocked(f *frame) {
 		s.end.ack(f.Bytes)
 	case kindStreamClose:
 		delete(cl.streams, f.ID)
-		s.end.peerClosed(closeErr(f.Err))
+		s.end.peerClosed(closeErr(f))
 	}
 }
 
