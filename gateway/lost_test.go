@@ -104,3 +104,23 @@ func TestStreamLostFurtherDown(t *testing.T) {
 	default:
 	}
 }
+
+// A send that fails on the gateway's session (the controller's side of it
+// broken before the gateway's end is read) ends the stream's writes with
+// the gateway's loss too, typed: the conversation is over.
+func TestStreamSendFailureIsTheGatewaysLoss(t *testing.T) {
+	f := &fakeNodes{nodes: map[string]func(net.Conn){"waits": func(c net.Conn) { _, _ = io.Copy(io.Discard, c) }}}
+	g := newStreamGW(t, f.open)
+	s, err := g.cl.OpenStream(context.Background(), "waits", "waits", nil, "sftp")
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, g.cl.closer.Close()) // the controller's writes to the gateway fail from now on
+	_, err = s.Write(make([]byte, 64<<10))
+	le, ok := errors.AsType[*LostError](err)
+	require.True(t, ok, "%T %v", err, err)
+	require.Equal(t, "gw1", le.Gateway)
+	_, err = s.Read(make([]byte, 1))
+	le, ok = errors.AsType[*LostError](err)
+	require.True(t, ok, "%T %v", err, err)
+	require.Equal(t, "gw1", le.Gateway)
+}

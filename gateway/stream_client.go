@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -99,7 +100,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 	n, ack, err := s.end.read(p)
 	if ack > 0 {
 		if serr := s.cl.c.send(&frame{Kind: kindStreamAck, ID: s.id, Bytes: ack}); serr != nil {
-			s.end.shut(serr)
+			s.end.shut(s.failed(serr))
 		}
 	}
 	return n, err
@@ -108,7 +109,26 @@ func (s *Stream) Read(p []byte) (int, error) {
 // Write sends p to the node's side; it waits while the stream's window
 // is full (the node or the gateway reads slower than p comes).
 func (s *Stream) Write(p []byte) (int, error) {
-	return writeFrames(s.cl.c, s.end, s.id, p)
+	n, err := writeFrames(s.cl.c, s.end, s.id, p)
+	if err != nil {
+		err = s.failed(err)
+	}
+	return n, err
+}
+
+// failed is the stream's error for err: the stream's own end as it is,
+// and a send that failed on the gateway's session as the gateway's loss
+// (the conversation is over: the gateway is lost with err, unless it was
+// already, and every stream through it ends with the same *LostError).
+func (s *Stream) failed(err error) error {
+	if errors.Is(err, errPeerClosed) || errors.Is(err, errStreamClosed) {
+		return err
+	}
+	if _, ok := errors.AsType[*LostError](err); ok {
+		return err
+	}
+	s.cl.lose(err)
+	return s.cl.Err()
 }
 
 // Close ends the stream both ways; a Read or Write under way returns.
