@@ -123,4 +123,12 @@ func TestStreamSendFailureIsTheGatewaysLoss(t *testing.T) {
 	le, ok = errors.AsType[*LostError](err)
 	require.True(t, ok, "%T %v", err, err)
 	require.Equal(t, "gw1", le.Gateway)
+
+	// Nor can a stream be asked for: the gateway's loss, not the node's.
+	g = newStreamGW(t, f.open)
+	require.NoError(t, g.cl.closer.Close())
+	_, err = g.cl.OpenStream(context.Background(), "waits", "waits", nil, "sftp")
+	le, ok = errors.AsType[*LostError](err)
+	require.True(t, ok, "%T %v", err, err)
+	require.Equal(t, "gw1", le.Gateway)
 }

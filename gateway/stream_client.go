@@ -30,7 +30,8 @@ type Stream struct {
 // of spec, which the gateway reaches itself (route empty) or through the
 // gateways of route below it, as ConnectVia. name is the node's name in
 // the controller's messages. The wait ends with ctx (the caller's connect
-// timeout) or the gateway's loss.
+// timeout) or the gateway's loss (a *LostError, also when the request
+// cannot be sent).
 func (cl *Client) OpenStream(ctx context.Context, name, spec string, route [][]string, subsystem string) (*Stream, error) {
 	id := cl.id()
 	ch := make(chan string, 1)
@@ -56,7 +57,7 @@ func (cl *Client) OpenStream(ctx context.Context, name, spec string, route [][]s
 	}()
 	if err := cl.c.send(&frame{Kind: kindStreamOpen, ID: id, Text: spec, Route: route, Subsystem: subsystem}); err != nil {
 		s.forget()
-		return nil, fmt.Errorf("node %s: %w", name, err)
+		return nil, s.failed(err) // the gateway's loss, not the node's
 	}
 	select {
 	case msg := <-ch:
