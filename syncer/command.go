@@ -126,10 +126,16 @@ func (o *Options) copyScript(kind, line, check, mark, log string, k keep) string
 	if k.report {
 		report = "1"
 	}
-	w := []string{"sh", "-c", q(oneLine(copySh)), "sh", q(o.nonce), q(filepath.Dir(log)), q(log), kind,
+	w := []string{copyScriptPrefix() + q(o.nonce), q(filepath.Dir(log)), q(log), kind,
 		q(o.tempDir()), q(strings.TrimSuffix(o.Src, "/")), q(copytool.DirArg(o.Dst)), q(line),
 		q(oneLine(confineSh)), q(oneLine(mountinfoAwk)), q(check), q(mark), q(oneLine(keepSh)), q(k.mode), q(k.in), report}
 	return strings.Join(w, " ")
+}
+
+// copyScriptPrefix is how every copyScript starts: sh running copy.sh,
+// its $0 and the space before $1.
+func copyScriptPrefix() string {
+	return "sh -c " + partition.Quote(oneLine(copySh)) + " sh "
 }
 
 // finalCommand is the final pass: one rsync -a of the whole tree, read

@@ -62,14 +62,18 @@ func envRefs(src string) []string {
 	return names
 }
 
-// rsyncPath is rsync's --rsync-path: the daemon's command (rsyncd.sh with
-// the configuration for src and the names of envRefs(src) as parameters),
-// which the "remote shell" parses and execs (no shell waits for it), rsync
-// appending "--server --daemon .".
-func rsyncPath(src string) string {
+// rsyncPath is rsync's --rsync-path: the daemon's command (rsyncd.sh,
+// defined as a function and called with the configuration for src and the
+// names of envRefs(src) as parameters), which the "remote shell" parses
+// and runs itself (no other shell is started), rsync appending "--server
+// --daemon .".
+func rsyncPath(src string) string { return daemonCommand(rsyncdSh, src) }
+
+// daemonCommand is rsyncPath with script as rsyncd.sh.
+func daemonCommand(script, src string) string {
 	q := partition.Quote
 	lines := strings.Split(strings.TrimSuffix(daemonConf(src), "\n"), "\n")
-	w := []string{"exec", "sh", "-c", q(oneLine(rsyncdSh)), "sh", strconv.Itoa(len(lines))}
+	w := []string{"drove_rsyncd()", "{", oneLine(script), "};", "drove_rsyncd", strconv.Itoa(len(lines))}
 	for _, l := range lines {
 		w = append(w, q(l))
 	}

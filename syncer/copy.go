@@ -55,7 +55,7 @@ func (m *migration) copy(ctx context.Context, st *state, pending []*Part, needCr
 		close(crawlDone)
 	}
 
-	m.outcomes = newOutcomes(m.o.nonce)
+	m.outcomes = newOutcomes(m.o.nonce, m.fleet.learnRsync)
 	rep := runner.Run(ctx, runner.Config{
 		Nodes:       m.fleet.runnerNodes(nil),
 		Jobs:        q,
@@ -472,7 +472,7 @@ func (m *migration) final(ctx context.Context, cleanup bool) {
 		// Each attempt would delete up to the limit again.
 		attempts = 1
 	}
-	outs := newOutcomes(m.o.nonce)
+	outs := newOutcomes(m.o.nonce, m.fleet.learnRsync)
 	rep := runner.Run(ctx, runner.Config{
 		Nodes:       nodes,
 		Jobs:        &jobs.Strings{Cmds: []string{cmd}, Name: what},

@@ -30,13 +30,27 @@ type fleet struct {
 	nodes  []Node
 	hosts  []runner.Host
 	broken []bool
-	// localCommand, when set, is the text a Local node runs for a job's
-	// text (see localkeep.go).
-	localCommand func(cmd string) string
+	// rsync is what a copy on each node reported of its rsync
+	// (outcome.Rsync), "" until one did.
+	rsync []string
+	// command, when set, is the text node n runs for a job's text cmd,
+	// given what n reported of its rsync (see migration.nodeCommand).
+	command func(n Node, rsync, cmd string) string
 }
 
 func newFleet(nodes []Node) *fleet {
-	return &fleet{nodes: nodes, hosts: make([]runner.Host, len(nodes)), broken: make([]bool, len(nodes))}
+	return &fleet{nodes: nodes, hosts: make([]runner.Host, len(nodes)), broken: make([]bool, len(nodes)), rsync: make([]string, len(nodes))}
+}
+
+// learnRsync records what a copy on the node name reported of its rsync.
+func (f *fleet) learnRsync(name, rsync string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, n := range f.nodes {
+		if n.Name == name {
+			f.rsync[i] = rsync
+		}
+	}
 }
 
 // runnerNodes returns the nodes that pick selects (all when nil) for a
@@ -116,11 +130,14 @@ type keptHost struct {
 	i int
 }
 
-// Run runs cmd, or on a Local node what the fleet's localCommand makes of
-// it.
+// Run runs what the fleet's command makes of cmd for this node (cmd
+// itself when there is none).
 func (k *keptHost) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) error {
-	if k.f.nodes[k.i].Local && k.f.localCommand != nil {
-		cmd = k.f.localCommand(cmd)
+	if k.f.command != nil {
+		k.f.mu.Lock()
+		rsync := k.f.rsync[k.i]
+		k.f.mu.Unlock()
+		cmd = k.f.command(k.f.nodes[k.i], rsync, cmd)
 	}
 	return k.Host.Run(ctx, cmd, stdout, stderr)
 }

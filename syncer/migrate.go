@@ -162,6 +162,8 @@ type migration struct {
 	// keep check, by the SHA-256 of their text (localkeep.go).
 	anyLocal  bool
 	localJobs map[[32]byte]localJob
+	// copyPrefix starts the text of every copy job (copyScript).
+	copyPrefix string
 }
 
 // remoteDst reports whether Dst is an rclone remote.
@@ -299,7 +301,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	m := &migration{o: o, j: j, made: made, fleet: newFleet(o.Nodes), busy: map[string]int{}}
 	defer m.fleet.close()
-	m.fleet.localCommand = m.localCommand
+	m.copyPrefix = copyScriptPrefix()
+	m.fleet.command = m.nodeCommand
 	for _, n := range o.Nodes {
 		m.anyLocal = m.anyLocal || n.Local
 	}

@@ -297,10 +297,12 @@ func TestCommandsQuoteEveryPath(t *testing.T) {
 	rsh := `sh -c 'shift; eval "$@"' sh`
 	require.Equal(t, []string{"rsync", "-a", "--stats", "--from0", "--files-from=/w/a b/lists/1/part.000002", "--force", "--temp-dir=.drove-tmp.e3b001a5212b",
 		"--exclude=*;rm", "-e", rsh, "--rsync-path=" + rsyncPath(o.Src), "drove::$drove_m/", "/d/it's/"}, shellWords(t, strings.ReplaceAll(w[11], `"drove::$drove_m/"`, `'drove::$drove_m/'`)))
-	daemon := shellWords(t, rsyncPath(o.Src))
-	require.Equal(t, []string{"exec", "sh", "-c", oneLine(rsyncdSh), "sh", "17"}, daemon[:6])
-	require.Equal(t, strings.Split(strings.TrimSuffix(daemonConf(o.Src), "\n"), "\n"), daemon[6:23])
-	require.Equal(t, []string{"0"}, daemon[23:])
+	call, ok := strings.CutPrefix(rsyncPath(o.Src), "drove_rsyncd() { "+oneLine(rsyncdSh)+" }; drove_rsyncd ")
+	require.True(t, ok, "the daemon's command defines rsyncd.sh as a function and calls it")
+	daemon := shellWords(t, call)
+	require.Equal(t, "17", daemon[0])
+	require.Equal(t, strings.Split(strings.TrimSuffix(daemonConf(o.Src), "\n"), "\n"), daemon[1:18])
+	require.Equal(t, []string{"0"}, daemon[18:])
 	require.Contains(t, daemon, "path = /s/$(touch x)/")
 
 	w = shellWords(t, o.finalCommand(""))

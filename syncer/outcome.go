@@ -21,6 +21,8 @@ import (
 //	drove-outcome NONCE failed N    the copy ran and exited N (1-255; the job exits N)
 //	drove-outcome NONCE kept DT ST HEX  an entry of DST kept (keep.sh)
 //	drove-outcome NONCE id UID GID  the user the node runs jobs as (the check)
+//	drove-outcome NONCE rsync trust-sender  the node's rsync has --trust-sender (rsync --version)
+//	drove-outcome NONCE rsync plain  ... it has not
 //
 // each after a newline of its own. NONCE is random for each sync run and
 // is in no file, so nothing else the job's shell prints (a node's login
@@ -50,7 +52,16 @@ type outcome struct {
 	// ID: the node reported the uid and gid it runs jobs as.
 	ID       bool
 	UID, GID int
+	// Rsync is what the copy found of the node's rsync: rsyncTrustSender,
+	// rsyncPlain, or "" when it did not ask (drove had told it).
+	Rsync string
 }
+
+// What a copy reports of the node's rsync (copy.sh's drove_rsync).
+const (
+	rsyncTrustSender = "trust-sender"
+	rsyncPlain       = "plain"
+)
 
 // outcomeParser reads a job's stdout for its outcome lines.
 type outcomeParser struct {
@@ -108,6 +119,8 @@ func (o *outcomeParser) parse(l []byte) {
 		o.outcome.Unconfined, o.outcome.UnconfinedMount = true, true
 	case "exit 23", "exit 24", "exit 25":
 		o.outcome.Exit, _ = strconv.Atoi(s[len("exit "):])
+	case "rsync " + rsyncTrustSender, "rsync " + rsyncPlain:
+		o.outcome.Rsync = s[len("rsync "):]
 	default:
 		if n, ok := strings.CutPrefix(s, "failed "); ok {
 			if st, err := strconv.Atoi(n); err == nil && st > 0 && st < 256 && strconv.Itoa(st) == n {
@@ -150,20 +163,25 @@ func parseKept(s string) (Kept, bool) {
 // reports the attempt's end, where take reads it.
 type outcomes struct {
 	nonce string
+	// learn, when set, is told what an attempt on node found of its rsync.
+	learn func(node, rsync string)
 	mu    sync.Mutex
 	done  map[attemptKey]outcome
 }
 
 type attemptKey struct{ seq, attempt int }
 
-func newOutcomes(nonce string) *outcomes {
-	return &outcomes{nonce: nonce, done: map[attemptKey]outcome{}}
+func newOutcomes(nonce string, learn func(node, rsync string)) *outcomes {
+	return &outcomes{nonce: nonce, learn: learn, done: map[attemptKey]outcome{}}
 }
 
 // jobOutput is a runner.Config.JobOutput.
-func (oc *outcomes) jobOutput(job jobs.Job, attempt int, _ string) (io.Writer, io.Writer, func(error)) {
+func (oc *outcomes) jobOutput(job jobs.Job, attempt int, node string) (io.Writer, io.Writer, func(error)) {
 	p := newOutcomeParser(oc.nonce)
 	return p, nil, func(error) {
+		if p.outcome.Rsync != "" && oc.learn != nil {
+			oc.learn(node, p.outcome.Rsync)
+		}
 		oc.mu.Lock()
 		defer oc.mu.Unlock()
 		oc.done[attemptKey{job.Seq, attempt}] = p.outcome

@@ -84,3 +84,15 @@ func TestOutcomeFailedLine(t *testing.T) {
 		require.Equal(t, want, p.outcome.Failed, "%q", line)
 	}
 }
+
+// TestOutcomeRsyncLine: what a copy reports of its node's rsync.
+func TestOutcomeRsyncLine(t *testing.T) {
+	for line, want := range map[string]string{
+		"rsync trust-sender": rsyncTrustSender, "rsync plain": rsyncPlain,
+		"rsync": "", "rsync ": "", "rsync trust-sender ": "", "rsync other": "", "rsync plain plain": "",
+	} {
+		p := newOutcomeParser("n0")
+		_, _ = p.Write([]byte("noise\ndrove-outcome n0 " + line + "\ndrove-outcome n1 rsync plain\n"))
+		require.Equal(t, want, p.outcome.Rsync, "%q", line)
+	}
+}

@@ -23,6 +23,12 @@
 # confine.sh failed: it says why in LOG) or "... failed N" (the copy ran,
 # with its log open, and exited N, which is the job's exit status too),
 # printed after a newline so that bytes before it cannot join it.
+# Two variables of the environment, when drove sets them (in front of the
+# job's text, as each attempt starts), save a process each: drove_date is
+# the attempt's start (the log header's date, else date -u), drove_rsync
+# what an earlier copy on this node reported of its rsync (trust-sender or
+# plain; else this copy asks rsync --version, and reports it on stdout as
+# "drove-outcome NONCE rsync trust-sender" or "... rsync plain").
 # Every line of this file ends a command with ";" or continues it: the
 # job's text is this file joined into one line.
 drove_n=$1 drove_logdir=$2 drove_log=$3 drove_kind=$4 drove_tmp=$5 drove_src=$6 drove_dst=$7 drove_cmd=$8 drove_confine=$9;
@@ -31,17 +37,19 @@ drove_awk=$1 drove_check=$2 drove_mark=$3 drove_keep=$4 drove_keepmode=$5 drove_
 exec 3>&1;
 drove_list='' drove_ld='';
 # One mkdir makes both directories of a partition's rsync copy (each
-# process costs a few ms); when it fails, each is made on its own, the
-# temporary directory's error going to LOG as before. drove_t says the log
-# directory was made (the copy's own failure is then "failed N").
+# process costs a few ms), and none is run for a directory that is there
+# (as they are for every copy of a run but a node's first: test is built
+# in); when it fails, each is made on its own, the temporary directory's
+# error going to LOG as before. drove_t says the log directory was made (the copy's own
+# failure is then "failed N").
 drove_t=0 drove_d=;
 case $drove_kind in
-rsync) mkdir -p -- "$drove_logdir" "$drove_tmp" 2>/dev/null && drove_d=1;;
+rsync) { { [ -d "$drove_logdir" ] && [ -d "$drove_tmp" ]; } || mkdir -p -- "$drove_logdir" "$drove_tmp" 2>/dev/null; } && drove_d=1;;
 esac;
-{ [ -n "$drove_d" ] || mkdir -p -- "$drove_logdir"; } && {
+{ [ -n "$drove_d" ] || [ -d "$drove_logdir" ] || mkdir -p -- "$drove_logdir"; } && {
   drove_t=1;
   { read -r drove_h </proc/sys/kernel/hostname; } 2>/dev/null || drove_h=$(uname -n);
-  echo "== $(date -u) $drove_h";
+  echo "== ${drove_date:-$(date -u)} $drove_h";
   if [ -n "$drove_mark" ] && ! [ -f "$drove_src/$drove_mark" ]; then
     echo "drove: this node does not see $drove_src/$drove_mark, which drove wrote before this pass: its view of SRC is stale";
     exit 8;
@@ -70,13 +78,20 @@ esac;
     # not openrsync, whose first line is "openrsync: protocol version 29").
     # shellcheck disable=SC2034 # drove_ts is read by CMD
     drove_ts=;
-    if drove_v=$(rsync --version 2>/dev/null) && case $drove_v in "rsync "*) true;; *) false;; esac; then
-      drove_v=${drove_v#*version } && drove_v=${drove_v%%[!0-9.]*}..;
-      drove_a=${drove_v%%.*} && drove_v=${drove_v#*.} && drove_b=${drove_v%%.*} && drove_v=${drove_v#*.} && drove_v=${drove_v%%.*};
-      # shellcheck disable=SC2034 # drove_ts is read by CMD
-      { [ "${drove_a:-0}" -gt 3 ] || { [ "${drove_a:-0}" -eq 3 ] && { [ "${drove_b:-0}" -gt 2 ] || { [ "${drove_b:-0}" -eq 2 ] && [ "${drove_v:-0}" -ge 5 ]; }; }; }; } && drove_ts=--trust-sender;
-    fi;
-    { [ -n "$drove_d" ] || mkdir -p -- "$drove_tmp"; } && eval "$drove_cmd";
+    case ${drove_rsync-} in
+    trust-sender) drove_ts=--trust-sender;;
+    plain) ;;
+    *)
+      drove_r=plain;
+      if drove_v=$(rsync --version 2>/dev/null) && case $drove_v in "rsync "*) true;; *) false;; esac; then
+        drove_v=${drove_v#*version } && drove_v=${drove_v%%[!0-9.]*}..;
+        drove_a=${drove_v%%.*} && drove_v=${drove_v#*.} && drove_b=${drove_v%%.*} && drove_v=${drove_v#*.} && drove_v=${drove_v%%.*};
+        # shellcheck disable=SC2034 # drove_ts is read by CMD
+        { [ "${drove_a:-0}" -gt 3 ] || { [ "${drove_a:-0}" -eq 3 ] && { [ "${drove_b:-0}" -gt 2 ] || { [ "${drove_b:-0}" -eq 2 ] && [ "${drove_v:-0}" -ge 5 ]; }; }; }; } && drove_ts=--trust-sender && drove_r=trust-sender;
+      fi;
+      printf '\ndrove-outcome %s rsync %s\n' "$drove_n" "$drove_r" >&3;;
+    esac;
+    { [ -n "$drove_d" ] || [ -d "$drove_tmp" ] || mkdir -p -- "$drove_tmp"; } && eval "$drove_cmd";
     drove_s=$?;
     if [ "$drove_kind" = rsync-final ]; then
       rm -rf -- "$drove_tmp" && touch -c -m -r "$drove_src/" "$drove_dst";
