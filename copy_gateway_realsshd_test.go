@@ -14,24 +14,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drove-dev/drove/gateway"
-	"github.com/drove-dev/drove/internal/sshdtest"
 	"github.com/drove-dev/drove/internal/testkit"
 	"github.com/stretchr/testify/require"
 )
 
-// copyBed is a bed for drove copy through gateways: node1 and node2 are
-// gateways; node3..node6 are reachable from this machine with c's own
-// ssh_config (flat) but not with ctl's (only through the gateways). Each
-// of node3..node6 starts its SFTP sessions in a directory of its own
-// (ForceCommand internal-sftp -d), so that what one node got can be told
-// from another's on this one machine: a relative DEST lands in dirs[i].
+// copyBed is a bed for drove copy through gateways (a gatewayBed of six
+// nodes): node1 and node2 are gateways; node3..node6 are reachable from
+// this machine with c's own ssh_config (flat) but not with ctl's (only
+// through the gateways). Each of node3..node6 starts its SFTP sessions in
+// a directory of its own (ForceCommand internal-sftp -d), so that what one
+// node got can be told from another's on this one machine: a relative
+// DEST lands in dirs[i]. Its methods through and flat take the command
+// first; they shadow the gatewayBed's fields of those names.
 type copyBed struct {
-	c     *sshdtest.Cluster
-	bin   string
-	gwCfg string
-	ctl   string
-	dirs  map[string]string // node name -> its SFTP start directory
+	*gatewayBed
+	dirs map[string]string // node name -> its SFTP start directory
 }
 
 func startCopyBed(t *testing.T) *copyBed {
@@ -44,35 +41,29 @@ func startCopyBed(t *testing.T) *copyBed {
 	for i := 3; i <= 6; i++ {
 		b.dirs[fmt.Sprintf("node%d", i)] = filepath.Join(base, fmt.Sprintf("node%d", i))
 	}
-	b.c = sshdtest.Start(t, sshdtest.Options{Nodes: 6, NodeConfig: func(i int) []string {
-		if i < 2 {
-			return nil
-		}
-		return []string{"Match all", "    ForceCommand internal-sftp -d " + b.dirs[fmt.Sprintf("node%d", i+1)]}
-	}})
+	b.gatewayBed = newGatewayBed(t, gatewayBedOptions{nodes: 6, gateways: 2, flags: []string{"--connect-timeout", "120s"},
+		nodeConfig: func(i int) []string {
+			if i < 2 {
+				return nil
+			}
+			return []string{"Match all", "    ForceCommand internal-sftp -d " + b.dirs[fmt.Sprintf("node%d", i+1)]}
+		}})
 	for _, d := range b.dirs {
 		require.NoError(t, os.Mkdir(d, 0o755))
 		require.NoError(t, os.Chown(d, b.c.UID, b.c.GID))
 	}
-	b.bin = buildDrove(t)
-	sum, err := gateway.SumFile(b.bin)
-	require.NoError(t, err)
-	// The gateways' copy of drove, in the shared home: not left behind.
-	t.Cleanup(func() { _ = os.RemoveAll(filepath.Join(b.c.Home, ".cache/drove/gateway-"+sum[:16])) })
-	b.gwCfg = gatewayConfig(t, b.c)
-	b.ctl = b.c.WriteSSHConfig(t, "controller", "Host node3 node4 node5 node6", "    Port 1")
 	return b
 }
 
 // through is the command cmd (copy, rcopy) through node1 and node2, with
 // args.
 func (b *copyBed) through(cmd string, args ...string) []string {
-	return append([]string{cmd, "-F", b.ctl, "--gateway", "node[1-2]", "--gateway-binary", b.bin, "--gateway-ssh-config", b.gwCfg, "--connect-timeout", "120s"}, args...)
+	return append([]string{cmd}, b.args(true, args...)...)
 }
 
 // flat is the command cmd reaching the nodes directly, with args.
 func (b *copyBed) flat(cmd string, args ...string) []string {
-	return append([]string{cmd, "-F", b.c.SSHConfig, "--connect-timeout", "120s"}, args...)
+	return append([]string{cmd}, b.args(false, args...)...)
 }
 
 // TestRealSSHCopyThroughGateways: drove copy and rcopy through two drove

@@ -37,6 +37,9 @@ type gatewayBedOptions struct {
 	// nodes only with a forwarded agent.
 	agentOnly bool
 	flags     []string // flags for every run, through the gateways or flat
+	// nodeConfig, when set, gives extra sshd_config lines for node i
+	// (0-based) alone (sshdtest.Options.NodeConfig).
+	nodeConfig func(i int) []string
 }
 
 // gatewayBed is an sshd cluster whose first nodes serve as drove
@@ -59,7 +62,7 @@ type gatewayBed struct {
 // newGatewayBed starts a gatewayBed as o says.
 func newGatewayBed(t *testing.T, o gatewayBedOptions) *gatewayBed {
 	t.Helper()
-	c := sshdtest.Start(t, sshdtest.Options{Nodes: o.nodes})
+	c := sshdtest.Start(t, sshdtest.Options{Nodes: o.nodes, NodeConfig: o.nodeConfig})
 	b := &gatewayBed{c: c, bin: buildDrove(t), opts: o}
 	forgetSent(t, c, b.bin)
 	if o.agentOnly {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -160,77 +159,11 @@ func unreachable(ctx context.Context) (runner.Host, error) {
 func TestLostGatewaysNodesRerouted(t *testing.T) {
 	p := routeTestPool(t, "gw1", "gw2", "gw3")
 	gws := startInproc(t, p, nil)
-	var names []string
-	for i := range 12 {
-		names = append(names, fmt.Sprintf("n%02d", i))
-	}
-	victim := p.order(names[0])[0].spec.Key()
-	var theirs, others []string
-	for _, n := range names {
-		if p.order(n)[0].spec.Key() == victim {
-			theirs = append(theirs, n)
-		} else {
-			others = append(others, n)
-		}
-	}
-	require.NotEmpty(t, others)
-
-	var cmds []string
-	for i := range 48 {
-		cmds = append(cmds, fmt.Sprintf("sleep 0.1; echo job %d", i))
-	}
-	var (
-		mu       sync.Mutex
-		killed   bool
-		after    []runner.Event // job ends after the kill
-		out      = map[string]int{}
-		requeued []runner.Event
-	)
-	events := func(ev runner.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev.Kind {
-		case runner.JobSucceeded:
-			out[ev.Job.Cmd]++
-			if killed {
-				after = append(after, ev)
-			}
-			if !killed && ev.Node == theirs[0] {
-				killed = true
-				gws[victim].kill()
-			}
-		case runner.JobFailed:
-			requeued = append(requeued, ev)
-		}
-	}
+	names, cmds, victim, theirs := rerouteJobs(t, func(n string) string { return p.order(n)[0].spec.Key() })
+	w := newRerouteWatch(names[0], func() { gws[victim].kill() })
 	rep := runner.Run(context.Background(), runner.Config{Nodes: routedNodes(p, names, unreachable),
-		Jobs: jobs.Concat(&jobs.Strings{Cmds: cmds, Name: "--job"}), MaxAttempts: 3, Events: events})
-	require.True(t, rep.OK(), "%+v", rep)
-	require.Empty(t, rep.Evicted)
-	require.True(t, killed)
-	for _, c := range cmds {
-		require.Equal(t, 1, out[c], "%q succeeded %d times", c, out[c])
-	}
-	require.NotEmpty(t, requeued, "the lost gateway's running jobs were requeued")
-	for _, ev := range requeued {
-		require.True(t, ev.Requeued)
-		require.False(t, ev.Evicted)
-		var re *runner.RouteError
-		require.ErrorAs(t, ev.Err, &re)
-		require.ErrorContains(t, ev.Err, "gateway "+victim+" lost")
-		require.Contains(t, theirs, ev.Node)
-	}
-	// After the loss, the lost gateway's nodes still ran jobs (through
-	// their second gateway: the first is gone).
-	ranAfter := map[string]bool{}
-	for _, ev := range after {
-		ranAfter[ev.Node] = true
-	}
-	for _, n := range theirs {
-		if !ranAfter[n] {
-			t.Errorf("node %s (behind %s) ran no job after its gateway was lost", n, victim)
-		}
-	}
+		Jobs: jobs.Concat(&jobs.Strings{Cmds: cmds, Name: "--job"}), MaxAttempts: 3, Events: w.event})
+	requireRerouted(t, rep, w, cmds, victim, theirs)
 }
 
 // TestNoGatewayLeft: a node whose every gateway is lost is reached

@@ -3,8 +3,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,7 +17,6 @@ import (
 
 	"github.com/drove-dev/drove/internal/sshdtest"
 	"github.com/drove-dev/drove/internal/testkit"
-	"github.com/drove-dev/drove/records"
 	"github.com/stretchr/testify/require"
 )
 
@@ -36,12 +33,11 @@ import (
 // jobs and exits on its own, and nothing of drove's is left on a node or
 // a gateway afterwards.
 func TestRealSSHTopologyGatewayKilled(t *testing.T) {
-	c := sshdtest.Start(t, sshdtest.Options{Nodes: 8})
-	bin := buildDrove(t)
-	forgetSent(t, c, bin)
+	// The controller reaches node1 and node2 only (port 1 refuses).
+	bed := newGatewayBed(t, gatewayBedOptions{nodes: 8, gateways: 2})
+	c, bin, ctl := bed.c, bed.bin, bed.ctl
 	root, err := shortHostname(&env{})
 	require.NoError(t, err)
-	ctl := c.WriteSSHConfig(t, "controller", "Host node3 node4 node5 node6 node7 node8", "    Port 1")
 	onLevel1 := fmt.Sprintf(`echo " $SSH_CONNECTION " | grep -Eq " (%s) "`, regexp.QuoteMeta(c.Nodes[0].Host)+"|"+regexp.QuoteMeta(c.Nodes[1].Host))
 	gwCfg := treeGatewayConfig(t, c, "Match host node5,node6,node7,node8 exec '"+onLevel1+"'", "    Port 1")
 	topo := writeFile(t, "topology.conf", "[routes]\n"+root+": node[1-2]\nnode[1-2]: node[3-4]\nnode[3-4]: node[5-8]\n")
@@ -76,9 +72,7 @@ func TestRealSSHTopologyGatewayKilled(t *testing.T) {
 		}
 
 		mark := marker(t)
-		dir := filepath.Join(c.Dir, "ran-"+strings.ReplaceAll(level.name, " ", ""))
-		require.NoError(t, os.Mkdir(dir, 0o777))
-		require.NoError(t, os.Chmod(dir, 0o777))
+		dir := bed.sharedDir(t, "ran-"+strings.ReplaceAll(level.name, " ", ""))
 		events := filepath.Join(t.TempDir(), "events.jsonl")
 		args := []string{"-F", ctl, "--topology", topo, "--gateway-binary", bin, "--gateway-ssh-config", gwCfg,
 			"--connect-timeout", "120s", "--keepalive", "2s", "--grace", "1s", "--max-attempts", "3", "--events", events, "-n", "node[5-8]"}
@@ -139,14 +133,9 @@ func TestRealSSHTopologyGatewayKilled(t *testing.T) {
 
 		// Jobs were requeued for the loss, after the kill; afterwards the
 		// nodes that had the killed gateway first still ran jobs.
-		f, err := os.Open(events)
-		require.NoError(t, err)
 		var lost time.Time
 		after := map[string]bool{}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			var ev records.EventLine
-			require.NoError(t, json.Unmarshal(sc.Bytes(), &ev))
+		for _, ev := range readEvents(t, events) {
 			switch {
 			case ev.Event == "node_evicted":
 				t.Errorf("%s: node %s evicted: %s", level.name, ev.Node, ev.Error)
@@ -158,7 +147,6 @@ func TestRealSSHTopologyGatewayKilled(t *testing.T) {
 				after[ev.Node] = true
 			}
 		}
-		require.NoError(t, f.Close())
 		require.False(t, lost.IsZero(), "%s: no job requeued from %s:\n%s", level.name, killed, r.stderr)
 		require.True(t, lost.After(killedAt), "%s: requeued before the kill", level.name)
 		// Within the loss's window (3 missed keepalives of 2 s, one

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -63,65 +62,16 @@ func firstOf(via *routedGateways, node string, set []string) string {
 // job ran: the set's gateway name of its node, at the job's start).
 func rerouteRun(t *testing.T, via *routedGateways, route [][]string, set []string, kill func(gw string), ranGW func() map[string][]string) {
 	t.Helper()
-	var names []string
-	for i := range 12 {
-		names = append(names, fmt.Sprintf("n%02d", i))
-	}
-	victim := firstOf(via, names[0], set)
-	theirs := map[string]bool{}
-	for _, n := range names {
-		theirs[n] = firstOf(via, n, set) == victim
-	}
-	require.Less(t, len(theirs), len(names)+1)
-	var cmds []string
-	for i := range 48 {
-		cmds = append(cmds, fmt.Sprintf("sleep 0.1; echo job %d", i))
-	}
-	var (
-		mu       sync.Mutex
-		killed   bool
-		after    = map[string]int{} // successes after the kill, by node
-		out      = map[string]int{}
-		requeued []runner.Event
-	)
-	events := func(ev runner.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev.Kind {
-		case runner.JobSucceeded:
-			out[ev.Job.Cmd]++
-			if killed {
-				after[ev.Node]++
-			}
-			if !killed && ev.Node == names[0] {
-				killed = true
-				kill(victim)
-			}
-		case runner.JobFailed:
-			requeued = append(requeued, ev)
-		}
-	}
+	names, cmds, victim, theirs := rerouteJobs(t, func(n string) string { return firstOf(via, n, set) })
+	w := newRerouteWatch(names[0], func() { kill(victim) })
 	rep := runner.Run(context.Background(), runner.Config{Nodes: topoNodes(via, names, route),
-		Jobs: jobs.Concat(&jobs.Strings{Cmds: cmds, Name: "--job"}), MaxAttempts: 3, Events: events})
-	require.True(t, rep.OK(), "%+v", rep)
-	require.Empty(t, rep.Evicted)
-	require.True(t, killed)
-	for _, c := range cmds {
-		require.Equal(t, 1, out[c], "%q succeeded %d times", c, out[c])
-	}
-	require.NotEmpty(t, requeued, "the lost gateway's running jobs were requeued")
-	for _, ev := range requeued {
-		require.True(t, ev.Requeued)
-		require.False(t, ev.Evicted)
-		var re *runner.RouteError
-		require.ErrorAs(t, ev.Err, &re)
-		require.ErrorContains(t, ev.Err, "gateway "+victim+" lost")
-		require.True(t, theirs[ev.Node], "%s does not go through %s", ev.Node, victim)
-	}
+		Jobs: jobs.Concat(&jobs.Strings{Cmds: cmds, Name: "--job"}), MaxAttempts: 3, Events: w.event})
+	requireRerouted(t, rep, w, cmds, victim, theirs)
+	// The lost gateway's nodes went on through their second gateway of
+	// the set, the others never moved.
 	ran := ranGW()
 	for _, n := range names {
 		if theirs[n] {
-			require.NotZero(t, after[n], "node %s (behind %s) ran no job after its gateway was lost", n, victim)
 			second := via.order(n, set)[1].spec.Key()
 			gws := ran[n]
 			require.Equal(t, second, gws[len(gws)-1], "node %s went on through another gateway than its second", n)

@@ -42,7 +42,7 @@ var mayImport = map[string][]string{
 	"runner":              {"jobs", "internal/shquote", "internal/keepalive", "internal/randhex", "golang.org/x/crypto", "golang.org/x/sys"},
 	"records":             {"runner", "jobs", "golang.org/x/sys"},
 	"syncer":              {"partition", "copytool", "runner", "jobs", "internal/randhex", "golang.org/x/sys"},
-	"filecopy":            {"nodes", "hostlist", "internal/shquote", "internal/keepalive", "github.com/pkg/sftp", "golang.org/x/crypto", "golang.org/x/sys"},
+	"filecopy":            {"nodes", "hostlist", "internal/shquote", "internal/keepalive", "internal/randhex", "github.com/pkg/sftp", "golang.org/x/crypto", "golang.org/x/sys"},
 	"gateway":             {"runner", "internal/keepalive", "internal/randhex", "github.com/pkg/sftp", "golang.org/x/crypto"},
 	"internal/keepalive":  {"golang.org/x/crypto"},
 	"internal/randhex":    {},

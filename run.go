@@ -165,27 +165,12 @@ func (c *RunCmd) Run(ctx context.Context, e *env) error {
 		outputs[1].out.SetLabel(termview.StderrLabel)
 	}
 
-	dialer, err := c.dialer(e)
+	via, err := c.reach(e, &c.fleetFlags, c.Gather)
 	if err != nil {
 		return err
 	}
-	defer dialer.Close()
-	routes, err := c.useTopology(e, &c.fleetFlags, dialer)
-	if err != nil {
-		return err
-	}
-	if routes != nil {
-		routes.via.p.opts.Blocks = c.Gather // identical output crosses once per first-level gateway
-		defer routes.close()
-	}
-	gw, err := c.useGateways(e, &c.fleetFlags, dialer)
-	if err != nil {
-		return err
-	}
-	if gw != nil {
-		gw.opts.Blocks = c.Gather // identical output crosses once per gateway
-		defer gw.close()
-	}
+	defer via.close()
+	dialer := via.dialer
 
 	var skipped atomic.Int64               // jobs the job log records as done
 	var newSkip func() func(jobs.Job) bool // a fresh --resume matcher (each counts what it skipped)

@@ -94,25 +94,12 @@ func (c *SyncCmd) Run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	dialer, err := c.dialer(e)
+	via, err := c.reach(e, &c.fleetFlags, false)
 	if err != nil {
 		return err
 	}
-	defer dialer.Close()
-	routes, err := c.useTopology(e, &c.fleetFlags, dialer)
-	if err != nil {
-		return err
-	}
-	if routes != nil {
-		defer routes.close()
-	}
-	gw, err := c.useGateways(e, &c.fleetFlags, dialer)
-	if err != nil {
-		return err
-	}
-	if gw != nil {
-		defer gw.close()
-	}
+	defer via.close()
+	dialer := via.dialer
 	specs, _, err := c.readNodes(e)
 	if err != nil {
 		return err

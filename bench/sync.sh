@@ -34,23 +34,15 @@ NODES=${NODES:-4}
 ROUNDS=${ROUNDS:-1}
 SEED=${SEED:-1}
 BASE=${BASE:-/tmp/drove-syncbench}
+WORK=$BASE
 
-die() { echo "sync.sh: $*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "needs root (the sshd bed does)"
+# shellcheck source=bench/lib/bed.sh
+. bench/lib/bed.sh
 for c in fpsync fpart rsync python3 go; do command -v "$c" >/dev/null || die "$c is missing"; done
 
+bed_build
 mkdir -p "$BASE/bin"
-go build -o "$BASE/drove" .
-go build -o "$BASE/sshdbed" ./bench/sshdbed
-
-rm -f "$BASE/bed.env"
-"$BASE/sshdbed" -n "$NODES" -info "$BASE/bed.env" >/dev/null &
-BED=$!
-trap 'kill $BED 2>/dev/null; wait $BED 2>/dev/null || true' EXIT
-for _ in $(seq 300); do [ -f "$BASE/bed.env" ] && break; sleep 0.1; done
-[ -f "$BASE/bed.env" ] || die "the sshd bed did not come up"
-# shellcheck disable=SC1091
-. "$BASE/bed.env"
+bed_start "$NODES" 30
 # fpsync runs as the login user (its workers write its logs as that user),
 # with its own copy of the bed's client key, known_hosts and ssh_config.
 FPSSH=$BASE/fpssh

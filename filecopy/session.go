@@ -56,38 +56,11 @@ func openSession(ctx context.Context, n Node) (*session, error) {
 		_ = conn.Wait()
 		close(s.dead)
 	}()
-	stopWatch := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			_ = conn.Close()
-		case <-stopWatch:
-		case <-s.dead:
-		}
-	}()
 	if n.KeepaliveInterval > 0 {
 		go keepalive.Watch(conn, s.dead, n.KeepaliveInterval, n.KeepaliveCountMax, nil)
 	}
-	s.close = func() {
-		s.once.Do(func() {
-			close(stopWatch)
-			if s.sftp != nil {
-				_ = s.sftp.Close()
-			}
-			_ = conn.Close()
-			<-s.dead
-		})
-	}
-	timer := time.AfterFunc(sftpStartTimeout, func() { _ = conn.Close() })
-	c, err := sftp.NewClient(conn, sftp.UseConcurrentWrites(true))
-	timer.Stop()
-	if err != nil {
-		s.close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w while starting SFTP", ErrInterrupted)
-		}
-		return nil, fmt.Errorf("filecopy: starting SFTP (the node's sshd needs an sftp Subsystem): %w", err)
-	}
-	s.sftp = c
-	return s, nil
+	// conn.Wait ends once the connection is closed: close waits for dead.
+	return s.start(ctx, conn.Close, true, func(o ...sftp.ClientOption) (*sftp.Client, error) {
+		return sftp.NewClient(conn, o...)
+	})
 }

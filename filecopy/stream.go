@@ -3,10 +3,8 @@ package filecopy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"sync"
-	"time"
 
 	"github.com/pkg/sftp"
 )
@@ -63,34 +61,9 @@ func openStream(ctx context.Context, n Node) (*session, error) {
 	}
 	w := &watchedStream{rwc: rwc, dead: make(chan struct{})}
 	s := &session{dead: w.dead, cause: w.why}
-	stopWatch := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			_ = w.Close()
-		case <-stopWatch:
-		case <-w.dead:
-		}
-	}()
-	s.close = func() {
-		s.once.Do(func() {
-			close(stopWatch)
-			if s.sftp != nil {
-				_ = s.sftp.Close()
-			}
-			_ = w.Close()
-		})
-	}
-	timer := time.AfterFunc(sftpStartTimeout, func() { _ = w.Close() })
-	c, err := sftp.NewClientPipe(w, w, sftp.UseConcurrentWrites(true))
-	timer.Stop()
-	if err != nil {
-		s.close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w while starting SFTP", ErrInterrupted)
-		}
-		return nil, fmt.Errorf("filecopy: starting SFTP (the node's sshd needs an sftp Subsystem): %w", err)
-	}
-	s.sftp = c
-	return s, nil
+	// A stream's dead closes only when a read ends, which may never come
+	// (a start that failed before it read): close does not wait for it.
+	return s.start(ctx, w.Close, false, func(o ...sftp.ClientOption) (*sftp.Client, error) {
+		return sftp.NewClientPipe(w, w, o...)
+	})
 }

@@ -1,8 +1,6 @@
 package filecopy
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+
+	"github.com/drove-dev/drove/internal/randhex"
 )
 
 // errStop ends a node's copy early: its connection died or the run is
@@ -93,10 +93,7 @@ func (t *tree) mode(fi fs.FileInfo) fs.FileMode {
 
 // tempName is a fresh temporary name in the directory of p.
 func (t *tree) tempName(p string) string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	name := ".drove-tmp-" + hex.EncodeToString(b[:])
-	return t.dst.Join(dirOf(p), name)
+	return t.dst.Join(dirOf(p), ".drove-tmp-"+randhex.String(8))
 }
 
 // dirOf is the directory part of p, "" for a bare name; p uses "/" (SFTP)

@@ -3,7 +3,7 @@
 # sshd nodes (bench/sshdbed: a network namespace, address, host key and
 # sshd per node, a non-root login user): sourced, after `set -euo pipefail`
 # and `cd` to the repository's top, by fanout.sh, copy.sh, nodecost.sh,
-# gateways.sh and knownhosts.sh.
+# gateways.sh, knownhosts.sh and sync.sh.
 #
 # The sourcing script sets WORK (its work directory) first; it may define
 # bench_stop (run first on exit: stop what it started itself) and
