@@ -60,6 +60,10 @@ func NewClient(name string, r io.Reader, w io.Writer, opts Options) (*Client, er
 		return nil, &VersionError{Got: got}
 	}
 	cl := &Client{name: name, c: c, done: make(chan struct{}), connects: map[uint64]chan string{}, jobs: map[uint64]*job{}, blocks: blockStore{}}
+	// A send that fails loses the gateway there and then: its reader may
+	// not have seen the session's end yet, and a caller that finds the
+	// gateway still there would blame the node (evict it) for the loss.
+	c.broken = cl.lose
 	go cl.read()
 	if h := heartbeatOf(opts); h.every > 0 {
 		go cl.watch(h)
@@ -175,6 +179,18 @@ func (cl *Client) read() {
 	cl.lose(err)
 }
 
+// send sends f to the gateway. A send that fails has lost the gateway
+// (conn.broken), and its error is the loss: "gateway NAME lost: ...".
+func (cl *Client) send(f *frame) error {
+	if err := cl.c.send(f); err != nil {
+		if lost := cl.Err(); lost != nil {
+			return lost
+		}
+		return err
+	}
+	return nil
+}
+
 func (cl *Client) id() uint64 {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
@@ -202,7 +218,7 @@ func (cl *Client) ConnectVia(ctx context.Context, name, spec string, route [][]s
 	cl.mu.Lock()
 	cl.connects[id] = ch
 	cl.mu.Unlock()
-	if err := cl.c.send(&frame{Kind: kindConnect, ID: id, Text: spec, Route: route}); err != nil {
+	if err := cl.send(&frame{Kind: kindConnect, ID: id, Text: spec, Route: route}); err != nil {
 		return nil, &runner.NodeError{Node: name, Err: err}
 	}
 	select {
@@ -212,7 +228,7 @@ func (cl *Client) ConnectVia(ctx context.Context, name, spec string, route [][]s
 		}
 		return &host{cl: cl, id: id, name: name}, nil
 	case <-ctx.Done():
-		_ = cl.c.send(&frame{Kind: kindClose, ID: id})
+		_ = cl.send(&frame{Kind: kindClose, ID: id})
 		return nil, ctx.Err()
 	case <-cl.done:
 		return nil, cl.Err()
@@ -242,7 +258,7 @@ func (h *host) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) er
 	}
 	cl.jobs[id] = j
 	cl.mu.Unlock()
-	if err := cl.c.send(&frame{Kind: kindRun, ID: id, Node: h.id, Text: cmd}); err != nil {
+	if err := cl.send(&frame{Kind: kindRun, ID: id, Node: h.id, Text: cmd}); err != nil {
 		return &runner.NodeError{Node: h.name, Err: err}
 	}
 	cancelled := ctx.Done()
@@ -261,13 +277,13 @@ func (h *host) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) er
 				if werr == nil {
 					_, werr = w.Write(d.data)
 				}
-				if err := cl.c.send(&frame{Kind: kindAck, ID: id, Bytes: int64(len(d.data))}); err != nil {
+				if err := cl.send(&frame{Kind: kindAck, ID: id, Bytes: int64(len(d.data))}); err != nil {
 					return &runner.NodeError{Node: h.name, Err: err}
 				}
 			}
 		case <-cancelled:
 			cancelled = nil
-			if err := cl.c.send(&frame{Kind: kindCancel, ID: id}); err != nil {
+			if err := cl.send(&frame{Kind: kindCancel, ID: id}); err != nil {
 				return &runner.NodeError{Node: h.name, Err: err}
 			}
 		case <-cl.done:
@@ -303,5 +319,5 @@ func (h *host) Close() error {
 		return nil
 	default:
 	}
-	return h.cl.c.send(&frame{Kind: kindClose, ID: h.id})
+	return h.cl.send(&frame{Kind: kindClose, ID: h.id})
 }

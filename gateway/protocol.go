@@ -124,6 +124,10 @@ type conn struct {
 	bw       *bufio.Writer
 	enc      *gob.Encoder
 	dec      *gob.Decoder
+	// broken, when set before the conn is shared, is called with the
+	// error of every send that fails to write: the byte stream is broken
+	// (a frame may be cut in half), so the conversation is over.
+	broken func(error)
 }
 
 func newConn(r io.Reader, w io.Writer) *conn {
@@ -150,11 +154,16 @@ func (c *conn) send(f *frame) error {
 		return errShut
 	default:
 	}
-	if err := c.enc.Encode(f); err != nil {
-		return fmt.Errorf("gateway: send: %w", err)
+	err := c.enc.Encode(f)
+	if err == nil {
+		err = c.bw.Flush()
 	}
-	if err := c.bw.Flush(); err != nil {
-		return fmt.Errorf("gateway: send: %w", err)
+	if err != nil {
+		err = fmt.Errorf("gateway: send: %w", err)
+		if c.broken != nil {
+			c.broken(err)
+		}
+		return err
 	}
 	return nil
 }

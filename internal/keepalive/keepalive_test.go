@@ -66,12 +66,20 @@ func TestWatchKeepsAnAnsweringPeer(t *testing.T) {
 	returned := make(chan struct{})
 	var lost atomic.Value
 	go func() {
-		Watch(c, dead, 5*time.Millisecond, 1, func(err error) { lost.Store(err) })
+		// A keepalive every 5 ms, each with 30 s for its answer: a loaded
+		// machine may take far longer than an interval to answer (a
+		// window of 5 ms lost this peer under stress-ng), while a
+		// refusal taken for no answer would be lost at the first one.
+		Watch(c, dead, 5*time.Millisecond, 6000, func(err error) { lost.Store(err) })
 		close(returned)
 	}()
 	require.Eventually(t, func() bool { return answered.Load() >= 5 }, time.Minute, time.Millisecond)
 	close(dead)
-	<-returned
+	select {
+	case <-returned:
+	case <-time.After(time.Minute):
+		t.Fatal("Watch did not return once dead was closed")
+	}
 	require.Nil(t, lost.Load(), "a peer that answered was called lost")
 }
 
