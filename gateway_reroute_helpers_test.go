@@ -7,7 +7,9 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/drove-dev/drove/runner"
 	"github.com/stretchr/testify/require"
@@ -38,22 +40,26 @@ func rerouteJobs(t *testing.T, first func(node string) string) (names, cmds []st
 	return names, cmds, victim, theirs
 }
 
-// rerouteWatch hears the events of a run in which a gateway is lost: it
-// calls kill at the first success of node first (a node behind that
-// gateway), and keeps what requireRerouted checks.
+// rerouteWatch hears the events of a run in which gateway victim is lost
+// while a job runs through it: the first success of node first (a node
+// behind victim) arms it, and the next job that starts through victim
+// (started, the gateways' onRun) calls kill before it runs, which returns
+// once the controller has seen the loss: that job is in flight at the
+// loss whatever the load. It keeps what requireRerouted checks.
 type rerouteWatch struct {
-	first string
-	kill  func()
+	first, victim string
+	kill          func()
 
 	mu       sync.Mutex
+	armed    bool
 	killed   bool
 	out      map[string]int // successes, by job
 	after    map[string]int // successes after the kill, by node
 	requeued []runner.Event // failed attempts
 }
 
-func newRerouteWatch(first string, kill func()) *rerouteWatch {
-	return &rerouteWatch{first: first, kill: kill, out: map[string]int{}, after: map[string]int{}}
+func newRerouteWatch(first, victim string, kill func()) *rerouteWatch {
+	return &rerouteWatch{first: first, victim: victim, kill: kill, out: map[string]int{}, after: map[string]int{}}
 }
 
 // event is the run's runner.Config.Events.
@@ -66,12 +72,42 @@ func (w *rerouteWatch) event(ev runner.Event) {
 		if w.killed {
 			w.after[ev.Node]++
 		}
-		if !w.killed && ev.Node == w.first {
-			w.killed = true
-			w.kill()
+		if ev.Node == w.first {
+			w.armed = true
 		}
 	case runner.JobFailed:
 		w.requeued = append(w.requeued, ev)
+	}
+}
+
+// started hears a job start through gateway gw (on the gateway's side).
+func (w *rerouteWatch) started(gw string) {
+	w.mu.Lock()
+	now := w.armed && !w.killed && gw == w.victim
+	w.killed = w.killed || now
+	w.mu.Unlock()
+	if now {
+		w.kill()
+	}
+}
+
+// rerouteHook is the gateways' onRun of a reroute test, made before the
+// run's watch is: it hands each job's start to the watch once it is set.
+type rerouteHook struct{ w atomic.Pointer[rerouteWatch] }
+
+func (h *rerouteHook) onRun(gw string) {
+	if w := h.w.Load(); w != nil {
+		w.started(gw)
+	}
+}
+
+// killSeen kills g and waits (30 s at most) until its controller's client
+// has seen it lost.
+func killSeen(g *inprocGateway) {
+	g.kill()
+	select {
+	case <-g.cl.Done():
+	case <-time.After(30 * time.Second):
 	}
 }
 

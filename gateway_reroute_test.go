@@ -158,9 +158,11 @@ func unreachable(ctx context.Context) (runner.Host, error) {
 // and the other gateways' nodes stay where they were.
 func TestLostGatewaysNodesRerouted(t *testing.T) {
 	p := routeTestPool(t, "gw1", "gw2", "gw3")
-	gws := startInproc(t, p, nil)
+	hook := &rerouteHook{}
+	gws := startInproc(t, p, hook.onRun)
 	names, cmds, victim, theirs := rerouteJobs(t, func(n string) string { return p.order(n)[0].spec.Key() })
-	w := newRerouteWatch(names[0], func() { gws[victim].kill() })
+	w := newRerouteWatch(names[0], victim, func() { killSeen(gws[victim]) })
+	hook.w.Store(w)
 	rep := runner.Run(context.Background(), runner.Config{Nodes: routedNodes(p, names, unreachable),
 		Jobs: jobs.Concat(&jobs.Strings{Cmds: cmds, Name: "--job"}), MaxAttempts: 3, Events: w.event})
 	requireRerouted(t, rep, w, cmds, victim, theirs)

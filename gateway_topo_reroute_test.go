@@ -53,17 +53,19 @@ func firstOf(via *routedGateways, node string, set []string) string {
 }
 
 // rerouteRun runs 48 short jobs over 12 nodes along route through via,
-// and kills gateway victim (of set, the route's level that ranks it)
-// after the first success of a node that has it first. It checks what a
+// and kills gateway victim (of set, the route's level that ranks it) as a
+// job starts through it after the first success of a node that has it
+// first (hook is the onRun of set's gateways). It checks what a
 // user of --topology expects: the jobs running through it are requeued
 // (RouteErrors naming it), no node is evicted, every job succeeds once,
 // its nodes run jobs afterwards through their next gateway of the set,
 // and every other node stays on its first gateway (ranGW says where each
 // job ran: the set's gateway name of its node, at the job's start).
-func rerouteRun(t *testing.T, via *routedGateways, route [][]string, set []string, kill func(gw string), ranGW func() map[string][]string) {
+func rerouteRun(t *testing.T, via *routedGateways, route [][]string, set []string, hook *rerouteHook, kill func(gw string), ranGW func() map[string][]string) {
 	t.Helper()
 	names, cmds, victim, theirs := rerouteJobs(t, func(n string) string { return firstOf(via, n, set) })
-	w := newRerouteWatch(names[0], func() { kill(victim) })
+	w := newRerouteWatch(names[0], victim, func() { kill(victim) })
+	hook.w.Store(w)
 	rep := runner.Run(context.Background(), runner.Config{Nodes: topoNodes(via, names, route),
 		Jobs: jobs.Concat(&jobs.Strings{Cmds: cmds, Name: "--job"}), MaxAttempts: 3, Events: w.event})
 	requireRerouted(t, rep, w, cmds, victim, theirs)
@@ -122,12 +124,13 @@ func TestTopologyLostGatewaysNodesRerouted(t *testing.T) {
 	require.NoError(t, err)
 	via.order("", set)
 	gws := map[string]*inprocGateway{}
+	hook := &rerouteHook{}
 	for _, name := range set {
-		g := serveInproc(t, name, hooked(name, rec), nil)
+		g := serveInproc(t, name, hooked(name, rec), hook.onRun)
 		via.gws[name].once.Do(func() { via.gws[name].cl = g.cl })
 		gws[name] = g
 	}
-	rerouteRun(t, via, [][]string{set}, set, func(gw string) { gws[gw].kill() }, rec.get)
+	rerouteRun(t, via, [][]string{set}, set, hook, func(gw string) { killSeen(gws[gw]) }, rec.get)
 }
 
 // twoLevelRoutes is a controller's topology of two levels served in this
@@ -162,8 +165,9 @@ func twoLevelRoutes(t *testing.T, set []string, rec *ranOn, onRun func(gw string
 func TestTopologyLowerLevelLostRerouted(t *testing.T) {
 	set := []string{"l1", "l2", "l3"}
 	rec := &ranOn{}
-	via, gws := twoLevelRoutes(t, set, rec, nil)
-	rerouteRun(t, via, [][]string{{"top"}, set}, set, func(gw string) { gws[gw].kill() }, rec.get)
+	hook := &rerouteHook{}
+	via, gws := twoLevelRoutes(t, set, rec, hook.onRun)
+	rerouteRun(t, via, [][]string{{"top"}, set}, set, hook, func(gw string) { killSeen(gws[gw]) }, rec.get)
 }
 
 // TestTopologyNoGatewayLeft: a node whose level has no gateway left is not
