@@ -111,7 +111,7 @@ func (c *CopyCmd) Run(ctx context.Context, e *env) error {
 	ns := copyNodes(specs, d, c.Keepalive)
 	for i, sp := range specs {
 		if !sp.Local() {
-			routeCopyNode(&fl, d, sp, &ns[i])
+			routeCopyNode(&fl, d, sp, &ns[i], e.stderr)
 		}
 	}
 	var sum filecopy.Summary

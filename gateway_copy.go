@@ -24,9 +24,21 @@ import (
 const copySubsystem = "sftp"
 
 // routeCopyNode makes n, the copy node of sp, reach sp through the
-// gateways of fl (--gateway or --topology), when they carry it; false
-// leaves n as it is (reached directly).
-func routeCopyNode(fl *fleetFlags, d *nodes.Dialer, sp hostlist.Spec, n *filecopy.Node) bool {
+// gateways of fl (--gateway or --topology), when they carry it, its copy
+// redone through its next route when its gateway is lost mid-copy
+// (copy_redo.go; said on stderr); false leaves n as it is (reached
+// directly).
+func routeCopyNode(fl *fleetFlags, d *nodes.Dialer, sp hostlist.Spec, n *filecopy.Node, stderr io.Writer) bool {
+	if !routeCopyStream(fl, d, sp, n) {
+		return false
+	}
+	routeRedo(n, stderr)
+	return true
+}
+
+// routeCopyStream makes n, the copy node of sp, open its stream through
+// the gateways of fl, when they carry it.
+func routeCopyStream(fl *fleetFlags, d *nodes.Dialer, sp hostlist.Spec, n *filecopy.Node) bool {
 	name := n.Name
 	direct := func(ctx context.Context) (io.ReadWriteCloser, error) {
 		return dialSubsystem(ctx, d, sp, copySubsystem, fl.Keepalive)

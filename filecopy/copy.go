@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -40,6 +41,15 @@ type Node struct {
 	// error other than io.EOF says why, and is reported with it. The
 	// opener watches the node's connection; Keepalive* are not used.
 	Open func(ctx context.Context) (io.ReadWriteCloser, error)
+	// Redo, when set, is asked about a copy of the node that its stream
+	// (Open) broke under, or that could not start SFTP on it: err is why
+	// the stream's reads or writes failed. true says the way to the node
+	// was lost (a gateway), not the node: its copy is then done again,
+	// whole, over a new stream (Open again), as if the broken one had
+	// never been (see redo.go). Never asked once the copy is being
+	// interrupted. Redo bounds the redos: it must say true only for a
+	// way that the next Open will not take again.
+	Redo func(err error) bool
 	// KeepaliveInterval and KeepaliveCountMax: a keepalive every interval,
 	// and the connection is closed (the node fails) when one goes unanswered
 	// for interval*count. Interval 0 sends none.
@@ -281,10 +291,19 @@ func dirName(node string) string {
 
 func pushNode(t *tree, opts Options) {
 	dest := opts.Dest
-	toDir := len(opts.Sources) > 1 || strings.HasSuffix(dest, "/") || strings.HasSuffix(dest, string(os.PathSeparator))
-	if fi, err := t.dst.Stat(dest); err == nil && fi.IsDir() {
-		toDir = true
-	}
+	t.clean()
+	// The decision stands for the node's redos: this copy's mkdir may
+	// have made dest a directory.
+	toDir := t.again.destIsDir(func() (bool, bool) {
+		if len(opts.Sources) > 1 || strings.HasSuffix(dest, "/") || strings.HasSuffix(dest, string(os.PathSeparator)) {
+			return true, true
+		}
+		fi, err := t.dst.Stat(dest)
+		if err != nil {
+			return false, errors.Is(err, fs.ErrNotExist)
+		}
+		return fi.IsDir(), true
+	})
 	parent := dirOf(strings.TrimRight(dest, "/"))
 	if toDir {
 		parent = dest
@@ -347,6 +366,7 @@ func pullNode(t *tree, n Node, opts Options) {
 	}
 	defer root.Close()
 	t.dst = rootFS{root}
+	t.clean()
 	for _, s := range opts.Sources {
 		fi, err := t.src.Lstat(s)
 		if err != nil {
@@ -418,8 +438,10 @@ func stopped(ctx context.Context, drain <-chan struct{}) bool {
 	}
 }
 
-// runNode opens the node, copies and closes it, recording into res.
-func runNode(ctx context.Context, n Node, opts Options, res *NodeResult, copyNode func(context.Context, Node, FS, *tree)) {
+// attempt opens the node, copies and closes it once, recording into res;
+// again carries what a redo of the node's copy needs from the copies
+// before. It returns why the node could not be opened (nil: it was).
+func attempt(ctx context.Context, n Node, opts Options, res *NodeResult, copyNode func(context.Context, Node, FS, *tree), again *redo) error {
 	var mu sync.Mutex // res and lost, from the node's file copies in flight
 	lost := false
 	lostErr := func() error { return ErrConnectionLost }
@@ -443,13 +465,14 @@ func runNode(ctx context.Context, n Node, opts Options, res *NodeResult, copyNod
 			res.Unreachable = !stopped(ctx, opts.Drain)
 			res.Interrupted = !res.Unreachable
 			fail("", err)
-			return
+			return err
 		}
 		defer s.close()
 		nfs, dead = sftpFS{s.sftp}, s.dead
 		lostErr = s.lostErr()
 	}
-	t := &tree{res: res, mu: &mu, fail: fail, sem: make(chan struct{}, FilesInFlight)}
+	t := &tree{res: res, mu: &mu, fail: fail, sem: make(chan struct{}, FilesInFlight), again: again}
+	defer again.keep(t)
 	t.stop = func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -475,4 +498,5 @@ func runNode(ctx context.Context, n Node, opts Options, res *NodeResult, copyNod
 	}
 	copyNode(ctx, n, nfs, t)
 	t.stop() // a connection that died after the last file still failed it
+	return nil
 }

@@ -35,5 +35,7 @@
 //
 // Every failure is reported per node with the path it concerns (an *Error);
 // a node that cannot be reached, or whose connection dies, is reported and
-// the other nodes go on.
+// the other nodes go on. A node whose stream breaks because the way to it
+// was lost (Node.Redo says so) has its copy done again, whole, over a new
+// stream (redo.go).
 package filecopy

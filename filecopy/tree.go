@@ -31,6 +31,11 @@ type tree struct {
 	untrusted bool
 	// fail reports a path's failure. The path named is on the node.
 	fail func(path string, err error)
+	// again is what this node's copies before this one left (redo.go).
+	again *redo
+	// temps are the temporary names made on dst and not yet renamed or
+	// removed (guarded by mu).
+	temps map[string]bool
 }
 
 // copyEntry copies the entry at srcPath (described by fi, from Lstat) to
@@ -111,13 +116,14 @@ func (t *tree) copyFile(srcPath string, fi fs.FileInfo, dstPath string) (err err
 	}
 	defer r.Close()
 	tmp := t.tempName(dstPath)
+	t.track(tmp)
 	w, err := t.dst.CreateExcl(tmp)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err != nil {
-			_ = t.dst.Remove(tmp)
+		if err != nil && t.dst.Remove(tmp) == nil {
+			t.untrack(tmp)
 		}
 	}()
 	n, err := io.Copy(w, r)
@@ -140,6 +146,7 @@ func (t *tree) copyFile(srcPath string, fi fs.FileInfo, dstPath string) (err err
 	if err := t.dst.Rename(tmp, dstPath); err != nil {
 		return err
 	}
+	t.untrack(tmp)
 	t.mu.Lock()
 	t.res.Files++
 	t.res.Bytes += n
@@ -175,13 +182,17 @@ func (t *tree) copyLink(srcPath, dstPath string) (err error) {
 		return err
 	}
 	tmp := t.tempName(dstPath)
+	t.track(tmp)
 	if err := t.dst.Symlink(target, tmp); err != nil {
 		return err
 	}
 	if err := t.dst.Rename(tmp, dstPath); err != nil {
-		_ = t.dst.Remove(tmp)
+		if t.dst.Remove(tmp) == nil {
+			t.untrack(tmp)
+		}
 		return err
 	}
+	t.untrack(tmp)
 	t.mu.Lock()
 	t.res.Links++
 	t.mu.Unlock()

@@ -105,12 +105,12 @@ func (cl *Client) setCloser(c io.Closer) {
 // gone keeps its first reason.
 func (cl *Client) Abandon(err error) { cl.lose(err) }
 
-// lose gives the gateway up, once: every wait on it ends with err, and its
-// session (when Start made it) is closed.
+// lose gives the gateway up, once: every wait on it ends with a
+// *LostError of err, and its session (when Start made it) is closed.
 func (cl *Client) lose(err error) {
 	cl.lost.Do(func() {
 		cl.mu.Lock()
-		cl.err = fmt.Errorf("gateway %s lost: %w", cl.name, err)
+		cl.err = &LostError{Gateway: cl.name, Err: err}
 		c := cl.closer
 		cl.mu.Unlock()
 		close(cl.done)

@@ -107,6 +107,12 @@ type frame struct {
 	// at each level the gateways one of which carries it on; empty when
 	// this gateway reaches the node itself.
 	Route [][]string
+	// Lost (StreamClose) names the gateway further down a topology whose
+	// loss ended the stream (Err is then why it was lost): the
+	// controller's reads end with a *LostError, as for its own gateway's
+	// loss. A controller of an older drove ignores it (gob drops a field
+	// it lacks) and reads the loss as the node's, as it did before.
+	Lost string
 }
 
 // conn sends and receives frames on one byte stream. Send is safe for

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 )
@@ -179,11 +180,27 @@ func writeFrames(c *conn, e *streamEnd, id uint64, p []byte) (int, error) {
 	return n, nil
 }
 
-// closeErr is the error a StreamClose frame's text stands for: a clean
-// end is io.EOF.
-func closeErr(text string) error {
-	if text == "" {
+// closeFrame is the StreamClose frame of stream id that err ended
+// (io.EOF: the node's side ended cleanly; a *LostError: a gateway further
+// down was lost).
+func closeFrame(id uint64, err error) *frame {
+	f := &frame{Kind: kindStreamClose, ID: id}
+	if le, ok := errors.AsType[*LostError](err); ok {
+		f.Lost, f.Err = le.Gateway, fmt.Sprint(le.Err)
+	} else if !errors.Is(err, io.EOF) {
+		f.Err = err.Error()
+	}
+	return f
+}
+
+// closeErr is the error a StreamClose frame stands for: a clean end is
+// io.EOF, a gateway lost further down a *LostError.
+func closeErr(f *frame) error {
+	switch {
+	case f.Lost != "":
+		return &LostError{Gateway: f.Lost, Err: errors.New(f.Err)}
+	case f.Err == "":
 		return io.EOF
 	}
-	return errors.New(text)
+	return errors.New(f.Err)
 }

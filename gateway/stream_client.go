@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -13,9 +14,10 @@ import (
 //
 // Read returns io.EOF when the node's side ended (the subsystem exited,
 // or the gateway's connection to the node closed or died, as a direct SSH
-// channel's read does), and the gateway's loss ("gateway NAME lost: ...")
-// when the gateway is gone; writes then fail. Close ends the stream both
-// ways: the gateway closes what it opened on the node.
+// channel's read does), and a *LostError when the gateway is gone, or
+// when a gateway further down a topology that carried the stream is;
+// writes then fail. Close ends the stream both ways: the gateway closes
+// what it opened on the node.
 type Stream struct {
 	cl   *Client
 	id   uint64
@@ -28,7 +30,8 @@ type Stream struct {
 // of spec, which the gateway reaches itself (route empty) or through the
 // gateways of route below it, as ConnectVia. name is the node's name in
 // the controller's messages. The wait ends with ctx (the caller's connect
-// timeout) or the gateway's loss.
+// timeout) or the gateway's loss (a *LostError, also when the request
+// cannot be sent).
 func (cl *Client) OpenStream(ctx context.Context, name, spec string, route [][]string, subsystem string) (*Stream, error) {
 	id := cl.id()
 	ch := make(chan string, 1)
@@ -54,7 +57,7 @@ func (cl *Client) OpenStream(ctx context.Context, name, spec string, route [][]s
 	}()
 	if err := cl.c.send(&frame{Kind: kindStreamOpen, ID: id, Text: spec, Route: route, Subsystem: subsystem}); err != nil {
 		s.forget()
-		return nil, fmt.Errorf("node %s: %w", name, err)
+		return nil, s.failed(err) // the gateway's loss, not the node's
 	}
 	select {
 	case msg := <-ch:
@@ -72,6 +75,9 @@ func (cl *Client) OpenStream(ctx context.Context, name, spec string, route [][]s
 	}
 }
 
+// Gateway is the name of the gateway that relays the stream.
+func (s *Stream) Gateway() string { return s.cl.name }
+
 // streamFrameLocked hands a stream's frame (data, ack, close) to its
 // stream, without waiting on it; cl.mu is held.
 func (cl *Client) streamFrameLocked(f *frame) {
@@ -86,7 +92,7 @@ func (cl *Client) streamFrameLocked(f *frame) {
 		s.end.ack(f.Bytes)
 	case kindStreamClose:
 		delete(cl.streams, f.ID)
-		s.end.peerClosed(closeErr(f.Err))
+		s.end.peerClosed(closeErr(f))
 	}
 }
 
@@ -95,7 +101,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 	n, ack, err := s.end.read(p)
 	if ack > 0 {
 		if serr := s.cl.c.send(&frame{Kind: kindStreamAck, ID: s.id, Bytes: ack}); serr != nil {
-			s.end.shut(serr)
+			s.end.shut(s.failed(serr))
 		}
 	}
 	return n, err
@@ -104,7 +110,26 @@ func (s *Stream) Read(p []byte) (int, error) {
 // Write sends p to the node's side; it waits while the stream's window
 // is full (the node or the gateway reads slower than p comes).
 func (s *Stream) Write(p []byte) (int, error) {
-	return writeFrames(s.cl.c, s.end, s.id, p)
+	n, err := writeFrames(s.cl.c, s.end, s.id, p)
+	if err != nil {
+		err = s.failed(err)
+	}
+	return n, err
+}
+
+// failed is the stream's error for err: the stream's own end as it is,
+// and a send that failed on the gateway's session as the gateway's loss
+// (the conversation is over: the gateway is lost with err, unless it was
+// already, and every stream through it ends with the same *LostError).
+func (s *Stream) failed(err error) error {
+	if errors.Is(err, errPeerClosed) || errors.Is(err, errStreamClosed) {
+		return err
+	}
+	if _, ok := errors.AsType[*LostError](err); ok {
+		return err
+	}
+	s.cl.lose(err)
+	return s.cl.Err()
 }
 
 // Close ends the stream both ways; a Read or Write under way returns.

@@ -158,11 +158,7 @@ func (r *relay) stop(s *server, err error) {
 	s.forgetStream(r.id)
 	r.end.shut(errStreamClosed)
 	if tell && !errors.Is(err, errStreamClosed) && !errors.Is(err, errGone) {
-		text := ""
-		if !errors.Is(err, io.EOF) {
-			text = err.Error()
-		}
-		_ = s.c.send(&frame{Kind: kindStreamClose, ID: r.id, Err: text})
+		_ = s.c.send(closeFrame(r.id, err))
 	}
 	if node != nil {
 		_ = node.Close()

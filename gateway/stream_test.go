@@ -78,6 +78,12 @@ type streamGW struct {
 
 func newStreamGW(t *testing.T, open Opener) *streamGW {
 	t.Helper()
+	return newNamedStreamGW(t, "gw1", open)
+}
+
+// newNamedStreamGW is newStreamGW for a gateway called name.
+func newNamedStreamGW(t *testing.T, name string, open Opener) *streamGW {
+	t.Helper()
 	gwIn, toGW := io.Pipe()
 	fromGW, gwOut := io.Pipe()
 	g := &streamGW{served: make(chan error, 1)}
@@ -89,7 +95,7 @@ func newStreamGW(t *testing.T, open Opener) *streamGW {
 		_ = gwOut.Close()
 		g.served <- err
 	}()
-	cl, err := NewClient("gw1", fromGW, toGW, Options{Grace: int64(time.Second)})
+	cl, err := NewClient(name, fromGW, toGW, Options{Grace: int64(time.Second)})
 	require.NoError(t, err)
 	cl.closer = closerFunc(func() error { return toGW.Close() })
 	g.cl = cl
