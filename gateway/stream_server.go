@@ -106,6 +106,15 @@ func (r *relay) down(s *server) {
 		n, ack, err := r.end.read(buf)
 		if n > 0 {
 			if _, werr := r.node.Write(buf[:n]); werr != nil {
+				// The node's stream takes no more: its connection is
+				// going. A controller reaching the node directly sees
+				// that end with no reason (its channel's reads end), so
+				// the controller is told a plain end too, whichever of
+				// the write or the read here fails first; a gateway lost
+				// further down stays its typed loss.
+				if _, lost := errors.AsType[*LostError](werr); !lost {
+					werr = io.EOF
+				}
 				r.stop(s, werr)
 				return
 			}

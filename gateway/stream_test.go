@@ -361,3 +361,58 @@ func TestStreamsNeedVersion4(t *testing.T) {
 	require.ErrorAs(t, err, &ve)
 	require.Equal(t, "drove-gateway/3", ve.Got)
 }
+
+// brokenNode is a node's stream whose writes fail with err and whose
+// reads wait until it is closed, then end (io.EOF): a node's SSH channel
+// whose connection went, as x/crypto/ssh shows it.
+type brokenNode struct {
+	err    error
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (b *brokenNode) Write([]byte) (int, error) { return 0, b.err }
+func (b *brokenNode) Read([]byte) (int, error)  { <-b.closed; return 0, io.EOF }
+func (b *brokenNode) Close() error              { b.once.Do(func() { close(b.closed) }); return nil }
+
+// TestNodeWriteFailureEndsTheStreamAsFlat: a node's stream that takes no
+// more writes ends, on the controller, as a node reached directly ends
+// (its reads end, with no reason), whichever of the gateway's write and
+// read fails first: drove copy then reports a node's death through a
+// gateway as it does flat. A gateway lost further down stays its typed
+// loss.
+func TestNodeWriteFailureEndsTheStreamAsFlat(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want func(t *testing.T, err error)
+	}{
+		{"node", errors.New("write tcp 127.0.0.1:1->127.0.0.2:2: write: broken pipe"), func(t *testing.T, err error) {
+			require.ErrorIs(t, err, io.EOF)
+		}},
+		{"lower gateway", &LostError{Gateway: "gw2", Err: errors.New("its session ended")}, func(t *testing.T, err error) {
+			le, ok := errors.AsType[*LostError](err)
+			require.True(t, ok, "%v", err)
+			require.Equal(t, "gw2", le.Gateway)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			open := func(ctx context.Context, spec string, route [][]string, subsystem string, opts Options) (io.ReadWriteCloser, error) {
+				return &brokenNode{err: tc.err, closed: make(chan struct{})}, nil
+			}
+			g := newStreamGW(t, open)
+			s, err := g.cl.OpenStream(context.Background(), "n1", "n1", nil, "sftp")
+			require.NoError(t, err)
+			_, err = s.Write([]byte("request"))
+			require.NoError(t, err)
+			read := make(chan error, 1)
+			go func() { _, err := s.Read(make([]byte, 1)); read <- err }()
+			select {
+			case err := <-read:
+				tc.want(t, err)
+			case <-time.After(20 * time.Second):
+				t.Fatal("the stream did not end when its node's side took no more")
+			}
+		})
+	}
+}
