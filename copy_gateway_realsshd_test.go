@@ -207,32 +207,11 @@ func TestRealSSHCopyGatewayKilled(t *testing.T) {
 	// Stop both gateways once every node has part of its file (a bound,
 	// not a wait: the copy of 4 x 64 MiB takes seconds), kill one, let
 	// the other go on.
-	var gws map[string]string
-	testkit.WaitFor(t, 120*time.Second, "every node mid-copy", func() bool {
-		select {
-		case r := <-done:
-			t.Fatalf("the copy ended before every node was caught mid-copy (exit %d): %s", r.code, r.stderr)
-		default:
-		}
-		if !copying(b.dirs, "k") {
-			return false
-		}
-		gws = clusterGateways(b.c)
-		return len(gws) == 2
-	})
-	var pids []string
-	for pid := range gws {
-		pids = append(pids, pid)
-	}
-	signalAll(t, "STOP", pids)
-	killed := gws[pids[0]]
-	signalAll(t, "KILL", pids[:1])
-	signalAll(t, "CONT", pids[1:])
+	m := b.killOneMidCopy(t, "k", done, b.dirs)
 	r := <-done
 	t.Logf("stderr:\n%s", r.stderr)
 	require.Equal(t, exitOK, r.code, r.stderr)
-	gwName, other := b.gatewayNames(t, killed)
-	requireRedoneOnce(t, r.stderr, gwName, "through gateway "+other)
+	requireRedoneOnce(t, r.stderr, m.killed, "through gateway "+m.other)
 	b.requireCopied(t, "k", wantBig)
 	testkit.WaitFor(t, 30*time.Second, "no gateway left", func() bool { return len(clusterGateways(b.c)) == 0 })
 
